@@ -1,0 +1,200 @@
+"""From the statistics mart to the two result tables. Pure: no connection, no files.
+
+``analyze`` pairs every treatment row of the mart with its control row and runs the
+unadjusted and CUPED Welch tests on whole columns at once, then computes the per-experiment
+diagnostics (sample ratio mismatch, excluded subjects).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis_py import defaults
+from analysis_py.config import ExperimentConfig
+from analysis_py.result_tables import column_names
+from analysis_py.statistics import SufficientStatistics
+from analysis_py.ttest import EffectEstimate, cuped_test, unadjusted_test
+
+MART = "fct_variant_metric_statistics"
+SUM_COLUMNS = ("n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy")
+MART_COLUMNS = ("experiment_id", "variant_id", "metric_id", "is_control", "expected_share",
+                *SUM_COLUMNS, "n_multi_variant_subjects", "n_unknown_variant_subjects",
+                "config_hash")
+
+
+class AnalysisError(ValueError):
+    """The statistics mart cannot be analysed as it stands; the message says why."""
+
+
+@dataclass(frozen=True)
+class AnalysisResults:
+    results: pd.DataFrame
+    diagnostics: pd.DataFrame
+
+
+def analyze(mart: pd.DataFrame, config: ExperimentConfig, run_id: str,
+            analysis_at: datetime) -> AnalysisResults:
+    """Analyse every experiment of ``config`` from the rows of the statistics mart."""
+    mart = _checked_mart(mart, config)
+    results = _comparisons(mart, config)
+    diagnostics = _diagnostics(mart, config)
+    for frame in (results, diagnostics):
+        frame.insert(0, "run_id", run_id)
+        frame.insert(1, "analysis_at", pd.Timestamp(analysis_at))
+        frame["config_hash"] = config.hash
+    return AnalysisResults(results=results[column_names("experiment_results")],
+                           diagnostics=diagnostics[column_names("experiment_diagnostics")])
+
+
+def _checked_mart(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
+    missing = [c for c in MART_COLUMNS if c not in mart.columns]
+    if missing:
+        raise AnalysisError(f"{MART} lacks the column(s) {', '.join(missing)}: rebuild it with "
+                            "`dbt build` from this release")
+    hashes = set(mart["config_hash"].unique())
+    if hashes != {config.hash}:
+        raise AnalysisError(
+            f"{MART} was built from another experiment config (hash {', '.join(sorted(hashes))}"
+            f", {config.path} has {config.hash}): run `xp run`, or `dbt build` with "
+            "`--vars \"$(xp dbt-vars)\"`, so that dbt and the analysis read the same config")
+    mart = mart.copy()
+    for column in SUM_COLUMNS:
+        mart[column] = pd.to_numeric(mart[column]).astype(float)
+
+    keys = set(zip(mart["experiment_id"], mart["variant_id"], mart["metric_id"], strict=True))
+    for experiment in config.experiments:
+        for variant in experiment.variants:
+            for metric_id in experiment.metrics:
+                if (experiment.id, variant, metric_id) not in keys:
+                    raise AnalysisError(
+                        f"{MART} has no row for experiment '{experiment.id}', variant "
+                        f"'{variant}', metric '{metric_id}': rebuild it with `xp run`")
+    n_per_metric = mart.groupby(["experiment_id", "variant_id"])["n"].nunique()
+    inconsistent = n_per_metric[n_per_metric > 1]
+    if not inconsistent.empty:
+        experiment_id, variant_id = inconsistent.index[0]
+        raise AnalysisError(f"{MART}: experiment '{experiment_id}', variant '{variant_id}' "
+                            "has a different n for different metrics; the mart is corrupt")
+    return mart
+
+
+def _ordered_comparisons(config: ExperimentConfig) -> pd.DataFrame:
+    """One row per experiment, metric and treatment, in config order."""
+    rows = [
+        (e.id, metric_id, e.control, treatment, e.confidence_level)
+        for e in config.experiments
+        for metric_id in e.metrics
+        for treatment in e.treatments
+    ]
+    return pd.DataFrame(rows, columns=["experiment_id", "metric_id", "control_variant_id",
+                                       "treatment_variant_id", "confidence_level"])
+
+
+def _arm(frame: pd.DataFrame, arm: str) -> SufficientStatistics:
+    return SufficientStatistics(**{c: frame[f"{arm}_{c}"].to_numpy() for c in SUM_COLUMNS})
+
+
+def _comparisons(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
+    sums = mart[["experiment_id", "variant_id", "metric_id", *SUM_COLUMNS]]
+    frame = _ordered_comparisons(config)
+    for arm in ("control", "treatment"):
+        renamed = sums.rename(columns={"variant_id": f"{arm}_variant_id",
+                                       **{c: f"{arm}_{c}" for c in SUM_COLUMNS}})
+        frame = frame.merge(renamed, on=["experiment_id", "metric_id", f"{arm}_variant_id"],
+                            how="left", validate="many_to_one")
+
+    control, treatment = _arm(frame, "control"), _arm(frame, "treatment")
+    level = frame["confidence_level"].to_numpy()
+    unadjusted = unadjusted_test(control, treatment, level)
+    cuped = cuped_test(control, treatment, level)
+    _add_estimate(frame, unadjusted, "")
+    _add_estimate(frame, cuped, "cuped_")
+    frame["cuped_theta"] = cuped.theta
+    frame["cuped_variance_reduction"] = cuped.variance_reduction
+    frame["control_n"] = frame["control_n"].astype("int64")
+    frame["treatment_n"] = frame["treatment_n"].astype("int64")
+    frame["status"], frame["status_reason"] = _status(frame)
+    return frame
+
+
+def _add_estimate(frame: pd.DataFrame, estimate: EffectEstimate, prefix: str) -> None:
+    for name in ("control_mean", "treatment_mean", "absolute_effect",
+                 "absolute_effect_std_error", "absolute_effect_ci_lower",
+                 "absolute_effect_ci_upper", "relative_effect", "relative_effect_ci_lower",
+                 "relative_effect_ci_upper", "degrees_of_freedom", "p_value"):
+        frame[prefix + name] = getattr(estimate, name)
+
+
+def _status(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """A status per comparison, first matching condition wins, with a one-line reason."""
+    smallest_arm = np.minimum(frame["control_n"], frame["treatment_n"]).to_numpy()
+    too_few = smallest_arm < defaults.MIN_SUBJECTS_PER_ARM
+    zero_variance = ~too_few & ~(frame["absolute_effect_std_error"].to_numpy() > 0)
+    zero_control = ~too_few & ~zero_variance & (frame["control_mean"].to_numpy() == 0)
+    too_few_reason = (
+        "an arm has " + pd.Series(smallest_arm).astype(int).astype(str)
+        + f" subject(s); at least {defaults.MIN_SUBJECTS_PER_ARM} per arm are needed"
+    ).to_numpy()
+    status = np.select([too_few, zero_variance, zero_control],
+                       ["too_few_subjects", "zero_variance", "zero_control_mean"], "ok")
+    reason = np.select(
+        [too_few, zero_variance, zero_control],
+        [too_few_reason,
+         "the metric has the same value for every subject of both arms",
+         "the control mean is 0, so the relative effect is undefined"],
+        "",
+    )
+    return status, reason
+
+
+def _diagnostics(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
+    # n is the same for every metric of a variant (checked above): keep one row per variant.
+    variants = (mart.drop_duplicates(["experiment_id", "variant_id"])
+                .set_index(["experiment_id", "variant_id"]))
+    order = [(e.id, v) for e in config.experiments for v in e.variants]
+    variants = variants.loc[order].reset_index()
+
+    total = variants.groupby("experiment_id", sort=False)["n"].transform("sum")
+    expected = variants["expected_share"] * total
+    with np.errstate(divide="ignore", invalid="ignore"):
+        variants["chi_square_term"] = np.where(expected > 0,
+                                               (variants["n"] - expected) ** 2 / expected, 0.0)
+    variants["n_label"] = variants["variant_id"] + "=" + variants["n"].astype("int64").astype(str)
+    variants["share_label"] = (variants["variant_id"] + "="
+                               + variants["expected_share"].map("{:g}".format))
+
+    per_experiment = variants.groupby("experiment_id", sort=False).agg(
+        n_variants=("variant_id", "size"),
+        n_analysed_subjects=("n", "sum"),
+        subjects_per_variant=("n_label", ", ".join),
+        expected_shares=("share_label", ", ".join),
+        srm_chi_square=("chi_square_term", "sum"),
+        n_multi_variant_subjects=("n_multi_variant_subjects", "first"),
+        n_unknown_variant_subjects=("n_unknown_variant_subjects", "first"),
+    ).reset_index()
+
+    has_data = per_experiment["n_analysed_subjects"].to_numpy() > 0
+    p_value = stats.chi2.sf(per_experiment["srm_chi_square"], per_experiment["n_variants"] - 1)
+    per_experiment["srm_p_value"] = np.where(has_data, p_value, np.nan)
+    per_experiment["srm_chi_square"] = np.where(has_data, per_experiment["srm_chi_square"],
+                                                np.nan)
+    threshold = defaults.SRM_P_VALUE_THRESHOLD
+    per_experiment["srm_status"] = np.select(
+        [~has_data, per_experiment["srm_p_value"].to_numpy() < threshold],
+        ["no_data", "mismatch"], "ok")
+    per_experiment["srm_threshold"] = threshold
+
+    exposed = (per_experiment["n_analysed_subjects"] + per_experiment["n_multi_variant_subjects"]
+               + per_experiment["n_unknown_variant_subjects"])
+    per_experiment["multi_variant_share"] = np.where(
+        exposed > 0, per_experiment["n_multi_variant_subjects"] / exposed.where(exposed > 0, 1),
+        np.nan)
+    for column in ("n_variants", "n_analysed_subjects", "n_multi_variant_subjects",
+                   "n_unknown_variant_subjects"):
+        per_experiment[column] = per_experiment[column].astype("int64")
+    return per_experiment

@@ -1,0 +1,123 @@
+"""The ``xp`` command: run the pipeline, or only its analysis step.
+
+    xp run        dbt build (seeds, models, tests), then the analysis; prints a summary
+    xp analyze    only the analysis step, for schedulers that already run dbt build
+    xp dbt-vars   print the --vars that a plain `dbt build` needs
+    xp validate   check the experiment config file
+
+Exit status: 0 on success, 1 with a one-line reason on stderr when the config, dbt or the
+warehouse fails, 2 for a command-line mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from analysis_py.analysis import AnalysisError, AnalysisResults, analyze
+from analysis_py.config import ConfigError, ExperimentConfig, load_config
+from analysis_py.dbt_build import DbtBuildError, dbt_build
+from analysis_py.profiles import DbtTarget, ProfileError, load_target
+from analysis_py.summary import format_summary
+from analysis_py.warehouse import WarehouseError, connect
+
+USER_ERRORS = (ConfigError, ProfileError, DbtBuildError, AnalysisError, WarehouseError)
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    if args.config:
+        return Path(args.config)
+    if os.environ.get("XP_CONFIG"):
+        return Path(os.environ["XP_CONFIG"])
+    return Path(args.project_dir) / "experiments.yml"
+
+
+def run_analysis(target: DbtTarget, config: ExperimentConfig) -> AnalysisResults:
+    """Read the statistics mart, analyse it, and write both result tables atomically."""
+    warehouse = connect(target)
+    try:
+        mart = warehouse.read_statistics()
+        results = analyze(mart, config, run_id=uuid.uuid4().hex,
+                          analysis_at=datetime.now(timezone.utc).replace(tzinfo=None))
+        warehouse.write_results({"experiment_results": results.results,
+                                 "experiment_diagnostics": results.diagnostics})
+    finally:
+        warehouse.close()
+    return results
+
+
+def _command_run(args: argparse.Namespace) -> int:
+    config = load_config(_config_path(args))
+    target = load_target(args.project_dir, args.profiles_dir, args.target)
+    dbt_build(target, config)
+    results = run_analysis(target, config)
+    print()
+    print(format_summary(results.results, results.diagnostics))
+    print(f"Wrote {len(results.results)} rows to experiment_results and "
+          f"{len(results.diagnostics)} to experiment_diagnostics (target '{target.target_name}').")
+    return 0
+
+
+def _command_analyze(args: argparse.Namespace) -> int:
+    config = load_config(_config_path(args))
+    target = load_target(args.project_dir, args.profiles_dir, args.target)
+    results = run_analysis(target, config)
+    print(format_summary(results.results, results.diagnostics))
+    print(f"Wrote {len(results.results)} rows to experiment_results and "
+          f"{len(results.diagnostics)} to experiment_diagnostics (target '{target.target_name}').")
+    return 0
+
+
+def _command_dbt_vars(args: argparse.Namespace) -> int:
+    print(json.dumps(load_config(_config_path(args)).to_dbt_vars()))
+    return 0
+
+
+def _command_validate(args: argparse.Namespace) -> int:
+    config = load_config(_config_path(args))
+    n_comparisons = sum(len(e.metrics) * len(e.treatments) for e in config.experiments)
+    print(f"{config.path}: {len(config.experiments)} experiments, {len(config.metrics)} "
+          f"metrics, {n_comparisons} comparisons: valid")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xp", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, handler, help_text, needs_target in (
+        ("run", _command_run, "dbt build, then the analysis", True),
+        ("analyze", _command_analyze, "only the analysis step", True),
+        ("dbt-vars", _command_dbt_vars, "print the --vars for a plain dbt build", False),
+        ("validate", _command_validate, "check the experiment config file", False),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.set_defaults(handler=handler)
+        command.add_argument("--project-dir", default=".",
+                             help="the dbt project directory (default: .)")
+        command.add_argument("--config",
+                             help="experiment config file (default: $XP_CONFIG, else "
+                                  "experiments.yml in the project directory)")
+        if needs_target:
+            command.add_argument("--profiles-dir", help="directory of profiles.yml "
+                                 "(default: as dbt: $DBT_PROFILES_DIR, the project, ~/.dbt)")
+            command.add_argument("--target", help="dbt target (default: $DBT_TARGET, else "
+                                 "the profile's target)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except USER_ERRORS as error:
+        print(f"xp: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""The experiment config file: load, validate, and hand to dbt.
+
+One YAML file declares metrics and experiments. Python reads it here; dbt receives the
+validated, normalised form as the var ``xp_config`` (see :meth:`ExperimentConfig.to_dbt_vars`),
+so both sides work from the same definitions. Every value that reaches SQL is either an
+integer checked here or a string that dbt quotes as a literal (``macros/xp_string_literal.sql``);
+strings are also limited to a safe character set, so a config file cannot inject SQL.
+
+Every error names the file, the entry and the key at fault, e.g.::
+
+    experiments.yml: experiments[1] (id 'onboarding_flow'): key 'control': 'ctrl' is not
+    among the variants ['control', 'short_form', 'guided_tour']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+
+from analysis_py import defaults
+
+Aggregation = Literal["sum", "count", "conversion"]
+AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
+
+CONFIG_SCHEMA_VERSION = 1
+
+# Metric ids may become column or file names later: keep them plain identifiers.
+_METRIC_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# Experiment, variant and event names are values in the user's tables: allow what such ids
+# usually contain, but no quotes, backslashes or control characters.
+_DATA_VALUE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/ -]{0,199}$")
+_TRAFFIC_TOLERANCE = 1e-6
+
+
+class ConfigError(ValueError):
+    """The experiment config file is invalid; the message names file, entry and key."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """Days relative to first exposure, ``start_day <= t - exposure < end_day`` (24 h days)."""
+
+    start_day: int
+    end_day: int
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A per-subject metric over events of one name inside a window after first exposure."""
+
+    id: str
+    event_name: str
+    aggregation: Aggregation
+    window: Window
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """An experiment: its arms, control, expected traffic split and metrics."""
+
+    id: str
+    variants: tuple[str, ...]
+    control: str
+    traffic: dict[str, float]
+    metrics: tuple[str, ...]
+    lookback_days: int
+    confidence_level: float = defaults.CONFIDENCE_LEVEL
+    description: str = ""
+
+    @property
+    def treatments(self) -> tuple[str, ...]:
+        return tuple(v for v in self.variants if v != self.control)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """The validated config file."""
+
+    path: str
+    metrics: dict[str, Metric]
+    experiments: tuple[Experiment, ...]
+
+    def experiment(self, experiment_id: str) -> Experiment:
+        for experiment in self.experiments:
+            if experiment.id == experiment_id:
+                return experiment
+        raise KeyError(experiment_id)
+
+    def to_dbt_vars(self) -> dict[str, Any]:
+        """The ``--vars`` dbt receives: the normalised definitions plus their hash.
+
+        The hash lands in the statistics mart, so the analysis step can tell when the mart
+        was built from a different config than the one it is reading.
+        """
+        body = {
+            "schema_version": CONFIG_SCHEMA_VERSION,
+            "metrics": [
+                {
+                    "id": m.id,
+                    "event_name": m.event_name,
+                    "aggregation": m.aggregation,
+                    "window_start_day": m.window.start_day,
+                    "window_end_day": m.window.end_day,
+                }
+                for m in self.metrics.values()
+            ],
+            "experiments": [
+                {
+                    "id": e.id,
+                    "variants": [
+                        {"id": v, "is_control": v == e.control, "expected_share": e.traffic[v]}
+                        for v in e.variants
+                    ],
+                    "metrics": list(e.metrics),
+                    "lookback_days": e.lookback_days,
+                }
+                for e in self.experiments
+            ],
+        }
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+        return {"xp_config": {**body, "hash": digest}}
+
+    @property
+    def hash(self) -> str:
+        return self.to_dbt_vars()["xp_config"]["hash"]
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and validate the config file at ``path``; raise :class:`ConfigError` if invalid."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the experiment config: {error.strerror}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    return parse_config(document, str(path))
+
+
+def parse_config(document: Any, path: str = "<config>") -> ExperimentConfig:
+    """Validate an already-parsed config document."""
+    root = _Entry(path, "")
+    if not isinstance(document, dict):
+        raise root.error("the file must be a mapping with keys 'metrics' and 'experiments'")
+    _check_keys(root, document, required={"metrics", "experiments"}, optional=set())
+
+    metrics: dict[str, Metric] = {}
+    for index, raw in enumerate(_list(root, document, "metrics")):
+        metric = _parse_metric(_Entry(path, f"metrics[{index}]", raw), raw)
+        if metric.id in metrics:
+            raise _Entry(path, f"metrics[{index}]", raw).error(
+                f"key 'id': duplicate metric id '{metric.id}'")
+        metrics[metric.id] = metric
+
+    experiments: list[Experiment] = []
+    for index, raw in enumerate(_list(root, document, "experiments")):
+        entry = _Entry(path, f"experiments[{index}]", raw)
+        experiment = _parse_experiment(entry, raw, metrics)
+        if any(e.id == experiment.id for e in experiments):
+            raise entry.error(f"key 'id': duplicate experiment id '{experiment.id}'")
+        experiments.append(experiment)
+    return ExperimentConfig(path=path, metrics=metrics, experiments=tuple(experiments))
+
+
+class _Entry:
+    """Where a value sits in the file, for error messages."""
+
+    def __init__(self, path: str, where: str, raw: Any = None) -> None:
+        label = where
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            label = f"{where} (id {raw['id']!r})"
+        self.prefix = f"{path}: {label}: " if label else f"{path}: "
+
+    def error(self, message: str) -> ConfigError:
+        return ConfigError(self.prefix + message)
+
+    def child(self, key: str) -> _Entry:
+        entry = _Entry("", "")
+        entry.prefix = f"{self.prefix}key '{key}': "
+        return entry
+
+
+def _check_keys(entry: _Entry, raw: Any, required: set[str], optional: set[str]) -> None:
+    if not isinstance(raw, dict):
+        raise entry.error("must be a mapping")
+    missing = sorted(required - raw.keys())
+    if missing:
+        raise entry.error(f"missing key '{missing[0]}'")
+    unknown = sorted(set(raw) - required - optional)
+    if unknown:
+        allowed = ", ".join(sorted(required | optional))
+        raise entry.error(f"unknown key '{unknown[0]}' (allowed: {allowed})")
+
+
+def _list(entry: _Entry, raw: dict, key: str) -> list:
+    value = raw[key]
+    if not isinstance(value, list) or not value:
+        raise entry.error(f"key '{key}': must be a non-empty list")
+    return value
+
+
+def _string(entry: _Entry, raw: dict, key: str, pattern: re.Pattern = _DATA_VALUE) -> str:
+    value = raw[key]
+    if not isinstance(value, str) or not pattern.match(value):
+        hint = ("lowercase letters, digits and '_', starting with a letter"
+                if pattern is _METRIC_ID else
+                "letters, digits, spaces and _ . : / -, no quotes or backslashes")
+        raise entry.error(f"key '{key}': {value!r} is not a valid name ({hint})")
+    return value
+
+
+def _integer(entry: _Entry, value: Any, key: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise entry.error(f"key '{key}': must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def _parse_metric(entry: _Entry, raw: Any) -> Metric:
+    _check_keys(entry, raw, required={"id", "event_name", "aggregation", "window"},
+                optional={"description"})
+    metric_id = _string(entry, raw, "id", _METRIC_ID)
+    event_name = _string(entry, raw, "event_name")
+    aggregation = raw["aggregation"]
+    if aggregation not in AGGREGATIONS:
+        raise entry.error(f"key 'aggregation': unknown aggregation {aggregation!r} "
+                          f"(known: {', '.join(AGGREGATIONS)})")
+    window_raw = raw["window"]
+    _check_keys(entry.child("window"), window_raw,
+                required={"start_day", "end_day"}, optional=set())
+    start = _integer(entry, window_raw["start_day"], "window.start_day", 0)
+    end = _integer(entry, window_raw["end_day"], "window.end_day", 1)
+    if end <= start:
+        raise entry.error(f"key 'window': end_day ({end}) must be greater than "
+                          f"start_day ({start})")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise entry.error("key 'description': must be text")
+    return Metric(id=metric_id, event_name=event_name, aggregation=aggregation,
+                  window=Window(start, end), description=description)
+
+
+def _parse_experiment(entry: _Entry, raw: Any, metrics: dict[str, Metric]) -> Experiment:
+    _check_keys(entry, raw,
+                required={"id", "variants", "control", "traffic", "metrics", "lookback_days"},
+                optional={"description", "confidence_level"})
+    experiment_id = _string(entry, raw, "id")
+
+    variants_raw = _list(entry, raw, "variants")
+    variants = tuple(_string(entry, {"variants": v}, "variants") for v in variants_raw)
+    if len(variants) < 2:
+        raise entry.error("key 'variants': an experiment needs at least 2 variants")
+    if len(set(variants)) != len(variants):
+        raise entry.error(f"key 'variants': duplicate variant in {list(variants)}")
+
+    control = raw["control"]
+    if control not in variants:
+        raise entry.error(f"key 'control': {control!r} is not among the variants "
+                          f"{list(variants)}")
+
+    traffic_raw = raw["traffic"]
+    if not isinstance(traffic_raw, dict) or set(traffic_raw) != set(variants):
+        keys = sorted(traffic_raw) if isinstance(traffic_raw, dict) else traffic_raw
+        raise entry.error(f"key 'traffic': must give a weight for each variant "
+                          f"{list(variants)} and nothing else, got {keys}")
+    traffic: dict[str, float] = {}
+    for variant in variants:
+        weight = traffic_raw[variant]
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight > 0:
+            raise entry.error(f"key 'traffic.{variant}': must be a number > 0, got {weight!r}")
+        traffic[variant] = float(weight)
+    total = math.fsum(traffic.values())
+    if abs(total - 1.0) > _TRAFFIC_TOLERANCE:
+        raise entry.error(f"key 'traffic': weights sum to {total:g}, not 1")
+
+    metric_ids = tuple(_list(entry, raw, "metrics"))
+    for metric_id in metric_ids:
+        if metric_id not in metrics:
+            raise entry.error(f"key 'metrics': unknown metric {metric_id!r} "
+                              f"(defined: {', '.join(metrics)})")
+    if len(set(metric_ids)) != len(metric_ids):
+        raise entry.error(f"key 'metrics': duplicate metric in {list(metric_ids)}")
+
+    lookback_days = _integer(entry, raw["lookback_days"], "lookback_days", 1)
+
+    confidence_level = raw.get("confidence_level", defaults.CONFIDENCE_LEVEL)
+    if (isinstance(confidence_level, bool) or not isinstance(confidence_level, int | float)
+            or not 0 < confidence_level < 1):
+        raise entry.error(f"key 'confidence_level': must be a number between 0 and 1 "
+                          f"(exclusive), got {confidence_level!r}")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise entry.error("key 'description': must be text")
+    return Experiment(id=experiment_id, variants=variants, control=control, traffic=traffic,
+                      metrics=metric_ids, lookback_days=lookback_days,
+                      confidence_level=float(confidence_level), description=description)

@@ -1,0 +1,41 @@
+"""Run ``dbt build`` in-process, with the experiment config passed as dbt vars."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from analysis_py.config import ExperimentConfig
+from analysis_py.profiles import DbtTarget
+
+
+class DbtBuildError(RuntimeError):
+    """dbt build failed; the message names the failing models and tests."""
+
+
+def dbt_build(target: DbtTarget, config: ExperimentConfig,
+              extra_args: list[str] | None = None) -> None:
+    """Build the project's seeds, models and tests; raise :class:`DbtBuildError` on failure."""
+    from dbt.cli.main import dbtRunner
+
+    # dbt's anonymous usage tracking tries the network at every call (~1 s here).
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    args = [
+        "build",
+        "--project-dir", str(target.project_dir),
+        "--profiles-dir", str(target.profiles_dir),
+        "--target", target.target_name,
+        "--vars", json.dumps(config.to_dbt_vars()),
+        *(extra_args or []),
+    ]
+    result = dbtRunner().invoke(args)
+    if result.success:
+        return
+    if result.exception is not None:
+        raise DbtBuildError(f"dbt build failed: {result.exception}")
+    failures = [
+        f"{node.node.name} ({node.status})"
+        for node in (result.result or [])
+        if str(node.status) in {"error", "fail", "runtime error"}
+    ]
+    raise DbtBuildError("dbt build failed: " + (", ".join(failures) or "see the log above"))

@@ -1,0 +1,113 @@
+"""The result tables: the columns analysts query, in order, with type and meaning.
+
+This module is the contract: the analysis step produces exactly these columns, the warehouse
+module creates the tables from them, and the README's column reference is checked against it
+(tests/test_result_tables.py). Change a column here and note it in CHANGELOG.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ColumnType = Literal["text", "bigint", "double", "boolean", "timestamp"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    description: str
+
+
+def _arm_statistics(arm: str) -> list[Column]:
+    return [
+        Column(f"{arm}_n", "bigint", f"Analysed subjects in the {arm} arm."),
+        Column(f"{arm}_sum_y", "double", f"Σ metric value over the {arm} arm."),
+        Column(f"{arm}_sum_y_squares", "double", f"Σ squared metric value, {arm} arm."),
+        Column(f"{arm}_sum_x", "double", f"Σ pre-exposure covariate, {arm} arm."),
+        Column(f"{arm}_sum_x_squares", "double", f"Σ squared covariate, {arm} arm."),
+        Column(f"{arm}_sum_xy", "double", f"Σ metric value × covariate, {arm} arm."),
+    ]
+
+
+def _effect_columns(prefix: str, label: str) -> list[Column]:
+    return [
+        Column(f"{prefix}control_mean", "double", f"Control mean ({label})."),
+        Column(f"{prefix}treatment_mean", "double", f"Treatment mean ({label})."),
+        Column(f"{prefix}absolute_effect", "double",
+               f"Treatment mean minus control mean ({label})."),
+        Column(f"{prefix}absolute_effect_std_error", "double",
+               "Standard error of the absolute effect."),
+        Column(f"{prefix}absolute_effect_ci_lower", "double",
+               "Lower bound of the absolute effect's confidence interval."),
+        Column(f"{prefix}absolute_effect_ci_upper", "double",
+               "Upper bound of the absolute effect's confidence interval."),
+        Column(f"{prefix}relative_effect", "double",
+               f"Treatment mean / control mean - 1 ({label}); null when the control mean is 0."),
+        Column(f"{prefix}relative_effect_ci_lower", "double",
+               "Lower bound of the relative effect's interval (delta method)."),
+        Column(f"{prefix}relative_effect_ci_upper", "double",
+               "Upper bound of the relative effect's interval (delta method)."),
+        Column(f"{prefix}degrees_of_freedom", "double", "Welch-Satterthwaite degrees of freedom."),
+        Column(f"{prefix}p_value", "double",
+               "Two-sided Welch t-test p-value of 'no difference in means'."),
+    ]
+
+
+EXPERIMENT_RESULTS: tuple[Column, ...] = (
+    Column("run_id", "text", "Identifier of the analysis run that wrote the row."),
+    Column("analysis_at", "timestamp", "When the analysis ran (UTC)."),
+    Column("experiment_id", "text", "Experiment id from the config."),
+    Column("metric_id", "text", "Metric id from the config."),
+    Column("control_variant_id", "text", "The experiment's control variant."),
+    Column("treatment_variant_id", "text", "The treatment variant compared with control."),
+    Column("confidence_level", "double", "Two-sided confidence level of every interval."),
+    Column("status", "text",
+           "ok, too_few_subjects, zero_variance or zero_control_mean (see status_reason)."),
+    Column("status_reason", "text", "One line saying why the status is not ok; empty if ok."),
+    *_arm_statistics("control"),
+    *_arm_statistics("treatment"),
+    *_effect_columns("", "unadjusted"),
+    Column("cuped_theta", "double",
+           "CUPED coefficient θ = cov(x, y) / var(x) over both arms pooled."),
+    *_effect_columns("cuped_", "CUPED-adjusted to the pooled covariate mean"),
+    Column("cuped_variance_reduction", "double",
+           "1 - Var(CUPED absolute effect) / Var(unadjusted absolute effect)."),
+    Column("config_hash", "text", "Hash of the experiment config the results come from."),
+)
+
+EXPERIMENT_DIAGNOSTICS: tuple[Column, ...] = (
+    Column("run_id", "text", "Identifier of the analysis run that wrote the row."),
+    Column("analysis_at", "timestamp", "When the analysis ran (UTC)."),
+    Column("experiment_id", "text", "Experiment id from the config."),
+    Column("n_variants", "bigint", "Number of variants in the config."),
+    Column("n_analysed_subjects", "bigint", "Subjects in the analysis, all arms."),
+    Column("subjects_per_variant", "text",
+           "Analysed subjects per variant, e.g. 'control=1012, treatment=988'."),
+    Column("expected_shares", "text",
+           "Configured traffic split, e.g. 'control=0.5, treatment=0.5'."),
+    Column("srm_chi_square", "double",
+           "Pearson chi-square statistic of observed against expected subjects per variant."),
+    Column("srm_p_value", "double",
+           "Its p-value (k - 1 degrees of freedom); null without subjects."),
+    Column("srm_status", "text", "ok, mismatch (p below srm_threshold) or no_data."),
+    Column("srm_threshold", "double",
+           "The p-value below which a sample ratio mismatch is flagged."),
+    Column("n_multi_variant_subjects", "bigint",
+           "Subjects exposed to more than one variant, excluded from the analysis."),
+    Column("multi_variant_share", "double",
+           "n_multi_variant_subjects / all exposed subjects of the experiment."),
+    Column("n_unknown_variant_subjects", "bigint",
+           "Subjects exposed only to variants the config does not declare, excluded."),
+    Column("config_hash", "text", "Hash of the experiment config the results come from."),
+)
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "experiment_results": EXPERIMENT_RESULTS,
+    "experiment_diagnostics": EXPERIMENT_DIAGNOSTICS,
+}
+
+
+def column_names(table: str) -> list[str]:
+    return [column.name for column in TABLES[table]]

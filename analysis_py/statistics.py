@@ -1,0 +1,97 @@
+"""Sufficient statistics of a metric and its covariate, and the moments derived from them.
+
+Every field may be a scalar or a numpy array (one element per variant, metric, ...), so
+the same code serves one comparison or ten thousand at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+ArrayLike = npt.ArrayLike
+
+
+@dataclass(frozen=True)
+class SufficientStatistics:
+    """Sums over the subjects of one arm: the metric ``y`` and its pre-exposure covariate ``x``.
+
+    These are the columns of the dbt mart ``fct_variant_metric_statistics``.
+
+    Attributes:
+        n: Number of subjects.
+        sum_y: Σ y.
+        sum_y_squares: Σ y².
+        sum_x: Σ x.
+        sum_x_squares: Σ x².
+        sum_xy: Σ x·y.
+
+    Example:
+        >>> arm = SufficientStatistics(n=3, sum_y=6.0, sum_y_squares=14.0,
+        ...                            sum_x=3.0, sum_x_squares=5.0, sum_xy=8.0)
+        >>> float(arm.mean_y), float(arm.variance_y), float(arm.covariance_xy)
+        (2.0, 1.0, 1.0)
+    """
+
+    n: ArrayLike
+    sum_y: ArrayLike
+    sum_y_squares: ArrayLike
+    sum_x: ArrayLike
+    sum_x_squares: ArrayLike
+    sum_xy: ArrayLike
+
+    def __post_init__(self) -> None:
+        for name in ("n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy"):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=float))
+        if np.any(self.n < 0):
+            raise ValueError("n must be >= 0")
+
+    def __add__(self, other: SufficientStatistics) -> SufficientStatistics:
+        """Pool two groups of subjects (e.g. control and treatment)."""
+        return SufficientStatistics(
+            n=self.n + other.n,
+            sum_y=self.sum_y + other.sum_y,
+            sum_y_squares=self.sum_y_squares + other.sum_y_squares,
+            sum_x=self.sum_x + other.sum_x,
+            sum_x_squares=self.sum_x_squares + other.sum_x_squares,
+            sum_xy=self.sum_xy + other.sum_xy,
+        )
+
+    @property
+    def mean_y(self) -> np.ndarray:
+        return _divide(self.sum_y, self.n)
+
+    @property
+    def mean_x(self) -> np.ndarray:
+        return _divide(self.sum_x, self.n)
+
+    @property
+    def variance_y(self) -> np.ndarray:
+        """Sample variance of y (n - 1 in the denominator); NaN when n < 2."""
+        return np.maximum(self._comoment(self.sum_y_squares, self.sum_y, self.sum_y), 0.0)
+
+    @property
+    def variance_x(self) -> np.ndarray:
+        """Sample variance of x; NaN when n < 2."""
+        return np.maximum(self._comoment(self.sum_x_squares, self.sum_x, self.sum_x), 0.0)
+
+    @property
+    def covariance_xy(self) -> np.ndarray:
+        """Sample covariance of x and y; NaN when n < 2."""
+        return self._comoment(self.sum_xy, self.sum_x, self.sum_y)
+
+    def _comoment(self, sum_products: np.ndarray, sum_a: np.ndarray,
+                  sum_b: np.ndarray) -> np.ndarray:
+        centred = sum_products - _divide(sum_a * sum_b, self.n)
+        return _divide(centred, self.n - 1)
+
+
+def _divide(numerator: ArrayLike, denominator: ArrayLike) -> np.ndarray:
+    """numerator / denominator, NaN where the denominator is not positive."""
+    numerator = np.asarray(numerator, dtype=float)
+    denominator = np.asarray(denominator, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1),
+                        np.nan)

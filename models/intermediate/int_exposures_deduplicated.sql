@@ -1,0 +1,50 @@
+{#- One row per experiment and subject: the first exposure, and whether the subject was seen
+    in more than one variant (then it is excluded from the analysis and counted). -#}
+with
+
+assignments as (
+    select * from {{ ref('stg_experimentation__assignments') }}
+),
+
+experiment_variants as (
+    select * from {{ ref('stg_config__experiment_variants') }}
+),
+
+configured_experiments as (
+    select distinct experiment_id from experiment_variants
+),
+
+exposures_per_subject as (
+    select
+        assignments.experiment_id,
+        assignments.subject_id,
+        min(assignments.assigned_at) as first_exposed_at,
+        count(distinct assignments.variant_id) as n_variants,
+        min(assignments.variant_id) as any_variant_id,
+        count(*) as n_exposures
+    from assignments
+    inner join configured_experiments
+        on assignments.experiment_id = configured_experiments.experiment_id
+    group by assignments.experiment_id, assignments.subject_id
+),
+
+final as (
+    select
+        exposures_per_subject.experiment_id,
+        exposures_per_subject.subject_id,
+        case
+            when exposures_per_subject.n_variants = 1
+                then exposures_per_subject.any_variant_id
+        end as variant_id,
+        exposures_per_subject.first_exposed_at,
+        exposures_per_subject.n_exposures,
+        exposures_per_subject.n_variants > 1 as is_multi_variant,
+        exposures_per_subject.n_variants = 1
+        and experiment_variants.variant_id is null as is_unknown_variant
+    from exposures_per_subject
+    left join experiment_variants
+        on exposures_per_subject.experiment_id = experiment_variants.experiment_id
+        and exposures_per_subject.any_variant_id = experiment_variants.variant_id
+)
+
+select * from final

@@ -1,0 +1,57 @@
+{#- One row per event, experiment exposure and metric that reads the event: every event of an
+    analysed subject (single known variant) whose name a metric of the experiment selects, in
+    the pre-exposure lookback or the metric's window. The events are scanned once for all
+    metrics. A day is a 24-hour block from first exposure:
+    window_start_day <= (event_at - first_exposed_at) / 86400 s < window_end_day. -#}
+with
+
+exposures as (
+    select * from {{ ref('int_exposures_deduplicated') }}
+    where not is_multi_variant and not is_unknown_variant
+),
+
+events as (
+    select * from {{ ref('stg_experimentation__events') }}
+),
+
+experiment_metrics as (
+    select * from {{ ref('stg_config__experiment_metrics') }}
+),
+
+events_joined as (
+    select
+        exposures.experiment_id,
+        exposures.subject_id,
+        experiment_metrics.metric_id,
+        experiment_metrics.aggregation,
+        experiment_metrics.window_start_day,
+        experiment_metrics.window_end_day,
+        experiment_metrics.lookback_days,
+        events.value,
+        {{ dbt.datediff('exposures.first_exposed_at', 'events.event_at', 'second') }}
+            as seconds_since_exposure
+    from events
+    inner join exposures
+        on events.subject_id = exposures.subject_id
+    inner join experiment_metrics
+        on exposures.experiment_id = experiment_metrics.experiment_id
+        and events.event_name = experiment_metrics.event_name
+),
+
+final as (
+    select
+        experiment_id,
+        subject_id,
+        metric_id,
+        aggregation,
+        value,
+        seconds_since_exposure >= window_start_day * 86400
+        and seconds_since_exposure < window_end_day * 86400 as is_in_window,
+        seconds_since_exposure < 0 as is_in_lookback
+    from events_joined
+    where
+        seconds_since_exposure >= -lookback_days * 86400
+        and seconds_since_exposure < window_end_day * 86400
+)
+
+select * from final

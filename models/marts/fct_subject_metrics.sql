@@ -1,0 +1,50 @@
+{#- One row per experiment, analysed subject and metric: the metric's value in its window
+    after first exposure, and the same metric over the pre-exposure lookback (the CUPED
+    covariate). Subjects without events get 0. -#}
+with
+
+exposures as (
+    select * from {{ ref('int_exposures_deduplicated') }}
+    where not is_multi_variant and not is_unknown_variant
+),
+
+experiment_metrics as (
+    select * from {{ ref('stg_config__experiment_metrics') }}
+),
+
+metric_events as (
+    select * from {{ ref('int_metric_events_joined_to_exposures') }}
+),
+
+subject_metric_values as (
+    select
+        experiment_id,
+        subject_id,
+        metric_id,
+        {{ xp_metric_value('aggregation', 'value', 'is_in_window') }} as metric_value,
+        {{ xp_metric_value('aggregation', 'value', 'is_in_lookback') }} as covariate_value
+    from metric_events
+    group by experiment_id, subject_id, metric_id, aggregation
+),
+
+final as (
+    select
+        exposures.experiment_id,
+        exposures.subject_id,
+        experiment_metrics.metric_id,
+        exposures.variant_id,
+        exposures.first_exposed_at,
+        cast(coalesce(subject_metric_values.metric_value, 0) as {{ xp_type_double() }})
+            as metric_value,
+        cast(coalesce(subject_metric_values.covariate_value, 0) as {{ xp_type_double() }})
+            as covariate_value
+    from exposures
+    inner join experiment_metrics
+        on exposures.experiment_id = experiment_metrics.experiment_id
+    left join subject_metric_values
+        on exposures.experiment_id = subject_metric_values.experiment_id
+        and exposures.subject_id = subject_metric_values.subject_id
+        and experiment_metrics.metric_id = subject_metric_values.metric_id
+)
+
+select * from final

@@ -1,0 +1,76 @@
+{#- One row per experiment, variant and metric: the sufficient statistics of the metric (y)
+    and its pre-exposure covariate (x) over the variant's analysed subjects. The only table
+    the Python analysis step reads. Configured variants without subjects appear with n = 0. -#}
+with
+
+experiment_variants as (
+    select * from {{ ref('stg_config__experiment_variants') }}
+),
+
+experiment_metrics as (
+    select * from {{ ref('stg_config__experiment_metrics') }}
+),
+
+subject_metrics as (
+    select * from {{ ref('fct_subject_metrics') }}
+),
+
+exposures as (
+    select * from {{ ref('int_exposures_deduplicated') }}
+),
+
+variant_sums as (
+    select
+        experiment_id,
+        variant_id,
+        metric_id,
+        count(*) as n,
+        sum(metric_value) as sum_y,
+        sum(metric_value * metric_value) as sum_y_squares,
+        sum(covariate_value) as sum_x,
+        sum(covariate_value * covariate_value) as sum_x_squares,
+        sum(metric_value * covariate_value) as sum_xy
+    from subject_metrics
+    group by experiment_id, variant_id, metric_id
+),
+
+excluded_subjects as (
+    select
+        experiment_id,
+        sum(case when is_multi_variant then 1 else 0 end) as n_multi_variant_subjects,
+        sum(case when is_unknown_variant then 1 else 0 end) as n_unknown_variant_subjects
+    from exposures
+    group by experiment_id
+),
+
+final as (
+    select
+        experiment_variants.experiment_id,
+        experiment_variants.variant_id,
+        experiment_metrics.metric_id,
+        experiment_variants.is_control,
+        experiment_variants.expected_share,
+        cast(coalesce(variant_sums.n, 0) as {{ dbt.type_bigint() }}) as n,
+        cast(coalesce(variant_sums.sum_y, 0) as {{ xp_type_double() }}) as sum_y,
+        cast(coalesce(variant_sums.sum_y_squares, 0) as {{ xp_type_double() }}) as sum_y_squares,
+        cast(coalesce(variant_sums.sum_x, 0) as {{ xp_type_double() }}) as sum_x,
+        cast(coalesce(variant_sums.sum_x_squares, 0) as {{ xp_type_double() }}) as sum_x_squares,
+        cast(coalesce(variant_sums.sum_xy, 0) as {{ xp_type_double() }}) as sum_xy,
+        cast(coalesce(excluded_subjects.n_multi_variant_subjects, 0) as {{ dbt.type_bigint() }})
+            as n_multi_variant_subjects,
+        cast(coalesce(excluded_subjects.n_unknown_variant_subjects, 0) as {{ dbt.type_bigint() }})
+            as n_unknown_variant_subjects,
+        cast({{ xp_string_literal(xp_config()['hash']) }} as {{ dbt.type_string() }})
+            as config_hash
+    from experiment_variants
+    inner join experiment_metrics
+        on experiment_variants.experiment_id = experiment_metrics.experiment_id
+    left join variant_sums
+        on experiment_variants.experiment_id = variant_sums.experiment_id
+        and experiment_variants.variant_id = variant_sums.variant_id
+        and experiment_metrics.metric_id = variant_sums.metric_id
+    left join excluded_subjects
+        on experiment_variants.experiment_id = excluded_subjects.experiment_id
+)
+
+select * from final

@@ -1,0 +1,30 @@
+{#- The metrics of every configured experiment, with their windows and the experiment's
+    pre-exposure lookback, from the experiment config (var xp_config). -#}
+{%- set config = xp_config() %}
+{%- set metrics = {} %}
+{%- for metric in config['metrics'] %}
+    {%- do metrics.update({metric['id']: metric}) %}
+{%- endfor %}
+with
+
+experiment_metrics as (
+    {%- for experiment in config['experiments'] %}
+    {%- set outer_loop = loop %}
+    {%- for metric_id in experiment['metrics'] %}
+    {%- set metric = metrics[metric_id] %}
+    select
+        cast({{ xp_string_literal(experiment['id']) }} as {{ dbt.type_string() }}) as experiment_id,
+        cast({{ xp_string_literal(metric['id']) }} as {{ dbt.type_string() }}) as metric_id,
+        cast({{ xp_string_literal(metric['event_name']) }} as {{ dbt.type_string() }}) as event_name,
+        cast({{ xp_string_literal(metric['aggregation']) }} as {{ dbt.type_string() }}) as aggregation,
+        cast({{ metric['window_start_day'] | int }} as {{ dbt.type_int() }}) as window_start_day,
+        cast({{ metric['window_end_day'] | int }} as {{ dbt.type_int() }}) as window_end_day,
+        cast({{ experiment['lookback_days'] | int }} as {{ dbt.type_int() }}) as lookback_days
+    {%- if not (loop.last and outer_loop.last) %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+    {%- endfor %}
+)
+
+select * from experiment_metrics

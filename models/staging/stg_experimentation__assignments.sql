@@ -1,0 +1,17 @@
+{{ xp_demo_dependency('demo_assignments') }}
+with
+
+source as (
+    select * from {{ source('experimentation', 'assignments') }}
+),
+
+renamed as (
+    select
+        cast(subject_id as {{ dbt.type_string() }}) as subject_id,
+        cast(experiment_id as {{ dbt.type_string() }}) as experiment_id,
+        cast(variant_id as {{ dbt.type_string() }}) as variant_id,
+        cast(assigned_at as {{ dbt.type_timestamp() }}) as assigned_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,17 @@
+{{ xp_demo_dependency('demo_events') }}
+with
+
+source as (
+    select * from {{ source('experimentation', 'events') }}
+),
+
+renamed as (
+    select
+        cast(subject_id as {{ dbt.type_string() }}) as subject_id,
+        cast(event_name as {{ dbt.type_string() }}) as event_name,
+        cast(event_at as {{ dbt.type_timestamp() }}) as event_at,
+        cast(value as {{ xp_type_double() }}) as value
+    from source
+)
+
+select * from renamed

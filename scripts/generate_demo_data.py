@@ -1,0 +1,181 @@
+"""Write the demo seeds: an assignment (exposure) log and an event log.
+
+Deterministic: the same seed gives byte-identical CSV files (tests/test_demo_data.py checks
+that the committed seeds are what this script writes). Run from the repository root:
+
+    python scripts/generate_demo_data.py
+
+What the data holds, on purpose:
+
+- ``checkout_redesign``: 2 arms (50/50). Treatment raises the purchase rate by 15% after
+  exposure; the purchase value is unchanged.
+- ``onboarding_flow``: 3 arms (50/25/25). ``guided_tour`` raises the session rate by 10%;
+  ``short_form`` does nothing.
+- Every subject has a persistent activity level, so behaviour before exposure predicts
+  behaviour after it, and CUPED visibly reduces variance.
+- What real logs contain: duplicate exposure rows (10% of subjects), a few subjects exposed
+  to two variants of one experiment (about 1%), events of subjects never assigned, events
+  before exposure and after the metric window, and purchase events with a null value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+SEED = 20261126
+N_SUBJECTS = 3000
+N_UNASSIGNED_SUBJECTS = 200
+PERIOD_START = datetime(2026, 2, 10)
+PERIOD_DAYS = 59
+SESSION_RATE_PER_DAY = 0.20
+PURCHASE_RATE_PER_DAY = 0.04
+DUPLICATE_EXPOSURE_SHARE = 0.10
+MULTI_VARIANT_SHARE = 0.01
+NULL_VALUE_SHARE = 0.01
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+@dataclass(frozen=True)
+class DemoExperiment:
+    experiment_id: str
+    variants: tuple[str, ...]
+    weights: tuple[float, ...]
+    starts_at: datetime
+    enrolment_days: int
+    subject_share: float
+    # variant -> (event_name, multiplier of its rate after exposure)
+    effects: dict[str, tuple[str, float]]
+
+
+EXPERIMENTS = (
+    DemoExperiment(
+        experiment_id="checkout_redesign",
+        variants=("control", "treatment"),
+        weights=(0.5, 0.5),
+        starts_at=datetime(2026, 3, 2),
+        enrolment_days=14,
+        subject_share=0.65,
+        effects={"treatment": ("purchase", 1.15)},
+    ),
+    DemoExperiment(
+        experiment_id="onboarding_flow",
+        variants=("control", "short_form", "guided_tour"),
+        weights=(0.5, 0.25, 0.25),
+        starts_at=datetime(2026, 3, 9),
+        enrolment_days=14,
+        subject_share=0.60,
+        effects={"guided_tour": ("session_start", 1.10)},
+    ),
+)
+
+
+def _timestamp(days_since_period_start: float) -> str:
+    # Whole seconds: every engine then agrees on window boundaries.
+    seconds = int(days_since_period_start * 86400)
+    return (PERIOD_START + timedelta(seconds=seconds)).strftime(TIMESTAMP_FORMAT)
+
+
+def generate(seed: int = SEED) -> tuple[list[tuple], list[tuple]]:
+    """Return (assignment rows, event rows), each sorted, as tuples of CSV fields."""
+    rng = np.random.default_rng(seed)
+    n_total = N_SUBJECTS + N_UNASSIGNED_SUBJECTS
+    subject_ids = [f"s{i:05d}" for i in range(1, n_total + 1)]
+
+    # Persistent per-subject propensities (gamma: a few heavy users, many light ones).
+    session_rate = rng.gamma(shape=1.5, scale=SESSION_RATE_PER_DAY / 1.5, size=n_total)
+    purchase_rate = rng.gamma(shape=1.0, scale=PURCHASE_RATE_PER_DAY, size=n_total)
+    purchase_value_mean = rng.lognormal(mean=np.log(40.0), sigma=0.4, size=n_total)
+
+    assignments: list[tuple] = []
+    # subject index -> list of (exposure day, event_name, multiplier)
+    effects_by_subject: dict[int, list[tuple[float, str, float]]] = {}
+    for experiment in EXPERIMENTS:
+        start_day = (experiment.starts_at - PERIOD_START).days
+        enrolled = np.flatnonzero(rng.random(N_SUBJECTS) < experiment.subject_share)
+        arms = rng.choice(len(experiment.variants), size=enrolled.size, p=experiment.weights)
+        exposure_day = start_day + rng.random(enrolled.size) * experiment.enrolment_days
+        n_duplicates = rng.choice([0, 1, 2], size=enrolled.size,
+                                  p=[1 - DUPLICATE_EXPOSURE_SHARE,
+                                     DUPLICATE_EXPOSURE_SHARE * 0.7,
+                                     DUPLICATE_EXPOSURE_SHARE * 0.3])
+        is_multi_variant = rng.random(enrolled.size) < MULTI_VARIANT_SHARE
+        for subject, arm, day, duplicates, multi in zip(
+            enrolled, arms, exposure_day, n_duplicates, is_multi_variant, strict=True
+        ):
+            variant = experiment.variants[arm]
+            rows = [(day, variant)]
+            for _ in range(duplicates):
+                rows.append((day + rng.random() * 5, variant))
+            if multi:
+                other = experiment.variants[(arm + 1) % len(experiment.variants)]
+                rows.append((day + rng.random() * 3, other))
+            for row_day, row_variant in rows:
+                assignments.append((subject_ids[subject], experiment.experiment_id,
+                                    row_variant, _timestamp(row_day)))
+            if variant in experiment.effects and not multi:
+                event_name, multiplier = experiment.effects[variant]
+                effects_by_subject.setdefault(subject, []).append((day, event_name, multiplier))
+
+    events: list[tuple] = []
+    max_multiplier = {"session_start": 1.10, "purchase": 1.15}
+    for subject in range(n_total):
+        for event_name, rate in (("session_start", session_rate[subject]),
+                                 ("purchase", purchase_rate[subject])):
+            # Inhomogeneous Poisson process by thinning: draw at the highest rate, keep an
+            # event with probability (rate at its time) / (highest rate).
+            ceiling = max_multiplier[event_name]
+            n_events = rng.poisson(rate * ceiling * PERIOD_DAYS)
+            days = np.sort(rng.random(n_events) * PERIOD_DAYS)
+            keep_draws = rng.random(n_events)
+            values = rng.exponential(purchase_value_mean[subject], size=n_events)
+            null_draws = rng.random(n_events)
+            for day, keep_draw, value, null_draw in zip(
+                days, keep_draws, values, null_draws, strict=True
+            ):
+                multiplier = 1.0
+                for exposure_day, effect_event, effect in effects_by_subject.get(subject, ()):
+                    if effect_event == event_name and day >= exposure_day:
+                        multiplier *= effect
+                if keep_draw >= multiplier / ceiling:
+                    continue
+                if event_name == "purchase" and null_draw >= NULL_VALUE_SHARE:
+                    value_field = f"{value:.2f}"
+                else:
+                    value_field = ""  # sessions carry no value; some purchases lost theirs
+                events.append((subject_ids[subject], event_name, _timestamp(day), value_field))
+
+    assignments.sort()
+    events.sort()
+    return assignments, events
+
+
+def write_csv(path: Path, header: tuple[str, ...], rows: list[tuple]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out-dir", type=Path, default=Path("seeds/demo"))
+    parser.add_argument("--seed", type=int, default=SEED)
+    args = parser.parse_args()
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    assignments, events = generate(args.seed)
+    write_csv(args.out_dir / "demo_assignments.csv",
+              ("subject_id", "experiment_id", "variant_id", "assigned_at"), assignments)
+    write_csv(args.out_dir / "demo_events.csv",
+              ("subject_id", "event_name", "event_at", "value"), events)
+    print(f"wrote {len(assignments)} assignment rows and {len(events)} event rows "
+          f"to {args.out_dir}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Shared fixtures: the repository's paths and one demo pipeline run per test session."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from analysis_py.config import ExperimentConfig, load_config
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = REPO / "experiments.yml"
+SEEDS = REPO / "seeds" / "demo"
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """A DuckDB file holding the demo pipeline's marts and result tables."""
+
+    path: Path
+    config: ExperimentConfig
+
+    def query(self, sql: str) -> pd.DataFrame:
+        connection = duckdb.connect(str(self.path))
+        try:
+            return connection.execute(sql).df()
+        finally:
+            connection.close()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """Run `xp run` on the demo data once, into a DuckDB file of its own."""
+    from analysis_py.cli import main
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    previous = os.environ.get("XP_DUCKDB_PATH")
+    os.environ["XP_DUCKDB_PATH"] = str(path)
+    try:
+        assert main(["run", "--project-dir", str(REPO)]) == 0
+    finally:
+        if previous is None:
+            del os.environ["XP_DUCKDB_PATH"]
+        else:
+            os.environ["XP_DUCKDB_PATH"] = previous
+    return DemoRun(path=path, config=load_config(DEMO_CONFIG))

@@ -1,0 +1,126 @@
+"""The experiment config: the demo file is valid; every mistake is named precisely."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from analysis_py.config import ConfigError, load_config, parse_config
+from tests.conftest import DEMO_CONFIG
+
+VALID = {
+    "metrics": [
+        {"id": "revenue", "event_name": "purchase", "aggregation": "sum",
+         "window": {"start_day": 0, "end_day": 14}},
+    ],
+    "experiments": [
+        {"id": "exp_a", "variants": ["control", "treatment"], "control": "control",
+         "traffic": {"control": 0.5, "treatment": 0.5}, "metrics": ["revenue"],
+         "lookback_days": 14},
+    ],
+}
+
+
+def test_demo_config_is_valid() -> None:
+    config = load_config(DEMO_CONFIG)
+    assert [e.id for e in config.experiments] == ["checkout_redesign", "onboarding_flow"]
+    assert config.experiment("onboarding_flow").treatments == ("short_form", "guided_tour")
+    assert config.metrics["sessions_week_2"].window.start_day == 7
+
+
+def test_dbt_vars_carry_definitions_and_a_stable_hash() -> None:
+    config = parse_config(copy.deepcopy(VALID), "a.yml")
+    dbt_vars = config.to_dbt_vars()["xp_config"]
+    assert dbt_vars["experiments"][0]["variants"][0] == {
+        "id": "control", "is_control": True, "expected_share": 0.5}
+    assert dbt_vars["metrics"][0]["window_end_day"] == 14
+    assert parse_config(copy.deepcopy(VALID), "b.yml").hash == config.hash
+    changed = copy.deepcopy(VALID)
+    changed["metrics"][0]["window"]["end_day"] = 7
+    assert parse_config(changed, "a.yml").hash != config.hash
+
+
+def _mutate(path: str, value: object) -> dict:
+    """A copy of VALID with the value at a dotted path replaced (or deleted for None)."""
+    document = copy.deepcopy(VALID)
+    *parents, last = path.split(".")
+    node: object = document
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]  # type: ignore[index]
+    if value is None:
+        del node[last]  # type: ignore[attr-defined]
+    else:
+        node[last] = value  # type: ignore[index]
+    return document
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("experiments.0.metrics", ["revenue", "orders"],
+         "experiments[0] (id 'exp_a'): key 'metrics': unknown metric 'orders'"),
+        ("experiments.0.control", "ctrl",
+         "experiments[0] (id 'exp_a'): key 'control': 'ctrl' is not among the variants"),
+        ("experiments.0.traffic", {"control": 0.5, "treatment": 0.6},
+         "experiments[0] (id 'exp_a'): key 'traffic': weights sum to 1.1, not 1"),
+        ("experiments.0.traffic", {"control": 1.0},
+         "experiments[0] (id 'exp_a'): key 'traffic': must give a weight for each variant"),
+        ("experiments.0.traffic", {"control": 1.0, "treatment": 0},
+         "experiments[0] (id 'exp_a'): key 'traffic.treatment': must be a number > 0"),
+        ("metrics.0.aggregation", "median",
+         "metrics[0] (id 'revenue'): key 'aggregation': unknown aggregation 'median'"),
+        ("metrics.0.window", {"start_day": 14, "end_day": 7},
+         "metrics[0] (id 'revenue'): key 'window': end_day (7) must be greater than start_day"),
+        ("metrics.0.window", {"start_day": -1, "end_day": 7},
+         "metrics[0] (id 'revenue'): key 'window.start_day': must be a whole number >= 0"),
+        ("metrics.0.window", {"start_day": 0, "end": 7},
+         "metrics[0] (id 'revenue'): key 'window': missing key 'end_day'"),
+        ("metrics.0.window", {"start_day": 0, "end_day": "14"},
+         "metrics[0] (id 'revenue'): key 'window.end_day': must be a whole number >= 1"),
+        ("experiments.0.lookback_days", True,
+         "experiments[0] (id 'exp_a'): key 'lookback_days': must be a whole number >= 1"),
+        ("experiments.0.lookback", 14,
+         "experiments[0] (id 'exp_a'): unknown key 'lookback'"),
+        ("experiments.0.variants", ["control"],
+         "experiments[0] (id 'exp_a'): key 'variants': an experiment needs at least 2"),
+        ("experiments.0.confidence_level", 95,
+         "experiments[0] (id 'exp_a'): key 'confidence_level': must be a number between 0"),
+        ("metrics.0.event_name", "x'; drop table events; --",
+         "metrics[0] (id 'revenue'): key 'event_name': \"x'; drop table events; --\" is not a "
+         "valid name"),
+        ("experiments.0.id", "a\\' or 1=1",
+         "experiments[0] (id \"a\\\\' or 1=1\"): key 'id': \"a\\\\' or 1=1\" is not a valid name"),
+        ("metrics.0.id", "Revenue Total",
+         "metrics[0] (id 'Revenue Total'): key 'id': 'Revenue Total' is not a valid name"),
+        ("experiments.0.metrics", ["revenue", "revenue"],
+         "experiments[0] (id 'exp_a'): key 'metrics': duplicate metric"),
+    ],
+)
+def test_errors_name_file_entry_and_key(path: str, value: object, expected: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(_mutate(path, value), "conf/experiments.yml")
+    assert str(raised.value).startswith("conf/experiments.yml: " + expected), str(raised.value)
+
+
+def test_duplicate_ids_are_rejected() -> None:
+    document = copy.deepcopy(VALID)
+    document["experiments"].append(copy.deepcopy(document["experiments"][0]))
+    with pytest.raises(ConfigError, match=r"experiments\[1\] \(id 'exp_a'\): key 'id': "
+                                          r"duplicate experiment id 'exp_a'"):
+        parse_config(document, "x.yml")
+
+
+def test_missing_file_and_bad_yaml_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope\.yml: cannot read the experiment config"):
+        load_config(tmp_path / "nope.yml")
+    broken = tmp_path / "broken.yml"
+    broken.write_text("metrics: [\n")
+    with pytest.raises(ConfigError, match=r"broken\.yml: not valid YAML"):
+        load_config(broken)
+    empty = tmp_path / "empty.yml"
+    empty.write_text(yaml.safe_dump({"metrics": []}))
+    with pytest.raises(ConfigError, match=r"empty\.yml: missing key 'experiments'"):
+        load_config(empty)

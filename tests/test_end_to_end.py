@@ -1,0 +1,121 @@
+"""The whole pipeline on the demo data, through the `xp` command, and its failure modes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from analysis_py import warehouse
+from analysis_py.cli import main
+from analysis_py.result_tables import column_names
+from tests.conftest import REPO, DemoRun
+
+
+def test_results_have_one_row_per_experiment_metric_and_treatment(demo_run: DemoRun) -> None:
+    results = demo_run.query("select * from experiment_results")
+    expected = {(e.id, m, t) for e in demo_run.config.experiments
+                for m in e.metrics for t in e.treatments}
+    keys = list(zip(results.experiment_id, results.metric_id, results.treatment_variant_id,
+                    strict=True))
+    assert len(keys) == len(set(keys)) == len(expected) == 10
+    assert set(keys) == expected
+    assert list(results.columns) == column_names("experiment_results")
+    assert results.run_id.nunique() == 1
+    assert (results.status == "ok").all()
+    for prefix in ("", "cuped_"):
+        assert results[f"{prefix}p_value"].between(0, 1).all()
+        assert (results[f"{prefix}absolute_effect_ci_lower"]
+                < results[f"{prefix}absolute_effect_ci_upper"]).all()
+
+
+def test_results_carry_the_statistics_they_come_from(demo_run: DemoRun) -> None:
+    joined = demo_run.query("""
+        select r.treatment_n, s.n, r.treatment_sum_xy, s.sum_xy
+        from experiment_results as r
+        inner join fct_variant_metric_statistics as s
+            on r.experiment_id = s.experiment_id and r.metric_id = s.metric_id
+            and r.treatment_variant_id = s.variant_id""")
+    assert len(joined) == 10
+    assert (joined.treatment_n == joined.n).all()
+    assert (joined.treatment_sum_xy == joined.sum_xy).all()
+
+
+def test_demo_shows_its_planted_effects(demo_run: DemoRun) -> None:
+    results = demo_run.query("select * from experiment_results").set_index(
+        ["experiment_id", "metric_id", "treatment_variant_id"])
+    purchases = results.loc[("checkout_redesign", "purchases", "treatment")]
+    assert purchases.cuped_p_value < 0.05 and purchases.cuped_relative_effect > 0
+    # Activity persists, so the pre-exposure covariate predicts sessions well.
+    sessions = results.loc[("checkout_redesign", "sessions", "treatment")]
+    assert sessions.cuped_variance_reduction > 0.3
+    diagnostics = demo_run.query("select * from experiment_diagnostics")
+    assert list(diagnostics.columns) == column_names("experiment_diagnostics")
+    assert sorted(diagnostics.experiment_id) == ["checkout_redesign", "onboarding_flow"]
+    assert (diagnostics.srm_status == "ok").all()
+    assert (diagnostics.n_multi_variant_subjects > 0).all()
+
+
+def test_failed_write_keeps_previous_results(demo_run: DemoRun, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture) -> None:
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(demo_run.path, copy)
+    monkeypatch.setenv("XP_DUCKDB_PATH", str(copy))
+    before = DemoRun(copy, demo_run.config).query("select * from experiment_results")
+
+    original = warehouse.DuckDBWarehouse._replace_table
+
+    def fail_on_diagnostics(self, name, frame):
+        if name == "experiment_diagnostics":
+            self.connection.execute("select * from no_such_table")  # a real DuckDB error
+        original(self, name, frame)
+
+    monkeypatch.setattr(warehouse.DuckDBWarehouse, "_replace_table", fail_on_diagnostics)
+    assert main(["analyze", "--project-dir", str(REPO)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("xp: error: writing the result tables failed, previous results kept")
+    after = DemoRun(copy, demo_run.config).query("select * from experiment_results")
+    assert after.run_id.tolist() == before.run_id.tolist()
+    assert len(after) == len(before)
+
+    monkeypatch.setattr(warehouse.DuckDBWarehouse, "_replace_table", original)
+    assert main(["analyze", "--project-dir", str(REPO)]) == 0
+    rerun = DemoRun(copy, demo_run.config).query("select * from experiment_results")
+    assert rerun.run_id.nunique() == 1 and rerun.run_id[0] != before.run_id[0]
+
+
+def test_user_errors_give_one_line_and_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("XP_DUCKDB_PATH", str(tmp_path / "missing.duckdb"))
+    assert main(["analyze", "--project-dir", str(REPO)]) == 1
+    error = capsys.readouterr().err
+    assert "missing.duckdb' (dbt target 'duckdb') does not exist" in error
+    assert error.count("\n") == 1
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text("metrics: []\nexperiments: []\n")
+    assert main(["run", "--project-dir", str(REPO), "--config", str(bad)]) == 1
+    assert capsys.readouterr().err == (
+        f"xp: error: {bad}: key 'metrics': must be a non-empty list\n")
+
+    assert main(["analyze", "--project-dir", str(REPO), "--target", "nope"]) == 1
+    assert "has no target 'nope' (targets: duckdb)" in capsys.readouterr().err
+
+
+def test_dbt_failure_exits_1_without_touching_results(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setenv("XP_DUCKDB_PATH", str(tmp_path / "no_such_dir" / "x.duckdb"))
+    assert main(["run", "--project-dir", str(REPO)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("xp: error: dbt build failed")
+    assert "Traceback" not in error
+
+
+def test_dbt_vars_and_validate(capsys: pytest.CaptureFixture) -> None:
+    assert main(["validate", "--project-dir", str(REPO)]) == 0
+    assert "2 experiments, 5 metrics, 10 comparisons: valid" in capsys.readouterr().out
+    assert main(["dbt-vars", "--project-dir", str(REPO)]) == 0
+    assert capsys.readouterr().out.startswith('{"xp_config": {"schema_version": 1')
