@@ -32,7 +32,11 @@ def dbt_build(target: DbtTarget, config: ExperimentConfig,
     if result.success:
         return
     if result.exception is not None:
-        raise DbtBuildError(f"dbt build failed: {result.exception}")
+        # dbt's messages run over many lines; the log above has them in full.
+        message = " ".join(str(result.exception).split())
+        if len(message) > 300:
+            message = message[:300] + "... (see dbt's log above)"
+        raise DbtBuildError(f"dbt build failed: {message}")
     failures = [
         f"{node.node.name} ({node.status})"
         for node in (result.result or [])

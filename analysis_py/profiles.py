@@ -93,6 +93,20 @@ def _read_yaml(path: Path, render: bool) -> Any:
     return document
 
 
+def _as_number(value: str) -> int | float:
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def _as_bool(value: str) -> bool:
+    return str(value).strip().lower() in {"true", "1", "yes"}
+
+
+# dbt's native-type filters, so that `"{{ env_var('PORT') | as_number }}"` renders as in dbt.
+_ENVIRONMENT = jinja2.Environment(undefined=jinja2.StrictUndefined)
+_ENVIRONMENT.filters.update(as_number=str, as_text=str, as_bool=str, as_native=str)
+
+
 def _render(node: Any) -> Any:
     """Render Jinja in every string of a parsed profiles.yml, as dbt does."""
     if isinstance(node, dict):
@@ -100,8 +114,11 @@ def _render(node: Any) -> Any:
     if isinstance(node, list):
         return [_render(value) for value in node]
     if isinstance(node, str) and ("{{" in node or "{%" in node):
-        environment = jinja2.Environment(undefined=jinja2.StrictUndefined)
-        rendered = environment.from_string(node).render(env_var=_env_var)
-        # dbt turns rendered numbers (ports, threads) back into numbers; nothing else.
-        return int(rendered) if rendered.isdigit() else rendered
+        rendered = _ENVIRONMENT.from_string(node).render(env_var=_env_var)
+        # Rendering gives text; dbt's as_number / as_bool filters ask for a native value.
+        if "as_number" in node:
+            return _as_number(rendered)
+        if "as_bool" in node:
+            return _as_bool(rendered)
+        return rendered
     return node

@@ -1,20 +1,27 @@
 """The one module that talks to the warehouse: read the statistics mart, write the results.
 
-An implementation per engine, chosen from the active dbt target's ``type``. Writes are
-atomic: both result tables are replaced in one transaction, so a run that fails halfway
-leaves the previous results readable and intact.
+An implementation per engine, chosen from the active dbt target's ``type`` (the same
+``profiles.yml`` target dbt builds in). Result tables are created from the column contract in
+:mod:`analysis_py.result_tables`; NaN becomes SQL NULL.
+
+Writes keep the previous results on failure:
+
+- DuckDB and Postgres replace both tables in one transaction (DDL is transactional there).
+- Spark has no transactions: both new tables are written in full under staging names first,
+  and only then swapped in (drop + rename per table). A failure while computing or writing
+  leaves the previous results untouched; the swap itself is two quick metastore operations.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 
 from analysis_py.analysis import MART
 from analysis_py.profiles import DbtTarget
-from analysis_py.result_tables import TABLES
+from analysis_py.result_tables import TABLES, Column
 
 
 class WarehouseError(RuntimeError):
@@ -26,18 +33,20 @@ class Warehouse(Protocol):
         """All rows of the statistics mart."""
 
     def write_results(self, tables: dict[str, pd.DataFrame]) -> None:
-        """Replace each named result table by its frame, all in one transaction."""
+        """Replace each named result table by its frame; on failure keep the previous ones."""
 
     def close(self) -> None: ...
 
 
 def connect(target: DbtTarget) -> Warehouse:
     """Open the warehouse of the active dbt target."""
-    if target.type == "duckdb":
-        return DuckDBWarehouse(target)
-    raise WarehouseError(
-        f"dbt target '{target.target_name}' of profile '{target.profile_name}' has type "
-        f"'{target.type}'; the analysis step supports: duckdb")
+    implementations = {"duckdb": DuckDBWarehouse, "postgres": PostgresWarehouse,
+                       "spark": SparkWarehouse}
+    if target.type not in implementations:
+        raise WarehouseError(
+            f"dbt target '{target.target_name}' of profile '{target.profile_name}' has type "
+            f"'{target.type}'; the analysis step supports: {', '.join(implementations)}")
+    return implementations[target.type](target)
 
 
 def quote_identifier(name: str) -> str:
@@ -45,12 +54,29 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-_DUCKDB_TYPES = {"text": "varchar", "bigint": "bigint", "double": "double",
-                 "boolean": "boolean", "timestamp": "timestamp"}
+def _rows(frame: pd.DataFrame, columns: tuple[Column, ...]) -> list[tuple[Any, ...]]:
+    """The frame's rows as plain Python values in contract order, NaN as None."""
+    values = []
+    for column in columns:
+        series = frame[column.name]
+        if column.type == "timestamp":
+            items = [None if pd.isna(v) else pd.Timestamp(v).to_pydatetime() for v in series]
+        else:
+            items = [None if pd.isna(v) else v for v in series.tolist()]
+        values.append(items)
+    return list(zip(*values, strict=True))
+
+
+def _missing_mart(schema: str, where: str) -> WarehouseError:
+    return WarehouseError(f"table {schema}.{MART} not found in {where}: run `xp run` "
+                          "(or `dbt build`) first")
 
 
 class DuckDBWarehouse:
     """A local DuckDB file, the path and schema taken from the dbt target."""
+
+    TYPES = {"text": "varchar", "bigint": "bigint", "double": "double",
+             "boolean": "boolean", "timestamp": "timestamp"}
 
     def __init__(self, target: DbtTarget) -> None:
         import duckdb
@@ -76,9 +102,7 @@ class DuckDBWarehouse:
         try:
             return self.connection.execute(f"select * from {self._table(MART)}").df()
         except duckdb.CatalogException:
-            raise WarehouseError(
-                f"table {self.schema}.{MART} not found in '{self.path}': run `xp run` "
-                "(or `dbt build`) first") from None
+            raise _missing_mart(self.schema, f"'{self.path}'") from None
 
     def write_results(self, tables: dict[str, pd.DataFrame]) -> None:
         import duckdb
@@ -103,10 +127,10 @@ class DuckDBWarehouse:
     def _replace_table(self, name: str, frame: pd.DataFrame) -> None:
         columns = TABLES[name]
         table = self._table(name)
-        definition = ", ".join(f"{quote_identifier(c.name)} {_DUCKDB_TYPES[c.type]}"
+        definition = ", ".join(f"{quote_identifier(c.name)} {self.TYPES[c.type]}"
                                for c in columns)
         selection = ", ".join(
-            f"cast({quote_identifier(c.name)} as {_DUCKDB_TYPES[c.type]})" for c in columns)
+            f"cast({quote_identifier(c.name)} as {self.TYPES[c.type]})" for c in columns)
         self.connection.execute(f"create schema if not exists {quote_identifier(self.schema)}")
         self.connection.execute(f"create or replace table {table} ({definition})")
         self.connection.register("xp_result_frame", frame)
@@ -117,3 +141,128 @@ class DuckDBWarehouse:
 
     def close(self) -> None:
         self.connection.close()
+
+
+class PostgresWarehouse:
+    """A Postgres database, connected with the dbt target's host, port, user and dbname."""
+
+    TYPES = {"text": "text", "bigint": "bigint", "double": "double precision",
+             "boolean": "boolean", "timestamp": "timestamp"}
+
+    def __init__(self, target: DbtTarget) -> None:
+        import psycopg2
+
+        settings = target.settings
+        self.schema = str(settings.get("schema", "public"))
+        self.where = (f"Postgres database '{settings.get('dbname') or settings.get('database')}'"
+                      f" at {settings.get('host')}:{settings.get('port', 5432)}")
+        try:
+            self.connection = psycopg2.connect(
+                host=settings.get("host"), port=settings.get("port", 5432),
+                user=settings.get("user"), password=settings.get("password") or None,
+                dbname=settings.get("dbname") or settings.get("database"),
+                connect_timeout=settings.get("connect_timeout", 10),
+            )
+        except psycopg2.Error as error:
+            raise WarehouseError(f"cannot connect to the {self.where} (dbt target "
+                                 f"'{target.target_name}'): {str(error).strip()}") from None
+
+    def _table(self, name: str) -> str:
+        return f"{quote_identifier(self.schema)}.{quote_identifier(name)}"
+
+    def read_statistics(self) -> pd.DataFrame:
+        import psycopg2
+
+        try:
+            with self.connection.cursor() as cursor:
+                cursor.execute(f"select * from {self._table(MART)}")
+                names = [d.name for d in cursor.description]
+                frame = pd.DataFrame(cursor.fetchall(), columns=names)
+        except psycopg2.errors.UndefinedTable:
+            self.connection.rollback()
+            raise _missing_mart(self.schema, f"the {self.where}") from None
+        self.connection.rollback()  # end the read-only transaction
+        return frame
+
+    def write_results(self, tables: dict[str, pd.DataFrame]) -> None:
+        import psycopg2
+        from psycopg2.extras import execute_values
+
+        try:
+            with self.connection.cursor() as cursor:
+                cursor.execute(f"create schema if not exists {quote_identifier(self.schema)}")
+                for name, frame in tables.items():
+                    columns = TABLES[name]
+                    table = self._table(name)
+                    definition = ", ".join(f"{quote_identifier(c.name)} {self.TYPES[c.type]}"
+                                           for c in columns)
+                    cursor.execute(f"drop table if exists {table}")
+                    cursor.execute(f"create table {table} ({definition})")
+                    execute_values(cursor, f"insert into {table} values %s",
+                                   _rows(frame, columns), page_size=1000)
+            self.connection.commit()
+        except psycopg2.Error as error:
+            self.connection.rollback()
+            raise WarehouseError(f"writing the result tables failed, previous results kept: "
+                                 f"{str(error).strip()}") from None
+        except BaseException:
+            self.connection.rollback()
+            raise
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class SparkWarehouse:
+    """Spark through the in-process session dbt-spark uses (``method: session``)."""
+
+    TYPES = {"text": "string", "bigint": "bigint", "double": "double",
+             "boolean": "boolean", "timestamp": "timestamp"}
+    STAGING_SUFFIX = "__staging"
+
+    def __init__(self, target: DbtTarget) -> None:
+        method = target.settings.get("method")
+        if method != "session":
+            raise WarehouseError(
+                f"dbt target '{target.target_name}' uses Spark method '{method}'; the analysis "
+                "step supports method: session")
+        from pyspark.sql import SparkSession
+
+        # The same builder as dbt-spark's session mode, so both share one metastore.
+        self.spark = SparkSession.builder.enableHiveSupport().getOrCreate()
+        self.schema = str(target.settings.get("schema"))
+
+    def _table(self, name: str) -> str:
+        return f"`{self.schema}`.`{name}`"
+
+    def read_statistics(self) -> pd.DataFrame:
+        from pyspark.errors import AnalysisException
+
+        try:
+            table = self.spark.table(self._table(MART))
+            # collect() rather than toPandas(): pyspark does not support pandas 3's
+            # conversion path yet, and the mart is small.
+            return pd.DataFrame([row.asDict() for row in table.collect()], columns=table.columns)
+        except AnalysisException:
+            raise _missing_mart(self.schema, "the Spark metastore") from None
+
+    def write_results(self, tables: dict[str, pd.DataFrame]) -> None:
+        from pyspark.errors import PySparkException
+
+        try:
+            self.spark.sql(f"create schema if not exists `{self.schema}`")
+            for name, frame in tables.items():
+                columns = TABLES[name]
+                ddl = ", ".join(f"`{c.name}` {self.TYPES[c.type]}" for c in columns)
+                staged = self.spark.createDataFrame(_rows(frame, columns), schema=ddl)
+                staged.write.mode("overwrite").saveAsTable(
+                    self._table(name + self.STAGING_SUFFIX))
+            for name in tables:
+                self.spark.sql(f"drop table if exists {self._table(name)}")
+                self.spark.sql(f"alter table {self._table(name + self.STAGING_SUFFIX)} "
+                               f"rename to {self._table(name)}")
+        except PySparkException as error:
+            raise WarehouseError(f"writing the result tables failed: {error}") from None
+
+    def close(self) -> None:
+        """Keep the session: dbt-spark shares it within this process."""

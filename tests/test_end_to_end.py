@@ -101,7 +101,7 @@ def test_user_errors_give_one_line_and_exit_1(tmp_path: Path, monkeypatch: pytes
         f"xp: error: {bad}: key 'metrics': must be a non-empty list\n")
 
     assert main(["analyze", "--project-dir", str(REPO), "--target", "nope"]) == 1
-    assert "has no target 'nope' (targets: duckdb)" in capsys.readouterr().err
+    assert "has no target 'nope' (targets: duckdb, postgres, spark)" in capsys.readouterr().err
 
 
 def test_dbt_failure_exits_1_without_touching_results(tmp_path: Path,

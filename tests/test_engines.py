@@ -1,0 +1,100 @@
+"""The same demo on Postgres and on Spark gives the same tables as on DuckDB.
+
+Slow: starts a throw-away Postgres server and a local Spark session (about 1.5 min).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis_py.analysis import MART
+from analysis_py.cli import main
+from tests.conftest import REPO, DemoRun
+from tests.engines import DATABASE, require_spark, throwaway_postgres
+
+pytestmark = pytest.mark.slow
+
+TABLE_KEYS = {
+    MART: ["experiment_id", "variant_id", "metric_id"],
+    "experiment_results": ["experiment_id", "metric_id", "treatment_variant_id"],
+    "experiment_diagnostics": ["experiment_id"],
+}
+# Differ by design between two runs.
+RUN_COLUMNS = {"run_id", "analysis_at"}
+SCHEMA = "xp_engine_test"
+
+
+def assert_tables_agree(reference: pd.DataFrame, other: pd.DataFrame, keys: list[str],
+                        table: str) -> None:
+    """Same columns, identical row sets on the keys, every number within 1e-9 relative."""
+    assert list(other.columns) == list(reference.columns), table
+    reference = reference.sort_values(keys).reset_index(drop=True)
+    other = other.sort_values(keys).reset_index(drop=True)
+    assert other[keys].astype(str).to_numpy().tolist() == \
+        reference[keys].astype(str).to_numpy().tolist(), table
+    for column in reference.columns:
+        if column in RUN_COLUMNS:
+            continue
+        expected, actual = reference[column], other[column]
+        if pd.api.types.is_numeric_dtype(expected) and not pd.api.types.is_bool_dtype(expected):
+            np.testing.assert_allclose(actual.astype(float), expected.astype(float),
+                                       rtol=1e-9, atol=0, equal_nan=True,
+                                       err_msg=f"{table}.{column}")
+        else:
+            assert actual.tolist() == expected.tolist(), f"{table}.{column}"
+
+
+def reference_tables(demo_run: DemoRun) -> dict[str, pd.DataFrame]:
+    return {table: demo_run.query(f"select * from {table}") for table in TABLE_KEYS}
+
+
+@pytest.fixture(scope="module")
+def postgres_port() -> Iterator[int]:
+    with throwaway_postgres() as port:
+        yield port
+
+
+def test_postgres_agrees_with_duckdb(demo_run: DemoRun, postgres_port: int,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg2
+
+    for name, value in {"XP_TARGET": "postgres", "XP_POSTGRES_PORT": str(postgres_port),
+                        "XP_POSTGRES_DATABASE": DATABASE, "XP_POSTGRES_SCHEMA": SCHEMA}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["run", "--project-dir", str(REPO)]) == 0
+
+    connection = psycopg2.connect(host="127.0.0.1", port=postgres_port, user="postgres",
+                                  dbname=DATABASE)
+    try:
+        for table, expected in reference_tables(demo_run).items():
+            with connection.cursor() as cursor:
+                cursor.execute(f"select * from {SCHEMA}.{table}")
+                names = [d.name for d in cursor.description]
+                actual = pd.DataFrame(cursor.fetchall(), columns=names)
+            assert_tables_agree(expected, actual, TABLE_KEYS[table], table)
+    finally:
+        connection.close()
+
+
+def test_spark_agrees_with_duckdb(demo_run: DemoRun, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    require_spark()
+    # Session mode writes metastore_db/, derby.log and spark-warehouse/ into the working
+    # directory: keep them in a temporary one.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XP_TARGET", "spark")
+    monkeypatch.setenv("XP_SPARK_SCHEMA", SCHEMA)
+    assert main(["run", "--project-dir", str(REPO)]) == 0
+
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.enableHiveSupport().getOrCreate()
+    for table, expected in reference_tables(demo_run).items():
+        rows = spark.table(f"{SCHEMA}.{table}").collect()
+        actual = pd.DataFrame([row.asDict() for row in rows])
+        assert_tables_agree(expected, actual, TABLE_KEYS[table], table)
