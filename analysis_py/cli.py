@@ -51,26 +51,25 @@ def run_analysis(target: DbtTarget, config: ExperimentConfig) -> AnalysisResults
     return results
 
 
-def _command_run(args: argparse.Namespace) -> int:
+def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
     config = load_config(_config_path(args))
     target = load_target(args.project_dir, args.profiles_dir, args.target)
-    dbt_build(target, config)
+    if build_first:
+        dbt_build(target, config)
+        print()
     results = run_analysis(target, config)
-    print()
     print(format_summary(results.results, results.diagnostics))
     print(f"Wrote {len(results.results)} rows to experiment_results and "
           f"{len(results.diagnostics)} to experiment_diagnostics (target '{target.target_name}').")
     return 0
+
+
+def _command_run(args: argparse.Namespace) -> int:
+    return _analyze_and_report(args, build_first=True)
 
 
 def _command_analyze(args: argparse.Namespace) -> int:
-    config = load_config(_config_path(args))
-    target = load_target(args.project_dir, args.profiles_dir, args.target)
-    results = run_analysis(target, config)
-    print(format_summary(results.results, results.diagnostics))
-    print(f"Wrote {len(results.results)} rows to experiment_results and "
-          f"{len(results.diagnostics)} to experiment_diagnostics (target '{target.target_name}').")
-    return 0
+    return _analyze_and_report(args, build_first=False)
 
 
 def _command_dbt_vars(args: argparse.Namespace) -> int:

@@ -40,7 +40,9 @@ final as (
         exposures_per_subject.n_exposures,
         exposures_per_subject.n_variants > 1 as is_multi_variant,
         exposures_per_subject.n_variants = 1
-        and experiment_variants.variant_id is null as is_unknown_variant
+        and experiment_variants.variant_id is null as is_unknown_variant,
+        exposures_per_subject.n_variants = 1
+        and experiment_variants.variant_id is not null as is_analysed
     from exposures_per_subject
     left join experiment_variants
         on exposures_per_subject.experiment_id = experiment_variants.experiment_id

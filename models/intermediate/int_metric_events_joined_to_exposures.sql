@@ -7,7 +7,7 @@ with
 
 exposures as (
     select * from {{ ref('int_exposures_deduplicated') }}
-    where not is_multi_variant and not is_unknown_variant
+    where is_analysed
 ),
 
 events as (
