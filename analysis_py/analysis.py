@@ -16,7 +16,7 @@ from scipy import stats
 
 from analysis_py import defaults
 from analysis_py.config import ExperimentConfig
-from analysis_py.result_tables import column_names
+from analysis_py.result_tables import RESULT_SCHEMA_VERSION, column_names
 from analysis_py.statistics import SufficientStatistics
 from analysis_py.ttest import EffectEstimate, cuped_test, unadjusted_test
 
@@ -46,6 +46,7 @@ def analyze(mart: pd.DataFrame, config: ExperimentConfig, run_id: str,
     for frame in (results, diagnostics):
         frame.insert(0, "run_id", run_id)
         frame.insert(1, "analysis_at", pd.Timestamp(analysis_at))
+        frame.insert(2, "schema_version", RESULT_SCHEMA_VERSION)
         frame["config_hash"] = config.hash
     return AnalysisResults(results=results[column_names("experiment_results")],
                            diagnostics=diagnostics[column_names("experiment_diagnostics")])

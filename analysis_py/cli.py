@@ -22,6 +22,7 @@ from pathlib import Path
 from analysis_py.analysis import AnalysisError, AnalysisResults, analyze
 from analysis_py.config import ConfigError, ExperimentConfig, load_config
 from analysis_py.dbt_build import DbtBuildError, dbt_build
+from analysis_py.manifest import mart_schema
 from analysis_py.profiles import DbtTarget, ProfileError, load_target
 from analysis_py.summary import format_summary
 from analysis_py.warehouse import WarehouseError, connect
@@ -39,7 +40,7 @@ def _config_path(args: argparse.Namespace) -> Path:
 
 def run_analysis(target: DbtTarget, config: ExperimentConfig) -> AnalysisResults:
     """Read the statistics mart, analyse it, and write both result tables atomically."""
-    warehouse = connect(target)
+    warehouse = connect(target, mart_schema(target))
     try:
         mart = warehouse.read_statistics()
         results = analyze(mart, config, run_id=uuid.uuid4().hex,

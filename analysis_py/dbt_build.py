@@ -1,4 +1,4 @@
-"""Run ``dbt build`` in-process, with the experiment config passed as dbt vars."""
+"""Run dbt in-process, with the experiment config passed as dbt vars."""
 
 from __future__ import annotations
 
@@ -16,12 +16,18 @@ class DbtBuildError(RuntimeError):
 def dbt_build(target: DbtTarget, config: ExperimentConfig,
               extra_args: list[str] | None = None) -> None:
     """Build the project's seeds, models and tests; raise :class:`DbtBuildError` on failure."""
+    run_dbt("build", target, config, extra_args)
+
+
+def run_dbt(command: str, target: DbtTarget, config: ExperimentConfig,
+            extra_args: list[str] | None = None) -> None:
+    """Run a dbt command (build, parse, ...) on the target's project with the config's vars."""
     from dbt.cli.main import dbtRunner
 
     # dbt's anonymous usage tracking tries the network at every call (~1 s here).
     os.environ.setdefault("DO_NOT_TRACK", "1")
     args = [
-        "build",
+        command,
         "--project-dir", str(target.project_dir),
         "--profiles-dir", str(target.profiles_dir),
         "--target", target.target_name,
@@ -36,10 +42,11 @@ def dbt_build(target: DbtTarget, config: ExperimentConfig,
         message = " ".join(str(result.exception).split())
         if len(message) > 300:
             message = message[:300] + "... (see dbt's log above)"
-        raise DbtBuildError(f"dbt build failed: {message}")
+        raise DbtBuildError(f"dbt {command} failed: {message}")
     failures = [
         f"{node.node.name} ({node.status})"
         for node in (result.result or [])
         if str(node.status) in {"error", "fail", "runtime error"}
     ]
-    raise DbtBuildError("dbt build failed: " + (", ".join(failures) or "see the log above"))
+    raise DbtBuildError(f"dbt {command} failed: " + (", ".join(failures)
+                                                     or "see the log above"))

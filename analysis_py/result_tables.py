@@ -12,6 +12,10 @@ from typing import Literal
 
 ColumnType = Literal["text", "bigint", "double", "boolean", "timestamp"]
 
+#: Version of the result tables' columns, written on every row. Raised whenever a column is
+#: removed, renamed or changes meaning (adding a column also bumps it); see CHANGELOG.md.
+RESULT_SCHEMA_VERSION = 1
+
 
 @dataclass(frozen=True)
 class Column:
@@ -58,6 +62,8 @@ def _effect_columns(prefix: str, label: str) -> list[Column]:
 EXPERIMENT_RESULTS: tuple[Column, ...] = (
     Column("run_id", "text", "Identifier of the analysis run that wrote the row."),
     Column("analysis_at", "timestamp", "When the analysis ran (UTC)."),
+    Column("schema_version", "bigint",
+           "Version of these columns (CHANGELOG.md); a reader can check it before it reads."),
     Column("experiment_id", "text", "Experiment id from the config."),
     Column("metric_id", "text", "Metric id from the config."),
     Column("control_variant_id", "text", "The experiment's control variant."),
@@ -80,6 +86,8 @@ EXPERIMENT_RESULTS: tuple[Column, ...] = (
 EXPERIMENT_DIAGNOSTICS: tuple[Column, ...] = (
     Column("run_id", "text", "Identifier of the analysis run that wrote the row."),
     Column("analysis_at", "timestamp", "When the analysis ran (UTC)."),
+    Column("schema_version", "bigint",
+           "Version of these columns (CHANGELOG.md); a reader can check it before it reads."),
     Column("experiment_id", "text", "Experiment id from the config."),
     Column("n_variants", "bigint", "Number of variants in the config."),
     Column("n_analysed_subjects", "bigint", "Subjects in the analysis, all arms."),

@@ -38,15 +38,16 @@ class Warehouse(Protocol):
     def close(self) -> None: ...
 
 
-def connect(target: DbtTarget) -> Warehouse:
-    """Open the warehouse of the active dbt target."""
+def connect(target: DbtTarget, schema: str | None = None) -> Warehouse:
+    """Open the warehouse of the active dbt target; read and write in ``schema`` (default:
+    the target's schema)."""
     implementations = {"duckdb": DuckDBWarehouse, "postgres": PostgresWarehouse,
                        "spark": SparkWarehouse}
     if target.type not in implementations:
         raise WarehouseError(
             f"dbt target '{target.target_name}' of profile '{target.profile_name}' has type "
             f"'{target.type}'; the analysis step supports: {', '.join(implementations)}")
-    return implementations[target.type](target)
+    return implementations[target.type](target, schema)
 
 
 def quote_identifier(name: str) -> str:
@@ -78,7 +79,7 @@ class DuckDBWarehouse:
     TYPES = {"text": "varchar", "bigint": "bigint", "double": "double",
              "boolean": "boolean", "timestamp": "timestamp"}
 
-    def __init__(self, target: DbtTarget) -> None:
+    def __init__(self, target: DbtTarget, schema: str | None = None) -> None:
         import duckdb
 
         path = str(target.settings.get("path", ""))
@@ -87,7 +88,7 @@ class DuckDBWarehouse:
                 f"DuckDB file '{path}' (dbt target '{target.target_name}') does not exist: "
                 "run `xp run` (or `dbt build`) first")
         self.path = path
-        self.schema = str(target.settings.get("schema") or "main")
+        self.schema = schema or str(target.settings.get("schema") or "main")
         try:
             self.connection = duckdb.connect(path)
         except duckdb.Error as error:
@@ -149,11 +150,11 @@ class PostgresWarehouse:
     TYPES = {"text": "text", "bigint": "bigint", "double": "double precision",
              "boolean": "boolean", "timestamp": "timestamp"}
 
-    def __init__(self, target: DbtTarget) -> None:
+    def __init__(self, target: DbtTarget, schema: str | None = None) -> None:
         import psycopg2
 
         settings = target.settings
-        self.schema = str(settings.get("schema", "public"))
+        self.schema = schema or str(settings.get("schema", "public"))
         self.where = (f"Postgres database '{settings.get('dbname') or settings.get('database')}'"
                       f" at {settings.get('host')}:{settings.get('port', 5432)}")
         try:
@@ -220,7 +221,7 @@ class SparkWarehouse:
              "boolean": "boolean", "timestamp": "timestamp"}
     STAGING_SUFFIX = "__staging"
 
-    def __init__(self, target: DbtTarget) -> None:
+    def __init__(self, target: DbtTarget, schema: str | None = None) -> None:
         method = target.settings.get("method")
         if method != "session":
             raise WarehouseError(
@@ -230,7 +231,7 @@ class SparkWarehouse:
 
         # The same builder as dbt-spark's session mode, so both share one metastore.
         self.spark = SparkSession.builder.enableHiveSupport().getOrCreate()
-        self.schema = str(target.settings.get("schema"))
+        self.schema = schema or str(target.settings.get("schema"))
 
     def _table(self, name: str) -> str:
         return f"`{self.schema}`.`{name}`"

@@ -1,3 +1,4 @@
+{{ config(enabled=xp_enabled()) }}
 {#- Every metric of an experiment is measured on the same analysed subjects, so a variant's
     n must not depend on the metric (the analysis step relies on it for the SRM check). -#}
 select

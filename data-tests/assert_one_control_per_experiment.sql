@@ -1,3 +1,4 @@
+{{ config(enabled=xp_enabled()) }}
 {#- Each experiment has exactly one control variant in the statistics mart. -#}
 select
     experiment_id,

@@ -8,45 +8,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from analysis_py.analysis import MART
 from analysis_py.cli import main
 from tests.conftest import REPO, DemoRun
 from tests.engines import DATABASE, require_spark, throwaway_postgres
+from tests.tables import TABLE_KEYS, assert_tables_agree
 
 pytestmark = pytest.mark.slow
 
-TABLE_KEYS = {
-    MART: ["experiment_id", "variant_id", "metric_id"],
-    "experiment_results": ["experiment_id", "metric_id", "treatment_variant_id"],
-    "experiment_diagnostics": ["experiment_id"],
-}
-# Differ by design between two runs.
-RUN_COLUMNS = {"run_id", "analysis_at"}
 SCHEMA = "xp_engine_test"
-
-
-def assert_tables_agree(reference: pd.DataFrame, other: pd.DataFrame, keys: list[str],
-                        table: str) -> None:
-    """Same columns, identical row sets on the keys, every number within 1e-9 relative."""
-    assert list(other.columns) == list(reference.columns), table
-    reference = reference.sort_values(keys).reset_index(drop=True)
-    other = other.sort_values(keys).reset_index(drop=True)
-    assert other[keys].astype(str).to_numpy().tolist() == \
-        reference[keys].astype(str).to_numpy().tolist(), table
-    for column in reference.columns:
-        if column in RUN_COLUMNS:
-            continue
-        expected, actual = reference[column], other[column]
-        if pd.api.types.is_numeric_dtype(expected) and not pd.api.types.is_bool_dtype(expected):
-            np.testing.assert_allclose(actual.astype(float), expected.astype(float),
-                                       rtol=1e-9, atol=0, equal_nan=True,
-                                       err_msg=f"{table}.{column}")
-        else:
-            assert actual.tolist() == expected.tolist(), f"{table}.{column}"
 
 
 def reference_tables(demo_run: DemoRun) -> dict[str, pd.DataFrame]:

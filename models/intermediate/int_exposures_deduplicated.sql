@@ -1,3 +1,4 @@
+{{ config(enabled=xp_enabled()) }}
 {#- One row per experiment and subject: the first exposure, and whether the subject was seen
     in more than one variant (then it is excluded from the analysis and counted). -#}
 with

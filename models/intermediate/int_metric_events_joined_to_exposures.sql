@@ -1,3 +1,4 @@
+{{ config(enabled=xp_enabled()) }}
 {#- One row per event, experiment exposure and metric that reads the event: every event of an
     analysed subject (single known variant) whose name a metric of the experiment selects, in
     the pre-exposure lookback or the metric's window. The events are scanned once for all

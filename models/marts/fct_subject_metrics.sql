@@ -1,3 +1,4 @@
+{{ config(enabled=xp_enabled()) }}
 {#- One row per experiment, analysed subject and metric: the metric's value in its window
     after first exposure, and the same metric over the pre-exposure lookback (the CUPED
     covariate). Subjects without events get 0. -#}

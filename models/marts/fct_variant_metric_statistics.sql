@@ -1,3 +1,4 @@
+{{ config(enabled=xp_enabled()) }}
 {#- One row per experiment, variant and metric: the sufficient statistics of the metric (y)
     and its pre-exposure covariate (x) over the variant's analysed subjects. The only table
     the Python analysis step reads. Configured variants without subjects appear with n = 0. -#}

@@ -1,3 +1,4 @@
+{{ config(enabled=xp_enabled()) }}
 {#- The metrics of every configured experiment, with their windows and the experiment's
     pre-exposure lookback, from the experiment config (var xp_config). -#}
 {%- set config = xp_config() %}

@@ -1,3 +1,4 @@
+{{ config(enabled=xp_enabled()) }}
 {#- The variants of every configured experiment, from the experiment config (var xp_config). -#}
 {%- set config = xp_config() %}
 with

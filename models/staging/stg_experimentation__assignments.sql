@@ -1,3 +1,4 @@
+{{ config(enabled=xp_enabled()) }}
 {{ xp_demo_dependency('demo_assignments') }}
 with
 

@@ -1,0 +1,44 @@
+"""Where dbt built the statistics mart, read from the project's dbt manifest.
+
+A host project may build our models into a schema of its choosing (``+schema``, a custom
+``generate_schema_name``), so the analysis step asks dbt's ``manifest.json`` rather than
+assuming the target's schema. The result tables are written next to the mart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import yaml
+
+from analysis_py.analysis import MART
+from analysis_py.profiles import DbtTarget
+
+PACKAGE = "experiment_analysis"
+
+
+def manifest_path(project_dir: str | Path) -> Path:
+    """dbt's manifest.json of the project (honours target-path and DBT_TARGET_PATH)."""
+    project_dir = Path(project_dir)
+    if os.environ.get("DBT_TARGET_PATH"):
+        return Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json"
+    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
+    return project_dir / str(project.get("target-path", "target")) / "manifest.json"
+
+
+def mart_schema(target: DbtTarget) -> str:
+    """The schema of the statistics mart: from the manifest of the last dbt invocation on
+    this kind of engine, else the target's own schema."""
+    default = str(target.settings.get("schema") or "main")
+    try:
+        manifest = json.loads(manifest_path(target.project_dir).read_text())
+    except (OSError, ValueError):
+        return default
+    if manifest.get("metadata", {}).get("adapter_type") != target.type:
+        return default
+    node = manifest.get("nodes", {}).get(f"model.{PACKAGE}.{MART}")
+    if not node or not node.get("schema"):
+        return default
+    return str(node["schema"])

@@ -1,0 +1,64 @@
+"""Dagster: run the experiment pipeline nightly inside an existing dbt project.
+
+Two kinds of assets: every dbt model of the project (the host's and ours), built with the
+experiment config passed as vars, and ``experiment_results``, the analysis step, downstream
+of our statistics mart. A schedule materialises both at 04:00.
+
+    XP_DBT_PROJECT_DIR=/path/to/your/dbt/project dagster dev -f examples/dagster_nightly.py
+
+Needs ``pip install dagster dagster-dbt`` next to this package. Tested in-process by
+tests/test_dbt_package.py.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+from dagster import AssetExecutionContext
+from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
+
+from analysis_py.cli import run_analysis
+from analysis_py.config import load_config
+from analysis_py.dbt_build import run_dbt
+from analysis_py.manifest import manifest_path
+from analysis_py.profiles import load_target
+
+PROJECT_DIR = Path(os.environ.get("XP_DBT_PROJECT_DIR", ".")).resolve()
+CONFIG = load_config(os.environ.get("XP_CONFIG") or PROJECT_DIR / "experiments.yml")
+TARGET = load_target(PROJECT_DIR)
+
+# Our models exist in the manifest only when the config is passed: parse with it.
+run_dbt("parse", TARGET, CONFIG)
+
+
+@dbt_assets(manifest=manifest_path(PROJECT_DIR))
+def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+    vars_json = json.dumps(CONFIG.to_dbt_vars())
+    yield from dbt.cli(["build", "--vars", vars_json], context=context).stream()
+
+
+@dg.asset(deps=[get_asset_key_for_model([dbt_models], "fct_variant_metric_statistics")])
+def experiment_results(context: AssetExecutionContext) -> dg.MaterializeResult:
+    """Welch and CUPED results and diagnostics, written back next to the statistics mart."""
+    results = run_analysis(TARGET, CONFIG)
+    context.log.info("wrote %d comparisons", len(results.results))
+    return dg.MaterializeResult(metadata={
+        "comparisons": len(results.results),
+        "experiments": len(results.diagnostics),
+        "sample_ratio_mismatches": int((results.diagnostics["srm_status"] == "mismatch").sum()),
+    })
+
+
+nightly = dg.ScheduleDefinition(
+    job=dg.define_asset_job("nightly_experiments", selection=[dbt_models, experiment_results]),
+    cron_schedule="0 4 * * *",
+)
+
+defs = dg.Definitions(
+    assets=[dbt_models, experiment_results],
+    schedules=[nightly],
+    resources={"dbt": DbtCliResource(project_dir=str(PROJECT_DIR),
+                                     profiles_dir=str(TARGET.profiles_dir),
+                                     target=TARGET.target_name)},
+)
