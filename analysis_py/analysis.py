@@ -17,14 +17,29 @@ from scipy import stats
 from analysis_py import defaults
 from analysis_py.config import ExperimentConfig
 from analysis_py.result_tables import RESULT_SCHEMA_VERSION, column_names
+from analysis_py.decisions import add_decisions
+from analysis_py.health import health_checks
+from analysis_py.multi_covariate import multi_covariate_arms
 from analysis_py.statistics import SufficientStatistics
-from analysis_py.ttest import EffectEstimate, cuped_test, unadjusted_test
+from analysis_py.ttest import (
+    ESTIMATE_FIELDS,
+    EffectEstimate,
+    cuped_test,
+    multi_cuped_test,
+    unadjusted_test,
+)
 
 MART = "fct_variant_metric_statistics"
+CROSS_PRODUCTS = "fct_variant_covariate_cross_products"
 SUM_COLUMNS = ("n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy")
 MART_COLUMNS = ("experiment_id", "variant_id", "metric_id", "is_control", "expected_share",
-                *SUM_COLUMNS, "n_multi_variant_subjects", "n_unknown_variant_subjects",
-                "config_hash")
+                *SUM_COLUMNS, "n_with_pre_exposure_events", "n_multi_variant_subjects",
+                "n_unknown_variant_subjects", "config_hash")
+
+
+def needs_cross_products(config: ExperimentConfig) -> bool:
+    """True when an experiment uses CUPED++, which reads the cross-products mart."""
+    return any(e.analysis.cuped == "multi" for e in config.experiments)
 
 
 class AnalysisError(ValueError):
@@ -38,11 +53,14 @@ class AnalysisResults:
 
 
 def analyze(mart: pd.DataFrame, config: ExperimentConfig, run_id: str,
-            analysis_at: datetime) -> AnalysisResults:
-    """Analyse every experiment of ``config`` from the rows of the statistics mart."""
+            analysis_at: datetime, cross_products: pd.DataFrame | None = None) -> AnalysisResults:
+    """Analyse every experiment of ``config`` from the rows of the statistics mart (and, for
+    experiments with CUPED++, of the cross-products mart)."""
     mart = _checked_mart(mart, config)
-    results = _comparisons(mart, config)
-    diagnostics = _diagnostics(mart, config)
+    if needs_cross_products(config) and cross_products is None:
+        raise AnalysisError(f"CUPED++ (analysis.cuped: multi) needs {CROSS_PRODUCTS}")
+    results = _comparisons(mart, config, cross_products)
+    diagnostics = health_checks(_diagnostics(mart, config), results, mart)
     for frame in (results, diagnostics):
         frame.insert(0, "run_id", run_id)
         frame.insert(1, "analysis_at", pd.Timestamp(analysis_at))
@@ -87,20 +105,28 @@ def _checked_mart(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
 def _ordered_comparisons(config: ExperimentConfig) -> pd.DataFrame:
     """One row per experiment, metric and treatment, in config order."""
     rows = [
-        (e.id, metric_id, e.control, treatment, e.confidence_level)
+        (e.id, metric_id, e.role(metric_id), config.metrics[metric_id].direction, e.control,
+         treatment, e.confidence_level, e.analysis.cuped, e.analysis.multiple_testing,
+         e.analysis.sequential, e.analysis.sequential_tuning, e.analysis.bayesian_prior_sd,
+         e.analysis.target_relative_effect, e.analysis.power,
+         e.analysis.noninferiority_margin if e.role(metric_id) == "guardrail" else None)
         for e in config.experiments
         for metric_id in e.metrics
         for treatment in e.treatments
     ]
-    return pd.DataFrame(rows, columns=["experiment_id", "metric_id", "control_variant_id",
-                                       "treatment_variant_id", "confidence_level"])
+    return pd.DataFrame(rows, columns=[
+        "experiment_id", "metric_id", "metric_role", "metric_direction", "control_variant_id",
+        "treatment_variant_id", "confidence_level", "cuped_mode", "multiple_testing",
+        "sequential", "sequential_tuning", "bayes_prior_sd", "power_target_relative_effect",
+        "power", "noninferiority_margin"])
 
 
 def _arm(frame: pd.DataFrame, arm: str) -> SufficientStatistics:
     return SufficientStatistics(**{c: frame[f"{arm}_{c}"].to_numpy() for c in SUM_COLUMNS})
 
 
-def _comparisons(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
+def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
+                 cross_products: pd.DataFrame | None) -> pd.DataFrame:
     sums = mart[["experiment_id", "variant_id", "metric_id", *SUM_COLUMNS]]
     frame = _ordered_comparisons(config)
     for arm in ("control", "treatment"):
@@ -117,17 +143,32 @@ def _comparisons(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
     _add_estimate(frame, cuped, "cuped_")
     frame["cuped_theta"] = cuped.theta
     frame["cuped_variance_reduction"] = cuped.variance_reduction
+
+    is_multi = (frame["cuped_mode"] == "multi").to_numpy()
+    for name in ESTIMATE_FIELDS:
+        frame["cupedpp_" + name] = np.nan
+    frame["cupedpp_variance_reduction_vs_cuped"] = np.nan
+    if is_multi.any():
+        multi = frame[is_multi]
+        control_multi, treatment_multi = multi_covariate_arms(multi, mart, cross_products, config)
+        estimate = multi_cuped_test(control_multi, treatment_multi,
+                                    multi["confidence_level"].to_numpy())
+        for name in ESTIMATE_FIELDS:
+            frame.loc[is_multi, "cupedpp_" + name] = getattr(estimate, name)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame.loc[is_multi, "cupedpp_variance_reduction_vs_cuped"] = (
+                1 - estimate.absolute_effect_std_error**2
+                / multi["cuped_absolute_effect_std_error"].to_numpy()**2)
+
     frame["control_n"] = frame["control_n"].astype("int64")
     frame["treatment_n"] = frame["treatment_n"].astype("int64")
     frame["status"], frame["status_reason"] = _status(frame)
+    add_decisions(frame)
     return frame
 
 
 def _add_estimate(frame: pd.DataFrame, estimate: EffectEstimate, prefix: str) -> None:
-    for name in ("control_mean", "treatment_mean", "absolute_effect",
-                 "absolute_effect_std_error", "absolute_effect_ci_lower",
-                 "absolute_effect_ci_upper", "relative_effect", "relative_effect_ci_lower",
-                 "relative_effect_ci_upper", "degrees_of_freedom", "p_value"):
+    for name in ESTIMATE_FIELDS:
         frame[prefix + name] = getattr(estimate, name)
 
 
@@ -185,10 +226,18 @@ def _diagnostics(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
     per_experiment["srm_chi_square"] = np.where(has_data, per_experiment["srm_chi_square"],
                                                 np.nan)
     threshold = defaults.SRM_P_VALUE_THRESHOLD
-    per_experiment["srm_status"] = np.select(
-        [~has_data, per_experiment["srm_p_value"].to_numpy() < threshold],
-        ["no_data", "mismatch"], "ok")
+    mismatch = per_experiment["srm_p_value"].to_numpy() < threshold
+    per_experiment["srm_status"] = np.select([~has_data, mismatch],
+                                             ["not_applicable", "fail"], "ok")
     per_experiment["srm_threshold"] = threshold
+    p_text = per_experiment["srm_p_value"].map(lambda p: f"{p:.2g}")
+    per_experiment["srm_reason"] = np.select(
+        [~has_data, mismatch],
+        ["no analysed subjects yet",
+         "sample ratio mismatch: subjects per variant (" + per_experiment["subjects_per_variant"]
+         + f") are unlikely under the configured split (p = " + p_text
+         + f" < {threshold:g}); results are not trustworthy until the cause is found"],
+        "subjects per variant match the configured split (p = " + p_text + ")")
 
     exposed = (per_experiment["n_analysed_subjects"] + per_experiment["n_multi_variant_subjects"]
                + per_experiment["n_unknown_variant_subjects"])

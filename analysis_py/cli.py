@@ -19,7 +19,14 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from analysis_py.analysis import AnalysisError, AnalysisResults, analyze
+from analysis_py.analysis import (
+    CROSS_PRODUCTS,
+    MART,
+    AnalysisError,
+    AnalysisResults,
+    analyze,
+    needs_cross_products,
+)
 from analysis_py.config import ConfigError, ExperimentConfig, load_config
 from analysis_py.dbt_build import DbtBuildError, dbt_build
 from analysis_py.manifest import mart_schema
@@ -42,9 +49,12 @@ def run_analysis(target: DbtTarget, config: ExperimentConfig) -> AnalysisResults
     """Read the statistics mart, analyse it, and write both result tables atomically."""
     warehouse = connect(target, mart_schema(target))
     try:
-        mart = warehouse.read_statistics()
+        mart = warehouse.read_table(MART)
+        cross_products = (warehouse.read_table(CROSS_PRODUCTS)
+                          if needs_cross_products(config) else None)
         results = analyze(mart, config, run_id=uuid.uuid4().hex,
-                          analysis_at=datetime.now(timezone.utc).replace(tzinfo=None))
+                          analysis_at=datetime.now(timezone.utc).replace(tzinfo=None),
+                          cross_products=cross_products)
         warehouse.write_results({"experiment_results": results.results,
                                  "experiment_diagnostics": results.diagnostics})
     finally:

@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -28,6 +28,11 @@ from analysis_py import defaults
 
 Aggregation = Literal["sum", "count", "conversion"]
 AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
+Direction = Literal["increase", "decrease"]
+Role = Literal["primary", "secondary", "guardrail"]
+ROLES: tuple[str, ...] = get_args(Role)
+MultipleTesting = Literal["holm", "benjamini_hochberg", "none"]
+CupedMode = Literal["single", "multi", "none"]
 
 CONFIG_SCHEMA_VERSION = 1
 
@@ -60,11 +65,26 @@ class Metric:
     aggregation: Aggregation
     window: Window
     description: str = ""
+    direction: Direction = "increase"
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """Per-experiment statistical options (the ``analysis`` key); defaults in defaults.py."""
+
+    multiple_testing: MultipleTesting = defaults.MULTIPLE_TESTING  # type: ignore[assignment]
+    sequential: bool = defaults.SEQUENTIAL
+    sequential_tuning: float = defaults.SEQUENTIAL_TUNING
+    bayesian_prior_sd: float = defaults.BAYESIAN_PRIOR_SD
+    cuped: CupedMode = defaults.CUPED  # type: ignore[assignment]
+    target_relative_effect: float = defaults.TARGET_RELATIVE_EFFECT
+    power: float = defaults.POWER
+    noninferiority_margin: float | None = None
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """An experiment: its arms, control, expected traffic split and metrics."""
+    """An experiment: its arms, control, expected traffic split and metrics with roles."""
 
     id: str
     variants: tuple[str, ...]
@@ -74,6 +94,11 @@ class Experiment:
     lookback_days: int
     confidence_level: float = defaults.CONFIDENCE_LEVEL
     description: str = ""
+    roles: dict[str, Role] | None = None
+    analysis: AnalysisSettings = AnalysisSettings()
+
+    def role(self, metric_id: str) -> Role:
+        return (self.roles or {}).get(metric_id, "primary")
 
     @property
     def treatments(self) -> tuple[str, ...]:
@@ -121,6 +146,7 @@ class ExperimentConfig:
                     ],
                     "metrics": list(e.metrics),
                     "lookback_days": e.lookback_days,
+                    "cuped": e.analysis.cuped,
                 }
                 for e in self.experiments
             ],
@@ -227,7 +253,7 @@ def _integer(entry: _Entry, value: Any, key: str, minimum: int) -> int:
 
 def _parse_metric(entry: _Entry, raw: Any) -> Metric:
     _check_keys(entry, raw, required={"id", "event_name", "aggregation", "window"},
-                optional={"description"})
+                optional={"description", "direction"})
     metric_id = _string(entry, raw, "id", _METRIC_ID)
     event_name = _string(entry, raw, "event_name")
     aggregation = raw["aggregation"]
@@ -245,14 +271,18 @@ def _parse_metric(entry: _Entry, raw: Any) -> Metric:
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise entry.error("key 'description': must be text")
+    direction = raw.get("direction", "increase")
+    if direction not in ("increase", "decrease"):
+        raise entry.error(f"key 'direction': must be 'increase' or 'decrease', "
+                          f"got {direction!r}")
     return Metric(id=metric_id, event_name=event_name, aggregation=aggregation,
-                  window=Window(start, end), description=description)
+                  window=Window(start, end), description=description, direction=direction)
 
 
 def _parse_experiment(entry: _Entry, raw: Any, metrics: dict[str, Metric]) -> Experiment:
     _check_keys(entry, raw,
                 required={"id", "variants", "control", "traffic", "metrics", "lookback_days"},
-                optional={"description", "confidence_level"})
+                optional={"description", "confidence_level", "analysis"})
     experiment_id = _string(entry, raw, "id")
 
     variants_raw = _list(entry, raw, "variants")
@@ -282,7 +312,7 @@ def _parse_experiment(entry: _Entry, raw: Any, metrics: dict[str, Metric]) -> Ex
     if abs(total - 1.0) > _TRAFFIC_TOLERANCE:
         raise entry.error(f"key 'traffic': weights sum to {total:g}, not 1")
 
-    metric_ids = tuple(_list(entry, raw, "metrics"))
+    metric_ids, roles = _metric_roles(entry, raw["metrics"])
     for metric_id in metric_ids:
         if metric_id not in metrics:
             raise entry.error(f"key 'metrics': unknown metric {metric_id!r} "
@@ -300,6 +330,80 @@ def _parse_experiment(entry: _Entry, raw: Any, metrics: dict[str, Metric]) -> Ex
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise entry.error("key 'description': must be text")
+    analysis = _parse_analysis(entry, raw.get("analysis", {}))
+    if analysis.noninferiority_margin is not None and "guardrail" not in roles.values():
+        raise entry.error("key 'analysis.noninferiority_margin': set, but the experiment has "
+                          "no guardrail metrics")
     return Experiment(id=experiment_id, variants=variants, control=control, traffic=traffic,
                       metrics=metric_ids, lookback_days=lookback_days,
-                      confidence_level=float(confidence_level), description=description)
+                      confidence_level=float(confidence_level), description=description,
+                      roles=roles, analysis=analysis)
+
+
+def _metric_roles(entry: _Entry, value: Any) -> tuple[tuple[str, ...], dict[str, Role]]:
+    """``metrics`` is a list (every metric primary) or a mapping role -> list of metrics."""
+    if isinstance(value, list) and value:
+        return tuple(value), {metric_id: "primary" for metric_id in value}
+    if not isinstance(value, dict) or not value:
+        raise entry.error("key 'metrics': must be a non-empty list of metric ids, or a "
+                          "mapping with keys primary, secondary, guardrail")
+    unknown = sorted(set(value) - set(ROLES))
+    if unknown:
+        raise entry.error(f"key 'metrics': unknown role '{unknown[0]}' "
+                          f"(roles: {', '.join(ROLES)})")
+    metric_ids: list[str] = []
+    roles: dict[str, Role] = {}
+    for role in ROLES:
+        listed = value.get(role) or []
+        if not isinstance(listed, list):
+            raise entry.error(f"key 'metrics.{role}': must be a list of metric ids")
+        for metric_id in listed:
+            if metric_id in roles:
+                raise entry.error(f"key 'metrics': metric {metric_id!r} has two roles")
+            metric_ids.append(metric_id)
+            roles[metric_id] = role
+    if not metric_ids:
+        raise entry.error("key 'metrics': no metric listed")
+    return tuple(metric_ids), roles
+
+
+def _number(entry: _Entry, raw: dict, key: str, default: float, low: float,
+            high: float = math.inf, low_inclusive: bool = False) -> float:
+    value = raw.get(key, default)
+    below = value < low if low_inclusive else value <= low
+    if (isinstance(value, bool) or not isinstance(value, int | float) or below
+            or value >= high):
+        bound = f">= {low:g}" if low_inclusive else f"> {low:g}"
+        upper = f" and < {high:g}" if high != math.inf else ""
+        raise entry.error(f"key 'analysis.{key}': must be a number {bound}{upper}, "
+                          f"got {value!r}")
+    return float(value)
+
+
+def _parse_analysis(entry: _Entry, raw: Any) -> AnalysisSettings:
+    optional = {f.name for f in fields(AnalysisSettings)}
+    _check_keys(entry.child("analysis"), raw, required=set(), optional=optional)
+    choices = {"multiple_testing": get_args(MultipleTesting), "cuped": get_args(CupedMode)}
+    for key, allowed in choices.items():
+        if key in raw and raw[key] not in allowed:
+            raise entry.error(f"key 'analysis.{key}': must be one of {', '.join(allowed)}, "
+                              f"got {raw[key]!r}")
+    sequential = raw.get("sequential", defaults.SEQUENTIAL)
+    if not isinstance(sequential, bool):
+        raise entry.error(f"key 'analysis.sequential': must be true or false, "
+                          f"got {sequential!r}")
+    margin = raw.get("noninferiority_margin")
+    return AnalysisSettings(
+        multiple_testing=raw.get("multiple_testing", defaults.MULTIPLE_TESTING),
+        sequential=sequential,
+        sequential_tuning=_number(entry, raw, "sequential_tuning",
+                                  defaults.SEQUENTIAL_TUNING, 0),
+        bayesian_prior_sd=_number(entry, raw, "bayesian_prior_sd",
+                                  defaults.BAYESIAN_PRIOR_SD, 0),
+        cuped=raw.get("cuped", defaults.CUPED),
+        target_relative_effect=_number(entry, raw, "target_relative_effect",
+                                       defaults.TARGET_RELATIVE_EFFECT, 0),
+        power=_number(entry, raw, "power", defaults.POWER, 0, 1),
+        noninferiority_margin=None if margin is None else _number(
+            entry, raw, "noninferiority_margin", 0.0, 0, low_inclusive=True),
+    )

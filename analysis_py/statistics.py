@@ -95,3 +95,48 @@ def _divide(numerator: ArrayLike, denominator: ArrayLike) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1),
                         np.nan)
+
+
+@dataclass(frozen=True)
+class MultiCovariateStatistics:
+    """Sums over the subjects of one arm: the metric ``y`` and k covariates ``x``.
+
+    Shapes: ``n``, ``sum_y``, ``sum_y_squares`` (C,); ``sum_x``, ``sum_yx`` (C, k);
+    ``sum_xx`` (C, k, k), for C comparisons at once. Covariates a comparison does not have
+    are zero columns (they get a zero coefficient).
+    """
+
+    n: np.ndarray
+    sum_y: np.ndarray
+    sum_y_squares: np.ndarray
+    sum_x: np.ndarray
+    sum_yx: np.ndarray
+    sum_xx: np.ndarray
+
+    def __add__(self, other: MultiCovariateStatistics) -> MultiCovariateStatistics:
+        return MultiCovariateStatistics(*(getattr(self, f) + getattr(other, f) for f in (
+            "n", "sum_y", "sum_y_squares", "sum_x", "sum_yx", "sum_xx")))
+
+    @property
+    def mean_y(self) -> np.ndarray:
+        return _divide(self.sum_y, self.n)
+
+    @property
+    def mean_x(self) -> np.ndarray:
+        return _divide(self.sum_x, self.n[:, None])
+
+    @property
+    def variance_y(self) -> np.ndarray:
+        centred = self.sum_y_squares - _divide(self.sum_y**2, self.n)
+        return np.maximum(_divide(centred, self.n - 1), 0.0)
+
+    @property
+    def covariance_yx(self) -> np.ndarray:
+        n = self.n[:, None]
+        return _divide(self.sum_yx - _divide(self.sum_y[:, None] * self.sum_x, n), n - 1)
+
+    @property
+    def covariance_xx(self) -> np.ndarray:
+        n = self.n[:, None, None]
+        outer = self.sum_x[:, :, None] * self.sum_x[:, None, :]
+        return _divide(self.sum_xx - _divide(outer, n), n - 1)

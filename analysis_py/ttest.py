@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from analysis_py.statistics import SufficientStatistics, _divide
+from analysis_py.statistics import MultiCovariateStatistics, SufficientStatistics, _divide
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,14 @@ class EffectEstimate:
     degrees_of_freedom: np.ndarray
     t_statistic: np.ndarray
     p_value: np.ndarray
+
+
+#: The fields of an EffectEstimate, in the order the result tables list them.
+ESTIMATE_FIELDS = ("control_mean", "treatment_mean", "absolute_effect",
+                   "absolute_effect_std_error", "absolute_effect_ci_lower",
+                   "absolute_effect_ci_upper", "relative_effect", "relative_effect_ci_lower",
+                   "relative_effect_ci_upper", "relative_effect_std_error",
+                   "degrees_of_freedom", "p_value")
 
 
 @dataclass(frozen=True)
@@ -180,3 +188,47 @@ def cuped_test(
                            + _divide(treatment.variance_y, treatment.n))
     variance_reduction = 1 - _divide(estimate.absolute_effect_std_error**2, unadjusted_variance)
     return CupedEstimate(**vars(estimate), theta=theta, variance_reduction=variance_reduction)
+
+
+@dataclass(frozen=True)
+class MultiCupedEstimate(EffectEstimate):
+    """An :class:`EffectEstimate` after regression on several covariates (CUPED++).
+
+    Attributes:
+        coefficients: β per covariate, (C, k).
+    """
+
+    coefficients: np.ndarray = None  # type: ignore[assignment]
+
+
+def multi_cuped_test(
+    control: MultiCovariateStatistics,
+    treatment: MultiCovariateStatistics,
+    confidence_level: float | np.ndarray,
+) -> MultiCupedEstimate:
+    """Welch's t-test after adjustment on several pre-exposure covariates (CUPED++).
+
+    The multivariate form of :func:`cuped_test`: β = Σ_xx⁻¹ Σ_xy over both arms pooled
+    (a pseudo-inverse, so collinear or empty covariates get a minimum-norm β), each arm's
+    mean adjusted to the pooled covariate means, ȳ - β·(x̄ - x̄_pooled), and its variance
+    s²_y - 2 β·s_xy + βᵀ S_xx β. Eppo's CUPED++ regresses on the pre-exposure values of all
+    the experiment's metrics in the same spirit (it fits per arm with ridge; here β is
+    pooled, as for single-covariate CUPED).
+    """
+    pooled = control + treatment
+    coefficients = np.einsum("cij,cj->ci", np.linalg.pinv(np.nan_to_num(pooled.covariance_xx)),
+                             np.nan_to_num(pooled.covariance_yx))
+    pooled_mean_x = pooled.mean_x
+
+    def adjusted(arm: MultiCovariateStatistics) -> tuple[np.ndarray, np.ndarray]:
+        mean = arm.mean_y - np.einsum("ci,ci->c", coefficients, arm.mean_x - pooled_mean_x)
+        variance = (arm.variance_y
+                    - 2 * np.einsum("ci,ci->c", coefficients, arm.covariance_yx)
+                    + np.einsum("ci,cij,cj->c", coefficients, arm.covariance_xx, coefficients))
+        return mean, np.maximum(variance, 0.0)
+
+    control_mean, control_variance = adjusted(control)
+    treatment_mean, treatment_variance = adjusted(treatment)
+    estimate = welch_test(control_mean, control_variance, control.n,
+                          treatment_mean, treatment_variance, treatment.n, confidence_level)
+    return MultiCupedEstimate(**vars(estimate), coefficients=coefficients)

@@ -19,7 +19,6 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from analysis_py.analysis import MART
 from analysis_py.profiles import DbtTarget
 from analysis_py.result_tables import TABLES, Column
 
@@ -29,8 +28,8 @@ class WarehouseError(RuntimeError):
 
 
 class Warehouse(Protocol):
-    def read_statistics(self) -> pd.DataFrame:
-        """All rows of the statistics mart."""
+    def read_table(self, name: str) -> pd.DataFrame:
+        """All rows of one of our marts (they hold sums, never subject rows)."""
 
     def write_results(self, tables: dict[str, pd.DataFrame]) -> None:
         """Replace each named result table by its frame; on failure keep the previous ones."""
@@ -68,8 +67,8 @@ def _rows(frame: pd.DataFrame, columns: tuple[Column, ...]) -> list[tuple[Any, .
     return list(zip(*values, strict=True))
 
 
-def _missing_mart(schema: str, where: str) -> WarehouseError:
-    return WarehouseError(f"table {schema}.{MART} not found in {where}: run `xp run` "
+def _missing_mart(schema: str, name: str, where: str) -> WarehouseError:
+    return WarehouseError(f"table {schema}.{name} not found in {where}: run `xp run` "
                           "(or `dbt build`) first")
 
 
@@ -97,13 +96,13 @@ class DuckDBWarehouse:
     def _table(self, name: str) -> str:
         return f"{quote_identifier(self.schema)}.{quote_identifier(name)}"
 
-    def read_statistics(self) -> pd.DataFrame:
+    def read_table(self, name: str) -> pd.DataFrame:
         import duckdb
 
         try:
-            return self.connection.execute(f"select * from {self._table(MART)}").df()
+            return self.connection.execute(f"select * from {self._table(name)}").df()
         except duckdb.CatalogException:
-            raise _missing_mart(self.schema, f"'{self.path}'") from None
+            raise _missing_mart(self.schema, name, f"'{self.path}'") from None
 
     def write_results(self, tables: dict[str, pd.DataFrame]) -> None:
         import duckdb
@@ -171,17 +170,17 @@ class PostgresWarehouse:
     def _table(self, name: str) -> str:
         return f"{quote_identifier(self.schema)}.{quote_identifier(name)}"
 
-    def read_statistics(self) -> pd.DataFrame:
+    def read_table(self, name: str) -> pd.DataFrame:
         import psycopg2
 
         try:
             with self.connection.cursor() as cursor:
-                cursor.execute(f"select * from {self._table(MART)}")
+                cursor.execute(f"select * from {self._table(name)}")
                 names = [d.name for d in cursor.description]
                 frame = pd.DataFrame(cursor.fetchall(), columns=names)
         except psycopg2.errors.UndefinedTable:
             self.connection.rollback()
-            raise _missing_mart(self.schema, f"the {self.where}") from None
+            raise _missing_mart(self.schema, name, f"the {self.where}") from None
         self.connection.rollback()  # end the read-only transaction
         return frame
 
@@ -236,16 +235,16 @@ class SparkWarehouse:
     def _table(self, name: str) -> str:
         return f"`{self.schema}`.`{name}`"
 
-    def read_statistics(self) -> pd.DataFrame:
+    def read_table(self, name: str) -> pd.DataFrame:
         from pyspark.errors import AnalysisException
 
         try:
-            table = self.spark.table(self._table(MART))
+            table = self.spark.table(self._table(name))
             # collect() rather than toPandas(): pyspark does not support pandas 3's
             # conversion path yet, and the mart is small.
             return pd.DataFrame([row.asDict() for row in table.collect()], columns=table.columns)
         except AnalysisException:
-            raise _missing_mart(self.schema, "the Spark metastore") from None
+            raise _missing_mart(self.schema, name, "the Spark metastore") from None
 
     def write_results(self, tables: dict[str, pd.DataFrame]) -> None:
         from pyspark.errors import PySparkException

@@ -46,7 +46,7 @@ def experiment_results(context: AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={
         "comparisons": len(results.results),
         "experiments": len(results.diagnostics),
-        "sample_ratio_mismatches": int((results.diagnostics["srm_status"] == "mismatch").sum()),
+        "sample_ratio_mismatches": int((results.diagnostics["srm_status"] == "fail").sum()),
     })
 
 

@@ -36,6 +36,7 @@ def mart_rows(config, arms: dict[str, tuple], multi: int = 0) -> pd.DataFrame:
             "is_control": variant == experiment.control,
             "expected_share": experiment.traffic[variant], "n": n, "sum_y": sy,
             "sum_y_squares": syy, "sum_x": sx, "sum_x_squares": sxx, "sum_xy": sxy,
+            "n_with_pre_exposure_events": n // 2,
             "n_multi_variant_subjects": multi, "n_unknown_variant_subjects": 0,
             "config_hash": config.hash,
         })
@@ -76,7 +77,9 @@ def test_sample_ratio_mismatch_is_flagged() -> None:
     mart = mart_rows(config, {"control": (1000, *sums), "b": (600, *sums), "c": (400, *sums)})
     diagnostics = analyze(mart, config, "r", AT).diagnostics.iloc[0]
     assert diagnostics["srm_p_value"] < 0.001
-    assert diagnostics["srm_status"] == "mismatch"
+    assert diagnostics["srm_status"] == "fail"
+    assert "sample ratio mismatch" in diagnostics["srm_reason"]
+    assert diagnostics["health_status"] == "fail"
 
 
 def test_data_problems_become_statuses_not_exceptions() -> None:
@@ -105,7 +108,7 @@ def test_empty_experiment_has_no_srm_p_value() -> None:
     empty = (0, 0.0, 0.0, 0.0, 0.0, 0.0)
     mart = mart_rows(config, {"control": empty, "b": empty, "c": empty})
     out = analyze(mart, config, "r", AT)
-    assert out.diagnostics.iloc[0]["srm_status"] == "no_data"
+    assert out.diagnostics.iloc[0]["srm_status"] == "not_applicable"
     assert np.isnan(out.diagnostics.iloc[0]["srm_p_value"])
     assert (out.results["status"] == "too_few_subjects").all()
 

@@ -23,7 +23,8 @@ subject_metric_values as (
         subject_id,
         metric_id,
         {{ xp_metric_value('aggregation', 'value', 'is_in_window') }} as metric_value,
-        {{ xp_metric_value('aggregation', 'value', 'is_in_lookback') }} as covariate_value
+        {{ xp_metric_value('aggregation', 'value', 'is_in_lookback') }} as covariate_value,
+        sum(case when is_in_lookback then 1 else 0 end) as n_pre_exposure_events
     from metric_events
     group by experiment_id, subject_id, metric_id, aggregation
 ),
@@ -38,7 +39,8 @@ final as (
         cast(coalesce(subject_metric_values.metric_value, 0) as {{ xp_type_double() }})
             as metric_value,
         cast(coalesce(subject_metric_values.covariate_value, 0) as {{ xp_type_double() }})
-            as covariate_value
+            as covariate_value,
+        coalesce(subject_metric_values.n_pre_exposure_events, 0) > 0 as has_pre_exposure_events
     from exposures
     inner join experiment_metrics
         on exposures.experiment_id = experiment_metrics.experiment_id

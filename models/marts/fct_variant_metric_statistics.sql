@@ -30,7 +30,8 @@ variant_sums as (
         sum(metric_value * metric_value) as sum_y_squares,
         sum(covariate_value) as sum_x,
         sum(covariate_value * covariate_value) as sum_x_squares,
-        sum(metric_value * covariate_value) as sum_xy
+        sum(metric_value * covariate_value) as sum_xy,
+        sum(case when has_pre_exposure_events then 1 else 0 end) as n_with_pre_exposure_events
     from subject_metrics
     group by experiment_id, variant_id, metric_id
 ),
@@ -57,6 +58,8 @@ final as (
         cast(coalesce(variant_sums.sum_x, 0) as {{ xp_type_double() }}) as sum_x,
         cast(coalesce(variant_sums.sum_x_squares, 0) as {{ xp_type_double() }}) as sum_x_squares,
         cast(coalesce(variant_sums.sum_xy, 0) as {{ xp_type_double() }}) as sum_xy,
+        cast(coalesce(variant_sums.n_with_pre_exposure_events, 0) as {{ dbt.type_bigint() }})
+            as n_with_pre_exposure_events,
         cast(coalesce(excluded_subjects.n_multi_variant_subjects, 0) as {{ dbt.type_bigint() }})
             as n_multi_variant_subjects,
         cast(coalesce(excluded_subjects.n_unknown_variant_subjects, 0) as {{ dbt.type_bigint() }})

@@ -1,0 +1,102 @@
+"""The decision layer on top of the chosen estimate: multiple testing, sequential intervals,
+Bayesian posterior, power and non-inferiority, each as columns of the comparisons frame.
+
+The estimate that decides is per experiment (``analysis.cuped``): CUPED++, CUPED or the
+unadjusted one. Everything here is vectorised over all comparisons.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis_py import sequential
+from analysis_py.bayesian import relative_effect_posterior
+from analysis_py.multiple_testing import adjust_p_values, adjusted_quantile
+from analysis_py.noninferiority import noninferiority_p_value
+from analysis_py.power import power_analysis
+from analysis_py.ttest import ESTIMATE_FIELDS
+
+DECISION_ESTIMATE = {"multi": "cuped++", "single": "cuped", "none": "unadjusted"}
+_PREFIX = {"cuped++": "cupedpp_", "cuped": "cuped_", "unadjusted": ""}
+
+
+def decision_estimate(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The fields of the estimate each comparison decides on."""
+    method = frame["cuped_mode"].map(DECISION_ESTIMATE).to_numpy()
+    return {
+        name: np.select([method == m for m in _PREFIX],
+                        [frame[prefix + name].to_numpy(dtype=float)
+                         for prefix in _PREFIX.values()])
+        for name in ESTIMATE_FIELDS
+    }
+
+
+def add_decisions(frame: pd.DataFrame) -> None:
+    """Add the decision columns to the comparisons frame, in place."""
+    estimate = decision_estimate(frame)
+    frame["decision_estimate"] = frame["cuped_mode"].map(DECISION_ESTIMATE)
+    level = frame["confidence_level"].to_numpy(dtype=float)
+    alpha = 1 - level
+    effect, se = estimate["absolute_effect"], estimate["absolute_effect_std_error"]
+    relative, relative_se = estimate["relative_effect"], estimate["relative_effect_std_error"]
+    df = estimate["degrees_of_freedom"]
+    increase_is_good = (frame["metric_direction"] == "increase").to_numpy()
+    role = frame["metric_role"].to_numpy()
+
+    # Multiple testing: one family per experiment (primary and secondary metrics × treatments
+    # with a usable test); guardrails are tested on their own.
+    usable = frame["status"].isin(["ok", "zero_control_mean"]).to_numpy()
+    family = np.where((role != "guardrail") & usable, frame["experiment_id"], None)
+    methods = np.where(role == "guardrail", "none", frame["multiple_testing"])
+    frame["multiple_testing_method"] = methods
+    adjusted = adjust_p_values(estimate["p_value"], family, methods)
+    frame["adjusted_p_value"] = adjusted
+    quantile = adjusted_quantile(estimate["p_value"], adjusted, level, df)
+    frame["adjusted_absolute_effect_ci_lower"] = effect - quantile * se
+    frame["adjusted_absolute_effect_ci_upper"] = effect + quantile * se
+    frame["adjusted_relative_effect_ci_lower"] = relative - quantile * relative_se
+    frame["adjusted_relative_effect_ci_upper"] = relative + quantile * relative_se
+
+    # Sequential: always-valid intervals, for experiments that ask for them.
+    is_sequential = frame["sequential"].to_numpy(dtype=bool)
+    n_total = (frame["control_n"] + frame["treatment_n"]).to_numpy(dtype=float)
+    tuning = frame["sequential_tuning"].to_numpy(dtype=float)
+    absolute_half = sequential.half_width(se, n_total, alpha, tuning)
+    relative_half = sequential.half_width(relative_se, n_total, alpha, tuning)
+    for name, value in {
+        "sequential_absolute_effect_ci_lower": effect - absolute_half,
+        "sequential_absolute_effect_ci_upper": effect + absolute_half,
+        "sequential_relative_effect_ci_lower": relative - relative_half,
+        "sequential_relative_effect_ci_upper": relative + relative_half,
+        "sequential_p_value": sequential.p_value(effect, se, n_total, alpha, tuning),
+    }.items():
+        frame[name] = np.where(is_sequential, value, np.nan)
+
+    # Bayesian: normal-normal on the relative effect.
+    posterior = relative_effect_posterior(relative, relative_se,
+                                          frame["bayes_prior_sd"].to_numpy(dtype=float),
+                                          level, increase_is_good)
+    frame["bayes_relative_effect_mean"] = posterior.mean
+    frame["bayes_relative_effect_ci_lower"] = posterior.ci_lower
+    frame["bayes_relative_effect_ci_upper"] = posterior.ci_upper
+    frame["bayes_chance_to_win"] = posterior.chance_to_win
+    frame["bayes_expected_loss"] = posterior.expected_loss
+
+    # Power at the current sample size.
+    power = power_analysis(se, estimate["control_mean"], n_total, level,
+                           frame["power"].to_numpy(dtype=float),
+                           frame["power_target_relative_effect"].to_numpy(dtype=float))
+    frame["power_minimum_detectable_relative_effect"] = power.minimum_detectable_relative_effect
+    frame["power_subjects_needed"] = power.subjects_needed
+    frame["power_progress"] = power.progress
+
+    # Non-inferiority of guardrails against their margin.
+    margin = frame["noninferiority_margin"].to_numpy(dtype=float)
+    frame["noninferiority_margin"] = margin
+    p_noninferior = noninferiority_p_value(relative, relative_se, df, margin, increase_is_good)
+    has_margin = ~np.isnan(margin) & ~np.isnan(p_noninferior)
+    frame["noninferiority_p_value"] = np.where(has_margin, p_noninferior, np.nan)
+    frame["is_noninferior"] = pd.array(
+        np.where(has_margin, p_noninferior < alpha, False), dtype="boolean")
+    frame.loc[~has_margin, "is_noninferior"] = pd.NA

@@ -1,0 +1,22 @@
+"""Non-inferiority tests for guardrail metrics, on the relative effect.
+
+With a margin m and the metric's desired direction, H0 says the treatment is worse by at
+least m: θ <= -m for "increase" metrics, θ >= m for "decrease" ones. The one-sided p-value
+uses the relative effect's delta-method standard error and the Welch degrees of freedom; the
+guardrail holds (is_noninferior) when p < α = 1 - confidence level, which is exactly when
+the one-sided bound of the relative effect stays inside the margin.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def noninferiority_p_value(relative_effect: np.ndarray, relative_std_error: np.ndarray,
+                           degrees_of_freedom: np.ndarray, margin: np.ndarray,
+                           increase_is_good: np.ndarray) -> np.ndarray:
+    """One-sided p-value of H0: the treatment is worse than the margin allows."""
+    distance = np.where(increase_is_good, relative_effect + margin, margin - relative_effect)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return stats.t.sf(distance / relative_std_error, degrees_of_freedom)

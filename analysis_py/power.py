@@ -1,0 +1,34 @@
+"""Power: the smallest effect detectable now, and the sample a target effect needs.
+
+For a two-sided test at level α with power 1-β, an effect is detectable when it exceeds
+MDE = (z_{1-α/2} + z_{1-β}) · SE. The standard error shrinks as 1/sqrt(n), so the total
+sample a target relative effect r needs is n · (MDE_rel / r)², and progress toward it is
+(r / MDE_rel)², capped at 1 (Eppo's progress bar: (target precision / precision)²).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class PowerAnalysis:
+    minimum_detectable_relative_effect: np.ndarray
+    subjects_needed: np.ndarray
+    progress: np.ndarray
+
+
+def power_analysis(absolute_std_error: np.ndarray, control_mean: np.ndarray,
+                   n_total: np.ndarray, confidence_level: np.ndarray, power: np.ndarray,
+                   target_relative_effect: np.ndarray) -> PowerAnalysis:
+    """MDE (relative to the control mean) at the current sample, and the sample needed."""
+    z = stats.norm.ppf((1 + np.asarray(confidence_level)) / 2) + stats.norm.ppf(power)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mde = z * absolute_std_error / np.abs(control_mean)
+        needed = np.ceil(n_total * (mde / target_relative_effect) ** 2)
+        progress = np.minimum(1.0, (target_relative_effect / mde) ** 2)
+    return PowerAnalysis(minimum_detectable_relative_effect=mde, subjects_needed=needed,
+                         progress=progress)

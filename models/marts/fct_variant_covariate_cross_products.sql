@@ -1,0 +1,49 @@
+{{ config(enabled=xp_enabled() and (xp_multi_cuped_experiments() | length > 0)) }}
+{#- One row per experiment, variant, metric and covariate metric, for experiments that use
+    CUPED++: the cross-products of the metric (y) and of its own covariate (x) with the
+    pre-exposure value of every metric of the experiment. With the statistics mart's sums
+    they give each arm's covariance matrix of all covariates, so the regression on several
+    covariates runs in Python on sums alone. Built only when an experiment sets
+    analysis.cuped: multi. -#}
+with
+
+subject_metrics as (
+    select * from {{ ref('fct_subject_metrics') }}
+    where experiment_id in (
+        {%- for experiment_id in xp_multi_cuped_experiments() %}
+        {{ xp_string_literal(experiment_id) }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    )
+),
+
+covariates as (
+    select
+        experiment_id,
+        subject_id,
+        metric_id as covariate_metric_id,
+        covariate_value
+    from subject_metrics
+),
+
+final as (
+    select
+        subject_metrics.experiment_id,
+        subject_metrics.variant_id,
+        subject_metrics.metric_id,
+        covariates.covariate_metric_id,
+        cast(sum(subject_metrics.metric_value * covariates.covariate_value)
+            as {{ xp_type_double() }}) as sum_y_covariate,
+        cast(sum(subject_metrics.covariate_value * covariates.covariate_value)
+            as {{ xp_type_double() }}) as sum_x_covariate
+    from subject_metrics
+    inner join covariates
+        on subject_metrics.experiment_id = covariates.experiment_id
+        and subject_metrics.subject_id = covariates.subject_id
+    group by
+        subject_metrics.experiment_id,
+        subject_metrics.variant_id,
+        subject_metrics.metric_id,
+        covariates.covariate_metric_id
+)
+
+select * from final
