@@ -16,10 +16,10 @@ from scipy import stats
 
 from analysis_py import defaults
 from analysis_py.config import ExperimentConfig
-from analysis_py.result_tables import RESULT_SCHEMA_VERSION, column_names
 from analysis_py.decisions import add_decisions
 from analysis_py.health import health_checks
 from analysis_py.multi_covariate import multi_covariate_arms
+from analysis_py.result_tables import RESULT_SCHEMA_VERSION, column_names
 from analysis_py.statistics import SufficientStatistics
 from analysis_py.ttest import (
     ESTIMATE_FIELDS,
@@ -235,7 +235,7 @@ def _diagnostics(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
         [~has_data, mismatch],
         ["no analysed subjects yet",
          "sample ratio mismatch: subjects per variant (" + per_experiment["subjects_per_variant"]
-         + f") are unlikely under the configured split (p = " + p_text
+         + ") are unlikely under the configured split (p = " + p_text
          + f" < {threshold:g}); results are not trustworthy until the cause is found"],
         "subjects per variant match the configured split (p = " + p_text + ")")
 

@@ -1,10 +1,10 @@
 """Reference numbers from GrowthBook's stats engine (gbstats), for tests/test_decisions.py.
 
 gbstats 0.8.0 pins numpy<2 and pandas<2, so it cannot live in this project's environment.
-Run this script in a separate one and paste its output into the test's REFERENCE:
+Run this script in a separate one; it writes tests/data/gbstats_reference.json:
 
     python3 -m venv /tmp/gbvenv && /tmp/gbvenv/bin/pip install gbstats==0.8.0
-    /tmp/gbvenv/bin/python scripts/gbstats_reference.py
+    /tmp/gbvenv/bin/python scripts/gbstats_reference.py > tests/data/gbstats_reference.json
 """
 
 import json
@@ -44,4 +44,4 @@ for control, treatment in CASES:
 
 srm = {"users": [1000, 600, 400], "weights": [0.5, 0.25, 0.25]}
 srm["p_value"] = check_srm(srm["users"], srm["weights"])
-print(json.dumps({"cases": out, "srm": srm}))
+print(json.dumps({"cases": out, "srm": srm}, indent=1))

@@ -119,3 +119,37 @@ def test_dbt_vars_and_validate(capsys: pytest.CaptureFixture) -> None:
     assert "2 experiments, 5 metrics, 10 comparisons: valid" in capsys.readouterr().out
     assert main(["dbt-vars", "--project-dir", str(REPO)]) == 0
     assert capsys.readouterr().out.startswith('{"xp_config": {"schema_version": 1')
+
+
+def test_demo_carries_every_method_it_configures(demo_run: DemoRun) -> None:
+    results = demo_run.query("select * from experiment_results").set_index(
+        ["experiment_id", "metric_id", "treatment_variant_id"])
+    checkout = results.loc["checkout_redesign"]
+    onboarding = results.loc["onboarding_flow"]
+    # checkout_redesign: CUPED decides, Holm over 3 primary/secondary metrics, sequential on,
+    # a non-inferiority margin on the guardrail.
+    assert (checkout.decision_estimate == "cuped").all()
+    assert checkout.cupedpp_p_value.isna().all()
+    assert checkout.sequential_p_value.notna().all()
+    sequential_width = (checkout.sequential_absolute_effect_ci_upper
+                        - checkout.sequential_absolute_effect_ci_lower)
+    fixed_width = checkout.cuped_absolute_effect_ci_upper - checkout.cuped_absolute_effect_ci_lower
+    assert (sequential_width > fixed_width).all()
+    guardrail = checkout.loc[("sessions", "treatment")]
+    assert guardrail.metric_role == "guardrail" and guardrail.multiple_testing_method == "none"
+    assert guardrail.adjusted_p_value == guardrail.cuped_p_value
+    assert guardrail.noninferiority_margin == 0.05 and guardrail.is_noninferior
+    others = checkout.drop(("sessions", "treatment"))
+    assert (others.multiple_testing_method == "holm").all()
+    assert (others.adjusted_p_value >= others.cuped_p_value).all()
+    assert others.noninferiority_p_value.isna().all()
+    # onboarding_flow: CUPED++ decides, BH, no sequential.
+    assert (onboarding.decision_estimate == "cuped++").all()
+    assert onboarding.cupedpp_p_value.notna().all()
+    assert onboarding.sequential_p_value.isna().all()
+    assert (onboarding.multiple_testing_method == "benjamini_hochberg").all()
+    for frame in (checkout, onboarding):
+        assert frame.bayes_chance_to_win.between(0, 1).all()
+        assert (frame.power_minimum_detectable_relative_effect > 0).all()
+    diagnostics = demo_run.query("select * from experiment_diagnostics")
+    assert (diagnostics.health_status == "ok").all()

@@ -1,0 +1,84 @@
+"""Health checks on literal rows shaped like the statistics mart: each can fire."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from analysis_py.analysis import analyze
+from analysis_py.config import parse_config
+from tests.test_analysis import AT, mart_rows
+from tests.test_config import VALID
+
+
+def two_arm_config(**analysis):
+    document = copy.deepcopy(VALID)
+    if analysis:
+        document["experiments"][0]["analysis"] = analysis
+    return parse_config(document, "test.yml")
+
+
+def arm(n: int, mean_y: float, var_y: float, mean_x: float, var_x: float, cov: float):
+    """The six sums of an arm with these sample moments."""
+    return (n, n * mean_y, (n - 1) * var_y + n * mean_y**2, n * mean_x,
+            (n - 1) * var_x + n * mean_x**2, (n - 1) * cov + n * mean_x * mean_y)
+
+
+def diagnostics(control, treatment, multi: int = 0, **analysis):
+    config = two_arm_config(**analysis)
+    mart = mart_rows(config, {"control": control, "treatment": treatment}, multi=multi)
+    return analyze(mart, config, "r", AT).diagnostics.iloc[0]
+
+
+HEALTHY = (arm(2000, 10.0, 4.0, 9.0, 4.0, 2.0), arm(2000, 10.2, 4.0, 9.0, 4.0, 2.0))
+
+
+def test_a_healthy_experiment_is_ok_everywhere() -> None:
+    row = diagnostics(*HEALTHY)
+    for check in ("srm", "multi_variant", "pre_exposure_balance", "cuped_sanity",
+                  "sample_size", "large_lift", "pre_exposure_data"):
+        assert row[f"{check}_status"] == "ok", (check, row[f"{check}_reason"])
+    assert row["health_status"] == "ok"
+
+
+def test_pre_exposure_imbalance_fails() -> None:
+    row = diagnostics(arm(2000, 10.0, 4.0, 9.0, 4.0, 2.0), arm(2000, 10.2, 4.0, 9.6, 4.0, 2.0))
+    assert row["pre_exposure_balance_status"] == "fail"
+    assert "'revenue' before exposure, control against 'treatment'" in \
+        row["pre_exposure_balance_reason"]
+    assert row["health_status"] == "fail"
+
+
+def test_cuped_estimate_outside_the_unadjusted_interval_warns() -> None:
+    # A strong covariate that differs between arms moves the CUPED estimate a lot.
+    row = diagnostics(arm(400, 10.0, 4.0, 9.0, 4.0, 3.9), arm(400, 10.0, 4.0, 9.5, 4.0, 3.9))
+    assert row["cuped_sanity_status"] == "warning"
+    assert row["cuped_sanity_reason"].startswith("1 CUPED estimate(s) fall outside")
+
+
+def test_cuped_off_makes_the_check_not_applicable() -> None:
+    row = diagnostics(*HEALTHY, cuped="none")
+    assert row["cuped_sanity_status"] == "not_applicable"
+
+
+def test_small_arms_large_lifts_and_many_multi_variant_subjects_warn() -> None:
+    row = diagnostics(arm(100, 1.0, 1.0, 1.0, 1.0, 0.5), arm(100, 1.8, 1.0, 1.0, 1.0, 0.5),
+                      multi=10)
+    assert row["sample_size_status"] == "warning"
+    assert row["sample_size_reason"] == \
+        "smallest arm has 100 subjects; below 150, results are fragile"
+    assert row["large_lift_status"] == "warning"
+    assert "largest lift 'revenue' for 'treatment'" in row["large_lift_reason"]
+    assert row["multi_variant_status"] == "warning"
+    assert row["multi_variant_share"] == pytest.approx(10 / 210)
+    assert row["health_status"] == "warning"
+
+
+def test_scarce_pre_exposure_data_warns() -> None:
+    config = two_arm_config()
+    mart = mart_rows(config, {"control": HEALTHY[0], "treatment": HEALTHY[1]})
+    mart["n_with_pre_exposure_events"] = 40  # 2% of 4000 subjects
+    row = analyze(mart, config, "r", AT).diagnostics.iloc[0]
+    assert row["pre_exposure_data_share"] == pytest.approx(80 / 4000)
+    assert row["pre_exposure_data_status"] == "warning"
