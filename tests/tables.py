@@ -33,4 +33,9 @@ def assert_tables_agree(reference: pd.DataFrame, other: pd.DataFrame, keys: list
                                        rtol=1e-9, atol=0, equal_nan=True,
                                        err_msg=f"{table}.{column}")
         else:
-            assert actual.tolist() == expected.tolist(), f"{table}.{column}"
+            # Engines return missing values as None, NaN or pd.NA: compare them as None.
+            assert _plain(actual) == _plain(expected), f"{table}.{column}"
+
+
+def _plain(series: pd.Series) -> list:
+    return [None if pd.isna(value) else value for value in series.tolist()]
