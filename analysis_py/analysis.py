@@ -107,7 +107,8 @@ def _ordered_comparisons(config: ExperimentConfig) -> pd.DataFrame:
     rows = [
         (e.id, metric_id, e.role(metric_id), config.metrics[metric_id].direction, e.control,
          treatment, e.confidence_level, e.analysis.cuped, e.analysis.multiple_testing,
-         e.analysis.sequential, e.analysis.sequential_tuning, e.analysis.bayesian_prior_sd,
+         e.analysis.sequential, e.analysis.sequential_tuning,
+         e.analysis.bayesian_prior_sd if e.analysis.bayesian else None,
          e.analysis.target_relative_effect, e.analysis.power,
          e.analysis.noninferiority_margin if e.role(metric_id) == "guardrail" else None)
         for e in config.experiments

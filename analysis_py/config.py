@@ -75,6 +75,7 @@ class AnalysisSettings:
     multiple_testing: MultipleTesting = defaults.MULTIPLE_TESTING  # type: ignore[assignment]
     sequential: bool = defaults.SEQUENTIAL
     sequential_tuning: float = defaults.SEQUENTIAL_TUNING
+    bayesian: bool = defaults.BAYESIAN
     bayesian_prior_sd: float = defaults.BAYESIAN_PRIOR_SD
     cuped: CupedMode = defaults.CUPED  # type: ignore[assignment]
     target_relative_effect: float = defaults.TARGET_RELATIVE_EFFECT
@@ -388,14 +389,16 @@ def _parse_analysis(entry: _Entry, raw: Any) -> AnalysisSettings:
         if key in raw and raw[key] not in allowed:
             raise entry.error(f"key 'analysis.{key}': must be one of {', '.join(allowed)}, "
                               f"got {raw[key]!r}")
-    sequential = raw.get("sequential", defaults.SEQUENTIAL)
-    if not isinstance(sequential, bool):
-        raise entry.error(f"key 'analysis.sequential': must be true or false, "
-                          f"got {sequential!r}")
+    switches = {key: raw.get(key, default) for key, default in
+                (("sequential", defaults.SEQUENTIAL), ("bayesian", defaults.BAYESIAN))}
+    for key, value in switches.items():
+        if not isinstance(value, bool):
+            raise entry.error(f"key 'analysis.{key}': must be true or false, got {value!r}")
     margin = raw.get("noninferiority_margin")
     return AnalysisSettings(
         multiple_testing=raw.get("multiple_testing", defaults.MULTIPLE_TESTING),
-        sequential=sequential,
+        sequential=switches["sequential"],
+        bayesian=switches["bayesian"],
         sequential_tuning=_number(entry, raw, "sequential_tuning",
                                   defaults.SEQUENTIAL_TUNING, 0),
         bayesian_prior_sd=_number(entry, raw, "bayesian_prior_sd",

@@ -73,10 +73,11 @@ def add_decisions(frame: pd.DataFrame) -> None:
     }.items():
         frame[name] = np.where(is_sequential, value, np.nan)
 
-    # Bayesian: normal-normal on the relative effect.
-    posterior = relative_effect_posterior(relative, relative_se,
-                                          frame["bayes_prior_sd"].to_numpy(dtype=float),
-                                          level, increase_is_good)
+    # Bayesian: normal-normal on the relative effect (prior sd null: turned off, all null).
+    prior_sd = frame["bayes_prior_sd"].to_numpy(dtype=float)
+    frame["bayes_prior_sd"] = prior_sd
+    posterior = relative_effect_posterior(relative, relative_se, prior_sd, level,
+                                          increase_is_good)
     frame["bayes_relative_effect_mean"] = posterior.mean
     frame["bayes_relative_effect_ci_lower"] = posterior.ci_lower
     frame["bayes_relative_effect_ci_upper"] = posterior.ci_upper

@@ -27,6 +27,9 @@ MULTIPLE_TESTING = "holm"
 SEQUENTIAL = False
 SEQUENTIAL_TUNING = 5000.0
 
+#: The Bayesian analysis runs unless an experiment turns it off.
+BAYESIAN = True
+
 #: Standard deviation of the normal prior on the relative effect, N(0, 0.3²): 68% of lifts
 #: within ±30% (GrowthBook's proper prior).
 BAYESIAN_PRIOR_SD = 0.3

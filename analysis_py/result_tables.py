@@ -108,7 +108,7 @@ EXPERIMENT_RESULTS: tuple[Column, ...] = (
     Column("sequential_relative_effect_ci_upper", "double", "Its upper bound."),
     Column("sequential_p_value", "double", "Always-valid p-value of 'no effect'."),
     Column("bayes_prior_sd", "double", "Standard deviation of the N(0, sd²) prior on the "
-           "relative effect."),
+           "relative effect; null (and every bayes_ column) when analysis.bayesian is false."),
     Column("bayes_relative_effect_mean", "double", "Posterior mean of the relative effect."),
     Column("bayes_relative_effect_ci_lower", "double",
            "Lower bound of the posterior credible interval (confidence_level)."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import pandas as pd
 import pytest
 
 from analysis_py.analysis import analyze
@@ -82,3 +83,14 @@ def test_scarce_pre_exposure_data_warns() -> None:
     row = analyze(mart, config, "r", AT).diagnostics.iloc[0]
     assert row["pre_exposure_data_share"] == pytest.approx(80 / 4000)
     assert row["pre_exposure_data_status"] == "warning"
+
+
+def test_turning_methods_off_leaves_their_columns_null() -> None:
+    config = two_arm_config(bayesian=False, sequential=False, cuped="none")
+    mart = mart_rows(config, {"control": HEALTHY[0], "treatment": HEALTHY[1]})
+    results = analyze(mart, config, "r", AT).results.iloc[0]
+    assert results["decision_estimate"] == "unadjusted"
+    for column in ("bayes_prior_sd", "bayes_chance_to_win", "bayes_expected_loss",
+                   "sequential_p_value", "cupedpp_p_value"):
+        assert pd.isna(results[column]), column
+    assert results["adjusted_p_value"] == results["p_value"]  # one comparison: nothing to adjust
