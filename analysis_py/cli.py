@@ -2,6 +2,7 @@
 
     xp run        dbt build (seeds, models, tests), then the analysis; prints a summary
     xp analyze    only the analysis step, for schedulers that already run dbt build
+    xp report     render the current result tables to one self-contained HTML file
     xp dbt-vars   print the --vars that a plain `dbt build` needs
     xp validate   check the experiment config file
 
@@ -31,6 +32,7 @@ from analysis_py.config import ConfigError, ExperimentConfig, load_config
 from analysis_py.dbt_build import DbtBuildError, dbt_build
 from analysis_py.manifest import mart_schema
 from analysis_py.profiles import DbtTarget, ProfileError, load_target
+from analysis_py.report import write_report
 from analysis_py.summary import format_summary
 from analysis_py.warehouse import WarehouseError, connect
 
@@ -70,6 +72,9 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
         print()
     results = run_analysis(target, config)
     print(format_summary(results.results, results.diagnostics))
+    if args.report:
+        path = write_report(results.results, results.diagnostics, args.output)
+        print(f"Wrote the report to {path}")
     print(f"Wrote {len(results.results)} rows to experiment_results and "
           f"{len(results.diagnostics)} to experiment_diagnostics (target '{target.target_name}').")
     return 0
@@ -81,6 +86,19 @@ def _command_run(args: argparse.Namespace) -> int:
 
 def _command_analyze(args: argparse.Namespace) -> int:
     return _analyze_and_report(args, build_first=False)
+
+
+def _command_report(args: argparse.Namespace) -> int:
+    target = load_target(args.project_dir, args.profiles_dir, args.target)
+    warehouse = connect(target, mart_schema(target))
+    try:
+        results = warehouse.read_table("experiment_results")
+        diagnostics = warehouse.read_table("experiment_diagnostics")
+    finally:
+        warehouse.close()
+    path = write_report(results, diagnostics, args.output)
+    print(f"Wrote the report to {path}")
+    return 0
 
 
 def _command_dbt_vars(args: argparse.Namespace) -> int:
@@ -102,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, handler, help_text, needs_target in (
         ("run", _command_run, "dbt build, then the analysis", True),
         ("analyze", _command_analyze, "only the analysis step", True),
+        ("report", _command_report, "render the current results to one HTML file", True),
         ("dbt-vars", _command_dbt_vars, "print the --vars for a plain dbt build", False),
         ("validate", _command_validate, "check the experiment config file", False),
     ):
@@ -117,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
                                  "(default: as dbt: $DBT_PROFILES_DIR, the project, ~/.dbt)")
             command.add_argument("--target", help="dbt target (default: $DBT_TARGET, else "
                                  "the profile's target)")
+            command.add_argument("--output", default="experiment_report.html",
+                                 help="where `report` (and `run`/`analyze` with --report) "
+                                      "write the HTML report")
+            if name != "report":
+                command.add_argument("--report", action="store_true",
+                                     help="also write the HTML report (to --output)")
     return parser
 
 

@@ -1,0 +1,128 @@
+"""A self-contained HTML report of the current results: one file, no network requests.
+
+Reads the two result tables (through the warehouse module, so on any engine), and renders
+``templates/report.html.j2`` with jinja2. Forest plots are inline SVG drawn here; colours
+repeat what symbols and words already say (▲ better, ▼ worse, ● inconclusive).
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from analysis_py import presentation as fmt
+
+COLOURS = {"better": "#1a7f37", "worse": "#cf222e", "inconclusive": "#57606a",
+           "no result": "#8c959f"}
+
+
+@dataclass(frozen=True)
+class PlotRow:
+    label: str
+    verdict: str
+    lift: float
+    lower: float
+    upper: float
+    unadjusted_lift: float
+    unadjusted_lower: float
+    unadjusted_upper: float
+
+
+def forest_plot(rows: list[PlotRow], estimate_label: str) -> str:
+    """An inline SVG forest plot of relative lifts: the decision estimate (filled circle,
+    thick line) above the unadjusted one (hollow diamond, thin line), a dashed line at 0."""
+    width, left, right, row_height, top = 760, 230, 200, 38, 34
+    bounds = [abs(v) for r in rows for v in (r.lower, r.upper, r.unadjusted_lower,
+                                             r.unadjusted_upper) if not fmt.missing(v)]
+    extent = max(bounds + [0.01]) * 1.1
+    plot_width = width - left - right
+
+    def x(value: float) -> float:
+        return left + (value + extent) / (2 * extent) * plot_width
+
+    height = top + row_height * len(rows) + 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+             f'width="100%" role="img" aria-labelledby="plot-title">',
+             f'<title id="plot-title">Relative lift with {html.escape(estimate_label)} and '
+             'unadjusted intervals, one row per metric and treatment</title>',
+             f'<line x1="{x(0):.1f}" y1="{top - 10}" x2="{x(0):.1f}" y2="{height - 24}" '
+             'stroke="#8c959f" stroke-dasharray="4 3"/>']
+    for tick in (-extent / 1.1, -extent / 2.2, 0.0, extent / 2.2, extent / 1.1):
+        parts.append(f'<text x="{x(tick):.1f}" y="{height - 8}" font-size="11" '
+                     f'text-anchor="middle" fill="#57606a">{fmt.percent(tick, 0)}</text>')
+    for index, row in enumerate(rows):
+        y = top + index * row_height
+        colour = COLOURS[row.verdict]
+        parts.append(f'<text x="{left - 10}" y="{y + 4}" font-size="13" text-anchor="end" '
+                     f'fill="#1f2328">{html.escape(row.label)}</text>')
+        if not fmt.missing(row.lower):
+            parts.append(f'<line x1="{x(row.lower):.1f}" y1="{y}" x2="{x(row.upper):.1f}" '
+                         f'y2="{y}" stroke="{colour}" stroke-width="4"/>')
+            parts.append(f'<circle cx="{x(row.lift):.1f}" cy="{y}" r="6" fill="{colour}"/>')
+        if not fmt.missing(row.unadjusted_lower):
+            yy = y + 12
+            parts.append(f'<line x1="{x(row.unadjusted_lower):.1f}" y1="{yy}" '
+                         f'x2="{x(row.unadjusted_upper):.1f}" y2="{yy}" stroke="{colour}" '
+                         'stroke-width="1.5" opacity="0.8"/>')
+            cx = x(row.unadjusted_lift)
+            parts.append(f'<path d="M {cx:.1f} {yy - 5} L {cx + 5:.1f} {yy} L {cx:.1f} {yy + 5} '
+                         f'L {cx - 5:.1f} {yy} Z" fill="white" stroke="{colour}" '
+                         'stroke-width="1.5"/>')
+        parts.append(f'<text x="{width - right + 12}" y="{y + 4}" font-size="13" '
+                     f'fill="{colour}">{fmt.VERDICT_SYMBOL[row.verdict]} {row.verdict} '
+                     f'{fmt.percent(row.lift)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _experiment_context(diagnostic: dict[str, Any], results: pd.DataFrame) -> dict[str, Any]:
+    rows = fmt.ordered_results(results, diagnostic["experiment_id"]).to_dict("records")
+    plot_rows, table_rows = [], []
+    for row in rows:
+        shown = fmt.decision(row)
+        label = f"{row['metric_id']} · {row['treatment_variant_id']}"
+        plot_rows.append(PlotRow(label, shown["verdict"], shown["lift"], shown["lower"],
+                                 shown["upper"], shown["unadjusted_lift"],
+                                 shown["unadjusted_lower"], shown["unadjusted_upper"]))
+        table_rows.append({"row": row, "shown": shown})
+    headline = next((r for r in table_rows if r["row"]["metric_role"] == "primary"), None)
+    estimate = rows[0]["decision_estimate"] if rows else "cuped"
+    return {
+        "d": diagnostic,
+        "rows": table_rows,
+        "plot": forest_plot(plot_rows, estimate) if plot_rows else "",
+        "headline": [r for r in table_rows
+                     if headline and r["row"]["metric_id"] == headline["row"]["metric_id"]],
+        "estimate": estimate,
+        "checks": [(label, diagnostic[f"{check}_status"], diagnostic[f"{check}_reason"])
+                   for check, label in fmt.CHECKS.items()],
+    }
+
+
+def render_report(results: pd.DataFrame, diagnostics: pd.DataFrame) -> str:
+    """The report's HTML for these result tables."""
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("analysis_py", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
+    environment.filters.update(percent=fmt.percent, p_value=fmt.p_value, number=fmt.number,
+                               probability=fmt.probability, when=fmt.timestamp,
+                               share=fmt.share)
+    experiments = [_experiment_context(d, results) for d in diagnostics.to_dict("records")]
+    analysis_at = diagnostics["analysis_at"].iloc[0] if len(diagnostics) else None
+    return environment.get_template("report.html.j2").render(
+        experiments=experiments, analysis_at=analysis_at,
+        run_id=diagnostics["run_id"].iloc[0] if len(diagnostics) else "",
+        status_label=fmt.STATUS_LABEL, status_symbol=fmt.STATUS_SYMBOL,
+        verdict_symbol=fmt.VERDICT_SYMBOL, colours=COLOURS, missing=fmt.missing)
+
+
+def write_report(results: pd.DataFrame, diagnostics: pd.DataFrame, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(results, diagnostics), encoding="utf-8")
+    return path
