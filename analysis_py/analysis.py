@@ -64,7 +64,8 @@ def analyze(mart: pd.DataFrame, config: ExperimentConfig, run_id: str,
     for frame in (results, diagnostics):
         frame.insert(0, "run_id", run_id)
         frame.insert(1, "analysis_at", pd.Timestamp(analysis_at))
-        frame.insert(2, "schema_version", RESULT_SCHEMA_VERSION)
+        frame.insert(2, "analysis_date", pd.Timestamp(analysis_at).date())
+        frame.insert(3, "schema_version", RESULT_SCHEMA_VERSION)
         frame["config_hash"] = config.hash
     return AnalysisResults(results=results[column_names("experiment_results")],
                            diagnostics=diagnostics[column_names("experiment_diagnostics")])

@@ -38,9 +38,10 @@ def relative_effect_posterior(effect: np.ndarray, std_error: np.ndarray, prior_s
         >>> round(float(post.chance_to_win[0]), 3)
         0.994
     """
-    precision = 1 / prior_sd**2 + 1 / std_error**2
-    mean = (effect / std_error**2) / precision
-    std = np.sqrt(1 / precision)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = 1 / prior_sd**2 + 1 / std_error**2
+        mean = (effect / std_error**2) / precision
+        std = np.sqrt(1 / precision)
     z = stats.norm.ppf((1 + np.asarray(confidence_level)) / 2)
     ratio = mean / std
     loss_if_increase = std * stats.norm.pdf(ratio) - mean * stats.norm.cdf(-ratio)

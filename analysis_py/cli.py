@@ -47,15 +47,20 @@ def _config_path(args: argparse.Namespace) -> Path:
     return Path(args.project_dir) / "experiments.yml"
 
 
-def run_analysis(target: DbtTarget, config: ExperimentConfig) -> AnalysisResults:
-    """Read the statistics mart, analyse it, and write both result tables atomically."""
+def run_analysis(target: DbtTarget, config: ExperimentConfig,
+                 analysis_at: datetime | None = None) -> AnalysisResults:
+    """Read the marts, analyse them, and write the result tables (latest and history).
+
+    ``analysis_at`` (UTC, default now) stamps the run; the history keeps one snapshot per
+    UTC date of it.
+    """
     warehouse = connect(target, mart_schema(target))
     try:
         mart = warehouse.read_table(MART)
         cross_products = (warehouse.read_table(CROSS_PRODUCTS)
                           if needs_cross_products(config) else None)
-        results = analyze(mart, config, run_id=uuid.uuid4().hex,
-                          analysis_at=datetime.now(timezone.utc).replace(tzinfo=None),
+        stamp = analysis_at or datetime.now(timezone.utc).replace(tzinfo=None)
+        results = analyze(mart, config, run_id=uuid.uuid4().hex, analysis_at=stamp,
                           cross_products=cross_products)
         warehouse.write_results({"experiment_results": results.results,
                                  "experiment_diagnostics": results.diagnostics})
@@ -70,7 +75,7 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
     if build_first:
         dbt_build(target, config)
         print()
-    results = run_analysis(target, config)
+    results = run_analysis(target, config, args.analysis_at)
     print(format_summary(results.results, results.diagnostics))
     if args.report:
         path = write_report(results.results, results.diagnostics, args.output)
@@ -114,6 +119,16 @@ def _command_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _utc_timestamp(text: str) -> datetime:
+    try:
+        stamp = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from None
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
+    return stamp
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xp", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -142,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
             if name != "report":
                 command.add_argument("--report", action="store_true",
                                      help="also write the HTML report (to --output)")
+                command.add_argument("--analysis-at", type=_utc_timestamp,
+                                     help="UTC time to stamp the run with, e.g. 2026-03-20T06:00 "
+                                          "(default: now); the history keeps one snapshot "
+                                          "per date")
     return parser
 
 

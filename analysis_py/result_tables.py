@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-ColumnType = Literal["text", "bigint", "double", "boolean", "timestamp"]
+ColumnType = Literal["text", "bigint", "double", "boolean", "timestamp", "date"]
 
 #: Version of the result tables' columns, written on every row. Raised whenever a column is
 #: removed, renamed or changes meaning (adding a column also bumps it); see CHANGELOG.md.
@@ -62,6 +62,8 @@ def _effect_columns(prefix: str, label: str) -> list[Column]:
 EXPERIMENT_RESULTS: tuple[Column, ...] = (
     Column("run_id", "text", "Identifier of the analysis run that wrote the row."),
     Column("analysis_at", "timestamp", "When the analysis ran (UTC)."),
+    Column("analysis_date", "date",
+           "The UTC date of analysis_at: the history tables keep one snapshot per date."),
     Column("schema_version", "bigint",
            "Version of these columns (CHANGELOG.md); a reader can check it before it reads."),
     Column("experiment_id", "text", "Experiment id from the config."),
@@ -136,6 +138,8 @@ EXPERIMENT_RESULTS: tuple[Column, ...] = (
 EXPERIMENT_DIAGNOSTICS: tuple[Column, ...] = (
     Column("run_id", "text", "Identifier of the analysis run that wrote the row."),
     Column("analysis_at", "timestamp", "When the analysis ran (UTC)."),
+    Column("analysis_date", "date",
+           "The UTC date of analysis_at: the history tables keep one snapshot per date."),
     Column("schema_version", "bigint",
            "Version of these columns (CHANGELOG.md); a reader can check it before it reads."),
     Column("experiment_id", "text", "Experiment id from the config."),
@@ -182,10 +186,18 @@ EXPERIMENT_DIAGNOSTICS: tuple[Column, ...] = (
     Column("config_hash", "text", "Hash of the experiment config the results come from."),
 )
 
-TABLES: dict[str, tuple[Column, ...]] = {
+#: The latest snapshot: replaced by every run.
+LATEST_TABLES: dict[str, tuple[Column, ...]] = {
     "experiment_results": EXPERIMENT_RESULTS,
     "experiment_diagnostics": EXPERIMENT_DIAGNOSTICS,
 }
+
+#: Every run's snapshot, same columns: a run appends its rows and replaces any earlier
+#: snapshot of the same analysis_date.
+HISTORY_TABLES: dict[str, tuple[Column, ...]] = {
+    f"{name}_history": columns for name, columns in LATEST_TABLES.items()}
+
+TABLES: dict[str, tuple[Column, ...]] = {**LATEST_TABLES, **HISTORY_TABLES}
 
 
 def column_names(table: str) -> list[str]:

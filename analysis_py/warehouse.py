@@ -1,4 +1,4 @@
-"""The one module that talks to the warehouse: read the statistics mart, write the results.
+"""The one module that talks to the warehouse: read the marts, write the results.
 
 An implementation per engine, chosen from the active dbt target's ``type`` (the same
 ``profiles.yml`` target dbt builds in). Result tables are created from the column contract in
@@ -32,7 +32,9 @@ class Warehouse(Protocol):
         """All rows of one of our marts (they hold sums, never subject rows)."""
 
     def write_results(self, tables: dict[str, pd.DataFrame]) -> None:
-        """Replace each named result table by its frame; on failure keep the previous ones."""
+        """Replace each latest result table by its frame and add the frame to its history
+        table (replacing that analysis_date's snapshot); on failure keep everything as it
+        was."""
 
     def close(self) -> None: ...
 
@@ -76,7 +78,7 @@ class DuckDBWarehouse:
     """A local DuckDB file, the path and schema taken from the dbt target."""
 
     TYPES = {"text": "varchar", "bigint": "bigint", "double": "double",
-             "boolean": "boolean", "timestamp": "timestamp"}
+             "boolean": "boolean", "timestamp": "timestamp", "date": "date"}
 
     def __init__(self, target: DbtTarget, schema: str | None = None) -> None:
         import duckdb
@@ -112,6 +114,7 @@ class DuckDBWarehouse:
         try:
             for name, frame in tables.items():
                 self._replace_table(name, frame)
+                self._append_history(f"{name}_history", frame)
             connection.execute("commit")
         except duckdb.Error as error:
             connection.execute("rollback")
@@ -124,20 +127,31 @@ class DuckDBWarehouse:
         # of the file, or a reader in another process, sees them.
         connection.execute("checkpoint")
 
-    def _replace_table(self, name: str, frame: pd.DataFrame) -> None:
-        columns = TABLES[name]
-        table = self._table(name)
-        definition = ", ".join(f"{quote_identifier(c.name)} {self.TYPES[c.type]}"
-                               for c in columns)
-        selection = ", ".join(
-            f"cast({quote_identifier(c.name)} as {self.TYPES[c.type]})" for c in columns)
-        self.connection.execute(f"create schema if not exists {quote_identifier(self.schema)}")
-        self.connection.execute(f"create or replace table {table} ({definition})")
+    def _definition(self, name: str) -> str:
+        return ", ".join(f"{quote_identifier(c.name)} {self.TYPES[c.type]}" for c in TABLES[name])
+
+    def _insert(self, name: str, frame: pd.DataFrame) -> None:
+        selection = ", ".join(f"cast({quote_identifier(c.name)} as {self.TYPES[c.type]})"
+                              for c in TABLES[name])
         self.connection.register("xp_result_frame", frame)
         try:
-            self.connection.execute(f"insert into {table} select {selection} from xp_result_frame")
+            self.connection.execute(
+                f"insert into {self._table(name)} select {selection} from xp_result_frame")
         finally:
             self.connection.unregister("xp_result_frame")
+
+    def _replace_table(self, name: str, frame: pd.DataFrame) -> None:
+        self.connection.execute(f"create schema if not exists {quote_identifier(self.schema)}")
+        self.connection.execute(
+            f"create or replace table {self._table(name)} ({self._definition(name)})")
+        self._insert(name, frame)
+
+    def _append_history(self, name: str, frame: pd.DataFrame) -> None:
+        table = self._table(name)
+        self.connection.execute(f"create table if not exists {table} ({self._definition(name)})")
+        for day in frame["analysis_date"].unique():
+            self.connection.execute(f"delete from {table} where analysis_date = ?", [day])
+        self._insert(name, frame)
 
     def close(self) -> None:
         self.connection.close()
@@ -147,7 +161,7 @@ class PostgresWarehouse:
     """A Postgres database, connected with the dbt target's host, port, user and dbname."""
 
     TYPES = {"text": "text", "bigint": "bigint", "double": "double precision",
-             "boolean": "boolean", "timestamp": "timestamp"}
+             "boolean": "boolean", "timestamp": "timestamp", "date": "date"}
 
     def __init__(self, target: DbtTarget, schema: str | None = None) -> None:
         import psycopg2
@@ -169,6 +183,9 @@ class PostgresWarehouse:
 
     def _table(self, name: str) -> str:
         return f"{quote_identifier(self.schema)}.{quote_identifier(name)}"
+
+    def _definition(self, name: str) -> str:
+        return ", ".join(f"{quote_identifier(c.name)} {self.TYPES[c.type]}" for c in TABLES[name])
 
     def read_table(self, name: str) -> pd.DataFrame:
         import psycopg2
@@ -192,14 +209,17 @@ class PostgresWarehouse:
             with self.connection.cursor() as cursor:
                 cursor.execute(f"create schema if not exists {quote_identifier(self.schema)}")
                 for name, frame in tables.items():
-                    columns = TABLES[name]
-                    table = self._table(name)
-                    definition = ", ".join(f"{quote_identifier(c.name)} {self.TYPES[c.type]}"
-                                           for c in columns)
-                    cursor.execute(f"drop table if exists {table}")
-                    cursor.execute(f"create table {table} ({definition})")
-                    execute_values(cursor, f"insert into {table} values %s",
-                                   _rows(frame, columns), page_size=1000)
+                    history = f"{name}_history"
+                    cursor.execute(f"drop table if exists {self._table(name)}")
+                    cursor.execute(f"create table {self._table(name)} ({self._definition(name)})")
+                    cursor.execute(f"create table if not exists {self._table(history)} "
+                                   f"({self._definition(history)})")
+                    for day in frame["analysis_date"].unique():
+                        cursor.execute(f"delete from {self._table(history)} "
+                                       "where analysis_date = %s", [day])
+                    for table in (name, history):
+                        execute_values(cursor, f"insert into {self._table(table)} values %s",
+                                       _rows(frame, TABLES[table]), page_size=1000)
             self.connection.commit()
         except psycopg2.Error as error:
             self.connection.rollback()
@@ -217,7 +237,7 @@ class SparkWarehouse:
     """Spark through the in-process session dbt-spark uses (``method: session``)."""
 
     TYPES = {"text": "string", "bigint": "bigint", "double": "double",
-             "boolean": "boolean", "timestamp": "timestamp"}
+             "boolean": "boolean", "timestamp": "timestamp", "date": "date"}
     STAGING_SUFFIX = "__staging"
 
     def __init__(self, target: DbtTarget, schema: str | None = None) -> None:
@@ -257,12 +277,25 @@ class SparkWarehouse:
                 staged = self.spark.createDataFrame(_rows(frame, columns), schema=ddl)
                 staged.write.mode("overwrite").saveAsTable(
                     self._table(name + self.STAGING_SUFFIX))
+                self._append_history(f"{name}_history", staged)
             for name in tables:
                 self.spark.sql(f"drop table if exists {self._table(name)}")
                 self.spark.sql(f"alter table {self._table(name + self.STAGING_SUFFIX)} "
                                f"rename to {self._table(name)}")
         except PySparkException as error:
             raise WarehouseError(f"writing the result tables failed: {error}") from None
+
+    def _append_history(self, name: str, frame: Any) -> None:
+        """Overwrite only this analysis_date's partition of the history table (Spark cannot
+        delete rows from a plain table, but can replace a partition)."""
+        table = self._table(name)
+        ordered = [c.name for c in TABLES[name] if c.name != "analysis_date"] + ["analysis_date"]
+        ddl = ", ".join(f"`{c}` {self.TYPES[{x.name: x.type for x in TABLES[name]}[c]]}"
+                        for c in ordered)
+        self.spark.sql(f"create table if not exists {table} ({ddl}) using parquet "
+                       "partitioned by (analysis_date)")
+        self.spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        frame.select(*ordered).write.insertInto(table, overwrite=True)
 
     def close(self) -> None:
         """Keep the session: dbt-spark shares it within this process."""

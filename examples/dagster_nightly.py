@@ -12,6 +12,8 @@ tests/test_dbt_package.py.
 
 import json
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -55,10 +57,15 @@ nightly = dg.ScheduleDefinition(
     cron_schedule="0 4 * * *",
 )
 
+# The dbt installed next to this Python (the same environment as this package), else PATH's.
+_LOCAL_DBT = Path(sys.executable).parent / "dbt"
+DBT_EXECUTABLE = str(_LOCAL_DBT) if _LOCAL_DBT.exists() else (shutil.which("dbt") or "dbt")
+
 defs = dg.Definitions(
     assets=[dbt_models, experiment_results],
     schedules=[nightly],
     resources={"dbt": DbtCliResource(project_dir=str(PROJECT_DIR),
                                      profiles_dir=str(TARGET.profiles_dir),
-                                     target=TARGET.target_name)},
+                                     target=TARGET.target_name,
+                                     dbt_executable=DBT_EXECUTABLE)},
 )

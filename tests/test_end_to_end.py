@@ -153,3 +153,31 @@ def test_demo_carries_every_method_it_configures(demo_run: DemoRun) -> None:
         assert (frame.power_minimum_detectable_relative_effect > 0).all()
     diagnostics = demo_run.query("select * from experiment_diagnostics")
     assert (diagnostics.health_status == "ok").all()
+
+
+def test_history_keeps_one_snapshot_per_date(demo_run: DemoRun, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = tmp_path / "history.duckdb"
+    shutil.copy(demo_run.path, copy)
+    monkeypatch.setenv("XP_DUCKDB_PATH", str(copy))
+    database = DemoRun(copy, demo_run.config)
+    for stamp in ("2026-03-20T06:00", "2026-03-21T06:00", "2026-03-21T07:30"):
+        assert main(["analyze", "--project-dir", str(REPO), "--analysis-at", stamp]) == 0
+    history = database.query("select *, strftime(analysis_date, '%Y-%m-%d') as day "
+                             "from experiment_results_history")
+    snapshots = history.groupby("day").run_id.unique()
+    # The demo fixture's own run (today), then 03-20 and 03-21: the second 03-21 run
+    # replaced the first one's snapshot rather than adding to it.
+    assert {"2026-03-20", "2026-03-21"} <= set(snapshots.index)
+    assert len(snapshots) == 3
+    assert all(len(runs) == 1 for runs in snapshots)
+    assert (history.groupby("day").size() == 10).all()
+    latest = database.query("select * from experiment_results")
+    assert str(latest.analysis_at[0]) == "2026-03-21 07:30:00"
+    assert latest.run_id.iloc[0] == snapshots.loc["2026-03-21"][0]
+    # Same marts, same numbers: the latest results equal the previous snapshot's.
+    previous = history[history.day == "2026-03-20"]
+    for column in ("cuped_p_value", "adjusted_p_value", "bayes_chance_to_win"):
+        assert sorted(latest[column]) == pytest.approx(sorted(previous[column]), rel=1e-12)
+    # 2 experiments × 3 dates.
+    assert len(database.query("select * from experiment_diagnostics_history")) == 6
