@@ -31,6 +31,8 @@ from analysis_py.ttest import (
 
 MART = "fct_variant_metric_statistics"
 CROSS_PRODUCTS = "fct_variant_covariate_cross_products"
+DAILY_MART = "fct_variant_metric_daily_statistics"
+DIMENSION_MART = "fct_variant_metric_dimension_statistics"
 SUM_COLUMNS = ("n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy")
 MART_COLUMNS = ("experiment_id", "variant_id", "metric_id", "is_control", "expected_share",
                 *SUM_COLUMNS, "n_with_pre_exposure_events", "n_multi_variant_subjects",
@@ -62,13 +64,59 @@ def analyze(mart: pd.DataFrame, config: ExperimentConfig, run_id: str,
     results = _comparisons(mart, config, cross_products)
     diagnostics = health_checks(_diagnostics(mart, config), results, mart)
     for frame in (results, diagnostics):
-        frame.insert(0, "run_id", run_id)
-        frame.insert(1, "analysis_at", pd.Timestamp(analysis_at))
-        frame.insert(2, "analysis_date", pd.Timestamp(analysis_at).date())
-        frame.insert(3, "schema_version", RESULT_SCHEMA_VERSION)
-        frame["config_hash"] = config.hash
+        _stamp(frame, run_id, analysis_at, config)
     return AnalysisResults(results=results[column_names("experiment_results")],
                            diagnostics=diagnostics[column_names("experiment_diagnostics")])
+
+
+def analyze_slices(slices: pd.DataFrame, config: ExperimentConfig, run_id: str,
+                   analysis_at: datetime, slice_columns: tuple[str, ...],
+                   table: str) -> pd.DataFrame:
+    """Results per slice (exposure day, or dimension value) from a sliced statistics mart,
+    with each slice's sample-ratio check; columns as in ``table``'s contract."""
+    slices = slices.copy()
+    for column in SUM_COLUMNS:
+        slices[column] = pd.to_numeric(slices[column]).astype(float)
+    results = _comparisons(slices, config, None, slice_columns)
+    one_metric = slices.drop_duplicates(["experiment_id", *slice_columns, "variant_id"])
+    srm = sample_ratio(one_metric, ["experiment_id", *slice_columns])[
+        ["experiment_id", *slice_columns, "n_subjects", "srm_p_value", "srm_status"]]
+    results = results.merge(srm.rename(columns={"n_subjects": "slice_n_subjects",
+                                                "srm_p_value": "slice_srm_p_value",
+                                                "srm_status": "slice_srm_status"}),
+                            on=["experiment_id", *slice_columns], how="left")
+    _stamp(results, run_id, analysis_at, config)
+    return results[column_names(table)]
+
+
+def _stamp(frame: pd.DataFrame, run_id: str, analysis_at: datetime,
+           config: ExperimentConfig) -> None:
+    frame.insert(0, "run_id", run_id)
+    frame.insert(1, "analysis_at", pd.Timestamp(analysis_at))
+    frame.insert(2, "analysis_date", pd.Timestamp(analysis_at).date())
+    frame.insert(3, "schema_version", RESULT_SCHEMA_VERSION)
+    frame["config_hash"] = config.hash
+
+
+def sample_ratio(variants: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Pearson χ² of observed subjects per variant against the expected split, per group
+    of ``keys`` (one row per group and variant in ``variants``, with n and expected_share)."""
+    total = variants.groupby(keys, sort=False)["n"].transform("sum")
+    expected = variants["expected_share"] * total
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(expected > 0, (variants["n"] - expected) ** 2 / expected, 0.0)
+    grouped = variants.assign(term=terms).groupby(keys, sort=False).agg(
+        n_subjects=("n", "sum"), n_variants=("variant_id", "size"),
+        srm_chi_square=("term", "sum")).reset_index()
+    has_data = grouped["n_subjects"].to_numpy() > 0
+    p_value = stats.chi2.sf(grouped["srm_chi_square"], grouped["n_variants"] - 1)
+    grouped["srm_p_value"] = np.where(has_data, p_value, np.nan)
+    grouped["srm_chi_square"] = np.where(has_data, grouped["srm_chi_square"], np.nan)
+    grouped["srm_status"] = np.select(
+        [~has_data, grouped["srm_p_value"].to_numpy() < defaults.SRM_P_VALUE_THRESHOLD],
+        ["not_applicable", "fail"], "ok")
+    grouped["n_subjects"] = grouped["n_subjects"].astype("int64")
+    return grouped
 
 
 def _checked_mart(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
@@ -128,13 +176,27 @@ def _arm(frame: pd.DataFrame, arm: str) -> SufficientStatistics:
 
 
 def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
-                 cross_products: pd.DataFrame | None) -> pd.DataFrame:
-    sums = mart[["experiment_id", "variant_id", "metric_id", *SUM_COLUMNS]]
+                 cross_products: pd.DataFrame | None,
+                 slice_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One row per experiment, metric and treatment (and slice, e.g. day or dimension
+    value, when ``slice_columns`` name the mart's slice keys), with every estimate and
+    decision column. Slices are analysed like experiments of their own: their own
+    multiple-testing family, and CUPED instead of CUPED++ (cross products are overall only).
+    """
+    sums = mart[["experiment_id", *slice_columns, "variant_id", "metric_id", *SUM_COLUMNS]]
     frame = _ordered_comparisons(config)
+    if slice_columns:
+        slices = mart[["experiment_id", *slice_columns]].drop_duplicates()
+        frame = frame.merge(slices, on="experiment_id", how="inner")
+        frame.loc[frame["cuped_mode"] == "multi", "cuped_mode"] = "single"
+    frame["family"] = frame["experiment_id"]
+    for column in slice_columns:
+        frame["family"] = frame["family"] + "\x1f" + frame[column].astype(str)
     for arm in ("control", "treatment"):
         renamed = sums.rename(columns={"variant_id": f"{arm}_variant_id",
                                        **{c: f"{arm}_{c}" for c in SUM_COLUMNS}})
-        frame = frame.merge(renamed, on=["experiment_id", "metric_id", f"{arm}_variant_id"],
+        frame = frame.merge(renamed, on=["experiment_id", *slice_columns, "metric_id",
+                                         f"{arm}_variant_id"],
                             how="left", validate="many_to_one")
 
     control, treatment = _arm(frame, "control"), _arm(frame, "treatment")
@@ -203,11 +265,6 @@ def _diagnostics(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
     order = [(e.id, v) for e in config.experiments for v in e.variants]
     variants = variants.loc[order].reset_index()
 
-    total = variants.groupby("experiment_id", sort=False)["n"].transform("sum")
-    expected = variants["expected_share"] * total
-    with np.errstate(divide="ignore", invalid="ignore"):
-        variants["chi_square_term"] = np.where(expected > 0,
-                                               (variants["n"] - expected) ** 2 / expected, 0.0)
     variants["n_label"] = variants["variant_id"] + "=" + variants["n"].astype("int64").astype(str)
     variants["share_label"] = (variants["variant_id"] + "="
                                + variants["expected_share"].map("{:g}".format))
@@ -217,20 +274,17 @@ def _diagnostics(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
         n_analysed_subjects=("n", "sum"),
         subjects_per_variant=("n_label", ", ".join),
         expected_shares=("share_label", ", ".join),
-        srm_chi_square=("chi_square_term", "sum"),
         n_multi_variant_subjects=("n_multi_variant_subjects", "first"),
         n_unknown_variant_subjects=("n_unknown_variant_subjects", "first"),
     ).reset_index()
 
+    srm = sample_ratio(variants, ["experiment_id"])
+    per_experiment = per_experiment.merge(
+        srm[["experiment_id", "srm_chi_square", "srm_p_value", "srm_status"]],
+        on="experiment_id", how="left")
     has_data = per_experiment["n_analysed_subjects"].to_numpy() > 0
-    p_value = stats.chi2.sf(per_experiment["srm_chi_square"], per_experiment["n_variants"] - 1)
-    per_experiment["srm_p_value"] = np.where(has_data, p_value, np.nan)
-    per_experiment["srm_chi_square"] = np.where(has_data, per_experiment["srm_chi_square"],
-                                                np.nan)
     threshold = defaults.SRM_P_VALUE_THRESHOLD
-    mismatch = per_experiment["srm_p_value"].to_numpy() < threshold
-    per_experiment["srm_status"] = np.select([~has_data, mismatch],
-                                             ["not_applicable", "fail"], "ok")
+    mismatch = per_experiment["srm_status"].to_numpy() == "fail"
     per_experiment["srm_threshold"] = threshold
     p_text = per_experiment["srm_p_value"].map(lambda p: f"{p:.2g}")
     per_experiment["srm_reason"] = np.select(

@@ -22,10 +22,13 @@ from pathlib import Path
 
 from analysis_py.analysis import (
     CROSS_PRODUCTS,
+    DAILY_MART,
+    DIMENSION_MART,
     MART,
     AnalysisError,
     AnalysisResults,
     analyze,
+    analyze_slices,
     needs_cross_products,
 )
 from analysis_py.config import ConfigError, ExperimentConfig, load_config
@@ -60,10 +63,19 @@ def run_analysis(target: DbtTarget, config: ExperimentConfig,
         cross_products = (warehouse.read_table(CROSS_PRODUCTS)
                           if needs_cross_products(config) else None)
         stamp = analysis_at or datetime.now(timezone.utc).replace(tzinfo=None)
-        results = analyze(mart, config, run_id=uuid.uuid4().hex, analysis_at=stamp,
+        run_id = uuid.uuid4().hex
+        results = analyze(mart, config, run_id=run_id, analysis_at=stamp,
                           cross_products=cross_products)
-        warehouse.write_results({"experiment_results": results.results,
-                                 "experiment_diagnostics": results.diagnostics})
+        tables = {"experiment_results": results.results,
+                  "experiment_diagnostics": results.diagnostics,
+                  "experiment_results_over_time": analyze_slices(
+                      warehouse.read_table(DAILY_MART), config, run_id, stamp,
+                      ("day_number", "exposure_date"), "experiment_results_over_time")}
+        if any(e.dimensions for e in config.experiments):
+            tables["experiment_dimension_results"] = analyze_slices(
+                warehouse.read_table(DIMENSION_MART), config, run_id, stamp,
+                ("dimension_name", "dimension_value"), "experiment_dimension_results")
+        warehouse.write_results(tables)
     finally:
         warehouse.close()
     return results

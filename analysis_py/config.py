@@ -38,6 +38,9 @@ CONFIG_SCHEMA_VERSION = 1
 
 # Metric ids may become column or file names later: keep them plain identifiers.
 _METRIC_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# Dimensions are column names of the assignments table: plain lowercase identifiers.
+_COLUMN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+DEFAULT_MAX_DIMENSION_VALUES = 10  # Statsig's top 10 + other (GrowthBook: 20, Eppo: 50)
 # Experiment, variant and event names are values in the user's tables: allow what such ids
 # usually contain, but no quotes, backslashes or control characters.
 _DATA_VALUE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/ -]{0,199}$")
@@ -97,6 +100,8 @@ class Experiment:
     description: str = ""
     roles: dict[str, Role] | None = None
     analysis: AnalysisSettings = AnalysisSettings()
+    dimensions: tuple[str, ...] = ()
+    max_dimension_values: int = DEFAULT_MAX_DIMENSION_VALUES
 
     def role(self, metric_id: str) -> Role:
         return (self.roles or {}).get(metric_id, "primary")
@@ -148,6 +153,8 @@ class ExperimentConfig:
                     "metrics": list(e.metrics),
                     "lookback_days": e.lookback_days,
                     "cuped": e.analysis.cuped,
+                    "dimensions": list(e.dimensions),
+                    "max_dimension_values": e.max_dimension_values,
                 }
                 for e in self.experiments
             ],
@@ -240,7 +247,7 @@ def _string(entry: _Entry, raw: dict, key: str, pattern: re.Pattern = _DATA_VALU
     value = raw[key]
     if not isinstance(value, str) or not pattern.match(value):
         hint = ("lowercase letters, digits and '_', starting with a letter"
-                if pattern is _METRIC_ID else
+                if pattern in (_METRIC_ID, _COLUMN) else
                 "letters, digits, spaces and _ . : / -, no quotes or backslashes")
         raise entry.error(f"key '{key}': {value!r} is not a valid name ({hint})")
     return value
@@ -283,7 +290,8 @@ def _parse_metric(entry: _Entry, raw: Any) -> Metric:
 def _parse_experiment(entry: _Entry, raw: Any, metrics: dict[str, Metric]) -> Experiment:
     _check_keys(entry, raw,
                 required={"id", "variants", "control", "traffic", "metrics", "lookback_days"},
-                optional={"description", "confidence_level", "analysis"})
+                optional={"description", "confidence_level", "analysis", "dimensions",
+                          "max_dimension_values"})
     experiment_id = _string(entry, raw, "id")
 
     variants_raw = _list(entry, raw, "variants")
@@ -335,10 +343,23 @@ def _parse_experiment(entry: _Entry, raw: Any, metrics: dict[str, Metric]) -> Ex
     if analysis.noninferiority_margin is not None and "guardrail" not in roles.values():
         raise entry.error("key 'analysis.noninferiority_margin': set, but the experiment has "
                           "no guardrail metrics")
+    dimensions_raw = raw.get("dimensions", [])
+    if not isinstance(dimensions_raw, list):
+        raise entry.error("key 'dimensions': must be a list of assignment-table column names")
+    dimensions = tuple(_string(entry, {"dimensions": d}, "dimensions", _COLUMN)
+                       for d in dimensions_raw)
+    reserved = {"subject_id", "experiment_id", "variant_id", "assigned_at"}
+    if set(dimensions) & reserved or len(set(dimensions)) != len(dimensions):
+        raise entry.error(f"key 'dimensions': {list(dimensions)} repeats a column or names "
+                          "one of the required ones")
+    max_values = _integer(entry, raw.get("max_dimension_values",
+                                         DEFAULT_MAX_DIMENSION_VALUES),
+                          "max_dimension_values", 1)
     return Experiment(id=experiment_id, variants=variants, control=control, traffic=traffic,
                       metrics=metric_ids, lookback_days=lookback_days,
                       confidence_level=float(confidence_level), description=description,
-                      roles=roles, analysis=analysis)
+                      roles=roles, analysis=analysis, dimensions=dimensions,
+                      max_dimension_values=max_values)
 
 
 def _metric_roles(entry: _Entry, value: Any) -> tuple[tuple[str, ...], dict[str, Role]]:

@@ -47,7 +47,7 @@ def add_decisions(frame: pd.DataFrame) -> None:
     # Multiple testing: one family per experiment (primary and secondary metrics × treatments
     # with a usable test); guardrails are tested on their own.
     usable = frame["status"].isin(["ok", "zero_control_mean"]).to_numpy()
-    family = np.where((role != "guardrail") & usable, frame["experiment_id"], None)
+    family = np.where((role != "guardrail") & usable, frame["family"], None)
     methods = np.where(role == "guardrail", "none", frame["multiple_testing"])
     frame["multiple_testing_method"] = methods
     adjusted = adjust_p_values(estimate["p_value"], family, methods)

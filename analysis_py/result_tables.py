@@ -186,16 +186,49 @@ EXPERIMENT_DIAGNOSTICS: tuple[Column, ...] = (
     Column("config_hash", "text", "Hash of the experiment config the results come from."),
 )
 
+def _sliced(keys: list[Column]) -> tuple[Column, ...]:
+    """The results columns with slice keys after experiment_id and the slice's own SRM."""
+    position = [c.name for c in EXPERIMENT_RESULTS].index("experiment_id") + 1
+    srm = [
+        Column("slice_n_subjects", "bigint", "Analysed subjects in the slice, all arms."),
+        Column("slice_srm_p_value", "double",
+               "Sample-ratio χ² p-value within the slice (null without subjects)."),
+        Column("slice_srm_status", "text", "ok, fail (p < 0.001) or not_applicable."),
+    ]
+    return (*EXPERIMENT_RESULTS[:position], *keys, *EXPERIMENT_RESULTS[position:-1], *srm,
+            EXPERIMENT_RESULTS[-1])
+
+
+#: Results over time: one row per experiment, exposure day, metric and treatment.
+EXPERIMENT_RESULTS_OVER_TIME = _sliced([
+    Column("day_number", "bigint",
+           "Days since the experiment's first exposure date (day 1 = that date)."),
+    Column("exposure_date", "date",
+           "The date: results over the subjects first exposed by its end (UTC)."),
+])
+
+#: Results per dimension value: one row per experiment, dimension value, metric, treatment.
+EXPERIMENT_DIMENSION_RESULTS = _sliced([
+    Column("dimension_name", "text", "The dimension (a column of the assignment table)."),
+    Column("dimension_value", "text",
+           "Its value at first exposure; '(other)' gathers values beyond the top N, "
+           "'(missing)' nulls."),
+])
+
 #: The latest snapshot: replaced by every run.
 LATEST_TABLES: dict[str, tuple[Column, ...]] = {
     "experiment_results": EXPERIMENT_RESULTS,
     "experiment_diagnostics": EXPERIMENT_DIAGNOSTICS,
+    "experiment_results_over_time": EXPERIMENT_RESULTS_OVER_TIME,
+    "experiment_dimension_results": EXPERIMENT_DIMENSION_RESULTS,
 }
 
 #: Every run's snapshot, same columns: a run appends its rows and replaces any earlier
 #: snapshot of the same analysis_date.
 HISTORY_TABLES: dict[str, tuple[Column, ...]] = {
-    f"{name}_history": columns for name, columns in LATEST_TABLES.items()}
+    "experiment_results_history": EXPERIMENT_RESULTS,
+    "experiment_diagnostics_history": EXPERIMENT_DIAGNOSTICS,
+}
 
 TABLES: dict[str, tuple[Column, ...]] = {**LATEST_TABLES, **HISTORY_TABLES}
 

@@ -114,7 +114,8 @@ class DuckDBWarehouse:
         try:
             for name, frame in tables.items():
                 self._replace_table(name, frame)
-                self._append_history(f"{name}_history", frame)
+                if f"{name}_history" in TABLES:
+                    self._append_history(f"{name}_history", frame)
             connection.execute("commit")
         except duckdb.Error as error:
             connection.execute("rollback")
@@ -212,12 +213,15 @@ class PostgresWarehouse:
                     history = f"{name}_history"
                     cursor.execute(f"drop table if exists {self._table(name)}")
                     cursor.execute(f"create table {self._table(name)} ({self._definition(name)})")
-                    cursor.execute(f"create table if not exists {self._table(history)} "
-                                   f"({self._definition(history)})")
-                    for day in frame["analysis_date"].unique():
-                        cursor.execute(f"delete from {self._table(history)} "
-                                       "where analysis_date = %s", [day])
-                    for table in (name, history):
+                    targets = [name]
+                    if history in TABLES:
+                        targets.append(history)
+                        cursor.execute(f"create table if not exists {self._table(history)} "
+                                       f"({self._definition(history)})")
+                        for day in frame["analysis_date"].unique():
+                            cursor.execute(f"delete from {self._table(history)} "
+                                           "where analysis_date = %s", [day])
+                    for table in targets:
                         execute_values(cursor, f"insert into {self._table(table)} values %s",
                                        _rows(frame, TABLES[table]), page_size=1000)
             self.connection.commit()
@@ -277,7 +281,8 @@ class SparkWarehouse:
                 staged = self.spark.createDataFrame(_rows(frame, columns), schema=ddl)
                 staged.write.mode("overwrite").saveAsTable(
                     self._table(name + self.STAGING_SUFFIX))
-                self._append_history(f"{name}_history", staged)
+                if f"{name}_history" in TABLES:
+                    self._append_history(f"{name}_history", staged)
             for name in tables:
                 self.spark.sql(f"drop table if exists {self._table(name)}")
                 self.spark.sql(f"alter table {self._table(name + self.STAGING_SUFFIX)} "

@@ -13,6 +13,8 @@ What the data holds, on purpose:
   ``short_form`` does nothing.
 - Every subject has a persistent activity level, so behaviour before exposure predicts
   behaviour after it, and CUPED visibly reduces variance.
+- Subject attributes on the assignment rows: ``platform`` (3 values) and ``country`` (a long
+  tail of 12 values, for the top-N + "other" dimension breakdown).
 - What real logs contain: duplicate exposure rows (10% of subjects), a few subjects exposed
   to two variants of one experiment (about 1%), events of subjects never assigned, events
   before exposure and after the metric window, and purchase events with a null value.
@@ -39,6 +41,9 @@ DUPLICATE_EXPOSURE_SHARE = 0.10
 MULTI_VARIANT_SHARE = 0.01
 NULL_VALUE_SHARE = 0.01
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+PLATFORMS = (("web", 0.5), ("ios", 0.3), ("android", 0.2))
+COUNTRIES = (("US", 0.35), ("DE", 0.15), ("GB", 0.12), ("FR", 0.1), ("BR", 0.08), ("IN", 0.07),
+             ("JP", 0.05), ("CA", 0.03), ("ES", 0.02), ("IT", 0.01), ("NL", 0.01), ("SE", 0.01))
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,12 @@ def generate(seed: int = SEED) -> tuple[list[tuple], list[tuple]]:
     session_rate = rng.gamma(shape=1.5, scale=SESSION_RATE_PER_DAY / 1.5, size=n_total)
     purchase_rate = rng.gamma(shape=1.0, scale=PURCHASE_RATE_PER_DAY, size=n_total)
     purchase_value_mean = rng.lognormal(mean=np.log(40.0), sigma=0.4, size=n_total)
+    # Attributes from a stream of their own, so adding them changed no other draw.
+    attributes = np.random.default_rng(seed + 1)
+    platform = attributes.choice([p for p, _ in PLATFORMS], size=n_total,
+                                 p=[w for _, w in PLATFORMS])
+    country = attributes.choice([c for c, _ in COUNTRIES], size=n_total,
+                                p=[w for _, w in COUNTRIES])
 
     assignments: list[tuple] = []
     # subject index -> list of (exposure day, event_name, multiplier)
@@ -117,7 +128,8 @@ def generate(seed: int = SEED) -> tuple[list[tuple], list[tuple]]:
                 rows.append((day + rng.random() * 3, other))
             for row_day, row_variant in rows:
                 assignments.append((subject_ids[subject], experiment.experiment_id,
-                                    row_variant, _timestamp(row_day)))
+                                    row_variant, _timestamp(row_day), platform[subject],
+                                    country[subject]))
             if variant in experiment.effects and not multi:
                 event_name, multiplier = experiment.effects[variant]
                 effects_by_subject.setdefault(subject, []).append((day, event_name, multiplier))
@@ -155,6 +167,10 @@ def generate(seed: int = SEED) -> tuple[list[tuple], list[tuple]]:
     return assignments, events
 
 
+ASSIGNMENT_COLUMNS = ("subject_id", "experiment_id", "variant_id", "assigned_at", "platform",
+                      "country")
+
+
 def write_csv(path: Path, header: tuple[str, ...], rows: list[tuple]) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
@@ -169,8 +185,7 @@ def main() -> None:
     args = parser.parse_args()
     args.out_dir.mkdir(parents=True, exist_ok=True)
     assignments, events = generate(args.seed)
-    write_csv(args.out_dir / "demo_assignments.csv",
-              ("subject_id", "experiment_id", "variant_id", "assigned_at"), assignments)
+    write_csv(args.out_dir / "demo_assignments.csv", ASSIGNMENT_COLUMNS, assignments)
     write_csv(args.out_dir / "demo_events.csv",
               ("subject_id", "event_name", "event_at", "value"), events)
     print(f"wrote {len(assignments)} assignment rows and {len(events)} event rows "

@@ -12,6 +12,9 @@ renamed as (
         cast(experiment_id as {{ dbt.type_string() }}) as experiment_id,
         cast(variant_id as {{ dbt.type_string() }}) as variant_id,
         cast(assigned_at as {{ dbt.type_timestamp() }}) as assigned_at
+        {%- for column in xp_dimension_columns() %},
+        cast({{ adapter.quote(column) }} as {{ dbt.type_string() }}) as {{ column }}
+        {%- endfor %}
     from source
 )
 

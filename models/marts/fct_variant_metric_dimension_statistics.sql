@@ -1,0 +1,81 @@
+{{ config(enabled=xp_enabled() and xp_has_dimensions()) }}
+{#- One row per experiment, dimension, dimension value, variant and metric: the sufficient
+    statistics of the statistics mart restricted to the subjects with that value at first
+    exposure. Every variant and metric has a row for every value (n = 0 when empty). -#}
+with
+
+subject_metrics as (
+    select * from {{ ref('fct_subject_metrics') }}
+),
+
+dimensions as (
+    select * from {{ ref('int_exposure_dimensions') }}
+),
+
+experiment_variants as (
+    select * from {{ ref('stg_config__experiment_variants') }}
+),
+
+experiment_metrics as (
+    select * from {{ ref('stg_config__experiment_metrics') }}
+),
+
+slice_values as (
+    select distinct experiment_id, dimension_name, dimension_value
+    from dimensions
+),
+
+slice_sums as (
+    select
+        dimensions.experiment_id,
+        dimensions.dimension_name,
+        dimensions.dimension_value,
+        subject_metrics.variant_id,
+        subject_metrics.metric_id,
+        count(*) as n,
+        sum(subject_metrics.metric_value) as sum_y,
+        sum(subject_metrics.metric_value * subject_metrics.metric_value) as sum_y_squares,
+        sum(subject_metrics.covariate_value) as sum_x,
+        sum(subject_metrics.covariate_value * subject_metrics.covariate_value) as sum_x_squares,
+        sum(subject_metrics.metric_value * subject_metrics.covariate_value) as sum_xy
+    from subject_metrics
+    inner join dimensions
+        on subject_metrics.experiment_id = dimensions.experiment_id
+        and subject_metrics.subject_id = dimensions.subject_id
+    group by
+        dimensions.experiment_id,
+        dimensions.dimension_name,
+        dimensions.dimension_value,
+        subject_metrics.variant_id,
+        subject_metrics.metric_id
+),
+
+final as (
+    select
+        slice_values.experiment_id,
+        slice_values.dimension_name,
+        slice_values.dimension_value,
+        experiment_variants.variant_id,
+        experiment_metrics.metric_id,
+        experiment_variants.is_control,
+        experiment_variants.expected_share,
+        cast(coalesce(slice_sums.n, 0) as {{ dbt.type_bigint() }}) as n,
+        cast(coalesce(slice_sums.sum_y, 0) as {{ xp_type_double() }}) as sum_y,
+        cast(coalesce(slice_sums.sum_y_squares, 0) as {{ xp_type_double() }}) as sum_y_squares,
+        cast(coalesce(slice_sums.sum_x, 0) as {{ xp_type_double() }}) as sum_x,
+        cast(coalesce(slice_sums.sum_x_squares, 0) as {{ xp_type_double() }}) as sum_x_squares,
+        cast(coalesce(slice_sums.sum_xy, 0) as {{ xp_type_double() }}) as sum_xy
+    from slice_values
+    inner join experiment_variants
+        on slice_values.experiment_id = experiment_variants.experiment_id
+    inner join experiment_metrics
+        on slice_values.experiment_id = experiment_metrics.experiment_id
+    left join slice_sums
+        on slice_values.experiment_id = slice_sums.experiment_id
+        and slice_values.dimension_name = slice_sums.dimension_name
+        and slice_values.dimension_value = slice_sums.dimension_value
+        and experiment_variants.variant_id = slice_sums.variant_id
+        and experiment_metrics.metric_id = slice_sums.metric_id
+)
+
+select * from final
