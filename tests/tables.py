@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
 import pandas as pd
 
@@ -56,4 +58,12 @@ def assert_tables_agree(reference: pd.DataFrame, other: pd.DataFrame, keys: list
 
 
 def _plain(series: pd.Series) -> list:
-    return [None if pd.isna(value) else value for value in series.tolist()]
+    """Values comparable across engines: missing as None, dates and times as ISO text
+    (engines return a date as datetime.date, pandas Timestamp or numpy datetime64)."""
+    def plain(value):
+        if pd.isna(value):
+            return None
+        if isinstance(value, datetime.date | np.datetime64):
+            return pd.Timestamp(value).isoformat()
+        return value
+    return [plain(value) for value in series.tolist()]
