@@ -52,6 +52,7 @@ class AnalysisError(ValueError):
 class AnalysisResults:
     results: pd.DataFrame
     diagnostics: pd.DataFrame
+    over_time: pd.DataFrame | None = None
 
 
 def analyze(mart: pd.DataFrame, config: ExperimentConfig, run_id: str,

@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import uuid
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -76,6 +77,7 @@ def run_analysis(target: DbtTarget, config: ExperimentConfig,
                 warehouse.read_table(DIMENSION_MART), config, run_id, stamp,
                 ("dimension_name", "dimension_value"), "experiment_dimension_results")
         warehouse.write_results(tables)
+        results = replace(results, over_time=tables["experiment_results_over_time"])
     finally:
         warehouse.close()
     return results
@@ -90,7 +92,8 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
     results = run_analysis(target, config, args.analysis_at)
     print(format_summary(results.results, results.diagnostics))
     if args.report:
-        path = write_report(results.results, results.diagnostics, args.output)
+        path = write_report(results.results, results.diagnostics, args.output,
+                            results.over_time)
         print(f"Wrote the report to {path}")
     print(f"Wrote {len(results.results)} rows to experiment_results and "
           f"{len(results.diagnostics)} to experiment_diagnostics (target '{target.target_name}').")
@@ -111,9 +114,10 @@ def _command_report(args: argparse.Namespace) -> int:
     try:
         results = warehouse.read_table("experiment_results")
         diagnostics = warehouse.read_table("experiment_diagnostics")
+        over_time = warehouse.read_table("experiment_results_over_time")
     finally:
         warehouse.close()
-    path = write_report(results, diagnostics, args.output)
+    path = write_report(results, diagnostics, args.output, over_time)
     print(f"Wrote the report to {path}")
     return 0
 

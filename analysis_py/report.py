@@ -80,7 +80,66 @@ def forest_plot(rows: list[PlotRow], estimate_label: str) -> str:
     return "\n".join(parts)
 
 
-def _experiment_context(diagnostic: dict[str, Any], results: pd.DataFrame) -> dict[str, Any]:
+def time_series_plot(series: pd.DataFrame, title: str) -> str:
+    """An inline SVG line chart of the cumulative relative effect (CUPED) by exposure day,
+    with its interval as a band and a dashed line at 0."""
+    width, height, left, right, top, bottom = 760, 220, 60, 20, 16, 34
+    days = series["day_number"].to_numpy(dtype=float)
+    lift = series["cuped_relative_effect"].to_numpy(dtype=float)
+    lower = series["cuped_relative_effect_ci_lower"].to_numpy(dtype=float)
+    upper = series["cuped_relative_effect_ci_upper"].to_numpy(dtype=float)
+    finite = [v for v in (*lower, *upper, 0.0) if not fmt.missing(v)]
+    low, high = min(finite), max(finite)
+    span = (high - low) or 1.0
+    first, last = days.min(), max(days.max(), days.min() + 1)
+
+    def x(day: float) -> float:
+        return left + (day - first) / (last - first) * (width - left - right)
+
+    def y(value: float) -> float:
+        return top + (high - value) / span * (height - top - bottom)
+
+    keep = ~(pd.isna(lower) | pd.isna(upper))
+    band = [f"{x(d):.1f},{y(v):.1f}" for d, v in zip(days[keep], upper[keep], strict=True)]
+    band += [f"{x(d):.1f},{y(v):.1f}"
+             for d, v in zip(days[keep][::-1], lower[keep][::-1], strict=True)]
+    line = " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in zip(days, lift, strict=True)
+                    if not fmt.missing(v))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+             f'width="100%" role="img"><title>{html.escape(title)}</title>',
+             f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}" '
+             'stroke="#8c959f" stroke-dasharray="4 3"/>']
+    if band:
+        parts.append(f'<polygon points="{" ".join(band)}" fill="#0969da" opacity="0.15"/>')
+    parts.append(f'<polyline points="{line}" fill="none" stroke="#0969da" stroke-width="2"/>')
+    for value in (low, 0.0, high):
+        parts.append(f'<text x="{left - 6}" y="{y(value) + 4:.1f}" font-size="11" '
+                     f'text-anchor="end" fill="#57606a">{fmt.percent(value, 0)}</text>')
+    for day in sorted({int(first), int((first + last) / 2), int(last)}):
+        parts.append(f'<text x="{x(day):.1f}" y="{height - 12}" font-size="11" '
+                     f'text-anchor="middle" fill="#57606a">day {day}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _over_time_charts(experiment_id: str, rows: list[dict[str, Any]],
+                      over_time: pd.DataFrame | None) -> list[tuple[str, str]]:
+    """(caption, SVG) for each treatment of the experiment's first primary metric."""
+    if over_time is None or over_time.empty or not rows:
+        return []
+    primary = next((r for r in rows if r["metric_role"] == "primary"), rows[0])["metric_id"]
+    charts = []
+    mine = over_time[(over_time["experiment_id"] == experiment_id)
+                     & (over_time["metric_id"] == primary)]
+    for treatment, series in mine.groupby("treatment_variant_id", sort=False):
+        caption = (f"{primary} · {treatment}: cumulative relative lift (CUPED) and its "
+                   "interval, by exposure day")
+        charts.append((caption, time_series_plot(series.sort_values("day_number"), caption)))
+    return charts
+
+
+def _experiment_context(diagnostic: dict[str, Any], results: pd.DataFrame,
+                        over_time: pd.DataFrame | None = None) -> dict[str, Any]:
     rows = fmt.ordered_results(results, diagnostic["experiment_id"]).to_dict("records")
     plot_rows, table_rows = [], []
     for row in rows:
@@ -101,18 +160,21 @@ def _experiment_context(diagnostic: dict[str, Any], results: pd.DataFrame) -> di
         "estimate": estimate,
         "checks": [(label, diagnostic[f"{check}_status"], diagnostic[f"{check}_reason"])
                    for check, label in fmt.CHECKS.items()],
+        "over_time": _over_time_charts(diagnostic["experiment_id"], rows, over_time),
     }
 
 
-def render_report(results: pd.DataFrame, diagnostics: pd.DataFrame) -> str:
-    """The report's HTML for these result tables."""
+def render_report(results: pd.DataFrame, diagnostics: pd.DataFrame,
+                  over_time: pd.DataFrame | None = None) -> str:
+    """The report's HTML for these result tables (and the results over time, if given)."""
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("analysis_py", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
     environment.filters.update(percent=fmt.percent, p_value=fmt.p_value, number=fmt.number,
                                probability=fmt.probability, when=fmt.timestamp,
                                share=fmt.share)
-    experiments = [_experiment_context(d, results) for d in diagnostics.to_dict("records")]
+    experiments = [_experiment_context(d, results, over_time)
+                   for d in diagnostics.to_dict("records")]
     analysis_at = diagnostics["analysis_at"].iloc[0] if len(diagnostics) else None
     return environment.get_template("report.html.j2").render(
         experiments=experiments, analysis_at=analysis_at,
@@ -121,8 +183,9 @@ def render_report(results: pd.DataFrame, diagnostics: pd.DataFrame) -> str:
         verdict_symbol=fmt.VERDICT_SYMBOL, colours=COLOURS, missing=fmt.missing)
 
 
-def write_report(results: pd.DataFrame, diagnostics: pd.DataFrame, path: str | Path) -> Path:
+def write_report(results: pd.DataFrame, diagnostics: pd.DataFrame, path: str | Path,
+                 over_time: pd.DataFrame | None = None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(results, diagnostics), encoding="utf-8")
+    path.write_text(render_report(results, diagnostics, over_time), encoding="utf-8")
     return path

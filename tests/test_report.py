@@ -19,7 +19,8 @@ from tests.engines import missing_engine
 @pytest.fixture(scope="module")
 def report(demo_run: DemoRun) -> str:
     return render_report(demo_run.query("select * from experiment_results"),
-                         demo_run.query("select * from experiment_diagnostics"))
+                         demo_run.query("select * from experiment_diagnostics"),
+                         demo_run.query("select * from experiment_results_over_time"))
 
 
 def sections(html: str) -> dict[str, str]:
@@ -35,7 +36,9 @@ def test_every_experiment_metric_and_treatment_is_in_the_report(report: str,
         section = by_experiment[experiment.id]
         rows = set(re.findall(r'<tr data-metric="(\w+)" data-treatment="(\w+)">', section))
         assert rows == {(m, t) for m in experiment.metrics for t in experiment.treatments}
-        assert section.count("<svg") == 1
+        # The forest plot, then one over-time chart per treatment of the primary metric.
+        assert section.count("<svg") == 1 + len(experiment.treatments)
+        assert "cumulative relative lift (CUPED)" in section
         for label in ("Sample ratio", "Multi-variant subjects", "Pre-exposure balance",
                       "CUPED sanity", "Sample size", "Large lift", "Pre-exposure data"):
             assert f"<strong>{label}</strong>" in section
