@@ -71,7 +71,7 @@ def run_analysis(target: DbtTarget, config: ExperimentConfig,
                   "experiment_diagnostics": results.diagnostics,
                   "experiment_results_over_time": analyze_slices(
                       warehouse.read_table(DAILY_MART), config, run_id, stamp,
-                      ("day_number", "exposure_date"), "experiment_results_over_time")}
+                      ("day_number", "as_of_date"), "experiment_results_over_time")}
         if any(e.dimensions for e in config.experiments):
             tables["experiment_dimension_results"] = analyze_slices(
                 warehouse.read_table(DIMENSION_MART), config, run_id, stamp,

@@ -81,7 +81,7 @@ def forest_plot(rows: list[PlotRow], estimate_label: str) -> str:
 
 
 def time_series_plot(series: pd.DataFrame, title: str) -> str:
-    """An inline SVG line chart of the cumulative relative effect (CUPED) by exposure day,
+    """An inline SVG line chart of the cumulative relative effect (CUPED) day by day,
     with its interval as a band and a dashed line at 0."""
     width, height, left, right, top, bottom = 760, 220, 60, 20, 16, 34
     days = series["day_number"].to_numpy(dtype=float)
@@ -133,7 +133,7 @@ def _over_time_charts(experiment_id: str, rows: list[dict[str, Any]],
                      & (over_time["metric_id"] == primary)]
     for treatment, series in mine.groupby("treatment_variant_id", sort=False):
         caption = (f"{primary} · {treatment}: cumulative relative lift (CUPED) and its "
-                   "interval, by exposure day")
+                   "interval, day by day")
         charts.append((caption, time_series_plot(series.sort_values("day_number"), caption)))
     return charts
 

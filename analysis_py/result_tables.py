@@ -199,12 +199,13 @@ def _sliced(keys: list[Column]) -> tuple[Column, ...]:
             EXPERIMENT_RESULTS[-1])
 
 
-#: Results over time: one row per experiment, exposure day, metric and treatment.
+#: Results over time: one row per experiment, day, metric and treatment, as of that day.
 EXPERIMENT_RESULTS_OVER_TIME = _sliced([
     Column("day_number", "bigint",
            "Days since the experiment's first exposure date (day 1 = that date)."),
-    Column("exposure_date", "date",
-           "The date: results over the subjects first exposed by its end (UTC)."),
+    Column("as_of_date", "date",
+           "The date (UTC): the result as it stood at its end, with the subjects exposed and "
+           "the events that had happened by then."),
 ])
 
 #: Results per dimension value: one row per experiment, dimension value, metric, treatment.

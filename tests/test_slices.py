@@ -102,3 +102,39 @@ def test_time_series_grows_day_by_day(demo_run: DemoRun) -> None:
         assert (series.control_n.diff().dropna() >= 0).all()
         assert series.day_number.iloc[0] == 1
     assert set(LATEST_TABLES) >= {"experiment_results_over_time", "experiment_dimension_results"}
+
+
+@pytest.mark.parametrize(("experiment_id", "metric_id"), [("checkout_redesign", "revenue"),
+                                                          ("onboarding_flow", "purchased")])
+def test_a_day_of_the_time_series_equals_pandas_as_of_that_day(
+        demo_run: DemoRun, experiment_id: str, metric_id: str) -> None:
+    """Sums as of the end of a middle day: subjects exposed by then, events by then."""
+    daily = demo_run.query(f"""select * from fct_variant_metric_daily_statistics
+        where experiment_id = '{experiment_id}' and metric_id = '{metric_id}'""")
+    day = sorted(daily.as_of_date.unique())[len(daily.as_of_date.unique()) // 2]
+    cutoff = pd.Timestamp(day) + pd.Timedelta(days=1)
+    metric = demo_run.config.metrics[metric_id]
+    facts = demo_run.query(f"""select * from fct_subject_metrics
+        where experiment_id = '{experiment_id}' and metric_id = '{metric_id}'""")
+    exposed = facts[facts.first_exposed_at < cutoff].copy()
+    events = pd.read_csv(SEEDS / "demo_events.csv", parse_dates=["event_at"])
+    events = events[(events.event_name == metric.event_name) & (events.event_at < cutoff)]
+    joined = events.merge(exposed[["subject_id", "first_exposed_at"]], on="subject_id")
+    seconds = (joined.event_at - joined.first_exposed_at).dt.total_seconds()
+    in_window = joined[(seconds >= metric.window.start_day * 86400)
+                       & (seconds < metric.window.end_day * 86400)]
+    grouped = in_window.groupby("subject_id")
+    values = {"sum": grouped.value.sum(), "count": grouped.size(),
+              "conversion": (grouped.size() > 0).astype(float)}[metric.aggregation]
+    exposed["y"] = exposed.subject_id.map(values).fillna(0.0).astype(float)
+    for variant, row in daily[daily.as_of_date == day].set_index("variant_id").iterrows():
+        arm = exposed[exposed.variant_id == variant]
+        assert row.n == len(arm)
+        assert row.sum_y == pytest.approx(arm.y.sum(), rel=EXACT, abs=1e-9)
+        assert row.sum_y_squares == pytest.approx((arm.y**2).sum(), rel=EXACT, abs=1e-9)
+        assert row.sum_xy == pytest.approx((arm.y * arm.covariate_value).sum(), rel=EXACT,
+                                           abs=1e-9)
+        assert row.sum_x == pytest.approx(arm.covariate_value.sum(), rel=EXACT, abs=1e-9)
+    # A middle day is not the end: the last day holds more data than this one.
+    assert daily[daily.as_of_date == day].n.sum() <= daily[
+        daily.day_number == daily.day_number.max()].n.sum()

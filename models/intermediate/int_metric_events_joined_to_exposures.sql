@@ -28,6 +28,7 @@ events_joined as (
         experiment_metrics.window_start_day,
         experiment_metrics.window_end_day,
         experiment_metrics.lookback_days,
+        events.event_at,
         events.value,
         {{ dbt.datediff('exposures.first_exposed_at', 'events.event_at', 'second') }}
             as seconds_since_exposure
@@ -45,6 +46,7 @@ final as (
         subject_id,
         metric_id,
         aggregation,
+        event_at,
         value,
         seconds_since_exposure >= window_start_day * 86400
         and seconds_since_exposure < window_end_day * 86400 as is_in_window,
