@@ -161,7 +161,22 @@ def _experiment_context(diagnostic: dict[str, Any], results: pd.DataFrame,
         "checks": [(label, diagnostic[f"{check}_status"], diagnostic[f"{check}_reason"])
                    for check, label in fmt.CHECKS.items()],
         "over_time": _over_time_charts(diagnostic["experiment_id"], rows, over_time),
+        "dates": _dates(diagnostic["experiment_id"], over_time),
     }
+
+
+def _dates(experiment_id: str, over_time: pd.DataFrame | None) -> str:
+    """'started 2026-03-02 · data through 2026-03-29 (28 days)', from the over-time table."""
+    if over_time is None or over_time.empty:
+        return ""
+    mine = over_time[over_time["experiment_id"] == experiment_id]
+    if mine.empty:
+        return ""
+    first = pd.Timestamp(mine.loc[mine["day_number"].idxmin(), "as_of_date"])
+    last = pd.Timestamp(mine["as_of_date"].max())
+    days = int(mine["day_number"].max())
+    return (f"started {first:%Y-%m-%d} · data through {last:%Y-%m-%d} "
+            f"({days} day{'s' if days != 1 else ''})")
 
 
 def render_report(results: pd.DataFrame, diagnostics: pd.DataFrame,

@@ -39,6 +39,7 @@ def test_every_experiment_metric_and_treatment_is_in_the_report(report: str,
         # The forest plot, then one over-time chart per treatment of the primary metric.
         assert section.count("<svg") == 1 + len(experiment.treatments)
         assert "cumulative relative lift (CUPED)" in section
+        assert "started 2026-03-" in section and "data through 2026-0" in section
         for label in ("Sample ratio", "Multi-variant subjects", "Pre-exposure balance",
                       "CUPED sanity", "Sample size", "Large lift", "Pre-exposure data"):
             assert f"<strong>{label}</strong>" in section
