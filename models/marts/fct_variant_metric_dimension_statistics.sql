@@ -32,12 +32,8 @@ slice_sums as (
         dimensions.dimension_value,
         subject_metrics.variant_id,
         subject_metrics.metric_id,
-        count(*) as n,
-        sum(subject_metrics.metric_value) as sum_y,
-        sum(subject_metrics.metric_value * subject_metrics.metric_value) as sum_y_squares,
-        sum(subject_metrics.covariate_value) as sum_x,
-        sum(subject_metrics.covariate_value * subject_metrics.covariate_value) as sum_x_squares,
-        sum(subject_metrics.metric_value * subject_metrics.covariate_value) as sum_xy
+        {{ xp_sufficient_statistics('subject_metrics.metric_value',
+                                    'subject_metrics.covariate_value') }}
     from subject_metrics
     inner join dimensions
         on subject_metrics.experiment_id = dimensions.experiment_id
@@ -59,12 +55,7 @@ final as (
         experiment_metrics.metric_id,
         experiment_variants.is_control,
         experiment_variants.expected_share,
-        cast(coalesce(slice_sums.n, 0) as {{ dbt.type_bigint() }}) as n,
-        cast(coalesce(slice_sums.sum_y, 0) as {{ xp_type_double() }}) as sum_y,
-        cast(coalesce(slice_sums.sum_y_squares, 0) as {{ xp_type_double() }}) as sum_y_squares,
-        cast(coalesce(slice_sums.sum_x, 0) as {{ xp_type_double() }}) as sum_x,
-        cast(coalesce(slice_sums.sum_x_squares, 0) as {{ xp_type_double() }}) as sum_x_squares,
-        cast(coalesce(slice_sums.sum_xy, 0) as {{ xp_type_double() }}) as sum_xy
+        {{ xp_sufficient_statistics_or_zero('slice_sums') }}
     from slice_values
     inner join experiment_variants
         on slice_values.experiment_id = experiment_variants.experiment_id

@@ -25,12 +25,7 @@ variant_sums as (
         experiment_id,
         variant_id,
         metric_id,
-        count(*) as n,
-        sum(metric_value) as sum_y,
-        sum(metric_value * metric_value) as sum_y_squares,
-        sum(covariate_value) as sum_x,
-        sum(covariate_value * covariate_value) as sum_x_squares,
-        sum(metric_value * covariate_value) as sum_xy,
+        {{ xp_sufficient_statistics('metric_value', 'covariate_value') }},
         sum(case when has_pre_exposure_events then 1 else 0 end) as n_with_pre_exposure_events
     from subject_metrics
     group by experiment_id, variant_id, metric_id
@@ -52,12 +47,7 @@ final as (
         experiment_metrics.metric_id,
         experiment_variants.is_control,
         experiment_variants.expected_share,
-        cast(coalesce(variant_sums.n, 0) as {{ dbt.type_bigint() }}) as n,
-        cast(coalesce(variant_sums.sum_y, 0) as {{ xp_type_double() }}) as sum_y,
-        cast(coalesce(variant_sums.sum_y_squares, 0) as {{ xp_type_double() }}) as sum_y_squares,
-        cast(coalesce(variant_sums.sum_x, 0) as {{ xp_type_double() }}) as sum_x,
-        cast(coalesce(variant_sums.sum_x_squares, 0) as {{ xp_type_double() }}) as sum_x_squares,
-        cast(coalesce(variant_sums.sum_xy, 0) as {{ xp_type_double() }}) as sum_xy,
+        {{ xp_sufficient_statistics_or_zero('variant_sums') }},
         cast(coalesce(variant_sums.n_with_pre_exposure_events, 0) as {{ dbt.type_bigint() }})
             as n_with_pre_exposure_events,
         cast(coalesce(excluded_subjects.n_multi_variant_subjects, 0) as {{ dbt.type_bigint() }})
