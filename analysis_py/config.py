@@ -19,6 +19,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -162,7 +163,7 @@ class ExperimentConfig:
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
         return {"xp_config": {**body, "hash": digest}}
 
-    @property
+    @cached_property
     def hash(self) -> str:
         return self.to_dbt_vars()["xp_config"]["hash"]
 

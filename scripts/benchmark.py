@@ -1,0 +1,228 @@
+"""Benchmark the pipeline against the engine's floor, on generated data at a chosen scale.
+
+    python scripts/benchmark.py --events 10_000_000 --subjects 1_000_000
+
+Prints, for one data set (5 experiments, 10 metrics = 5 event names × {sum, count},
+14-day windows, 14-day pre-exposure covariates, ~10% duplicate exposure rows):
+
+- the full pipeline: `xp run` in a fresh process on a throw-away host dbt project whose
+  sources are the generated tables (dbt start-up, models, tests and the analysis included);
+- the floor, measured in the same run: one bare DuckDB query in a fresh process that reads
+  the same events, joins them to first exposures and reduces them to per-variant sums;
+- their ratio, and each one's peak memory (max RSS of the process);
+- the Python step alone for 10,000 comparisons (median of 3), from a synthetic mart.
+
+Not yet measured (issue 7): incremental nightly runs, and the pandas / tea-tasting peers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from generate_scale_data import EVENT_NAMES, generate  # noqa: E402
+
+from analysis_py.analysis import analyze  # noqa: E402
+from analysis_py.config import parse_config  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+WINDOW_DAYS = 14
+LOOKBACK_DAYS = 14
+
+
+def benchmark_config(experiments: int) -> dict:
+    metrics = [
+        {"id": f"{name}_{aggregation}", "event_name": name, "aggregation": aggregation,
+         "window": {"start_day": 0, "end_day": WINDOW_DAYS}}
+        for name in EVENT_NAMES for aggregation in ("sum", "count")
+    ]
+    return {
+        "metrics": metrics,
+        "experiments": [
+            {"id": f"exp_{i}", "variants": ["control", "treatment"], "control": "control",
+             "traffic": {"control": 0.5, "treatment": 0.5},
+             "metrics": [m["id"] for m in metrics], "lookback_days": LOOKBACK_DAYS}
+            for i in range(experiments)
+        ],
+    }
+
+
+def make_host_project(work: Path, data: Path, experiments: int) -> Path:
+    host = work / "host"
+    (host / "models").mkdir(parents=True, exist_ok=True)
+    (host / "dbt_project.yml").write_text(textwrap.dedent("""\
+        name: benchmark_host
+        version: "1.0.0"
+        config-version: 2
+        profile: benchmark_host
+        vars:
+          experiment_analysis:
+            xp_source_schema: raw
+            xp_assignments_table: assignments
+            xp_events_table: events
+            xp_demo_data: false
+        """))
+    (host / "packages.yml").write_text(f"packages:\n  - local: {REPO}\n")
+    database = work / "warehouse.duckdb"
+    (host / "profiles.yml").write_text(textwrap.dedent(f"""\
+        benchmark_host:
+          target: dev
+          outputs:
+            dev: {{type: duckdb, path: "{database}", schema: analytics, threads: 2}}
+        """))
+    (host / "experiments.yml").write_text(yaml.safe_dump(benchmark_config(experiments)))
+    if database.exists():
+        database.unlink()
+    connection = duckdb.connect(str(database))
+    connection.execute("create schema raw")
+    connection.execute("create table raw.assignments as select * from read_parquet(?)",
+                       [str(data / "assignments.parquet")])
+    connection.execute("create table raw.events as select * from read_parquet(?)",
+                       [str(data / "events.parquet")])
+    connection.close()
+    subprocess.run([str(Path(sys.executable).parent / "dbt"), "deps", "--project-dir",
+                    str(host), "--profiles-dir", str(host)], check=True, capture_output=True)
+    return host
+
+
+def measured(command: list[str], env: dict | None = None) -> tuple[float, float]:
+    """(wall seconds, peak RSS in GB) of a command run in a fresh process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{process.stderr.read().decode()[-3000:]}")
+    return wall, usage.ru_maxrss / 1024 / 1024
+
+
+FLOOR_QUERY = """
+with first_exposures as (
+    select experiment_id, subject_id, min(assigned_at) as exposed_at,
+           min(variant_id) as variant_id
+    from raw.assignments group by experiment_id, subject_id
+    having count(distinct variant_id) = 1
+),
+per_subject as (
+    select f.experiment_id, f.variant_id, f.subject_id,
+           {aggregates}
+    from first_exposures f
+    left join raw.events e
+        on e.subject_id = f.subject_id
+        and e.event_at >= f.exposed_at - interval {lookback} day
+        and e.event_at < f.exposed_at + interval {window} day
+    group by f.experiment_id, f.variant_id, f.subject_id
+)
+select experiment_id, variant_id, count(*) as n, {sums}
+from per_subject group by experiment_id, variant_id
+"""
+
+
+def floor_sql() -> str:
+    aggregates, sums = [], []
+    for name in EVENT_NAMES:
+        for period, condition in (("y", "e.event_at >= f.exposed_at"),
+                                  ("x", "e.event_at < f.exposed_at")):
+            match = f"e.event_name = '{name}' and {condition}"
+            aggregates.append(f"count(*) filter (where {match}) as {name}_count_{period}")
+            aggregates.append(
+                f"coalesce(sum(e.value) filter (where {match}), 0) as {name}_sum_{period}")
+    for name in EVENT_NAMES:
+        for aggregation in ("count", "sum"):
+            y, x = f"{name}_{aggregation}_y", f"{name}_{aggregation}_x"
+            sums.append(f"sum({y}), sum({y}*{y}), sum({x}), sum({x}*{x}), sum({x}*{y})")
+    return FLOOR_QUERY.format(aggregates=",\n           ".join(aggregates),
+                              sums=", ".join(sums), lookback=LOOKBACK_DAYS,
+                              window=WINDOW_DAYS)
+
+
+def python_step_seconds(comparisons: int = 10_000) -> float:
+    """Median wall time of analyze() on a synthetic mart with this many comparisons."""
+    experiments = comparisons // 10
+    config = parse_config(benchmark_config(experiments), "benchmark")
+    rng = np.random.default_rng(0)
+    rows = []
+    for experiment in config.experiments:
+        for variant in experiment.variants:
+            for metric_id in experiment.metrics:
+                n = 100_000
+                mean_y, mean_x = rng.uniform(1, 3), rng.uniform(1, 3)
+                rows.append((experiment.id, variant, metric_id, variant == "control", 0.5, n,
+                             n * mean_y, n * (mean_y**2 + 4), n * mean_x, n * (mean_x**2 + 4),
+                             n * (mean_x * mean_y + 2), n // 2, 0, 0, config.hash))
+    mart = pd.DataFrame(rows, columns=[
+        "experiment_id", "variant_id", "metric_id", "is_control", "expected_share", "n",
+        "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy",
+        "n_with_pre_exposure_events", "n_multi_variant_subjects",
+        "n_unknown_variant_subjects", "config_hash"])
+    timings = []
+    for _ in range(3):
+        start = time.perf_counter()
+        analyze(mart, config, "benchmark", datetime(2026, 1, 1))
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings)
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
+                .splitlines() if line.startswith("model name")), platform.processor())
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
+    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GB, DuckDB {duckdb.__version__}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--subjects", type=int, default=1_000_000)
+    parser.add_argument("--experiments", type=int, default=5)
+    parser.add_argument("--work-dir", type=Path, default=Path("/tmp/xp-benchmark"))
+    args = parser.parse_args()
+
+    data = args.work_dir / f"data-{args.events}-{args.subjects}"
+    counts = (json.loads((data / "counts.json").read_text()) if (data / "counts.json").exists()
+              else generate(data, args.events, args.subjects, args.experiments))
+    (data / "counts.json").write_text(json.dumps(counts))
+    host = make_host_project(args.work_dir, data, args.experiments)
+    database = args.work_dir / "warehouse.duckdb"
+
+    env = {**os.environ, "DO_NOT_TRACK": "1"}
+    floor_script = ("import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+                    "c.execute('set threads = 2'); c.execute(sys.argv[2]).fetchall()")
+    floor_wall, floor_memory = measured([sys.executable, "-c", floor_script, str(database),
+                                         floor_sql()], env)
+    xp = str(Path(sys.executable).parent / "xp")
+    pipeline_wall, pipeline_memory = measured([xp, "run", "--project-dir", str(host)], env)
+    python_seconds = python_step_seconds()
+
+    print(f"machine: {machine()}")
+    print(f"data: {counts['events']:,} events, {counts['subjects']:,} subjects, "
+          f"{counts['assignment_rows']:,} assignment rows, {counts['experiments']} experiments, "
+          f"10 metrics\n")
+    print("| path | wall time | peak memory |\n|---|---|---|")
+    print(f"| floor: one DuckDB query (first exposures, join, per-variant sums) | "
+          f"{floor_wall:.1f} s | {floor_memory:.2f} GB |")
+    print(f"| pipeline: `xp run` (dbt build with tests, analysis, write-back) | "
+          f"{pipeline_wall:.1f} s | {pipeline_memory:.2f} GB |")
+    print(f"| ratio pipeline / floor | {pipeline_wall / floor_wall:.2f}× | |")
+    print(f"| Python step alone, 10,000 comparisons (median of 3) | {python_seconds:.3f} s | |")
+
+
+if __name__ == "__main__":
+    main()
