@@ -13,8 +13,8 @@ experiment_metrics as (
     select * from {{ ref('stg_config__experiment_metrics') }}
 ),
 
-metric_events as (
-    select * from {{ ref('int_metric_events_joined_to_exposures') }}
+subject_metric_days as (
+    select * from {{ ref('int_subject_metric_days') }}
 ),
 
 subject_metric_values as (
@@ -22,10 +22,10 @@ subject_metric_values as (
         experiment_id,
         subject_id,
         metric_id,
-        {{ xp_metric_value('aggregation', 'value', 'is_in_window') }} as metric_value,
-        {{ xp_metric_value('aggregation', 'value', 'is_in_lookback') }} as covariate_value,
-        sum(case when is_in_lookback then 1 else 0 end) as n_pre_exposure_events
-    from metric_events
+        {{ xp_combine_days('aggregation', "period = 'window'") }} as metric_value,
+        {{ xp_combine_days('aggregation', "period = 'lookback'") }} as covariate_value,
+        sum(case when period = 'lookback' then n_events else 0 end) as n_pre_exposure_events
+    from subject_metric_days
     group by experiment_id, subject_id, metric_id, aggregation
 ),
 

@@ -14,9 +14,9 @@ subject_metrics as (
     select * from {{ ref('fct_subject_metrics') }}
 ),
 
-metric_events as (
-    select * from {{ ref('int_metric_events_joined_to_exposures') }}
-    where is_in_window
+window_days as (
+    select * from {{ ref('int_subject_metric_days') }}
+    where period = 'window'
 ),
 
 experiment_variants as (
@@ -35,33 +35,21 @@ experiment_starts as (
     group by experiment_id
 ),
 
-event_days as (
-    select
-        experiment_id,
-        subject_id,
-        metric_id,
-        aggregation,
-        cast(event_at as date) as changed_on,
-        {{ xp_metric_value('aggregation', 'value', 'true') }} as day_value
-    from metric_events
-    group by experiment_id, subject_id, metric_id, aggregation, cast(event_at as date)
-),
-
 running_values as (
     select
         experiment_id,
         subject_id,
         metric_id,
-        changed_on,
+        event_on as changed_on,
         case aggregation
             when 'conversion' then max(day_value) over (
                 partition by experiment_id, subject_id, metric_id
-                order by changed_on rows between unbounded preceding and current row)
+                order by event_on rows between unbounded preceding and current row)
             else sum(day_value) over (
                 partition by experiment_id, subject_id, metric_id
-                order by changed_on rows between unbounded preceding and current row)
+                order by event_on rows between unbounded preceding and current row)
         end as metric_value
-    from event_days
+    from window_days
 ),
 
 value_changes as (

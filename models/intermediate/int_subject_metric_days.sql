@@ -1,0 +1,34 @@
+{{ config(enabled=xp_enabled(), materialized="table") }}
+{#- One row per experiment, analysed subject, metric, period (the metric's window after
+    exposure, or the pre-exposure lookback) and UTC day with events: the day's value of the
+    metric (sum of values, count of events, or 1 for conversion) and its number of events.
+    The only model that reads the events: the subject facts and the daily statistics are
+    both built from it, so the events are scanned once per run. -#}
+with
+
+metric_events as (
+    select * from {{ ref('int_metric_events_joined_to_exposures') }}
+    where is_in_window or is_in_lookback
+),
+
+final as (
+    select
+        experiment_id,
+        subject_id,
+        metric_id,
+        aggregation,
+        case when is_in_window then 'window' else 'lookback' end as period,
+        cast(event_at as date) as event_on,
+        {{ xp_metric_value('aggregation', 'value', 'true') }} as day_value,
+        count(*) as n_events
+    from metric_events
+    group by
+        experiment_id,
+        subject_id,
+        metric_id,
+        aggregation,
+        case when is_in_window then 'window' else 'lookback' end,
+        cast(event_at as date)
+)
+
+select * from final
