@@ -135,14 +135,17 @@ def _checked_mart(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
     for column in SUM_COLUMNS:
         mart[column] = pd.to_numeric(mart[column]).astype(float)
 
-    keys = set(zip(mart["experiment_id"], mart["variant_id"], mart["metric_id"], strict=True))
-    for experiment in config.experiments:
-        for variant in experiment.variants:
-            for metric_id in experiment.metrics:
-                if (experiment.id, variant, metric_id) not in keys:
-                    raise AnalysisError(
-                        f"{MART} has no row for experiment '{experiment.id}', variant "
-                        f"'{variant}', metric '{metric_id}': rebuild it with `xp run`")
+    expected = pd.DataFrame(
+        [(e.id, v, m) for e in config.experiments for v in e.variants for m in e.metrics],
+        columns=["experiment_id", "variant_id", "metric_id"])
+    missing_rows = expected.merge(mart[["experiment_id", "variant_id", "metric_id"]],
+                                  how="left", indicator=True)
+    missing_rows = missing_rows[missing_rows["_merge"] == "left_only"]
+    if not missing_rows.empty:
+        first = missing_rows.iloc[0]
+        raise AnalysisError(
+            f"{MART} has no row for experiment '{first['experiment_id']}', variant "
+            f"'{first['variant_id']}', metric '{first['metric_id']}': rebuild it with `xp run`")
     n_per_metric = mart.groupby(["experiment_id", "variant_id"])["n"].nunique()
     inconsistent = n_per_metric[n_per_metric > 1]
     if not inconsistent.empty:
@@ -161,9 +164,9 @@ def _ordered_comparisons(config: ExperimentConfig) -> pd.DataFrame:
          e.analysis.bayesian_prior_sd if e.analysis.bayesian else None,
          e.analysis.target_relative_effect, e.analysis.power,
          e.analysis.noninferiority_margin if e.role(metric_id) == "guardrail" else None)
-        for e in config.experiments
+        for e, treatments in ((e, e.treatments) for e in config.experiments)
         for metric_id in e.metrics
-        for treatment in e.treatments
+        for treatment in treatments
     ]
     return pd.DataFrame(rows, columns=[
         "experiment_id", "metric_id", "metric_role", "metric_direction", "control_variant_id",
@@ -266,9 +269,10 @@ def _diagnostics(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
     order = [(e.id, v) for e in config.experiments for v in e.variants]
     variants = variants.loc[order].reset_index()
 
-    variants["n_label"] = variants["variant_id"] + "=" + variants["n"].astype("int64").astype(str)
-    variants["share_label"] = (variants["variant_id"] + "="
-                               + variants["expected_share"].map("{:g}".format))
+    variant_ids = variants["variant_id"].astype(object)
+    variants["n_label"] = (variant_ids + "=" + variants["n"].astype("int64").astype(str)
+                           .astype(object))
+    variants["share_label"] = variant_ids + "=" + variants["expected_share"].map("{:g}".format)
 
     per_experiment = variants.groupby("experiment_id", sort=False).agg(
         n_variants=("variant_id", "size"),
