@@ -158,7 +158,9 @@ def _checked_mart(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
 def _ordered_comparisons(config: ExperimentConfig) -> pd.DataFrame:
     """One row per experiment, metric and treatment, in config order."""
     rows = [
-        (e.id, metric_id, e.role(metric_id), config.metrics[metric_id].direction, e.control,
+        (e.id, metric_id, config.metrics[metric_id].label,
+         config.metrics[metric_id].description, e.role(metric_id),
+         config.metrics[metric_id].direction, e.control,
          treatment, e.confidence_level, e.analysis.cuped, e.analysis.multiple_testing,
          e.analysis.sequential, e.analysis.sequential_tuning,
          e.analysis.bayesian_prior_sd if e.analysis.bayesian else None,
@@ -169,7 +171,8 @@ def _ordered_comparisons(config: ExperimentConfig) -> pd.DataFrame:
         for treatment in treatments
     ]
     return pd.DataFrame(rows, columns=[
-        "experiment_id", "metric_id", "metric_role", "metric_direction", "control_variant_id",
+        "experiment_id", "metric_id", "metric_display_name", "metric_description",
+        "metric_role", "metric_direction", "control_variant_id",
         "treatment_variant_id", "confidence_level", "cuped_mode", "multiple_testing",
         "sequential", "sequential_tuning", "bayes_prior_sd", "power_target_relative_effect",
         "power", "noninferiority_margin"])

@@ -27,7 +27,7 @@ import yaml
 
 from analysis_py import defaults
 
-Aggregation = Literal["sum", "count", "conversion"]
+Aggregation = Literal["sum", "count", "conversion", "distinct_days", "threshold"]
 AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 Direction = Literal["increase", "decrease"]
 Role = Literal["primary", "secondary", "guardrail"]
@@ -54,10 +54,20 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Window:
-    """Days relative to first exposure, ``start_day <= t - exposure < end_day`` (24 h days)."""
+    """Seconds relative to first exposure, ``start_seconds <= t - exposure < end_seconds``,
+    declared in the config as whole days (24-hour blocks) or whole hours."""
 
-    start_day: int
-    end_day: int
+    start_seconds: int
+    end_seconds: int
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """For aggregation ``threshold``: 1 when the subject's ``of`` (count of events, or sum of
+    values) in the window reaches ``at_least``, else 0."""
+
+    of: Literal["count", "sum"]
+    at_least: float
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,13 @@ class Metric:
     window: Window
     description: str = ""
     direction: Direction = "increase"
+    display_name: str = ""
+    threshold: Threshold | None = None
+
+    @property
+    def label(self) -> str:
+        """The name people see: display_name, else the id."""
+        return self.display_name or self.id
 
 
 @dataclass(frozen=True)
@@ -139,8 +156,10 @@ class ExperimentConfig:
                     "id": m.id,
                     "event_name": m.event_name,
                     "aggregation": m.aggregation,
-                    "window_start_day": m.window.start_day,
-                    "window_end_day": m.window.end_day,
+                    "window_start_seconds": m.window.start_seconds,
+                    "window_end_seconds": m.window.end_seconds,
+                    "threshold_of": m.threshold.of if m.threshold else None,
+                    "threshold_at_least": m.threshold.at_least if m.threshold else None,
                 }
                 for m in self.metrics.values()
             ],
@@ -262,30 +281,61 @@ def _integer(entry: _Entry, value: Any, key: str, minimum: int) -> int:
 
 def _parse_metric(entry: _Entry, raw: Any) -> Metric:
     _check_keys(entry, raw, required={"id", "event_name", "aggregation", "window"},
-                optional={"description", "direction"})
+                optional={"description", "direction", "display_name", "threshold"})
     metric_id = _string(entry, raw, "id", _METRIC_ID)
     event_name = _string(entry, raw, "event_name")
     aggregation = raw["aggregation"]
     if aggregation not in AGGREGATIONS:
         raise entry.error(f"key 'aggregation': unknown aggregation {aggregation!r} "
                           f"(known: {', '.join(AGGREGATIONS)})")
-    window_raw = raw["window"]
-    _check_keys(entry.child("window"), window_raw,
-                required={"start_day", "end_day"}, optional=set())
-    start = _integer(entry, window_raw["start_day"], "window.start_day", 0)
-    end = _integer(entry, window_raw["end_day"], "window.end_day", 1)
-    if end <= start:
-        raise entry.error(f"key 'window': end_day ({end}) must be greater than "
-                          f"start_day ({start})")
+    window = _parse_window(entry, raw["window"])
+    threshold = None
+    if aggregation == "threshold":
+        if "threshold" not in raw:
+            raise entry.error("key 'threshold': aggregation 'threshold' needs "
+                              "threshold: {of: count or sum, at_least: a number}")
+        _check_keys(entry.child("threshold"), raw["threshold"], required={"of", "at_least"},
+                    optional=set())
+        of, at_least = raw["threshold"]["of"], raw["threshold"]["at_least"]
+        if of not in ("count", "sum"):
+            raise entry.error(f"key 'threshold.of': must be 'count' or 'sum', got {of!r}")
+        if isinstance(at_least, bool) or not isinstance(at_least, int | float) or at_least <= 0:
+            raise entry.error(f"key 'threshold.at_least': must be a number > 0, "
+                              f"got {at_least!r}")
+        threshold = Threshold(of=of, at_least=float(at_least))
+    elif "threshold" in raw:
+        raise entry.error(f"key 'threshold': only for aggregation 'threshold', "
+                          f"not {aggregation!r}")
     description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise entry.error("key 'description': must be text")
+    display_name = raw.get("display_name", "")
+    for key, value in (("description", description), ("display_name", display_name)):
+        if not isinstance(value, str):
+            raise entry.error(f"key '{key}': must be text")
     direction = raw.get("direction", "increase")
     if direction not in ("increase", "decrease"):
         raise entry.error(f"key 'direction': must be 'increase' or 'decrease', "
                           f"got {direction!r}")
     return Metric(id=metric_id, event_name=event_name, aggregation=aggregation,
-                  window=Window(start, end), description=description, direction=direction)
+                  window=window, description=description, direction=direction,
+                  display_name=display_name, threshold=threshold)
+
+
+def _parse_window(entry: _Entry, raw: Any) -> Window:
+    """{start_day, end_day} (24-hour days) or {start_hours, end_hours}, after exposure."""
+    child = entry.child("window")
+    if isinstance(raw, dict) and ("start_hours" in raw or "end_hours" in raw):
+        _check_keys(child, raw, required={"start_hours", "end_hours"}, optional=set())
+        unit, seconds = "hours", 3600
+    else:
+        _check_keys(child, raw, required={"start_day", "end_day"}, optional=set())
+        unit, seconds = "day", 86400
+    start_key, end_key = f"start_{unit}", f"end_{unit}"
+    start = _integer(entry, raw[start_key], f"window.{start_key}", 0)
+    end = _integer(entry, raw[end_key], f"window.{end_key}", 1)
+    if end <= start:
+        raise entry.error(f"key 'window': {end_key} ({end}) must be greater than "
+                          f"{start_key} ({start})")
+    return Window(start_seconds=start * seconds, end_seconds=end * seconds)
 
 
 def _parse_experiment(entry: _Entry, raw: Any, metrics: dict[str, Metric]) -> Experiment:

@@ -68,6 +68,8 @@ EXPERIMENT_RESULTS: tuple[Column, ...] = (
            "Version of these columns (CHANGELOG.md); a reader can check it before it reads."),
     Column("experiment_id", "text", "Experiment id from the config."),
     Column("metric_id", "text", "Metric id from the config."),
+    Column("metric_display_name", "text", "The metric's display_name (config), else its id."),
+    Column("metric_description", "text", "The metric's description (config)."),
     Column("metric_role", "text", "primary, secondary or guardrail (config)."),
     Column("metric_direction", "text", "increase or decrease: which way is good (config)."),
     Column("control_variant_id", "text", "The experiment's control variant."),

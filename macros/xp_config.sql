@@ -13,7 +13,8 @@
         {{ return({
             'schema_version': 1, 'hash': 'parse-only',
             'metrics': [{'id': 'placeholder', 'event_name': 'placeholder',
-                         'aggregation': 'count', 'window_start_day': 0, 'window_end_day': 1}],
+                         'aggregation': 'count', 'window_start_seconds': 0,
+                         'window_end_seconds': 86400}],
             'experiments': [{'id': 'placeholder', 'lookback_days': 1, 'metrics': ['placeholder'],
                              'variants': [{'id': 'placeholder', 'is_control': true,
                                            'expected_share': 1.0}]}],

@@ -1,11 +1,14 @@
-{#- A subject's value of a metric, aggregated over the rows where `condition` holds, by the
-    metric's aggregation (a column, constant within the group):
-    sum = sum of value (nulls ignored, 0 without events), count = number of events (value
-    ignored), conversion = 1 if any event, else 0. -#}
-{% macro xp_metric_value(aggregation, value, condition) -%}
-    case {{ aggregation }}
-        when 'sum' then coalesce(sum(case when {{ condition }} then {{ value }} end), 0)
-        when 'count' then sum(case when {{ condition }} then 1 else 0 end)
-        when 'conversion' then max(case when {{ condition }} then 1 else 0 end)
+{#- The value of a group of a subject's events of one metric (one day, in
+    int_subject_metric_days), by the metric's aggregation: sum of values (nulls ignored),
+    number of events (value ignored), 1 for conversion and distinct_days (the day counts
+    once), and for threshold the count or sum it is judged on (`threshold_of`). -#}
+{% macro xp_metric_value(aggregation, value, condition, threshold_of='threshold_of') -%}
+    case
+        when {{ aggregation }} = 'sum'
+            or ({{ aggregation }} = 'threshold' and {{ threshold_of }} = 'sum')
+            then coalesce(sum(case when {{ condition }} then {{ value }} end), 0)
+        when {{ aggregation }} in ('count', 'threshold')
+            then sum(case when {{ condition }} then 1 else 0 end)
+        else max(case when {{ condition }} then 1 else 0 end)
     end
 {%- endmacro %}

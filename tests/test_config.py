@@ -28,7 +28,7 @@ def test_demo_config_is_valid() -> None:
     config = load_config(DEMO_CONFIG)
     assert [e.id for e in config.experiments] == ["checkout_redesign", "onboarding_flow"]
     assert config.experiment("onboarding_flow").treatments == ("short_form", "guided_tour")
-    assert config.metrics["sessions_week_2"].window.start_day == 7
+    assert config.metrics["sessions_week_2"].window.start_seconds == 7 * 86400
 
 
 def test_dbt_vars_carry_definitions_and_a_stable_hash() -> None:
@@ -36,7 +36,7 @@ def test_dbt_vars_carry_definitions_and_a_stable_hash() -> None:
     dbt_vars = config.to_dbt_vars()["xp_config"]
     assert dbt_vars["experiments"][0]["variants"][0] == {
         "id": "control", "is_control": True, "expected_share": 0.5}
-    assert dbt_vars["metrics"][0]["window_end_day"] == 14
+    assert dbt_vars["metrics"][0]["window_end_seconds"] == 14 * 86400
     assert parse_config(copy.deepcopy(VALID), "b.yml").hash == config.hash
     changed = copy.deepcopy(VALID)
     changed["metrics"][0]["window"]["end_day"] = 7
@@ -97,6 +97,17 @@ def _mutate(path: str, value: object) -> dict:
          "metrics[0] (id 'Revenue Total'): key 'id': 'Revenue Total' is not a valid name"),
         ("experiments.0.metrics", ["revenue", "revenue"],
          "experiments[0] (id 'exp_a'): key 'metrics': duplicate metric"),
+        ("metrics.0.aggregation", "threshold",
+         "metrics[0] (id 'revenue'): key 'threshold': aggregation 'threshold' needs"),
+        ("metrics.0.threshold", {"of": "count", "at_least": 2},
+         "metrics[0] (id 'revenue'): key 'threshold': only for aggregation 'threshold'"),
+        ("metrics.0.window", {"start_hours": 0, "end_day": 7},
+         "metrics[0] (id 'revenue'): key 'window': missing key 'end_hours'"),
+        ("metrics.0.window", {"start_hours": 6, "end_hours": 6},
+         "metrics[0] (id 'revenue'): key 'window': end_hours (6) must be greater than "
+         "start_hours (6)"),
+        ("metrics.0.display_name", 3,
+         "metrics[0] (id 'revenue'): key 'display_name': must be text"),
     ],
 )
 def test_errors_name_file_entry_and_key(path: str, value: object, expected: str) -> None:

@@ -121,8 +121,8 @@ def test_a_day_of_the_time_series_equals_pandas_as_of_that_day(
     events = events[(events.event_name == metric.event_name) & (events.event_at < cutoff)]
     joined = events.merge(exposed[["subject_id", "first_exposed_at"]], on="subject_id")
     seconds = (joined.event_at - joined.first_exposed_at).dt.total_seconds()
-    in_window = joined[(seconds >= metric.window.start_day * 86400)
-                       & (seconds < metric.window.end_day * 86400)]
+    in_window = joined[(seconds >= metric.window.start_seconds)
+                       & (seconds < metric.window.end_seconds)]
     grouped = in_window.groupby("subject_id")
     values = {"sum": grouped.value.sum(), "count": grouped.size(),
               "conversion": (grouped.size() > 0).astype(float)}[metric.aggregation]

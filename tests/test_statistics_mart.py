@@ -33,20 +33,15 @@ def pandas_statistics(config: ExperimentConfig) -> pd.DataFrame:
                 analysed[["subject_id", "first_exposed_at"]], on="subject_id")
             seconds = (joined.event_at - joined.first_exposed_at).dt.total_seconds()
             windows = {
-                "y": (seconds >= metric.window.start_day * 86400)
-                     & (seconds < metric.window.end_day * 86400),
+                "y": (seconds >= metric.window.start_seconds)
+                     & (seconds < metric.window.end_seconds),
                 "x": (seconds >= -experiment.lookback_days * 86400) & (seconds < 0),
             }
             per_subject = analysed[["subject_id", "variant_id"]].set_index("subject_id")
             for name, mask in windows.items():
                 selected = joined[mask]
                 grouped = selected.groupby("subject_id")
-                if metric.aggregation == "sum":
-                    values = grouped["value"].sum()  # pandas' sum skips nulls, like SQL
-                elif metric.aggregation == "count":
-                    values = grouped.size()
-                else:
-                    values = (grouped.size() > 0).astype(float)
+                values = _aggregate(metric, selected, grouped)
                 per_subject[name] = values.reindex(per_subject.index).fillna(0.0).astype(float)
             per_subject["yy"] = per_subject.y**2
             per_subject["xx"] = per_subject.x**2
@@ -63,6 +58,21 @@ def pandas_statistics(config: ExperimentConfig) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _aggregate(metric, selected: pd.DataFrame, grouped) -> pd.Series:
+    """A subject's value of the metric from its selected events (pandas' sum skips nulls,
+    like SQL)."""
+    if metric.aggregation == "sum":
+        return grouped["value"].sum()
+    if metric.aggregation == "count":
+        return grouped.size()
+    if metric.aggregation == "distinct_days":
+        return selected.assign(day=selected.event_at.dt.date).groupby("subject_id").day.nunique()
+    if metric.aggregation == "threshold":
+        base = grouped["value"].sum() if metric.threshold.of == "sum" else grouped.size()
+        return (base >= metric.threshold.at_least).astype(float)
+    return (grouped.size() > 0).astype(float)
+
+
 def test_mart_equals_pandas_from_raw_tables(demo_run: DemoRun) -> None:
     keys = ["experiment_id", "variant_id", "metric_id"]
     mart = demo_run.query("select * from fct_variant_metric_statistics").sort_values(keys)
@@ -75,6 +85,57 @@ def test_mart_equals_pandas_from_raw_tables(demo_run: DemoRun) -> None:
             expected[column].astype(float).to_numpy(), rel=1e-9), column
     assert (mart["n_unknown_variant_subjects"] == 0).all()
     assert (mart["config_hash"] == demo_run.config.hash).all()
+
+
+MORE_AGGREGATIONS = """
+metrics:
+  - {id: active_days, event_name: session_start, aggregation: distinct_days,
+     window: {start_day: 0, end_day: 14}, display_name: Active days}
+  - {id: two_purchases, event_name: purchase, aggregation: threshold,
+     threshold: {of: count, at_least: 2}, window: {start_day: 0, end_day: 14}}
+  - {id: spent_100, event_name: purchase, aggregation: threshold,
+     threshold: {of: sum, at_least: 100}, window: {start_day: 0, end_day: 14}}
+  - {id: purchased_24h, event_name: purchase, aggregation: conversion,
+     window: {start_hours: 0, end_hours: 24}}
+  - {id: sessions_day_2, event_name: session_start, aggregation: count,
+     window: {start_hours: 24, end_hours: 48}}
+experiments:
+  - id: checkout_redesign
+    variants: [control, treatment]
+    control: control
+    traffic: {control: 0.5, treatment: 0.5}
+    metrics: [active_days, two_purchases, spent_100, purchased_24h, sessions_day_2]
+    lookback_days: 7
+"""
+
+
+def test_more_aggregations_and_hour_windows_equal_pandas(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis_py.cli import main
+    from analysis_py.config import load_config
+    from tests.conftest import REPO
+
+    config_path = tmp_path / "more.yml"
+    config_path.write_text(MORE_AGGREGATIONS)
+    monkeypatch.setenv("XP_DUCKDB_PATH", str(tmp_path / "more.duckdb"))
+    assert main(["run", "--project-dir", str(REPO), "--config", str(config_path)]) == 0
+    run = DemoRun(tmp_path / "more.duckdb", load_config(config_path))
+    keys = ["experiment_id", "variant_id", "metric_id"]
+    mart = run.query("select * from fct_variant_metric_statistics").sort_values(keys)
+    expected = pandas_statistics(run.config).sort_values(keys)
+    assert mart[keys].to_numpy().tolist() == expected[keys].to_numpy().tolist()
+    for column in SUMS:
+        assert mart[column].astype(float).to_numpy() == pytest.approx(
+            expected[column].astype(float).to_numpy(), rel=1e-9), column
+    # Every new aggregation has variation, so the comparison above is not vacuous.
+    assert (mart.sum_y > 0).all() and (mart.sum_x > 0).all()
+    # The time series replays them day by day up to the same end point.
+    daily = run.query("select * from fct_variant_metric_daily_statistics")
+    last = daily[daily.day_number == daily.day_number.max()].sort_values(keys)
+    assert last.sum_y.to_numpy() == pytest.approx(mart.sum_y.to_numpy(), rel=1e-9)
+    results = run.query("select metric_id, metric_display_name from experiment_results")
+    assert dict(zip(results.metric_id, results.metric_display_name, strict=True))[
+        "active_days"] == "Active days"
 
 
 def test_subject_facts_have_one_row_per_experiment_subject_and_metric(demo_run: DemoRun) -> None:

@@ -3,7 +3,8 @@
     analysed subject (single known variant) whose name a metric of the experiment selects, in
     the pre-exposure lookback or the metric's window. The events are scanned once for all
     metrics. A day is a 24-hour block from first exposure:
-    window_start_day <= (event_at - first_exposed_at) / 86400 s < window_end_day. -#}
+    window_start_seconds <= event_at - first_exposed_at < window_end_seconds (the config gives
+    windows in 24-hour days or in hours). -#}
 with
 
 exposures as (
@@ -25,8 +26,9 @@ events_joined as (
         exposures.subject_id,
         experiment_metrics.metric_id,
         experiment_metrics.aggregation,
-        experiment_metrics.window_start_day,
-        experiment_metrics.window_end_day,
+        experiment_metrics.threshold_of,
+        experiment_metrics.window_start_seconds,
+        experiment_metrics.window_end_seconds,
         experiment_metrics.lookback_days,
         events.event_at,
         events.value,
@@ -46,15 +48,16 @@ final as (
         subject_id,
         metric_id,
         aggregation,
+        threshold_of,
         event_at,
         value,
-        seconds_since_exposure >= window_start_day * 86400
-        and seconds_since_exposure < window_end_day * 86400 as is_in_window,
+        seconds_since_exposure >= window_start_seconds
+        and seconds_since_exposure < window_end_seconds as is_in_window,
         seconds_since_exposure < 0 as is_in_lookback
     from events_joined
     where
         seconds_since_exposure >= -lookback_days * 86400
-        and seconds_since_exposure < window_end_day * 86400
+        and seconds_since_exposure < window_end_seconds
 )
 
 select * from final

@@ -11,7 +11,11 @@ metric_events as (
     where is_in_window or is_in_lookback
 ),
 
-final as (
+experiment_metrics as (
+    select * from {{ ref('stg_config__experiment_metrics') }}
+),
+
+day_values as (
     select
         experiment_id,
         subject_id,
@@ -27,8 +31,19 @@ final as (
         subject_id,
         metric_id,
         aggregation,
+        threshold_of,
         case when is_in_window then 'window' else 'lookback' end,
         cast(event_at as date)
+),
+
+final as (
+    select
+        day_values.*,
+        experiment_metrics.threshold_at_least
+    from day_values
+    inner join experiment_metrics
+        on day_values.experiment_id = experiment_metrics.experiment_id
+        and day_values.metric_id = experiment_metrics.metric_id
 )
 
 select * from final

@@ -45,6 +45,11 @@ running_values as (
             when 'conversion' then max(day_value) over (
                 partition by experiment_id, subject_id, metric_id
                 order by event_on rows between unbounded preceding and current row)
+            when 'threshold' then case
+                when sum(day_value) over (
+                    partition by experiment_id, subject_id, metric_id
+                    order by event_on rows between unbounded preceding and current row)
+                    >= threshold_at_least then 1 else 0 end
             else sum(day_value) over (
                 partition by experiment_id, subject_id, metric_id
                 order by event_on rows between unbounded preceding and current row)

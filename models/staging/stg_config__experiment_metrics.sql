@@ -18,8 +18,14 @@ experiment_metrics as (
         cast({{ xp_string_literal(metric['id']) }} as {{ dbt.type_string() }}) as metric_id,
         cast({{ xp_string_literal(metric['event_name']) }} as {{ dbt.type_string() }}) as event_name,
         cast({{ xp_string_literal(metric['aggregation']) }} as {{ dbt.type_string() }}) as aggregation,
-        cast({{ metric['window_start_day'] | int }} as {{ dbt.type_int() }}) as window_start_day,
-        cast({{ metric['window_end_day'] | int }} as {{ dbt.type_int() }}) as window_end_day,
+        cast({{ metric['window_start_seconds'] | int }} as {{ dbt.type_bigint() }})
+            as window_start_seconds,
+        cast({{ metric['window_end_seconds'] | int }} as {{ dbt.type_bigint() }})
+            as window_end_seconds,
+        cast({{ xp_string_literal(metric['threshold_of']) if metric.get('threshold_of') else 'null' }}
+            as {{ dbt.type_string() }}) as threshold_of,
+        cast({{ metric['threshold_at_least'] | float if metric.get('threshold_at_least') is not none else 'null' }}
+            as {{ xp_type_double() }}) as threshold_at_least,
         cast({{ experiment['lookback_days'] | int }} as {{ dbt.type_int() }}) as lookback_days
     {%- if not (loop.last and outer_loop.last) %}
     union all
