@@ -70,6 +70,21 @@ class Threshold:
     at_least: float
 
 
+FILTER_OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "in", "not in")
+_STANDARD_EVENT_COLUMNS = ("subject_id", "event_name", "event_at", "value")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A condition on an event column: ``column op value``. Structured, never free SQL: the
+    column is an identifier, the operator one of FILTER_OPERATORS, the value a number or a
+    safe string (a list of them for in / not in), which dbt quotes as literals."""
+
+    column: str
+    op: str
+    value: Any
+
+
 @dataclass(frozen=True)
 class Metric:
     """A per-subject metric over events of one name inside a window after first exposure."""
@@ -82,6 +97,7 @@ class Metric:
     direction: Direction = "increase"
     display_name: str = ""
     threshold: Threshold | None = None
+    filters: tuple[Filter, ...] = ()
 
     @property
     def label(self) -> str:
@@ -160,6 +176,8 @@ class ExperimentConfig:
                     "window_end_seconds": m.window.end_seconds,
                     "threshold_of": m.threshold.of if m.threshold else None,
                     "threshold_at_least": m.threshold.at_least if m.threshold else None,
+                    "filters": [{"column": f.column, "op": f.op, "value": f.value}
+                                for f in m.filters],
                 }
                 for m in self.metrics.values()
             ],
@@ -281,7 +299,7 @@ def _integer(entry: _Entry, value: Any, key: str, minimum: int) -> int:
 
 def _parse_metric(entry: _Entry, raw: Any) -> Metric:
     _check_keys(entry, raw, required={"id", "event_name", "aggregation", "window"},
-                optional={"description", "direction", "display_name", "threshold"})
+                optional={"description", "direction", "display_name", "threshold", "filters"})
     metric_id = _string(entry, raw, "id", _METRIC_ID)
     event_name = _string(entry, raw, "event_name")
     aggregation = raw["aggregation"]
@@ -317,7 +335,36 @@ def _parse_metric(entry: _Entry, raw: Any) -> Metric:
                           f"got {direction!r}")
     return Metric(id=metric_id, event_name=event_name, aggregation=aggregation,
                   window=window, description=description, direction=direction,
-                  display_name=display_name, threshold=threshold)
+                  display_name=display_name, threshold=threshold,
+                  filters=_parse_filters(entry, raw.get("filters", [])))
+
+
+def _parse_filters(entry: _Entry, raw: Any) -> tuple[Filter, ...]:
+    if not isinstance(raw, list):
+        raise entry.error("key 'filters': must be a list of {column, op, value}")
+    filters = []
+    for index, item in enumerate(raw):
+        key = f"filters[{index}]"
+        _check_keys(entry.child(key), item, required={"column", "op", "value"}, optional=set())
+        column = _string(entry, {key: item["column"]}, key, _COLUMN)
+        if column in ("subject_id", "event_name", "event_at"):
+            raise entry.error(f"key '{key}': filter on '{column}' is not allowed (the metric "
+                              "already selects by it)")
+        op = item["op"]
+        if op not in FILTER_OPERATORS:
+            raise entry.error(f"key '{key}.op': must be one of {', '.join(FILTER_OPERATORS)}, "
+                              f"got {op!r}")
+        value = item["value"]
+        values = value if op in ("in", "not in") else [value]
+        if op in ("in", "not in") and (not isinstance(value, list) or not value):
+            raise entry.error(f"key '{key}.value': '{op}' needs a non-empty list")
+        for one in values:
+            is_number = isinstance(one, int | float) and not isinstance(one, bool)
+            if not is_number and not (isinstance(one, str) and _DATA_VALUE.match(one)):
+                raise entry.error(f"key '{key}.value': {one!r} is neither a number nor a safe "
+                                  "string (letters, digits, spaces and _ . : / -)")
+        filters.append(Filter(column=column, op=op, value=value))
+    return tuple(filters)
 
 
 def _parse_window(entry: _Entry, raw: Any) -> Window:

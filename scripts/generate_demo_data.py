@@ -14,7 +14,8 @@ What the data holds, on purpose:
 - Every subject has a persistent activity level, so behaviour before exposure predicts
   behaviour after it, and CUPED visibly reduces variance.
 - Subject attributes on the assignment rows: ``platform`` (3 values) and ``country`` (a long
-  tail of 12 values, for the top-N + "other" dimension breakdown).
+  tail of 12 values, for the top-N + "other" dimension breakdown); events carry the
+  subject's ``country`` too (an extra column for metric filters).
 - What real logs contain: duplicate exposure rows (10% of subjects), a few subjects exposed
   to two variants of one experiment (about 1%), events of subjects never assigned, events
   before exposure and after the metric window, and purchase events with a null value.
@@ -160,13 +161,15 @@ def generate(seed: int = SEED) -> tuple[list[tuple], list[tuple]]:
                     value_field = f"{value:.2f}"
                 else:
                     value_field = ""  # sessions carry no value; some purchases lost theirs
-                events.append((subject_ids[subject], event_name, _timestamp(day), value_field))
+                events.append((subject_ids[subject], event_name, _timestamp(day), value_field,
+                               country[subject]))
 
     assignments.sort()
     events.sort()
     return assignments, events
 
 
+EVENT_COLUMNS = ("subject_id", "event_name", "event_at", "value", "country")
 ASSIGNMENT_COLUMNS = ("subject_id", "experiment_id", "variant_id", "assigned_at", "platform",
                       "country")
 
@@ -186,8 +189,7 @@ def main() -> None:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     assignments, events = generate(args.seed)
     write_csv(args.out_dir / "demo_assignments.csv", ASSIGNMENT_COLUMNS, assignments)
-    write_csv(args.out_dir / "demo_events.csv",
-              ("subject_id", "event_name", "event_at", "value"), events)
+    write_csv(args.out_dir / "demo_events.csv", EVENT_COLUMNS, events)
     print(f"wrote {len(assignments)} assignment rows and {len(events)} event rows "
           f"to {args.out_dir}")
 

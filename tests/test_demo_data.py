@@ -24,8 +24,7 @@ def test_committed_seeds_are_what_the_generator_writes(tmp_path: Path) -> None:
     generator = _generator()
     assignments, events = generator.generate()
     generator.write_csv(tmp_path / "a.csv", generator.ASSIGNMENT_COLUMNS, assignments)
-    generator.write_csv(tmp_path / "e.csv", ("subject_id", "event_name", "event_at", "value"),
-                        events)
+    generator.write_csv(tmp_path / "e.csv", generator.EVENT_COLUMNS, events)
     assert (tmp_path / "a.csv").read_bytes() == (SEEDS / "demo_assignments.csv").read_bytes()
     assert (tmp_path / "e.csv").read_bytes() == (SEEDS / "demo_events.csv").read_bytes()
 

@@ -19,7 +19,7 @@ def test_results_have_one_row_per_experiment_metric_and_treatment(demo_run: Demo
                 for m in e.metrics for t in e.treatments}
     keys = list(zip(results.experiment_id, results.metric_id, results.treatment_variant_id,
                     strict=True))
-    assert len(keys) == len(set(keys)) == len(expected) == 10
+    assert len(keys) == len(set(keys)) == len(expected) == 11
     assert set(keys) == expected
     assert list(results.columns) == column_names("experiment_results")
     assert results.run_id.nunique() == 1
@@ -37,7 +37,7 @@ def test_results_carry_the_statistics_they_come_from(demo_run: DemoRun) -> None:
         inner join fct_variant_metric_statistics as s
             on r.experiment_id = s.experiment_id and r.metric_id = s.metric_id
             and r.treatment_variant_id = s.variant_id""")
-    assert len(joined) == 10
+    assert len(joined) == 11
     assert (joined.treatment_n == joined.n).all()
     assert (joined.treatment_sum_xy == joined.sum_xy).all()
 
@@ -116,7 +116,7 @@ def test_dbt_failure_exits_1_without_touching_results(tmp_path: Path,
 
 def test_dbt_vars_and_validate(capsys: pytest.CaptureFixture) -> None:
     assert main(["validate", "--project-dir", str(REPO)]) == 0
-    assert "2 experiments, 5 metrics, 10 comparisons: valid" in capsys.readouterr().out
+    assert "2 experiments, 6 metrics, 11 comparisons: valid" in capsys.readouterr().out
     assert main(["dbt-vars", "--project-dir", str(REPO)]) == 0
     assert capsys.readouterr().out.startswith('{"xp_config": {"schema_version": 1')
 
@@ -151,8 +151,17 @@ def test_demo_carries_every_method_it_configures(demo_run: DemoRun) -> None:
     for frame in (checkout, onboarding):
         assert frame.bayes_chance_to_win.between(0, 1).all()
         assert (frame.power_minimum_detectable_relative_effect > 0).all()
-    diagnostics = demo_run.query("select * from experiment_diagnostics")
-    assert (diagnostics.health_status == "ok").all()
+    diagnostics = demo_run.query("select * from experiment_diagnostics").set_index(
+        "experiment_id")
+    assert diagnostics.loc["onboarding_flow", "health_status"] == "ok"
+    # eu_revenue, a sparse filtered metric, swings by more than 50%: the large-lift check
+    # warns, and nothing else does.
+    checkout = diagnostics.loc["checkout_redesign"]
+    assert checkout.health_status == "warning" and checkout.large_lift_status == "warning"
+    assert "'eu_revenue'" in checkout.large_lift_reason
+    statuses = [checkout[c] for c in diagnostics.columns if c.endswith("_status")
+                and c not in ("health_status", "large_lift_status")]
+    assert set(statuses) == {"ok"}
 
 
 def test_history_keeps_one_snapshot_per_date(demo_run: DemoRun, tmp_path: Path,
@@ -171,7 +180,7 @@ def test_history_keeps_one_snapshot_per_date(demo_run: DemoRun, tmp_path: Path,
     assert {"2026-03-20", "2026-03-21"} <= set(snapshots.index)
     assert len(snapshots) == 3
     assert all(len(runs) == 1 for runs in snapshots)
-    assert (history.groupby("day").size() == 10).all()
+    assert (history.groupby("day").size() == 11).all()
     latest = database.query("select * from experiment_results")
     assert str(latest.analysis_at[0]) == "2026-03-21 07:30:00"
     assert latest.run_id.iloc[0] == snapshots.loc["2026-03-21"][0]

@@ -40,6 +40,7 @@ events_joined as (
     inner join experiment_metrics
         on exposures.experiment_id = experiment_metrics.experiment_id
         and events.event_name = experiment_metrics.event_name
+    where {{ xp_metric_filter_condition('experiment_metrics.metric_id', 'events') }}
 ),
 
 final as (

@@ -12,6 +12,11 @@ renamed as (
         cast(event_name as {{ dbt.type_string() }}) as event_name,
         cast(event_at as {{ dbt.type_timestamp() }}) as event_at,
         cast(value as {{ xp_type_double() }}) as value
+        {#- Extra columns that metrics filter on keep their own type, so that numeric
+            filters compare numbers. #}
+        {%- for column in xp_event_filter_columns() %},
+        {{ adapter.quote(column) }} as {{ column }}
+        {%- endfor %}
     from source
 )
 
