@@ -144,7 +144,7 @@ def _experiment_context(diagnostic: dict[str, Any], results: pd.DataFrame,
     plot_rows, table_rows = [], []
     for row in rows:
         shown = fmt.decision(row)
-        label = f"{row['metric_id']} · {row['treatment_variant_id']}"
+        label = f"{row['metric_display_name']} · {row['treatment_variant_id']}"
         plot_rows.append(PlotRow(label, shown["verdict"], shown["lift"], shown["lower"],
                                  shown["upper"], shown["unadjusted_lift"],
                                  shown["unadjusted_lower"], shown["unadjusted_upper"]))
