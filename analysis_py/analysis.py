@@ -178,10 +178,6 @@ def _ordered_comparisons(config: ExperimentConfig) -> pd.DataFrame:
         "power", "noninferiority_margin"])
 
 
-def _arm(frame: pd.DataFrame, arm: str) -> SufficientStatistics:
-    return SufficientStatistics(**{c: frame[f"{arm}_{c}"].to_numpy() for c in SUM_COLUMNS})
-
-
 def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
                  cross_products: pd.DataFrame | None,
                  slice_columns: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -206,7 +202,8 @@ def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
                                          f"{arm}_variant_id"],
                             how="left", validate="many_to_one")
 
-    control, treatment = _arm(frame, "control"), _arm(frame, "treatment")
+    control = SufficientStatistics.from_columns(frame, "control_")
+    treatment = SufficientStatistics.from_columns(frame, "treatment_")
     level = frame["confidence_level"].to_numpy()
     unadjusted = unadjusted_test(control, treatment, level)
     cuped = cuped_test(control, treatment, level)

@@ -18,16 +18,17 @@ from analysis_py.power import power_analysis
 from analysis_py.ttest import ESTIMATE_FIELDS
 
 DECISION_ESTIMATE = {"multi": "cuped++", "single": "cuped", "none": "unadjusted"}
-_PREFIX = {"cuped++": "cupedpp_", "cuped": "cuped_", "unadjusted": ""}
+#: Column prefix of each estimate in the comparisons frame and the result tables.
+ESTIMATE_PREFIX = {"cuped++": "cupedpp_", "cuped": "cuped_", "unadjusted": ""}
 
 
 def decision_estimate(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The fields of the estimate each comparison decides on."""
     method = frame["cuped_mode"].map(DECISION_ESTIMATE).to_numpy()
     return {
-        name: np.select([method == m for m in _PREFIX],
+        name: np.select([method == m for m in ESTIMATE_PREFIX],
                         [frame[prefix + name].to_numpy(dtype=float)
-                         for prefix in _PREFIX.values()])
+                         for prefix in ESTIMATE_PREFIX.values()])
         for name in ESTIMATE_FIELDS
     }
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from analysis_py import defaults
 from analysis_py.decisions import decision_estimate
+from analysis_py.statistics import SufficientStatistics
 from analysis_py.ttest import welch_test
 
 _SEVERITY = {"not_applicable": 0, "ok": 0, "warning": 1, "fail": 2}
@@ -42,11 +43,10 @@ def health_checks(diagnostics: pd.DataFrame, results: pd.DataFrame,
 
     # Pre-exposure balance: the covariates should not differ between arms before exposure.
     comparisons = results.copy()
-    balance = welch_test(
-        comparisons["control_sum_x"] / comparisons["control_n"],
-        _variance(comparisons, "control"), comparisons["control_n"],
-        comparisons["treatment_sum_x"] / comparisons["treatment_n"],
-        _variance(comparisons, "treatment"), comparisons["treatment_n"], 0.95)
+    control = SufficientStatistics.from_columns(comparisons, "control_")
+    treatment = SufficientStatistics.from_columns(comparisons, "treatment_")
+    balance = welch_test(control.mean_x, control.variance_x, control.n,
+                         treatment.mean_x, treatment.variance_x, treatment.n, 0.95)
     comparisons["balance_p"] = balance.p_value
     tests = comparisons.groupby("experiment_id")["balance_p"].transform("count")
     comparisons["balance_p_bonferroni"] = np.minimum(1.0, comparisons["balance_p"] * tests)
@@ -132,8 +132,3 @@ def health_checks(diagnostics: pd.DataFrame, results: pd.DataFrame,
     out["health_status"] = worst_level.map({0: "ok", 1: "warning", 2: "fail"})
     return out.reset_index(drop=True)
 
-
-def _variance(frame: pd.DataFrame, arm: str) -> pd.Series:
-    n = frame[f"{arm}_n"].astype(float)
-    centred = frame[f"{arm}_sum_x_squares"] - frame[f"{arm}_sum_x"] ** 2 / n
-    return (centred / (n - 1)).clip(lower=0)

@@ -8,6 +8,8 @@ from typing import Any
 
 import pandas as pd
 
+from analysis_py.decisions import ESTIMATE_PREFIX
+
 #: Health checks in display order, with their labels.
 CHECKS = {
     "srm": "Sample ratio",
@@ -21,7 +23,6 @@ CHECKS = {
 STATUS_LABEL = {"ok": "OK", "warning": "WARNING", "fail": "FAIL", "not_applicable": "N/A"}
 STATUS_SYMBOL = {"ok": "✓", "warning": "!", "fail": "✗", "not_applicable": "–"}
 ROLE_ORDER = {"primary": 0, "secondary": 1, "guardrail": 2}
-_PREFIX = {"cuped++": "cupedpp_", "cuped": "cuped_", "unadjusted": ""}
 
 
 def missing(value: Any) -> bool:
@@ -68,7 +69,7 @@ def decision(row: Any) -> dict[str, Any]:
     effect excludes 0, in the light of the metric's desired direction; "inconclusive"
     otherwise; "no result" when the comparison could not be computed.
     """
-    prefix = _PREFIX.get(row["decision_estimate"], "")
+    prefix = ESTIMATE_PREFIX.get(row["decision_estimate"], "")
     lift = row[prefix + "relative_effect"]
     lower = row["adjusted_relative_effect_ci_lower"]
     upper = row["adjusted_relative_effect_ci_upper"]

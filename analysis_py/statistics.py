@@ -6,7 +6,8 @@ the same code serves one comparison or ten thousand at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +48,12 @@ class SufficientStatistics:
             object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=float))
         if np.any(self.n < 0):
             raise ValueError("n must be >= 0")
+
+    @classmethod
+    def from_columns(cls, frame: Any, prefix: str = "") -> SufficientStatistics:
+        """The sums in columns ``{prefix}n``, ``{prefix}sum_y``, ... of a DataFrame."""
+        return cls(*(frame[f"{prefix}{field.name}"].to_numpy(dtype=float)
+                     for field in fields(cls)))
 
     def __add__(self, other: SufficientStatistics) -> SufficientStatistics:
         """Pool two groups of subjects (e.g. control and treatment)."""

@@ -294,9 +294,10 @@ class SparkWarehouse:
         """Overwrite only this analysis_date's partition of the history table (Spark cannot
         delete rows from a plain table, but can replace a partition)."""
         table = self._table(name)
-        ordered = [c.name for c in TABLES[name] if c.name != "analysis_date"] + ["analysis_date"]
-        ddl = ", ".join(f"`{c}` {self.TYPES[{x.name: x.type for x in TABLES[name]}[c]]}"
-                        for c in ordered)
+        # Spark puts partition columns last: order the columns so.
+        columns = sorted(TABLES[name], key=lambda c: c.name == "analysis_date")
+        ordered = [c.name for c in columns]
+        ddl = ", ".join(f"`{c.name}` {self.TYPES[c.type]}" for c in columns)
         self.spark.sql(f"create table if not exists {table} ({ddl}) using parquet "
                        "partitioned by (analysis_date)")
         self.spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
