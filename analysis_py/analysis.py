@@ -20,7 +20,7 @@ from analysis_py.decisions import add_decisions
 from analysis_py.health import health_checks
 from analysis_py.multi_covariate import multi_covariate_arms
 from analysis_py.result_tables import RESULT_SCHEMA_VERSION, column_names
-from analysis_py.statistics import SufficientStatistics
+from analysis_py.statistics import RatioStatistics, SufficientStatistics
 from analysis_py.ttest import (
     ESTIMATE_FIELDS,
     EffectEstimate,
@@ -34,9 +34,12 @@ CROSS_PRODUCTS = "fct_variant_covariate_cross_products"
 DAILY_MART = "fct_variant_metric_daily_statistics"
 DIMENSION_MART = "fct_variant_metric_dimension_statistics"
 SUM_COLUMNS = ("n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy")
+#: The further sums of ratio metrics (null for other metrics); see RatioStatistics.
+RATIO_SUM_COLUMNS = ("sum_d", "sum_d_squares", "sum_w", "sum_w_squares", "sum_yd", "sum_yw",
+                     "sum_xd", "sum_xw", "sum_dw")
 MART_COLUMNS = ("experiment_id", "variant_id", "metric_id", "is_control", "expected_share",
-                *SUM_COLUMNS, "n_with_pre_exposure_events", "n_multi_variant_subjects",
-                "n_unknown_variant_subjects", "config_hash")
+                *SUM_COLUMNS, *RATIO_SUM_COLUMNS, "n_with_pre_exposure_events",
+                "n_multi_variant_subjects", "n_unknown_variant_subjects", "config_hash")
 
 
 def needs_cross_products(config: ExperimentConfig) -> bool:
@@ -75,11 +78,10 @@ def analyze_slices(slices: pd.DataFrame, config: ExperimentConfig, run_id: str,
                    table: str) -> pd.DataFrame:
     """Results per slice (exposure day, or dimension value) from a sliced statistics mart,
     with each slice's sample-ratio check; columns as in ``table``'s contract."""
-    slices = slices.copy()
-    for column in SUM_COLUMNS:
-        slices[column] = pd.to_numeric(slices[column]).astype(float)
+    slices = _numeric_sums(slices)
     results = _comparisons(slices, config, None, slice_columns)
-    one_metric = slices.drop_duplicates(["experiment_id", *slice_columns, "variant_id"])
+    one_metric = (slices.sort_values("n", ascending=False, kind="stable")
+                  .drop_duplicates(["experiment_id", *slice_columns, "variant_id"]))
     srm = sample_ratio(one_metric, ["experiment_id", *slice_columns])[
         ["experiment_id", *slice_columns, "n_subjects", "srm_p_value", "srm_status"]]
     results = results.merge(srm.rename(columns={"n_subjects": "slice_n_subjects",
@@ -131,9 +133,7 @@ def _checked_mart(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
             f"{MART} was built from another experiment config (hash {', '.join(sorted(hashes))}"
             f", {config.path} has {config.hash}): run `xp run`, or `dbt build` with "
             "`--vars \"$(xp dbt-vars)\"`, so that dbt and the analysis read the same config")
-    mart = mart.copy()
-    for column in SUM_COLUMNS:
-        mart[column] = pd.to_numeric(mart[column]).astype(float)
+    mart = _numeric_sums(mart)
 
     expected = pd.DataFrame(
         [(e.id, v, m) for e in config.experiments for v in e.variants for m in e.metrics],
@@ -146,12 +146,21 @@ def _checked_mart(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
         raise AnalysisError(
             f"{MART} has no row for experiment '{first['experiment_id']}', variant "
             f"'{first['variant_id']}', metric '{first['metric_id']}': rebuild it with `xp run`")
-    n_per_metric = mart.groupby(["experiment_id", "variant_id"])["n"].nunique()
+    every_subject = ~mart["metric_id"].map(config.matured_subjects_only).astype(bool)
+    n_per_metric = mart[every_subject].groupby(["experiment_id", "variant_id"])["n"].nunique()
     inconsistent = n_per_metric[n_per_metric > 1]
     if not inconsistent.empty:
         experiment_id, variant_id = inconsistent.index[0]
         raise AnalysisError(f"{MART}: experiment '{experiment_id}', variant '{variant_id}' "
                             "has a different n for different metrics; the mart is corrupt")
+    return mart
+
+
+def _numeric_sums(mart: pd.DataFrame) -> pd.DataFrame:
+    mart = mart.copy()
+    for column in (*SUM_COLUMNS, *RATIO_SUM_COLUMNS):
+        if column in mart.columns:
+            mart[column] = pd.to_numeric(mart[column]).astype(float)
     return mart
 
 
@@ -186,18 +195,24 @@ def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
     decision column. Slices are analysed like experiments of their own: their own
     multiple-testing family, and CUPED instead of CUPED++ (cross products are overall only).
     """
-    sums = mart[["experiment_id", *slice_columns, "variant_id", "metric_id", *SUM_COLUMNS]]
+    sum_columns = [c for c in (*SUM_COLUMNS, *RATIO_SUM_COLUMNS) if c in mart.columns]
+    sums = mart[["experiment_id", *slice_columns, "variant_id", "metric_id", *sum_columns]]
     frame = _ordered_comparisons(config)
+    is_ratio = frame["metric_id"].map(lambda m: config.metrics[m].is_ratio).to_numpy(bool)
+    frame.loc[is_ratio & (frame["cuped_mode"] == "multi").to_numpy(), "cuped_mode"] = "single"
     if slice_columns:
         slices = mart[["experiment_id", *slice_columns]].drop_duplicates()
         frame = frame.merge(slices, on="experiment_id", how="inner")
         frame.loc[frame["cuped_mode"] == "multi", "cuped_mode"] = "single"
+        # A sliced mart may leave metrics out (the daily one has no ratio metrics).
+        frame = frame[frame["metric_id"].isin(set(mart["metric_id"]))].reset_index(drop=True)
+        is_ratio = frame["metric_id"].map(lambda m: config.metrics[m].is_ratio).to_numpy(bool)
     frame["family"] = frame["experiment_id"]
     for column in slice_columns:
         frame["family"] = frame["family"] + "\x1f" + frame[column].astype(str)
     for arm in ("control", "treatment"):
         renamed = sums.rename(columns={"variant_id": f"{arm}_variant_id",
-                                       **{c: f"{arm}_{c}" for c in SUM_COLUMNS}})
+                                       **{c: f"{arm}_{c}" for c in sum_columns}})
         frame = frame.merge(renamed, on=["experiment_id", *slice_columns, "metric_id",
                                          f"{arm}_variant_id"],
                             how="left", validate="many_to_one")
@@ -211,6 +226,17 @@ def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
     _add_estimate(frame, cuped, "cuped_")
     frame["cuped_theta"] = cuped.theta
     frame["cuped_variance_reduction"] = cuped.variance_reduction
+    if is_ratio.any():
+        # Ratio of means by the delta method, and ratio CUPED on the covariate ratio.
+        ratios = frame[is_ratio]
+        control = RatioStatistics.from_columns(ratios, "control_")
+        treatment = RatioStatistics.from_columns(ratios, "treatment_")
+        level = ratios["confidence_level"].to_numpy()
+        _add_estimate(frame, unadjusted_test(control, treatment, level), "", is_ratio)
+        cuped = cuped_test(control, treatment, level)
+        _add_estimate(frame, cuped, "cuped_", is_ratio)
+        frame.loc[is_ratio, "cuped_theta"] = cuped.theta
+        frame.loc[is_ratio, "cuped_variance_reduction"] = cuped.variance_reduction
 
     is_multi = (frame["cuped_mode"] == "multi").to_numpy()
     for name in ESTIMATE_FIELDS:
@@ -235,9 +261,14 @@ def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
     return frame
 
 
-def _add_estimate(frame: pd.DataFrame, estimate: EffectEstimate, prefix: str) -> None:
+def _add_estimate(frame: pd.DataFrame, estimate: EffectEstimate, prefix: str,
+                  rows: np.ndarray | None = None) -> None:
+    """Write the estimate's fields to columns ``prefix + field``, for all rows or ``rows``."""
     for name in ESTIMATE_FIELDS:
-        frame[prefix + name] = getattr(estimate, name)
+        if rows is None:
+            frame[prefix + name] = getattr(estimate, name)
+        else:
+            frame.loc[rows, prefix + name] = getattr(estimate, name)
 
 
 def _status(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -263,8 +294,10 @@ def _status(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _diagnostics(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
-    # n is the same for every metric of a variant (checked above): keep one row per variant.
-    variants = (mart.drop_duplicates(["experiment_id", "variant_id"])
+    # n is the same for every metric of a variant that counts every subject (checked above);
+    # metrics counting only matured subjects have fewer. Keep the largest per variant.
+    variants = (mart.sort_values("n", ascending=False, kind="stable")
+                .drop_duplicates(["experiment_id", "variant_id"])
                 .set_index(["experiment_id", "variant_id"]))
     order = [(e.id, v) for e in config.experiments for v in e.variants]
     variants = variants.loc[order].reset_index()

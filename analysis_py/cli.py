@@ -33,7 +33,7 @@ from analysis_py.analysis import (
     needs_cross_products,
 )
 from analysis_py.config import ConfigError, ExperimentConfig, load_config
-from analysis_py.dbt_build import DbtBuildError, dbt_build
+from analysis_py.dbt_build import DbtBuildError, dbt_build, dbt_vars
 from analysis_py.manifest import mart_schema
 from analysis_py.profiles import DbtTarget, ProfileError, load_target
 from analysis_py.report import write_report
@@ -63,7 +63,7 @@ def run_analysis(target: DbtTarget, config: ExperimentConfig,
         mart = warehouse.read_table(MART)
         cross_products = (warehouse.read_table(CROSS_PRODUCTS)
                           if needs_cross_products(config) else None)
-        stamp = analysis_at or datetime.now(timezone.utc).replace(tzinfo=None)
+        stamp = analysis_at or _now()
         run_id = uuid.uuid4().hex
         results = analyze(mart, config, run_id=run_id, analysis_at=stamp,
                           cross_products=cross_products)
@@ -86,10 +86,11 @@ def run_analysis(target: DbtTarget, config: ExperimentConfig,
 def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
     config = load_config(_config_path(args))
     target = load_target(args.project_dir, args.profiles_dir, args.target)
+    analysis_at = args.analysis_at or _now()
     if build_first:
-        dbt_build(target, config)
+        dbt_build(target, config, analysis_at=analysis_at)
         print()
-    results = run_analysis(target, config, args.analysis_at)
+    results = run_analysis(target, config, analysis_at)
     print(format_summary(results.results, results.diagnostics))
     if args.report:
         path = write_report(results.results, results.diagnostics, args.output,
@@ -123,8 +124,12 @@ def _command_report(args: argparse.Namespace) -> int:
 
 
 def _command_dbt_vars(args: argparse.Namespace) -> int:
-    print(json.dumps(load_config(_config_path(args)).to_dbt_vars()))
+    print(json.dumps(dbt_vars(load_config(_config_path(args)), args.analysis_at)))
     return 0
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 def _command_validate(args: argparse.Namespace) -> int:
@@ -173,10 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
             if name != "report":
                 command.add_argument("--report", action="store_true",
                                      help="also write the HTML report (to --output)")
-                command.add_argument("--analysis-at", type=_utc_timestamp,
-                                     help="UTC time to stamp the run with, e.g. 2026-03-20T06:00 "
-                                          "(default: now); the history keeps one snapshot "
-                                          "per date")
+        if name in ("run", "analyze", "dbt-vars"):
+            command.add_argument(
+                "--analysis-at", type=_utc_timestamp,
+                help="UTC analysis time, e.g. 2026-03-20T06:00 (default: now). `run` and "
+                     "`dbt-vars` cut the data there (exposures and events before it; maturity "
+                     "judged at it), so a rerun for a past time is reproducible; every run is "
+                     "stamped with it, and the history keeps one snapshot per date")
     return parser
 
 

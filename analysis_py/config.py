@@ -27,8 +27,11 @@ import yaml
 
 from analysis_py import defaults
 
-Aggregation = Literal["sum", "count", "conversion", "distinct_days", "threshold"]
+Aggregation = Literal["sum", "count", "conversion", "distinct_days", "threshold", "retention",
+                      "ratio"]
 AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
+#: Aggregations of events; a ratio metric divides two such metrics instead.
+EVENT_AGGREGATIONS = tuple(a for a in AGGREGATIONS if a != "ratio")
 Direction = Literal["increase", "decrease"]
 Role = Literal["primary", "secondary", "guardrail"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -86,23 +89,51 @@ class Filter:
 
 
 @dataclass(frozen=True)
+class Winsorize:
+    """Caps on the per-subject values at percentiles over the experiment's subjects (all arms
+    pooled), e.g. upper 0.99: values above the 99th percentile become it. The pre-exposure
+    covariate gets its own caps at the same percentiles."""
+
+    upper: float
+    lower: float | None = None
+
+
+@dataclass(frozen=True)
 class Metric:
-    """A per-subject metric over events of one name inside a window after first exposure."""
+    """A per-subject metric: an aggregation of events of one name inside a window after
+    first exposure, or (aggregation ``ratio``) the ratio of the means of two such metrics.
+
+    ``matured_subjects_only`` counts only subjects whose window has ended at the analysis
+    time (always so for ``retention``: 1 if any event in the window, e.g. days 7-14)."""
 
     id: str
-    event_name: str
     aggregation: Aggregation
-    window: Window
+    event_name: str = ""
+    window: Window | None = None
     description: str = ""
     direction: Direction = "increase"
     display_name: str = ""
     threshold: Threshold | None = None
     filters: tuple[Filter, ...] = ()
+    winsorize: Winsorize | None = None
+    matured_subjects_only: bool = False
+    numerator: str = ""
+    denominator: str = ""
 
     @property
     def label(self) -> str:
         """The name people see: display_name, else the id."""
         return self.display_name or self.id
+
+    @property
+    def is_ratio(self) -> bool:
+        return self.aggregation == "ratio"
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        """The event metrics this metric is computed from: itself, or numerator and
+        denominator for a ratio."""
+        return (self.numerator, self.denominator) if self.is_ratio else (self.id,)
 
 
 @dataclass(frozen=True)
@@ -167,20 +198,7 @@ class ExperimentConfig:
         """
         body = {
             "schema_version": CONFIG_SCHEMA_VERSION,
-            "metrics": [
-                {
-                    "id": m.id,
-                    "event_name": m.event_name,
-                    "aggregation": m.aggregation,
-                    "window_start_seconds": m.window.start_seconds,
-                    "window_end_seconds": m.window.end_seconds,
-                    "threshold_of": m.threshold.of if m.threshold else None,
-                    "threshold_at_least": m.threshold.at_least if m.threshold else None,
-                    "filters": [{"column": f.column, "op": f.op, "value": f.value}
-                                for f in m.filters],
-                }
-                for m in self.metrics.values()
-            ],
+            "metrics": [self._metric_vars(m) for m in self.metrics.values()],
             "experiments": [
                 {
                     "id": e.id,
@@ -188,7 +206,7 @@ class ExperimentConfig:
                         {"id": v, "is_control": v == e.control, "expected_share": e.traffic[v]}
                         for v in e.variants
                     ],
-                    "metrics": list(e.metrics),
+                    "metrics": list(self.computed_metrics(e)),
                     "lookback_days": e.lookback_days,
                     "cuped": e.analysis.cuped,
                     "dimensions": list(e.dimensions),
@@ -199,6 +217,39 @@ class ExperimentConfig:
         }
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
         return {"xp_config": {**body, "hash": digest}}
+
+    def computed_metrics(self, experiment: Experiment) -> tuple[str, ...]:
+        """The metrics dbt computes for ``experiment``: the listed ones, then the numerators
+        and denominators of its ratio metrics that are not listed themselves."""
+        listed = list(experiment.metrics)
+        extra = [c for m in listed for c in self.metrics[m].components if c not in listed]
+        return tuple(listed + list(dict.fromkeys(extra)))
+
+    def matured_subjects_only(self, metric_id: str) -> bool:
+        """True when the metric counts only subjects whose window has ended (for a ratio:
+        when its numerator or denominator does), so its n can be below the arm's."""
+        return any(self.metrics[c].matured_subjects_only
+                   for c in self.metrics[metric_id].components)
+
+    @staticmethod
+    def _metric_vars(m: Metric) -> dict[str, Any]:
+        if m.is_ratio:
+            return {"id": m.id, "aggregation": "ratio", "numerator": m.numerator,
+                    "denominator": m.denominator}
+        assert m.window is not None
+        return {
+            "id": m.id,
+            "event_name": m.event_name,
+            "aggregation": m.aggregation,
+            "window_start_seconds": m.window.start_seconds,
+            "window_end_seconds": m.window.end_seconds,
+            "threshold_of": m.threshold.of if m.threshold else None,
+            "threshold_at_least": m.threshold.at_least if m.threshold else None,
+            "filters": [{"column": f.column, "op": f.op, "value": f.value} for f in m.filters],
+            "winsorize_upper": m.winsorize.upper if m.winsorize else None,
+            "winsorize_lower": m.winsorize.lower if m.winsorize else None,
+            "matured_subjects_only": m.matured_subjects_only,
+        }
 
     @cached_property
     def hash(self) -> str:
@@ -233,6 +284,9 @@ def parse_config(document: Any, path: str = "<config>") -> ExperimentConfig:
             raise _Entry(path, f"metrics[{index}]", raw).error(
                 f"key 'id': duplicate metric id '{metric.id}'")
         metrics[metric.id] = metric
+    for index, metric in enumerate(metrics.values()):
+        if metric.is_ratio:
+            _check_ratio(_Entry(path, f"metrics[{index}]", {"id": metric.id}), metric, metrics)
 
     experiments: list[Experiment] = []
     for index, raw in enumerate(_list(root, document, "experiments")):
@@ -242,6 +296,19 @@ def parse_config(document: Any, path: str = "<config>") -> ExperimentConfig:
             raise entry.error(f"key 'id': duplicate experiment id '{experiment.id}'")
         experiments.append(experiment)
     return ExperimentConfig(path=path, metrics=metrics, experiments=tuple(experiments))
+
+
+def _check_ratio(entry: _Entry, metric: Metric, metrics: dict[str, Metric]) -> None:
+    for key in ("numerator", "denominator"):
+        component = metrics.get(getattr(metric, key))
+        if component is None:
+            raise entry.error(f"key '{key}': unknown metric {getattr(metric, key)!r} "
+                              f"(defined: {', '.join(metrics)})")
+        if component.is_ratio:
+            raise entry.error(f"key '{key}': {component.id!r} is itself a ratio; numerator "
+                              "and denominator must be event metrics (sum, count, ...)")
+    if metric.numerator == metric.denominator:
+        raise entry.error("key 'denominator': the same metric as the numerator")
 
 
 class _Entry:
@@ -297,15 +364,39 @@ def _integer(entry: _Entry, value: Any, key: str, minimum: int) -> int:
     return value
 
 
+_METRIC_KEYS = {"id", "aggregation", "description", "direction", "display_name"}
+_EVENT_METRIC_KEYS = {"event_name", "window", "threshold", "filters", "winsorize",
+                      "matured_subjects_only"}
+_RATIO_METRIC_KEYS = {"numerator", "denominator"}
+
+
 def _parse_metric(entry: _Entry, raw: Any) -> Metric:
-    _check_keys(entry, raw, required={"id", "event_name", "aggregation", "window"},
-                optional={"description", "direction", "display_name", "threshold", "filters"})
+    if isinstance(raw, dict) and raw.get("aggregation") == "ratio":
+        _check_keys(entry, raw, required={"id", "aggregation", "numerator", "denominator"},
+                    optional=_METRIC_KEYS)
+    else:
+        _check_keys(entry, raw, required={"id", "event_name", "aggregation", "window"},
+                    optional=_METRIC_KEYS | _EVENT_METRIC_KEYS)
     metric_id = _string(entry, raw, "id", _METRIC_ID)
-    event_name = _string(entry, raw, "event_name")
     aggregation = raw["aggregation"]
     if aggregation not in AGGREGATIONS:
         raise entry.error(f"key 'aggregation': unknown aggregation {aggregation!r} "
                           f"(known: {', '.join(AGGREGATIONS)})")
+    description = raw.get("description", "")
+    display_name = raw.get("display_name", "")
+    for key, value in (("description", description), ("display_name", display_name)):
+        if not isinstance(value, str):
+            raise entry.error(f"key '{key}': must be text")
+    direction = raw.get("direction", "increase")
+    if direction not in ("increase", "decrease"):
+        raise entry.error(f"key 'direction': must be 'increase' or 'decrease', "
+                          f"got {direction!r}")
+    common = {"id": metric_id, "aggregation": aggregation, "description": description,
+              "direction": direction, "display_name": display_name}
+    if aggregation == "ratio":
+        return Metric(**common, numerator=_string(entry, raw, "numerator", _METRIC_ID),
+                      denominator=_string(entry, raw, "denominator", _METRIC_ID))
+
     window = _parse_window(entry, raw["window"])
     threshold = None
     if aggregation == "threshold":
@@ -324,19 +415,36 @@ def _parse_metric(entry: _Entry, raw: Any) -> Metric:
     elif "threshold" in raw:
         raise entry.error(f"key 'threshold': only for aggregation 'threshold', "
                           f"not {aggregation!r}")
-    description = raw.get("description", "")
-    display_name = raw.get("display_name", "")
-    for key, value in (("description", description), ("display_name", display_name)):
-        if not isinstance(value, str):
-            raise entry.error(f"key '{key}': must be text")
-    direction = raw.get("direction", "increase")
-    if direction not in ("increase", "decrease"):
-        raise entry.error(f"key 'direction': must be 'increase' or 'decrease', "
-                          f"got {direction!r}")
-    return Metric(id=metric_id, event_name=event_name, aggregation=aggregation,
-                  window=window, description=description, direction=direction,
-                  display_name=display_name, threshold=threshold,
-                  filters=_parse_filters(entry, raw.get("filters", [])))
+    matured = raw.get("matured_subjects_only", aggregation == "retention")
+    if not isinstance(matured, bool):
+        raise entry.error(f"key 'matured_subjects_only': must be true or false, got {matured!r}")
+    if aggregation == "retention" and not matured:
+        raise entry.error("key 'matured_subjects_only': retention counts only subjects whose "
+                          "window has ended; it cannot be false")
+    return Metric(**common, event_name=_string(entry, raw, "event_name"), window=window,
+                  threshold=threshold, filters=_parse_filters(entry, raw.get("filters", [])),
+                  winsorize=_parse_winsorize(entry, raw.get("winsorize")),
+                  matured_subjects_only=matured)
+
+
+def _parse_winsorize(entry: _Entry, raw: Any) -> Winsorize | None:
+    """{upper: 0.99} or {upper: 0.99, lower: 0.01}: percentiles as fractions."""
+    if raw is None:
+        return None
+    _check_keys(entry.child("winsorize"), raw, required={"upper"}, optional={"lower"})
+    bounds = {}
+    for key in ("upper", "lower"):
+        value = raw.get(key)
+        if key == "lower" and value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+            raise entry.error(f"key 'winsorize.{key}': must be a fraction between 0 and 1 "
+                              f"(exclusive), e.g. 0.99 for the 99th percentile, got {value!r}")
+        bounds[key] = float(value)
+    if "lower" in bounds and bounds["lower"] >= bounds["upper"]:
+        raise entry.error(f"key 'winsorize': lower ({bounds['lower']:g}) must be below upper "
+                          f"({bounds['upper']:g})")
+    return Winsorize(**bounds)
 
 
 def _parse_filters(entry: _Entry, raw: Any) -> tuple[Filter, ...]:

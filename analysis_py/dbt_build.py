@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
+from typing import Any
 
 from analysis_py.config import ExperimentConfig
 from analysis_py.profiles import DbtTarget
@@ -14,13 +16,25 @@ class DbtBuildError(RuntimeError):
 
 
 def dbt_build(target: DbtTarget, config: ExperimentConfig,
-              extra_args: list[str] | None = None) -> None:
-    """Build the project's seeds, models and tests; raise :class:`DbtBuildError` on failure."""
-    run_dbt("build", target, config, extra_args)
+              extra_args: list[str] | None = None, analysis_at: datetime | None = None) -> None:
+    """Build the project's seeds, models and tests; raise :class:`DbtBuildError` on failure.
+
+    ``analysis_at`` (UTC) cuts the data: exposures and events from then on are left out, and
+    metrics that count only matured subjects judge maturity at that time.
+    """
+    run_dbt("build", target, config, extra_args, analysis_at)
+
+
+def dbt_vars(config: ExperimentConfig, analysis_at: datetime | None = None) -> dict[str, Any]:
+    """The --vars dbt needs: the config, and the analysis time if there is one."""
+    variables = config.to_dbt_vars()
+    if analysis_at is not None:
+        variables["xp_analysis_at"] = analysis_at.strftime("%Y-%m-%d %H:%M:%S")
+    return variables
 
 
 def run_dbt(command: str, target: DbtTarget, config: ExperimentConfig,
-            extra_args: list[str] | None = None) -> None:
+            extra_args: list[str] | None = None, analysis_at: datetime | None = None) -> None:
     """Run a dbt command (build, parse, ...) on the target's project with the config's vars."""
     from dbt.cli.main import dbtRunner
 
@@ -31,7 +45,7 @@ def run_dbt(command: str, target: DbtTarget, config: ExperimentConfig,
         "--project-dir", str(target.project_dir),
         "--profiles-dir", str(target.profiles_dir),
         "--target", target.target_name,
-        "--vars", json.dumps(config.to_dbt_vars()),
+        "--vars", json.dumps(dbt_vars(config, analysis_at)),
         *(extra_args or []),
     ]
     result = dbtRunner().invoke(args)

@@ -3,7 +3,8 @@
 Each comparison of an experiment with ``analysis.cuped: multi`` regresses its metric on the
 pre-exposure values of all k metrics of the experiment. The statistics mart gives Σx_j per
 arm; the cross-products mart gives Σ x_i·x_j and Σ y·x_j. Covariates are placed by their
-position in the experiment's metric list and padded with zeros up to the largest k.
+position in the experiment's metric list and padded with zeros up to the largest k. Ratio
+metrics are neither adjusted this way nor covariates: they use ratio CUPED.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def multi_covariate_arms(
 ) -> tuple[MultiCovariateStatistics, MultiCovariateStatistics]:
     """(control, treatment) sums for each row of ``comparisons`` (merges, no row loops)."""
     positions = pd.DataFrame(
-        [(e.id, m, i) for e in config.experiments for i, m in enumerate(e.metrics)],
+        [(e.id, m, i) for e in config.experiments
+         for i, m in enumerate(m for m in e.metrics if not config.metrics[m].is_ratio)],
         columns=["experiment_id", "metric_id", "position"])
     k = int(positions.groupby("experiment_id").size().max())
     rows = comparisons.reset_index(drop=True).assign(row=np.arange(len(comparisons)))

@@ -147,3 +147,106 @@ class MultiCovariateStatistics:
         n = self.n[:, None, None]
         outer = self.sum_x[:, :, None] * self.sum_x[:, None, :]
         return _divide(self.sum_xx - _divide(outer, n), n - 1)
+
+
+@dataclass(frozen=True)
+class RatioStatistics:
+    """Sums over the subjects of one arm for a ratio metric: numerator ``y`` with covariate
+    ``x``, denominator ``d`` with covariate ``w`` (the mart's columns for ratio metrics).
+
+    It offers the moments :class:`SufficientStatistics` does, for the ratio of means
+    R = ȳ/d̄ and its covariate ratio R_x = x̄/w̄, linearised with the delta method
+    (Deng et al. 2013, appendix B): ``variance_y`` is n·Var(R), ``variance_x`` n·Var(R_x) and
+    ``covariance_xy`` n·Cov(R, R_x), so the Welch and CUPED tests run on it unchanged.
+
+    Example:
+        >>> arm = RatioStatistics(n=4, sum_y=10.0, sum_y_squares=30.0, sum_x=0.0,
+        ...     sum_x_squares=0.0, sum_xy=0.0, sum_d=8.0, sum_d_squares=18.0, sum_w=0.0,
+        ...     sum_w_squares=0.0, sum_yd=22.0, sum_yw=0.0, sum_xd=0.0, sum_xw=0.0, sum_dw=0.0)
+        >>> float(arm.mean_y)
+        1.25
+    """
+
+    n: ArrayLike
+    sum_y: ArrayLike
+    sum_y_squares: ArrayLike
+    sum_x: ArrayLike
+    sum_x_squares: ArrayLike
+    sum_xy: ArrayLike
+    sum_d: ArrayLike
+    sum_d_squares: ArrayLike
+    sum_w: ArrayLike
+    sum_w_squares: ArrayLike
+    sum_yd: ArrayLike
+    sum_yw: ArrayLike
+    sum_xd: ArrayLike
+    sum_xw: ArrayLike
+    sum_dw: ArrayLike
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            object.__setattr__(self, field.name,
+                               np.asarray(getattr(self, field.name), dtype=float))
+
+    @classmethod
+    def from_columns(cls, frame: Any, prefix: str = "") -> RatioStatistics:
+        return cls(*(frame[f"{prefix}{field.name}"].to_numpy(dtype=float)
+                     for field in fields(cls)))
+
+    def __add__(self, other: RatioStatistics) -> RatioStatistics:
+        return RatioStatistics(*(getattr(self, f.name) + getattr(other, f.name)
+                                 for f in fields(self)))
+
+    def _mean(self, total: np.ndarray) -> np.ndarray:
+        return _divide(total, self.n)
+
+    def _cov(self, sum_products: np.ndarray, sum_a: np.ndarray, sum_b: np.ndarray) -> np.ndarray:
+        return _divide(sum_products - _divide(sum_a * sum_b, self.n), self.n - 1)
+
+    def _ratio_cov(self, a: str, b: str, c: str, e: str) -> np.ndarray:
+        """n·Cov(ā/b̄, c̄/ē) by the delta method, from the sums of a, b, c, e."""
+        sums = {"y": self.sum_y, "d": self.sum_d, "x": self.sum_x, "w": self.sum_w}
+        products = {"yy": self.sum_y_squares, "dd": self.sum_d_squares,
+                    "xx": self.sum_x_squares, "ww": self.sum_w_squares, "yd": self.sum_yd,
+                    "yw": self.sum_yw, "xy": self.sum_xy, "xd": self.sum_xd,
+                    "xw": self.sum_xw, "dw": self.sum_dw}
+
+        def cov(p: str, q: str) -> np.ndarray:
+            key = p + q if p + q in products else q + p
+            return self._cov(products[key], sums[p], sums[q])
+
+        mean_b, mean_e = self._mean(sums[b]), self._mean(sums[e])
+        left, right = _ratio(self._mean(sums[a]), mean_b), _ratio(self._mean(sums[c]), mean_e)
+        return _ratio(cov(a, c) - cov(a, e) * right - cov(b, c) * left
+                      + cov(b, e) * left * right, mean_b * mean_e)
+
+    @property
+    def mean_y(self) -> np.ndarray:
+        """The ratio of means ȳ/d̄."""
+        return _ratio(self.sum_y, self.sum_d)
+
+    @property
+    def mean_x(self) -> np.ndarray:
+        """The covariate's ratio of means x̄/w̄."""
+        return _ratio(self.sum_x, self.sum_w)
+
+    @property
+    def variance_y(self) -> np.ndarray:
+        return np.maximum(self._ratio_cov("y", "d", "y", "d"), 0.0)
+
+    @property
+    def variance_x(self) -> np.ndarray:
+        return np.maximum(self._ratio_cov("x", "w", "x", "w"), 0.0)
+
+    @property
+    def covariance_xy(self) -> np.ndarray:
+        return self._ratio_cov("y", "d", "x", "w")
+
+
+def _ratio(numerator: ArrayLike, denominator: ArrayLike) -> np.ndarray:
+    """numerator / denominator, NaN where the denominator is 0."""
+    numerator = np.asarray(numerator, dtype=float)
+    denominator = np.asarray(denominator, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator != 0, numerator / np.where(denominator != 0, denominator, 1),
+                        np.nan)

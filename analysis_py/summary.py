@@ -34,25 +34,27 @@ def format_summary(results: pd.DataFrame, diagnostics: pd.DataFrame) -> str:
         rows = ordered_results(results, diagnostic["experiment_id"])
         level = rows["confidence_level"].iloc[0] if len(rows) else 0.95
         interval_label = f"{level * 100:g}% CI"
-        lines.append(f"  {'metric':<22}{'treatment':<13}{'lift':>8}  {interval_label:<19}"
+        labels = [f"{m} (R)" for m in rows["metric_id"]]
+        width = max([22, *(len(label) + 2 for label in labels)])
+        lines.append(f"  {'metric':<{width}}{'treatment':<13}{'lift':>8}  {interval_label:<19}"
                      f"{'p (adj.)':>9}{'win':>7}  verdict")
         for row in rows.to_dict("records"):
             label = f"{row['metric_id']} ({row['metric_role'][0].upper()})"
             if row["status"] not in ("ok", "zero_control_mean"):
-                lines.append(f"  {label:<22}{row['treatment_variant_id']:<13}"
+                lines.append(f"  {label:<{width}}{row['treatment_variant_id']:<13}"
                              f"  {row['status']}: {row['status_reason']}")
                 continue
             shown = decision(row)
             interval = f"[{percent(shown['lower'])}, {percent(shown['upper'])}]"
             lines.append(
-                f"  {label:<22}{row['treatment_variant_id']:<13}{percent(shown['lift']):>8}  "
+                f"  {label:<{width}}{row['treatment_variant_id']:<13}{percent(shown['lift']):>8}  "
                 f"{interval:<19}{p_value(row['adjusted_p_value']):>9}"
                 f"{probability(row['bayes_chance_to_win']):>7}  "
                 f"{VERDICT_SYMBOL[shown['verdict']]} {shown['verdict']}")
             if row["metric_role"] == "guardrail" and row["is_noninferior"] is not pd.NA \
                     and not pd.isna(row["noninferiority_margin"]):
                 held = "holds" if row["is_noninferior"] else "NOT shown"
-                lines.append(f"  {'':<22}non-inferiority within "
+                lines.append(f"  {'':<{width}}non-inferiority within "
                              f"-{row['noninferiority_margin']:.0%}: {held} "
                              f"(p = {p_value(row['noninferiority_p_value'])})")
         lines.append("")

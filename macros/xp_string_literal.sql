@@ -12,3 +12,19 @@
 {% macro spark__xp_string_literal(value) -%}
     '{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
 {%- endmacro %}
+
+{#- A config value as a typed SQL literal: null, a number, true/false, or a quoted string.
+    Numbers are checked in analysis_py/config.py and pass through int/float here. -#}
+{% macro xp_config_literal(value, type) -%}
+    {%- if value is none -%}
+        cast(null as {{ type }})
+    {%- elif value is sameas true or value is sameas false -%}
+        {{ 'true' if value else 'false' }}
+    {%- elif value is string -%}
+        cast({{ xp_string_literal(value) }} as {{ type }})
+    {%- elif value is integer -%}
+        cast({{ value | int }} as {{ type }})
+    {%- else -%}
+        cast({{ value | float }} as {{ type }})
+    {%- endif -%}
+{%- endmacro %}

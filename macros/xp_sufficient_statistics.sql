@@ -18,3 +18,30 @@
     {{- ',' if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
+
+{#- The further sums a ratio metric needs, over the rows where the denominator d is not null:
+    its numerator is y (with covariate x), its denominator d (with covariate w), and the
+    delta method and ratio CUPED need every mean and second moment of (y, d, x, w).
+    Null for metrics that are not ratios. -#}
+{% macro xp_ratio_statistics(y, x, d, w) -%}
+    sum({{ d }}) as sum_d,
+    sum({{ d }} * {{ d }}) as sum_d_squares,
+    sum({{ w }}) as sum_w,
+    sum({{ w }} * {{ w }}) as sum_w_squares,
+    sum({{ y }} * {{ d }}) as sum_yd,
+    sum({{ y }} * {{ w }}) as sum_yw,
+    sum({{ x }} * {{ d }}) as sum_xd,
+    sum({{ x }} * {{ w }}) as sum_xw,
+    sum({{ d }} * {{ w }}) as sum_dw
+{%- endmacro %}
+
+{#- The same columns read from a left-joined relation: 0 where it has no row for a ratio
+    metric, null for other metrics. -#}
+{% macro xp_ratio_statistics_or_zero(relation, is_ratio) -%}
+    {%- for column in ['sum_d', 'sum_d_squares', 'sum_w', 'sum_w_squares', 'sum_yd', 'sum_yw',
+                       'sum_xd', 'sum_xw', 'sum_dw'] %}
+    cast(case when {{ is_ratio }} then coalesce({{ relation }}.{{ column }}, 0) end
+        as {{ xp_type_double() }}) as {{ column }}
+    {{- ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

@@ -15,6 +15,13 @@ from analysis_py.config import ExperimentConfig, load_config
 REPO = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = REPO / "experiments.yml"
 SEEDS = REPO / "seeds" / "demo"
+#: The demo run's analysis time: after the last demo event, so every window has ended.
+DEMO_ANALYSIS_AT = pd.Timestamp("2026-04-10 00:00:00")
+
+
+def n_comparisons(config: ExperimentConfig) -> int:
+    """Rows of experiment_results: experiments × listed metrics × treatments."""
+    return sum(len(e.metrics) * len(e.treatments) for e in config.experiments)
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,7 @@ class DemoRun:
 
     path: Path
     config: ExperimentConfig
+    analysis_at: pd.Timestamp = DEMO_ANALYSIS_AT
 
     def query(self, sql: str) -> pd.DataFrame:
         connection = duckdb.connect(str(self.path))
@@ -41,7 +49,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     previous = os.environ.get("XP_DUCKDB_PATH")
     os.environ["XP_DUCKDB_PATH"] = str(path)
     try:
-        assert main(["run", "--project-dir", str(REPO)]) == 0
+        assert main(["run", "--project-dir", str(REPO),
+                     "--analysis-at", DEMO_ANALYSIS_AT.isoformat()]) == 0
     finally:
         if previous is None:
             del os.environ["XP_DUCKDB_PATH"]

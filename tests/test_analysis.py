@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis_py.analysis import AnalysisError, analyze
+from analysis_py.analysis import RATIO_SUM_COLUMNS, AnalysisError, analyze
 from analysis_py.config import parse_config
 from analysis_py.result_tables import column_names
 from tests.test_config import VALID
@@ -36,6 +36,7 @@ def mart_rows(config, arms: dict[str, tuple], multi: int = 0) -> pd.DataFrame:
             "is_control": variant == experiment.control,
             "expected_share": experiment.traffic[variant], "n": n, "sum_y": sy,
             "sum_y_squares": syy, "sum_x": sx, "sum_x_squares": sxx, "sum_xy": sxy,
+            **dict.fromkeys(RATIO_SUM_COLUMNS),  # null: not a ratio metric
             "n_with_pre_exposure_events": n // 2,
             "n_multi_variant_subjects": multi, "n_unknown_variant_subjects": 0,
             "config_hash": config.hash,

@@ -116,12 +116,71 @@ def _mutate(path: str, value: object) -> dict:
          "metrics[0] (id 'revenue'): key 'filters[0].value': 'in' needs a non-empty list"),
         ("metrics.0.display_name", 3,
          "metrics[0] (id 'revenue'): key 'display_name': must be text"),
+        ("metrics.0.winsorize", {"upper": 99},
+         "metrics[0] (id 'revenue'): key 'winsorize.upper': must be a fraction between 0 and 1"),
+        ("metrics.0.winsorize", {"upper": 0.9, "lower": 0.95},
+         "metrics[0] (id 'revenue'): key 'winsorize': lower (0.95) must be below upper (0.9)"),
+        ("metrics.0.winsorize", {"top": 0.99},
+         "metrics[0] (id 'revenue'): key 'winsorize': missing key 'upper'"),
+        ("metrics.0.matured_subjects_only", "yes",
+         "metrics[0] (id 'revenue'): key 'matured_subjects_only': must be true or false"),
+        ("metrics.0.aggregation", "retention",  # with matured_subjects_only: false below
+         None),
+        ("metrics.0.numerator", "revenue",
+         "metrics[0] (id 'revenue'): unknown key 'numerator'"),
     ],
 )
-def test_errors_name_file_entry_and_key(path: str, value: object, expected: str) -> None:
+def test_errors_name_file_entry_and_key(path: str, value: object, expected: str | None) -> None:
+    document = _mutate(path, value)
+    if expected is None:  # a valid change: the metric is accepted as it is
+        parse_config(document, "conf/experiments.yml")
+        return
     with pytest.raises(ConfigError) as raised:
-        parse_config(_mutate(path, value), "conf/experiments.yml")
+        parse_config(document, "conf/experiments.yml")
     assert str(raised.value).startswith("conf/experiments.yml: " + expected), str(raised.value)
+
+
+RATIO = {"id": "revenue_per_order", "aggregation": "ratio", "numerator": "revenue",
+         "denominator": "orders"}
+ORDERS = {"id": "orders", "event_name": "purchase", "aggregation": "count",
+          "window": {"start_day": 0, "end_day": 14}}
+
+
+@pytest.mark.parametrize(
+    ("metrics", "expected"),
+    [
+        ([{**RATIO, "denominator": "visits"}],
+         "metrics[1] (id 'revenue_per_order'): key 'denominator': unknown metric 'visits'"),
+        ([{**RATIO, "denominator": "revenue"}],
+         "metrics[1] (id 'revenue_per_order'): key 'denominator': the same metric as the "
+         "numerator"),
+        ([ORDERS, RATIO, {**RATIO, "id": "nested", "numerator": "revenue_per_order"}],
+         "metrics[3] (id 'nested'): key 'numerator': 'revenue_per_order' is itself a ratio"),
+        ([{k: v for k, v in RATIO.items() if k != "denominator"}],
+         "metrics[1] (id 'revenue_per_order'): missing key 'denominator'"),
+        ([ORDERS, {**RATIO, "window": {"start_day": 0, "end_day": 7}}],
+         "metrics[2] (id 'revenue_per_order'): unknown key 'window'"),
+        ([{**ORDERS, "aggregation": "retention", "matured_subjects_only": False}],
+         "metrics[1] (id 'orders'): key 'matured_subjects_only': retention counts only"),
+    ],
+)
+def test_ratio_and_retention_errors(metrics: list[dict], expected: str) -> None:
+    document = copy.deepcopy(VALID)
+    document["metrics"].extend(copy.deepcopy(metrics))
+    with pytest.raises(ConfigError) as raised:
+        parse_config(document, "x.yml")
+    assert str(raised.value).startswith("x.yml: " + expected), str(raised.value)
+
+
+def test_an_experiment_computes_its_ratios_components() -> None:
+    document = copy.deepcopy(VALID)
+    document["metrics"] += [ORDERS, RATIO]
+    document["experiments"][0]["metrics"] = ["revenue_per_order"]
+    config = parse_config(document, "x.yml")
+    assert config.computed_metrics(config.experiments[0]) == (
+        "revenue_per_order", "revenue", "orders")
+    assert config.to_dbt_vars()["xp_config"]["experiments"][0]["metrics"] == [
+        "revenue_per_order", "revenue", "orders"]
 
 
 def test_duplicate_ids_are_rejected() -> None:

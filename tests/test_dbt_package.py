@@ -12,7 +12,8 @@ import duckdb
 import pytest
 
 from analysis_py.cli import main
-from tests.conftest import DEMO_CONFIG, REPO, SEEDS, DemoRun
+from analysis_py.config import load_config
+from tests.conftest import DEMO_CONFIG, REPO, SEEDS, DemoRun, n_comparisons
 from tests.tables import TABLE_KEYS, assert_tables_agree
 
 HOST_SCHEMA = "analytics"
@@ -146,8 +147,8 @@ def test_dagster_nightly_example_materialises_results(
                             resources=module.defs.resources)
     assert result.success
     metadata = result.asset_materializations_for_node("experiment_results")[0].metadata
-    assert metadata["comparisons"].value == 11
+    assert metadata["comparisons"].value == n_comparisons(load_config(DEMO_CONFIG)) == 17
     assert metadata["sample_ratio_mismatches"].value == 0
     results = query(host, f"select count(*) as n from {OUR_SCHEMA}.experiment_results")
-    assert results.n[0] == 11
+    assert results.n[0] == 17
     assert module.nightly.cron_schedule == "0 4 * * *"

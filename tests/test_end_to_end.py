@@ -10,7 +10,7 @@ import pytest
 from analysis_py import warehouse
 from analysis_py.cli import main
 from analysis_py.result_tables import column_names
-from tests.conftest import REPO, DemoRun
+from tests.conftest import REPO, DemoRun, n_comparisons
 
 
 def test_results_have_one_row_per_experiment_metric_and_treatment(demo_run: DemoRun) -> None:
@@ -19,7 +19,7 @@ def test_results_have_one_row_per_experiment_metric_and_treatment(demo_run: Demo
                 for m in e.metrics for t in e.treatments}
     keys = list(zip(results.experiment_id, results.metric_id, results.treatment_variant_id,
                     strict=True))
-    assert len(keys) == len(set(keys)) == len(expected) == 11
+    assert len(keys) == len(set(keys)) == len(expected) == n_comparisons(demo_run.config) == 17
     assert set(keys) == expected
     assert list(results.columns) == column_names("experiment_results")
     assert results.run_id.nunique() == 1
@@ -37,7 +37,7 @@ def test_results_carry_the_statistics_they_come_from(demo_run: DemoRun) -> None:
         inner join fct_variant_metric_statistics as s
             on r.experiment_id = s.experiment_id and r.metric_id = s.metric_id
             and r.treatment_variant_id = s.variant_id""")
-    assert len(joined) == 11
+    assert len(joined) == n_comparisons(demo_run.config)
     assert (joined.treatment_n == joined.n).all()
     assert (joined.treatment_sum_xy == joined.sum_xy).all()
 
@@ -116,7 +116,7 @@ def test_dbt_failure_exits_1_without_touching_results(tmp_path: Path,
 
 def test_dbt_vars_and_validate(capsys: pytest.CaptureFixture) -> None:
     assert main(["validate", "--project-dir", str(REPO)]) == 0
-    assert "2 experiments, 6 metrics, 11 comparisons: valid" in capsys.readouterr().out
+    assert "2 experiments, 10 metrics, 17 comparisons: valid" in capsys.readouterr().out
     assert main(["dbt-vars", "--project-dir", str(REPO)]) == 0
     assert capsys.readouterr().out.startswith('{"xp_config": {"schema_version": 1')
 
@@ -143,9 +143,12 @@ def test_demo_carries_every_method_it_configures(demo_run: DemoRun) -> None:
     assert (others.multiple_testing_method == "holm").all()
     assert (others.adjusted_p_value >= others.cuped_p_value).all()
     assert others.noninferiority_p_value.isna().all()
-    # onboarding_flow: CUPED++ decides, BH, no sequential.
-    assert (onboarding.decision_estimate == "cuped++").all()
-    assert onboarding.cupedpp_p_value.notna().all()
+    # onboarding_flow: CUPED++ decides, BH, no sequential; its ratio metric uses ratio CUPED.
+    is_ratio = onboarding.index.get_level_values("metric_id") == "purchases_per_session"
+    assert (onboarding[~is_ratio].decision_estimate == "cuped++").all()
+    assert onboarding[~is_ratio].cupedpp_p_value.notna().all()
+    assert (onboarding[is_ratio].decision_estimate == "cuped").all()
+    assert onboarding[is_ratio].cupedpp_p_value.isna().all()
     assert onboarding.sequential_p_value.isna().all()
     assert (onboarding.multiple_testing_method == "benjamini_hochberg").all()
     for frame in (checkout, onboarding):
@@ -180,7 +183,7 @@ def test_history_keeps_one_snapshot_per_date(demo_run: DemoRun, tmp_path: Path,
     assert {"2026-03-20", "2026-03-21"} <= set(snapshots.index)
     assert len(snapshots) == 3
     assert all(len(runs) == 1 for runs in snapshots)
-    assert (history.groupby("day").size() == 11).all()
+    assert (history.groupby("day").size() == n_comparisons(database.config)).all()
     latest = database.query("select * from experiment_results")
     assert str(latest.analysis_at[0]) == "2026-03-21 07:30:00"
     assert latest.run_id.iloc[0] == snapshots.loc["2026-03-21"][0]

@@ -9,26 +9,37 @@ from analysis_py.config import ExperimentConfig
 from tests.conftest import SEEDS, DemoRun
 
 SUMS = ["n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy"]
+RATIO_SUMS = ["sum_d", "sum_d_squares", "sum_w", "sum_w_squares", "sum_yd", "sum_yw", "sum_xd",
+              "sum_xw", "sum_dw"]
 
 
-def pandas_statistics(config: ExperimentConfig) -> pd.DataFrame:
-    """The mart's definition, written independently in pandas on the seed CSV files."""
+def pandas_subject_values(config: ExperimentConfig,
+                          analysis_at: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Per experiment, metric and analysed subject: y, x (and d, w for ratios), as defined
+    in the README, written independently in pandas on the seed CSV files. ``analysis_at``
+    cuts exposures and events and judges maturity."""
     assignments = pd.read_csv(SEEDS / "demo_assignments.csv", parse_dates=["assigned_at"])
     events = pd.read_csv(SEEDS / "demo_events.csv", parse_dates=["event_at"])
+    if analysis_at is not None:
+        assignments = assignments[assignments.assigned_at < analysis_at]
+        events = events[events.event_at < analysis_at]
     exposures = assignments.groupby(["experiment_id", "subject_id"]).agg(
         first_exposed_at=("assigned_at", "min"),
         n_variants=("variant_id", "nunique"),
         variant_id=("variant_id", "first"),
     ).reset_index()
 
-    rows = []
+    frames = []
     for experiment in config.experiments:
         in_experiment = exposures[exposures.experiment_id == experiment.id]
         analysed = in_experiment[(in_experiment.n_variants == 1)
                                  & in_experiment.variant_id.isin(experiment.variants)]
         n_multi = int((in_experiment.n_variants > 1).sum())
-        for metric_id in experiment.metrics:
+        values = {}
+        for metric_id in config.computed_metrics(experiment):
             metric = config.metrics[metric_id]
+            if metric.is_ratio:
+                continue
             selected_events = _filtered(events[events.event_name == metric.event_name], metric)
             joined = selected_events.merge(
                 analysed[["subject_id", "first_exposed_at"]], on="subject_id")
@@ -38,24 +49,66 @@ def pandas_statistics(config: ExperimentConfig) -> pd.DataFrame:
                      & (seconds < metric.window.end_seconds),
                 "x": (seconds >= -experiment.lookback_days * 86400) & (seconds < 0),
             }
-            per_subject = analysed[["subject_id", "variant_id"]].set_index("subject_id")
+            per_subject = analysed[["subject_id", "variant_id", "first_exposed_at"]].set_index(
+                "subject_id")
+            if metric.matured_subjects_only:
+                ends = per_subject.first_exposed_at + pd.to_timedelta(
+                    metric.window.end_seconds, unit="s")
+                per_subject = per_subject[ends <= analysis_at]
             for name, mask in windows.items():
                 selected = joined[mask]
                 grouped = selected.groupby("subject_id")
-                values = _aggregate(metric, selected, grouped)
-                per_subject[name] = values.reindex(per_subject.index).fillna(0.0).astype(float)
-            per_subject["yy"] = per_subject.y**2
-            per_subject["xx"] = per_subject.x**2
-            per_subject["xy"] = per_subject.x * per_subject.y
+                value = _aggregate(metric, selected, grouped)
+                per_subject[name] = value.reindex(per_subject.index).fillna(0.0).astype(float)
+                if metric.winsorize:
+                    # Caps over the experiment's subjects, all arms pooled, zeros included;
+                    # pandas' default quantile interpolates linearly, as percentile_cont.
+                    lower = (per_subject[name].quantile(metric.winsorize.lower)
+                             if metric.winsorize.lower is not None else None)
+                    per_subject[name] = per_subject[name].clip(
+                        lower=lower, upper=per_subject[name].quantile(metric.winsorize.upper))
+            values[metric_id] = per_subject
+        for metric_id in experiment.metrics:
+            metric = config.metrics[metric_id]
+            if metric.is_ratio:
+                numerator, denominator = values[metric.numerator], values[metric.denominator]
+                frame = numerator[["variant_id", "y", "x"]].join(
+                    denominator[["y", "x"]].rename(columns={"y": "d", "x": "w"}), how="inner")
+            else:
+                frame = values[metric_id][["variant_id", "y", "x"]]
+            frames.append(frame.reset_index().assign(
+                experiment_id=experiment.id, metric_id=metric_id, n_multi_variant_subjects=n_multi))
+    return pd.concat(frames, ignore_index=True)
+
+
+def pandas_statistics(config: ExperimentConfig,
+                      analysis_at: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The statistics mart's sums from :func:`pandas_subject_values`, every variant listed."""
+    subjects = pandas_subject_values(config, analysis_at)
+    for left, right in (("y", "y"), ("x", "x"), ("x", "y"), ("d", "d"), ("w", "w"), ("y", "d"),
+                        ("y", "w"), ("x", "d"), ("x", "w"), ("d", "w")):
+        if left in subjects and right in subjects:
+            subjects[left + right] = subjects[left] * subjects[right]
+    names = {"y": "sum_y", "yy": "sum_y_squares", "x": "sum_x", "xx": "sum_x_squares",
+             "xy": "sum_xy", "d": "sum_d", "dd": "sum_d_squares", "w": "sum_w",
+             "ww": "sum_w_squares", "yd": "sum_yd", "yw": "sum_yw", "xd": "sum_xd",
+             "xw": "sum_xw", "dw": "sum_dw"}
+    rows = []
+    for experiment in config.experiments:
+        for metric_id in experiment.metrics:
             for variant in experiment.variants:
-                arm = per_subject[per_subject.variant_id == variant]
-                rows.append({
-                    "experiment_id": experiment.id, "variant_id": variant,
-                    "metric_id": metric_id, "n": len(arm), "sum_y": arm.y.sum(),
-                    "sum_y_squares": arm.yy.sum(), "sum_x": arm.x.sum(),
-                    "sum_x_squares": arm.xx.sum(), "sum_xy": arm.xy.sum(),
-                    "n_multi_variant_subjects": n_multi,
-                })
+                arm = subjects[(subjects.experiment_id == experiment.id)
+                               & (subjects.metric_id == metric_id)
+                               & (subjects.variant_id == variant)]
+                row = {"experiment_id": experiment.id, "variant_id": variant,
+                       "metric_id": metric_id, "n": len(arm),
+                       "n_multi_variant_subjects": subjects.n_multi_variant_subjects[
+                           subjects.experiment_id == experiment.id].iloc[0]}
+                is_ratio = config.metrics[metric_id].is_ratio
+                for column, name in names.items():
+                    if column in arm and (is_ratio or not {"d", "w"} & set(column)):
+                        row[name] = arm[column].sum()
+                rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -89,19 +142,23 @@ def _aggregate(metric, selected: pd.DataFrame, grouped) -> pd.Series:
     if metric.aggregation == "threshold":
         base = grouped["value"].sum() if metric.threshold.of == "sum" else grouped.size()
         return (base >= metric.threshold.at_least).astype(float)
+    assert metric.aggregation in ("conversion", "retention")
     return (grouped.size() > 0).astype(float)
 
 
 def test_mart_equals_pandas_from_raw_tables(demo_run: DemoRun) -> None:
     keys = ["experiment_id", "variant_id", "metric_id"]
-    mart = demo_run.query("select * from fct_variant_metric_statistics").sort_values(keys)
-    expected = pandas_statistics(demo_run.config).sort_values(keys)
-    assert len(mart) == len(expected) == 19
+    mart = demo_run.query("select * from fct_variant_metric_statistics")
+    # The mart also holds the ratios' numerators and denominators the experiment does not
+    # list (computed for the ratios); compare the listed metrics.
+    expected = pandas_statistics(demo_run.config, demo_run.analysis_at).sort_values(keys)
+    mart = mart.merge(expected[keys], on=keys).sort_values(keys)
+    assert len(mart) == len(expected) == 2 * 7 + 3 * 5
     assert mart[keys].to_numpy().tolist() == expected[keys].to_numpy().tolist()
-    for column in [*SUMS, "n_multi_variant_subjects"]:
-        # Floating sums in a different order: agree to 1e-9 relative.
+    for column in [*SUMS, *RATIO_SUMS, "n_multi_variant_subjects"]:
+        # Floating sums in a different order: agree to 1e-9 relative (null where not a ratio).
         assert mart[column].astype(float).to_numpy() == pytest.approx(
-            expected[column].astype(float).to_numpy(), rel=1e-9), column
+            expected[column].astype(float).to_numpy(), rel=1e-9, nan_ok=True), column
     assert (mart["n_unknown_variant_subjects"] == 0).all()
     assert (mart["config_hash"] == demo_run.config.hash).all()
 
@@ -176,5 +233,42 @@ def test_subject_facts_have_one_row_per_experiment_subject_and_metric(demo_run: 
                count(distinct metric_id) as n_metrics
         from fct_subject_metrics group by experiment_id order by experiment_id""")
     for row in counts.itertuples():
+        # Every window has ended at the demo's analysis time: all subjects count everywhere.
         assert row.n_rows == row.n_subjects * row.n_metrics
-        assert row.n_metrics == len(demo_run.config.experiment(row.experiment_id).metrics)
+        experiment = demo_run.config.experiment(row.experiment_id)
+        assert row.n_metrics == len(demo_run.config.computed_metrics(experiment))
+
+
+def test_analysis_time_cuts_the_data_and_judges_maturity(
+        tmp_path, monkeypatch: pytest.MonkeyPatch, demo_run: DemoRun) -> None:
+    """`xp run --analysis-at` mid-experiment: only exposures and events before that time, and
+    retention counts only subjects whose days 7-14 have ended. Every listed metric (ratios,
+    winsorised and retention included) equals pandas on the raw tables cut the same way."""
+    from analysis_py.cli import main
+    from tests.conftest import REPO
+
+    # onboarding_flow exposes from 03-09 to 03-26: on 03-24 part of it has had 14 days.
+    analysis_at = pd.Timestamp("2026-03-24 12:00:00")
+    monkeypatch.setenv("XP_DUCKDB_PATH", str(tmp_path / "past.duckdb"))
+    assert main(["run", "--project-dir", str(REPO),
+                 "--analysis-at", analysis_at.isoformat()]) == 0
+    run = DemoRun(tmp_path / "past.duckdb", demo_run.config, analysis_at)
+    keys = ["experiment_id", "variant_id", "metric_id"]
+    expected = pandas_statistics(run.config, analysis_at).sort_values(keys)
+    mart = run.query("select * from fct_variant_metric_statistics").merge(
+        expected[keys], on=keys).sort_values(keys)
+    assert mart[keys].to_numpy().tolist() == expected[keys].to_numpy().tolist()
+    for column in [*SUMS, *RATIO_SUMS]:
+        assert mart[column].astype(float).to_numpy() == pytest.approx(
+            expected[column].astype(float).to_numpy(), rel=1e-9, nan_ok=True), column
+
+    # Not vacuous: the cut removed events, and retention counts fewer subjects than the rest.
+    full = demo_run.query("select * from fct_variant_metric_statistics")
+    sessions = mart[mart.metric_id == "sessions"].set_index(keys[:2])
+    assert sessions.sum_y.sum() < full[full.metric_id == "sessions"].sum_y.sum()
+    sessions, retained = sessions.n, mart[mart.metric_id == "returned_week_2"].set_index(keys[:2]).n
+    assert (0 < retained).all() and (retained < sessions.loc[retained.index]).all()
+    diagnostics = run.query("select * from experiment_diagnostics")
+    assert (diagnostics.n_analysed_subjects.to_numpy() > 0).all()
+    results = run.query("select * from experiment_results")
+    assert (results.analysis_at == analysis_at).all()

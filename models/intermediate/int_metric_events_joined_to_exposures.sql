@@ -4,7 +4,8 @@
     the pre-exposure lookback or the metric's window. The events are scanned once for all
     metrics. A day is a 24-hour block from first exposure:
     window_start_seconds <= event_at - first_exposed_at < window_end_seconds (the config gives
-    windows in 24-hour days or in hours). -#}
+    windows in 24-hour days or in hours). Events at or after the analysis time (var
+    xp_analysis_at) are left out; ratio metrics read no events (their components do). -#}
 with
 
 exposures as (
@@ -14,6 +15,7 @@ exposures as (
 
 events as (
     select * from {{ ref('stg_experimentation__events') }}
+    where {{ xp_before_analysis_at('event_at') }}
 ),
 
 experiment_metrics as (

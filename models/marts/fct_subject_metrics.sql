@@ -1,53 +1,102 @@
 {{ config(enabled=xp_enabled()) }}
 {#- One row per experiment, analysed subject and metric: the metric's value in its window
     after first exposure, and the same metric over the pre-exposure lookback (the CUPED
-    covariate). Subjects without events get 0. -#}
-with
+    covariate), from int_subject_metric_values (which counts only matured subjects for the
+    metrics that ask).
 
-exposures as (
-    select * from {{ ref('int_exposures_deduplicated') }}
-    where is_analysed
-),
+    - Winsorised metrics are capped at int_metric_winsorisation_caps; the covariate has its
+      own caps.
+    - A ratio metric's row carries its numerator's values in metric_value and
+      covariate_value and its denominator's in denominator_value and
+      covariate_denominator_value, for the subjects that both count, after both are
+      capped: numerator and denominator are capped over the same population (all the
+      experiment's subjects), unlike GrowthBook's bug #6331. -#}
+with
 
 experiment_metrics as (
     select * from {{ ref('stg_config__experiment_metrics') }}
 ),
 
-subject_metric_days as (
-    select * from {{ ref('int_subject_metric_days') }}
+event_metric_values as (
+    select * from {{ ref('int_subject_metric_values') }}
 ),
 
-subject_metric_values as (
+winsorisation_caps as (
+    select * from {{ ref('int_metric_winsorisation_caps') }}
+),
+
+capped_metric_values as (
     select
-        experiment_id,
-        subject_id,
-        metric_id,
-        {{ xp_combine_days('aggregation', "period = 'window'") }} as metric_value,
-        {{ xp_combine_days('aggregation', "period = 'lookback'") }} as covariate_value,
-        sum(case when period = 'lookback' then n_events else 0 end) as n_pre_exposure_events
-    from subject_metric_days
-    group by experiment_id, subject_id, metric_id, aggregation
+        event_metric_values.experiment_id,
+        event_metric_values.subject_id,
+        event_metric_values.metric_id,
+        event_metric_values.variant_id,
+        event_metric_values.first_exposed_at,
+        {%- for column in ['metric_value', 'covariate_value'] %}
+        least(
+            greatest(event_metric_values.{{ column }},
+                     coalesce(winsorisation_caps.{{ column }}_lower_cap,
+                              event_metric_values.{{ column }})),
+            coalesce(winsorisation_caps.{{ column }}_upper_cap, event_metric_values.{{ column }})
+        ) as {{ column }},
+        {%- endfor %}
+        event_metric_values.has_pre_exposure_events
+    from event_metric_values
+    left join winsorisation_caps
+        on event_metric_values.experiment_id = winsorisation_caps.experiment_id
+        and event_metric_values.metric_id = winsorisation_caps.metric_id
+),
+
+ratio_metric_values as (
+    select
+        numerators.experiment_id,
+        numerators.subject_id,
+        ratios.metric_id,
+        numerators.variant_id,
+        numerators.first_exposed_at,
+        numerators.metric_value,
+        numerators.covariate_value,
+        denominators.metric_value as denominator_value,
+        denominators.covariate_value as covariate_denominator_value,
+        numerators.has_pre_exposure_events or denominators.has_pre_exposure_events
+            as has_pre_exposure_events
+    from experiment_metrics as ratios
+    inner join capped_metric_values as numerators
+        on ratios.experiment_id = numerators.experiment_id
+        and ratios.numerator_metric_id = numerators.metric_id
+    inner join capped_metric_values as denominators
+        on numerators.experiment_id = denominators.experiment_id
+        and numerators.subject_id = denominators.subject_id
+        and ratios.denominator_metric_id = denominators.metric_id
+    where ratios.aggregation = 'ratio'
 ),
 
 final as (
     select
-        exposures.experiment_id,
-        exposures.subject_id,
-        experiment_metrics.metric_id,
-        exposures.variant_id,
-        exposures.first_exposed_at,
-        cast(coalesce(subject_metric_values.metric_value, 0) as {{ xp_type_double() }})
-            as metric_value,
-        cast(coalesce(subject_metric_values.covariate_value, 0) as {{ xp_type_double() }})
-            as covariate_value,
-        coalesce(subject_metric_values.n_pre_exposure_events, 0) > 0 as has_pre_exposure_events
-    from exposures
-    inner join experiment_metrics
-        on exposures.experiment_id = experiment_metrics.experiment_id
-    left join subject_metric_values
-        on exposures.experiment_id = subject_metric_values.experiment_id
-        and exposures.subject_id = subject_metric_values.subject_id
-        and experiment_metrics.metric_id = subject_metric_values.metric_id
+        experiment_id,
+        subject_id,
+        metric_id,
+        variant_id,
+        first_exposed_at,
+        metric_value,
+        covariate_value,
+        cast(null as {{ xp_type_double() }}) as denominator_value,
+        cast(null as {{ xp_type_double() }}) as covariate_denominator_value,
+        has_pre_exposure_events
+    from capped_metric_values
+    union all
+    select
+        experiment_id,
+        subject_id,
+        metric_id,
+        variant_id,
+        first_exposed_at,
+        metric_value,
+        covariate_value,
+        denominator_value,
+        covariate_denominator_value,
+        has_pre_exposure_events
+    from ratio_metric_values
 )
 
 select * from final

@@ -4,7 +4,7 @@
     pre-exposure value of every metric of the experiment. With the statistics mart's sums
     they give each arm's covariance matrix of all covariates, so the regression on several
     covariates runs in Python on sums alone. Built only when an experiment sets
-    analysis.cuped: multi. -#}
+    analysis.cuped: multi. Ratio metrics are left out: they use ratio CUPED. -#}
 with
 
 subject_metrics as (
@@ -14,6 +14,7 @@ subject_metrics as (
         {{ xp_string_literal(experiment_id) }}{{ ',' if not loop.last }}
         {%- endfor %}
     )
+    and denominator_value is null
 ),
 
 covariates as (

@@ -7,11 +7,53 @@
     Built from changes, not from a subject × day grid: a subject adds (n, x, x²) on its
     exposure day, and on each day its metric value moves from y_prev to y, it adds
     (y - y_prev, y² - y_prev², x·(y - y_prev)). Running sums of these increments are the
-    day's sums of y, y² and x·y. -#}
+    day's sums of y, y² and x·y. A ratio metric moves (y, d) together on the days either
+    its numerator or its denominator changes, and adds the changes of y·d, d², x·d, y·w, d·w.
+
+    Winsorised values are capped at the final caps (int_metric_winsorisation_caps) on every
+    day. Not replayed: metrics counting only matured subjects (retention), metrics with a
+    lower winsorisation cap (a subject without events would start at the cap, not at 0),
+    and ratios of such metrics. -#}
 with
 
+all_metrics as (
+    select * from {{ ref('stg_config__experiment_metrics') }}
+),
+
+replayable_event_metrics as (
+    select * from all_metrics
+    where
+        aggregation <> 'ratio'
+        and not is_matured_subjects_only
+        and winsorize_lower is null
+),
+
+replayed_metrics as (
+    select * from replayable_event_metrics
+    union all
+    select ratios.*
+    from all_metrics as ratios
+    inner join replayable_event_metrics as numerators
+        on ratios.experiment_id = numerators.experiment_id
+        and ratios.numerator_metric_id = numerators.metric_id
+    inner join replayable_event_metrics as denominators
+        on ratios.experiment_id = denominators.experiment_id
+        and ratios.denominator_metric_id = denominators.metric_id
+    where ratios.aggregation = 'ratio'
+),
+
 subject_metrics as (
-    select * from {{ ref('fct_subject_metrics') }}
+    select
+        fct_subject_metrics.*,
+        replayed_metrics.aggregation = 'ratio' as is_ratio
+    from {{ ref('fct_subject_metrics') }} as fct_subject_metrics
+    inner join replayed_metrics
+        on fct_subject_metrics.experiment_id = replayed_metrics.experiment_id
+        and fct_subject_metrics.metric_id = replayed_metrics.metric_id
+),
+
+winsorisation_caps as (
+    select * from {{ ref('int_metric_winsorisation_caps') }}
 ),
 
 window_days as (
@@ -21,10 +63,6 @@ window_days as (
 
 experiment_variants as (
     select * from {{ ref('stg_config__experiment_variants') }}
-),
-
-experiment_metrics as (
-    select * from {{ ref('stg_config__experiment_metrics') }}
 ),
 
 experiment_starts as (
@@ -57,6 +95,21 @@ running_values as (
     from window_days
 ),
 
+capped_running_values as (
+    select
+        running_values.experiment_id,
+        running_values.subject_id,
+        running_values.metric_id,
+        running_values.changed_on,
+        least(running_values.metric_value,
+              coalesce(winsorisation_caps.metric_value_upper_cap, running_values.metric_value))
+            as metric_value
+    from running_values
+    left join winsorisation_caps
+        on running_values.experiment_id = winsorisation_caps.experiment_id
+        and running_values.metric_id = winsorisation_caps.metric_id
+),
+
 value_changes as (
     select
         experiment_id,
@@ -66,8 +119,70 @@ value_changes as (
         metric_value,
         coalesce(lag(metric_value) over (
             partition by experiment_id, subject_id, metric_id order by changed_on
-        ), 0) as previous_value
-    from running_values
+        ), 0) as previous_value,
+        cast(null as {{ xp_type_double() }}) as denominator_value,
+        cast(null as {{ xp_type_double() }}) as previous_denominator_value
+    from capped_running_values
+),
+
+ratio_component_changes as (
+    select
+        ratios.experiment_id,
+        value_changes.subject_id,
+        ratios.metric_id,
+        value_changes.changed_on,
+        sum(case when value_changes.metric_id = ratios.numerator_metric_id
+            then value_changes.metric_value - value_changes.previous_value else 0 end)
+            as numerator_change,
+        sum(case when value_changes.metric_id = ratios.denominator_metric_id
+            then value_changes.metric_value - value_changes.previous_value else 0 end)
+            as denominator_change
+    from value_changes
+    inner join replayed_metrics as ratios
+        on value_changes.experiment_id = ratios.experiment_id
+        and (value_changes.metric_id = ratios.numerator_metric_id
+             or value_changes.metric_id = ratios.denominator_metric_id)
+    where ratios.aggregation = 'ratio'
+    group by
+        ratios.experiment_id,
+        value_changes.subject_id,
+        ratios.metric_id,
+        value_changes.changed_on
+),
+
+ratio_running_values as (
+    {%- set running = "over (partition by experiment_id, subject_id, metric_id order by changed_on rows between unbounded preceding and current row)" %}
+    select
+        experiment_id,
+        subject_id,
+        metric_id,
+        changed_on,
+        sum(numerator_change) {{ running }} as metric_value,
+        sum(denominator_change) {{ running }} as denominator_value
+    from ratio_component_changes
+),
+
+ratio_value_changes as (
+    select
+        experiment_id,
+        subject_id,
+        metric_id,
+        changed_on,
+        metric_value,
+        coalesce(lag(metric_value) over (
+            partition by experiment_id, subject_id, metric_id order by changed_on
+        ), 0) as previous_value,
+        denominator_value,
+        coalesce(lag(denominator_value) over (
+            partition by experiment_id, subject_id, metric_id order by changed_on
+        ), 0) as previous_denominator_value
+    from ratio_running_values
+),
+
+all_value_changes as (
+    select * from value_changes
+    union all
+    select * from ratio_value_changes
 ),
 
 increments as (
@@ -81,28 +196,60 @@ increments as (
         0 as sum_y_squares,
         subject_metrics.covariate_value as sum_x,
         subject_metrics.covariate_value * subject_metrics.covariate_value as sum_x_squares,
-        0 as sum_xy
+        0 as sum_xy,
+        0 as sum_d,
+        0 as sum_d_squares,
+        coalesce(subject_metrics.covariate_denominator_value, 0) as sum_w,
+        coalesce(subject_metrics.covariate_denominator_value
+                 * subject_metrics.covariate_denominator_value, 0) as sum_w_squares,
+        0 as sum_yd,
+        0 as sum_yw,
+        0 as sum_xd,
+        coalesce(subject_metrics.covariate_value
+                 * subject_metrics.covariate_denominator_value, 0) as sum_xw,
+        0 as sum_dw
     from subject_metrics
     union all
     select
         subject_metrics.experiment_id,
         subject_metrics.variant_id,
         subject_metrics.metric_id,
-        value_changes.changed_on,
+        changes.changed_on,
         0 as n,
-        value_changes.metric_value - value_changes.previous_value as sum_y,
-        value_changes.metric_value * value_changes.metric_value
-        - value_changes.previous_value * value_changes.previous_value as sum_y_squares,
+        changes.metric_value - changes.previous_value as sum_y,
+        changes.metric_value * changes.metric_value
+        - changes.previous_value * changes.previous_value as sum_y_squares,
         0 as sum_x,
         0 as sum_x_squares,
-        subject_metrics.covariate_value
-        * (value_changes.metric_value - value_changes.previous_value) as sum_xy
-    from value_changes
+        subject_metrics.covariate_value * (changes.metric_value - changes.previous_value)
+            as sum_xy,
+        coalesce(changes.denominator_value - changes.previous_denominator_value, 0) as sum_d,
+        coalesce(changes.denominator_value * changes.denominator_value
+                 - changes.previous_denominator_value * changes.previous_denominator_value, 0)
+            as sum_d_squares,
+        0 as sum_w,
+        0 as sum_w_squares,
+        coalesce(changes.metric_value * changes.denominator_value
+                 - changes.previous_value * changes.previous_denominator_value, 0) as sum_yd,
+        coalesce(subject_metrics.covariate_denominator_value
+                 * (changes.metric_value - changes.previous_value), 0) as sum_yw,
+        coalesce(subject_metrics.covariate_value
+                 * (changes.denominator_value - changes.previous_denominator_value), 0)
+            as sum_xd,
+        0 as sum_xw,
+        coalesce(subject_metrics.covariate_denominator_value
+                 * (changes.denominator_value - changes.previous_denominator_value), 0)
+            as sum_dw
+    from all_value_changes as changes
     inner join subject_metrics
-        on value_changes.experiment_id = subject_metrics.experiment_id
-        and value_changes.subject_id = subject_metrics.subject_id
-        and value_changes.metric_id = subject_metrics.metric_id
+        on changes.experiment_id = subject_metrics.experiment_id
+        and changes.subject_id = subject_metrics.subject_id
+        and changes.metric_id = subject_metrics.metric_id
 ),
+
+{%- set sums = ['n', 'sum_y', 'sum_y_squares', 'sum_x', 'sum_x_squares', 'sum_xy'] %}
+{%- set ratio_sums = ['sum_d', 'sum_d_squares', 'sum_w', 'sum_w_squares', 'sum_yd', 'sum_yw',
+                      'sum_xd', 'sum_xw', 'sum_dw'] %}
 
 daily_increments as (
     select
@@ -112,12 +259,9 @@ daily_increments as (
         increments.changed_on,
         {{ dbt.datediff('experiment_starts.started_on', 'increments.changed_on', 'day') }} + 1
             as day_number,
-        sum(increments.n) as n,
-        sum(increments.sum_y) as sum_y,
-        sum(increments.sum_y_squares) as sum_y_squares,
-        sum(increments.sum_x) as sum_x,
-        sum(increments.sum_x_squares) as sum_x_squares,
-        sum(increments.sum_xy) as sum_xy
+        {%- for column in sums + ratio_sums %}
+        sum(increments.{{ column }}) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from increments
     inner join experiment_starts
         on increments.experiment_id = experiment_starts.experiment_id
@@ -142,23 +286,21 @@ daily_grid as (
         experiment_variants.variant_id,
         experiment_variants.is_control,
         experiment_variants.expected_share,
-        experiment_metrics.metric_id,
-        coalesce(daily_increments.n, 0) as n,
-        coalesce(daily_increments.sum_y, 0) as sum_y,
-        coalesce(daily_increments.sum_y_squares, 0) as sum_y_squares,
-        coalesce(daily_increments.sum_x, 0) as sum_x,
-        coalesce(daily_increments.sum_x_squares, 0) as sum_x_squares,
-        coalesce(daily_increments.sum_xy, 0) as sum_xy
+        replayed_metrics.metric_id,
+        replayed_metrics.aggregation = 'ratio' as is_ratio,
+        {%- for column in sums + ratio_sums %}
+        coalesce(daily_increments.{{ column }}, 0) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from days
     inner join experiment_variants
         on days.experiment_id = experiment_variants.experiment_id
-    inner join experiment_metrics
-        on days.experiment_id = experiment_metrics.experiment_id
+    inner join replayed_metrics
+        on days.experiment_id = replayed_metrics.experiment_id
     left join daily_increments
         on days.experiment_id = daily_increments.experiment_id
         and days.day_number = daily_increments.day_number
         and experiment_variants.variant_id = daily_increments.variant_id
-        and experiment_metrics.metric_id = daily_increments.metric_id
+        and replayed_metrics.metric_id = daily_increments.metric_id
 ),
 
 final as (
@@ -172,11 +314,13 @@ final as (
         is_control,
         expected_share,
         cast(sum(n) {{ window }} as {{ dbt.type_bigint() }}) as n,
-        cast(sum(sum_y) {{ window }} as {{ xp_type_double() }}) as sum_y,
-        cast(sum(sum_y_squares) {{ window }} as {{ xp_type_double() }}) as sum_y_squares,
-        cast(sum(sum_x) {{ window }} as {{ xp_type_double() }}) as sum_x,
-        cast(sum(sum_x_squares) {{ window }} as {{ xp_type_double() }}) as sum_x_squares,
-        cast(sum(sum_xy) {{ window }} as {{ xp_type_double() }}) as sum_xy
+        {%- for column in sums[1:] %}
+        cast(sum({{ column }}) {{ window }} as {{ xp_type_double() }}) as {{ column }},
+        {%- endfor %}
+        {%- for column in ratio_sums %}
+        cast(case when is_ratio then sum({{ column }}) {{ window }} end as {{ xp_type_double() }})
+            as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from daily_grid
 )
 

@@ -33,7 +33,10 @@ slice_sums as (
         subject_metrics.variant_id,
         subject_metrics.metric_id,
         {{ xp_sufficient_statistics('subject_metrics.metric_value',
-                                    'subject_metrics.covariate_value') }}
+                                    'subject_metrics.covariate_value') }},
+        {{ xp_ratio_statistics('subject_metrics.metric_value', 'subject_metrics.covariate_value',
+                               'subject_metrics.denominator_value',
+                               'subject_metrics.covariate_denominator_value') }}
     from subject_metrics
     inner join dimensions
         on subject_metrics.experiment_id = dimensions.experiment_id
@@ -55,7 +58,8 @@ final as (
         experiment_metrics.metric_id,
         experiment_variants.is_control,
         experiment_variants.expected_share,
-        {{ xp_sufficient_statistics_or_zero('slice_sums') }}
+        {{ xp_sufficient_statistics_or_zero('slice_sums') }},
+        {{ xp_ratio_statistics_or_zero('slice_sums', "experiment_metrics.aggregation = 'ratio'") }}
     from slice_values
     inner join experiment_variants
         on slice_values.experiment_id = experiment_variants.experiment_id

@@ -26,6 +26,8 @@ variant_sums as (
         variant_id,
         metric_id,
         {{ xp_sufficient_statistics('metric_value', 'covariate_value') }},
+        {{ xp_ratio_statistics('metric_value', 'covariate_value', 'denominator_value',
+                               'covariate_denominator_value') }},
         sum(case when has_pre_exposure_events then 1 else 0 end) as n_with_pre_exposure_events
     from subject_metrics
     group by experiment_id, variant_id, metric_id
@@ -48,6 +50,7 @@ final as (
         experiment_variants.is_control,
         experiment_variants.expected_share,
         {{ xp_sufficient_statistics_or_zero('variant_sums') }},
+        {{ xp_ratio_statistics_or_zero('variant_sums', "experiment_metrics.aggregation = 'ratio'") }},
         cast(coalesce(variant_sums.n_with_pre_exposure_events, 0) as {{ dbt.type_bigint() }})
             as n_with_pre_exposure_events,
         cast(coalesce(excluded_subjects.n_multi_variant_subjects, 0) as {{ dbt.type_bigint() }})

@@ -1,6 +1,8 @@
 {{ config(enabled=xp_enabled()) }}
-{#- The metrics of every configured experiment, with their windows and the experiment's
-    pre-exposure lookback, from the experiment config (var xp_config). -#}
+{#- The metrics every configured experiment computes (its listed metrics, plus the
+    numerators and denominators of its ratio metrics), with their definitions and the
+    experiment's pre-exposure lookback, from the experiment config (var xp_config).
+    Ratio metrics have no event name or window: they divide two other rows' metrics. -#}
 {%- set config = xp_config() %}
 {%- set metrics = {} %}
 {%- for metric in config['metrics'] %}
@@ -14,18 +16,24 @@ experiment_metrics as (
     {%- for metric_id in experiment['metrics'] %}
     {%- set metric = metrics[metric_id] %}
     select
-        cast({{ xp_string_literal(experiment['id']) }} as {{ dbt.type_string() }}) as experiment_id,
-        cast({{ xp_string_literal(metric['id']) }} as {{ dbt.type_string() }}) as metric_id,
-        cast({{ xp_string_literal(metric['event_name']) }} as {{ dbt.type_string() }}) as event_name,
-        cast({{ xp_string_literal(metric['aggregation']) }} as {{ dbt.type_string() }}) as aggregation,
-        cast({{ metric['window_start_seconds'] | int }} as {{ dbt.type_bigint() }})
+        {{ xp_config_literal(experiment['id'], dbt.type_string()) }} as experiment_id,
+        {{ xp_config_literal(metric['id'], dbt.type_string()) }} as metric_id,
+        {{ xp_config_literal(metric.get('event_name'), dbt.type_string()) }} as event_name,
+        {{ xp_config_literal(metric['aggregation'], dbt.type_string()) }} as aggregation,
+        {{ xp_config_literal(metric.get('window_start_seconds'), dbt.type_bigint()) }}
             as window_start_seconds,
-        cast({{ metric['window_end_seconds'] | int }} as {{ dbt.type_bigint() }})
+        {{ xp_config_literal(metric.get('window_end_seconds'), dbt.type_bigint()) }}
             as window_end_seconds,
-        cast({{ xp_string_literal(metric['threshold_of']) if metric.get('threshold_of') else 'null' }}
-            as {{ dbt.type_string() }}) as threshold_of,
-        cast({{ metric['threshold_at_least'] | float if metric.get('threshold_at_least') is not none else 'null' }}
-            as {{ xp_type_double() }}) as threshold_at_least,
+        {{ xp_config_literal(metric.get('threshold_of'), dbt.type_string()) }} as threshold_of,
+        {{ xp_config_literal(metric.get('threshold_at_least'), xp_type_double()) }}
+            as threshold_at_least,
+        {{ xp_config_literal(metric.get('winsorize_upper'), xp_type_double()) }}
+            as winsorize_upper,
+        {{ xp_config_literal(metric.get('winsorize_lower'), xp_type_double()) }}
+            as winsorize_lower,
+        {{ xp_config_literal(metric.get('matured_subjects_only', false), 'boolean') }} as is_matured_subjects_only,
+        {{ xp_config_literal(metric.get('numerator'), dbt.type_string()) }} as numerator_metric_id,
+        {{ xp_config_literal(metric.get('denominator'), dbt.type_string()) }} as denominator_metric_id,
         cast({{ experiment['lookback_days'] | int }} as {{ dbt.type_int() }}) as lookback_days
     {%- if not (loop.last and outer_loop.last) %}
     union all

@@ -1,0 +1,33 @@
+{#- The analysis time (var xp_analysis_at, UTC 'YYYY-MM-DD HH:MM:SS'), which `xp run` passes:
+    exposures and events at or after it are left out, and metrics with
+    matured_subjects_only count the subjects whose window has ended by it. A rerun with the
+    same time reads the same data, so a past day's results can be reproduced.
+    xp_analysis_at_sql() is the time as SQL; without the var, the current time. -#}
+{% macro xp_analysis_at() -%}
+    {%- set value = var('xp_analysis_at', none) -%}
+    {%- if value is not none
+            and not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}', value | string) -%}
+        {{ exceptions.raise_compiler_error(
+            "The var 'xp_analysis_at' must be a UTC time 'YYYY-MM-DD HH:MM:SS', got '"
+            ~ value ~ "'") }}
+    {%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
+
+{% macro xp_analysis_at_sql() -%}
+    {%- set value = xp_analysis_at() -%}
+    {%- if value is none -%}
+        cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
+    {%- else -%}
+        cast({{ xp_string_literal(value) }} as {{ dbt.type_timestamp() }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The condition that keeps rows before the analysis time; true without the var. -#}
+{% macro xp_before_analysis_at(column) -%}
+    {%- if xp_analysis_at() is none -%}
+        true
+    {%- else -%}
+        {{ column }} < {{ xp_analysis_at_sql() }}
+    {%- endif -%}
+{%- endmacro %}
