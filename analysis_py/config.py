@@ -18,7 +18,7 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -88,6 +88,28 @@ class Filter:
     value: Any
 
 
+#: The event source metrics read unless they name another: the events table of the input
+#: contract (dbt source experimentation.events, staged in stg_experimentation__events).
+DEFAULT_EVENT_SOURCE = "events"
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """A further table of events, declared as a dbt source, with its own column names.
+
+    Without ``event_name_column`` every row is an event, and its metrics name no event.
+    Without ``value_column`` sums have nothing to add (use count, conversion, ...).
+    """
+
+    id: str
+    source_name: str
+    table_name: str
+    subject_id_column: str
+    timestamp_column: str
+    value_column: str | None = None
+    event_name_column: str | None = None
+
+
 @dataclass(frozen=True)
 class Winsorize:
     """Caps on the per-subject values at percentiles over the experiment's subjects (all arms
@@ -119,6 +141,7 @@ class Metric:
     matured_subjects_only: bool = False
     numerator: str = ""
     denominator: str = ""
+    source: str = DEFAULT_EVENT_SOURCE
 
     @property
     def label(self) -> str:
@@ -183,6 +206,7 @@ class ExperimentConfig:
     path: str
     metrics: dict[str, Metric]
     experiments: tuple[Experiment, ...]
+    event_sources: dict[str, EventSource] = field(default_factory=dict)
 
     def experiment(self, experiment_id: str) -> Experiment:
         for experiment in self.experiments:
@@ -199,6 +223,7 @@ class ExperimentConfig:
         body = {
             "schema_version": CONFIG_SCHEMA_VERSION,
             "metrics": [self._metric_vars(m) for m in self.metrics.values()],
+            "event_sources": [asdict(s) for s in self.event_sources.values()],
             "experiments": [
                 {
                     "id": e.id,
@@ -249,6 +274,7 @@ class ExperimentConfig:
             "winsorize_upper": m.winsorize.upper if m.winsorize else None,
             "winsorize_lower": m.winsorize.lower if m.winsorize else None,
             "matured_subjects_only": m.matured_subjects_only,
+            "source": m.source,
         }
 
     @cached_property
@@ -275,11 +301,20 @@ def parse_config(document: Any, path: str = "<config>") -> ExperimentConfig:
     root = _Entry(path, "")
     if not isinstance(document, dict):
         raise root.error("the file must be a mapping with keys 'metrics' and 'experiments'")
-    _check_keys(root, document, required={"metrics", "experiments"}, optional=set())
+    _check_keys(root, document, required={"metrics", "experiments"},
+                optional={"event_sources"})
+
+    sources: dict[str, EventSource] = {}
+    for index, raw in enumerate(document.get("event_sources") or []):
+        entry = _Entry(path, f"event_sources[{index}]", raw)
+        source = _parse_event_source(entry, raw)
+        if source.id in sources or source.id == DEFAULT_EVENT_SOURCE:
+            raise entry.error(f"key 'id': '{source.id}' is already an event source")
+        sources[source.id] = source
 
     metrics: dict[str, Metric] = {}
     for index, raw in enumerate(_list(root, document, "metrics")):
-        metric = _parse_metric(_Entry(path, f"metrics[{index}]", raw), raw)
+        metric = _parse_metric(_Entry(path, f"metrics[{index}]", raw), raw, sources)
         if metric.id in metrics:
             raise _Entry(path, f"metrics[{index}]", raw).error(
                 f"key 'id': duplicate metric id '{metric.id}'")
@@ -295,7 +330,27 @@ def parse_config(document: Any, path: str = "<config>") -> ExperimentConfig:
         if any(e.id == experiment.id for e in experiments):
             raise entry.error(f"key 'id': duplicate experiment id '{experiment.id}'")
         experiments.append(experiment)
-    return ExperimentConfig(path=path, metrics=metrics, experiments=tuple(experiments))
+    return ExperimentConfig(path=path, metrics=metrics, experiments=tuple(experiments),
+                            event_sources=sources)
+
+
+def _parse_event_source(entry: _Entry, raw: Any) -> EventSource:
+    _check_keys(entry, raw, required={"id", "dbt_source", "subject_id_column",
+                                      "timestamp_column"},
+                optional={"value_column", "event_name_column"})
+    _check_keys(entry.child("dbt_source"), raw["dbt_source"], required={"source", "table"},
+                optional=set())
+    dbt_source = raw["dbt_source"]
+    columns = {key: _string(entry, raw, key, _COLUMN) if raw.get(key) is not None else None
+               for key in ("subject_id_column", "timestamp_column", "value_column",
+                           "event_name_column")}
+    return EventSource(
+        id=_string(entry, raw, "id", _METRIC_ID),
+        source_name=_string(entry, {"dbt_source.source": dbt_source["source"]},
+                            "dbt_source.source", _COLUMN),
+        table_name=_string(entry, {"dbt_source.table": dbt_source["table"]},
+                           "dbt_source.table", _COLUMN),
+        **columns)
 
 
 def _check_ratio(entry: _Entry, metric: Metric, metrics: dict[str, Metric]) -> None:
@@ -366,16 +421,16 @@ def _integer(entry: _Entry, value: Any, key: str, minimum: int) -> int:
 
 _METRIC_KEYS = {"id", "aggregation", "description", "direction", "display_name"}
 _EVENT_METRIC_KEYS = {"event_name", "window", "threshold", "filters", "winsorize",
-                      "matured_subjects_only"}
+                      "matured_subjects_only", "source"}
 _RATIO_METRIC_KEYS = {"numerator", "denominator"}
 
 
-def _parse_metric(entry: _Entry, raw: Any) -> Metric:
+def _parse_metric(entry: _Entry, raw: Any, sources: dict[str, EventSource]) -> Metric:
     if isinstance(raw, dict) and raw.get("aggregation") == "ratio":
         _check_keys(entry, raw, required={"id", "aggregation", "numerator", "denominator"},
                     optional=_METRIC_KEYS)
     else:
-        _check_keys(entry, raw, required={"id", "event_name", "aggregation", "window"},
+        _check_keys(entry, raw, required={"id", "aggregation", "window"},
                     optional=_METRIC_KEYS | _EVENT_METRIC_KEYS)
     metric_id = _string(entry, raw, "id", _METRIC_ID)
     aggregation = raw["aggregation"]
@@ -421,7 +476,24 @@ def _parse_metric(entry: _Entry, raw: Any) -> Metric:
     if aggregation == "retention" and not matured:
         raise entry.error("key 'matured_subjects_only': retention counts only subjects whose "
                           "window has ended; it cannot be false")
-    return Metric(**common, event_name=_string(entry, raw, "event_name"), window=window,
+    source_id = raw.get("source", DEFAULT_EVENT_SOURCE)
+    if source_id != DEFAULT_EVENT_SOURCE and source_id not in sources:
+        raise entry.error(f"key 'source': unknown event source {source_id!r} (declared under "
+                          f"event_sources: {', '.join(sources) or 'none'}; default: "
+                          f"{DEFAULT_EVENT_SOURCE})")
+    source = sources.get(source_id)
+    has_event_names = source is None or source.event_name_column is not None
+    if has_event_names and "event_name" not in raw:
+        raise entry.error("missing key 'event_name'")
+    if not has_event_names and "event_name" in raw:
+        raise entry.error(f"key 'event_name': event source {source_id!r} has no "
+                          "event_name_column: every row is an event")
+    if aggregation in ("sum", "threshold") and source is not None and source.value_column is None \
+            and (aggregation == "sum" or threshold and threshold.of == "sum"):
+        raise entry.error(f"key 'aggregation': event source {source_id!r} has no value_column "
+                          "to sum")
+    event_name = _string(entry, raw, "event_name") if has_event_names else ""
+    return Metric(**common, event_name=event_name, window=window, source=source_id,
                   threshold=threshold, filters=_parse_filters(entry, raw.get("filters", [])),
                   winsorize=_parse_winsorize(entry, raw.get("winsorize")),
                   matured_subjects_only=matured)

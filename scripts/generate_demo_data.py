@@ -16,6 +16,10 @@ What the data holds, on purpose:
 - Subject attributes on the assignment rows: ``platform`` (3 values) and ``country`` (a long
   tail of 12 values, for the top-N + "other" dimension breakdown); events carry the
   subject's ``country`` too (an extra column for metric filters).
+- A second event source with its own column names, ``demo_support_tickets`` (``user_id``,
+  ``opened_at``, ``minutes_to_resolve``, ``channel``; no event name: every row is a ticket),
+  drawn from a stream of its own so that the other files did not change. Heavy users open
+  more tickets; no experiment changes the rate.
 - What real logs contain: duplicate exposure rows (10% of subjects), a few subjects exposed
   to two variants of one experiment (about 1%), events of subjects never assigned, events
   before exposure and after the metric window, and purchase events with a null value.
@@ -169,7 +173,29 @@ def generate(seed: int = SEED) -> tuple[list[tuple], list[tuple]]:
     return assignments, events
 
 
+TICKET_RATE_PER_SESSION = 0.08
+TICKET_CHANNELS = ("chat", "email", "phone")
+
+
+def generate_support_tickets(seed: int = SEED) -> list[tuple]:
+    """Support tickets, from the subjects' session rates (the same draws as ``generate``)."""
+    rng = np.random.default_rng(seed)
+    n_total = N_SUBJECTS + N_UNASSIGNED_SUBJECTS
+    session_rate = rng.gamma(shape=1.5, scale=SESSION_RATE_PER_DAY / 1.5, size=n_total)
+    tickets = np.random.default_rng(seed + 2)
+    rows = []
+    for subject in range(n_total):
+        n_tickets = tickets.poisson(session_rate[subject] * TICKET_RATE_PER_SESSION * PERIOD_DAYS)
+        for day in np.sort(tickets.random(n_tickets) * PERIOD_DAYS):
+            minutes = tickets.gamma(shape=2.0, scale=30.0)
+            channel = TICKET_CHANNELS[tickets.choice(len(TICKET_CHANNELS), p=[0.5, 0.3, 0.2])]
+            rows.append((f"s{subject + 1:05d}", _timestamp(day), f"{minutes:.1f}", channel))
+    rows.sort()
+    return rows
+
+
 EVENT_COLUMNS = ("subject_id", "event_name", "event_at", "value", "country")
+TICKET_COLUMNS = ("user_id", "opened_at", "minutes_to_resolve", "channel")
 ASSIGNMENT_COLUMNS = ("subject_id", "experiment_id", "variant_id", "assigned_at", "platform",
                       "country")
 
@@ -190,8 +216,10 @@ def main() -> None:
     assignments, events = generate(args.seed)
     write_csv(args.out_dir / "demo_assignments.csv", ASSIGNMENT_COLUMNS, assignments)
     write_csv(args.out_dir / "demo_events.csv", EVENT_COLUMNS, events)
-    print(f"wrote {len(assignments)} assignment rows and {len(events)} event rows "
-          f"to {args.out_dir}")
+    tickets = generate_support_tickets(args.seed)
+    write_csv(args.out_dir / "demo_support_tickets.csv", TICKET_COLUMNS, tickets)
+    print(f"wrote {len(assignments)} assignment rows, {len(events)} event rows and "
+          f"{len(tickets)} support tickets to {args.out_dir}")
 
 
 if __name__ == "__main__":

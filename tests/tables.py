@@ -30,7 +30,7 @@ RUN_COLUMNS = {"run_id", "analysis_at", "analysis_date"}
 
 
 def assert_tables_agree(reference: pd.DataFrame, other: pd.DataFrame, keys: list[str],
-                        table: str) -> None:
+                        table: str, ignore: frozenset[str] = frozenset()) -> None:
     """Same columns, identical row sets on the keys, every number within 1e-9 relative.
 
     Column order may differ only where an engine moves a partition column last (Spark's
@@ -45,7 +45,7 @@ def assert_tables_agree(reference: pd.DataFrame, other: pd.DataFrame, keys: list
     assert other[keys].astype(str).to_numpy().tolist() == \
         reference[keys].astype(str).to_numpy().tolist(), table
     for column in reference.columns:
-        if column in RUN_COLUMNS:
+        if column in RUN_COLUMNS | ignore:
             continue
         expected, actual = reference[column], other[column]
         if pd.api.types.is_numeric_dtype(expected) and not pd.api.types.is_bool_dtype(expected):

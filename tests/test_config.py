@@ -172,6 +172,42 @@ def test_ratio_and_retention_errors(metrics: list[dict], expected: str) -> None:
     assert str(raised.value).startswith("x.yml: " + expected), str(raised.value)
 
 
+TICKETS = {"id": "tickets", "dbt_source": {"source": "crm", "table": "tickets"},
+           "subject_id_column": "user_id", "timestamp_column": "opened_at"}
+
+
+@pytest.mark.parametrize(
+    ("sources", "metric", "expected"),
+    [
+        ([TICKETS], {"source": "tickts"},
+         "metrics[0] (id 'revenue'): key 'source': unknown event source 'tickts'"),
+        ([TICKETS], {"source": "tickets"},
+         "metrics[0] (id 'revenue'): key 'event_name': event source 'tickets' has no "
+         "event_name_column"),
+        ([TICKETS], {"source": "tickets", "event_name": None, "aggregation": "sum"},
+         "metrics[0] (id 'revenue'): key 'aggregation': event source 'tickets' has no "
+         "value_column to sum"),
+        ([{**TICKETS, "event_name_column": "kind"}], {"source": "tickets", "event_name": None},
+         "metrics[0] (id 'revenue'): missing key 'event_name'"),
+        ([{**TICKETS, "timestamp_column": "opened at; drop"}], {},
+         "event_sources[0] (id 'tickets'): key 'timestamp_column': 'opened at; drop' is not "
+         "a valid name"),
+        ([{**TICKETS, "dbt_source": {"source": "crm"}}], {},
+         "event_sources[0] (id 'tickets'): key 'dbt_source': missing key 'table'"),
+        ([{**TICKETS, "id": "events"}], {},
+         "event_sources[0] (id 'events'): key 'id': 'events' is already an event source"),
+    ],
+)
+def test_event_source_errors(sources: list[dict], metric: dict, expected: str) -> None:
+    document = copy.deepcopy(VALID)
+    document["event_sources"] = copy.deepcopy(sources)
+    document["metrics"][0].update(metric)
+    document["metrics"][0] = {k: v for k, v in document["metrics"][0].items() if v is not None}
+    with pytest.raises(ConfigError) as raised:
+        parse_config(document, "x.yml")
+    assert str(raised.value).startswith("x.yml: " + expected), str(raised.value)
+
+
 def test_an_experiment_computes_its_ratios_components() -> None:
     document = copy.deepcopy(VALID)
     document["metrics"] += [ORDERS, RATIO]

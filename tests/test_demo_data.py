@@ -27,6 +27,10 @@ def test_committed_seeds_are_what_the_generator_writes(tmp_path: Path) -> None:
     generator.write_csv(tmp_path / "e.csv", generator.EVENT_COLUMNS, events)
     assert (tmp_path / "a.csv").read_bytes() == (SEEDS / "demo_assignments.csv").read_bytes()
     assert (tmp_path / "e.csv").read_bytes() == (SEEDS / "demo_events.csv").read_bytes()
+    generator.write_csv(tmp_path / "t.csv", generator.TICKET_COLUMNS,
+                        generator.generate_support_tickets())
+    assert (tmp_path / "t.csv").read_bytes() == (
+        SEEDS / "demo_support_tickets.csv").read_bytes()
 
 
 def test_demo_data_holds_what_real_logs_hold() -> None:

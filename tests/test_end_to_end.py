@@ -19,7 +19,7 @@ def test_results_have_one_row_per_experiment_metric_and_treatment(demo_run: Demo
                 for m in e.metrics for t in e.treatments}
     keys = list(zip(results.experiment_id, results.metric_id, results.treatment_variant_id,
                     strict=True))
-    assert len(keys) == len(set(keys)) == len(expected) == n_comparisons(demo_run.config) == 17
+    assert len(keys) == len(set(keys)) == len(expected) == n_comparisons(demo_run.config) == 20
     assert set(keys) == expected
     assert list(results.columns) == column_names("experiment_results")
     assert results.run_id.nunique() == 1
@@ -116,7 +116,7 @@ def test_dbt_failure_exits_1_without_touching_results(tmp_path: Path,
 
 def test_dbt_vars_and_validate(capsys: pytest.CaptureFixture) -> None:
     assert main(["validate", "--project-dir", str(REPO)]) == 0
-    assert "2 experiments, 10 metrics, 17 comparisons: valid" in capsys.readouterr().out
+    assert "2 experiments, 12 metrics, 20 comparisons: valid" in capsys.readouterr().out
     assert main(["dbt-vars", "--project-dir", str(REPO)]) == 0
     assert capsys.readouterr().out.startswith('{"xp_config": {"schema_version": 1')
 
@@ -139,7 +139,10 @@ def test_demo_carries_every_method_it_configures(demo_run: DemoRun) -> None:
     assert guardrail.metric_role == "guardrail" and guardrail.multiple_testing_method == "none"
     assert guardrail.adjusted_p_value == guardrail.cuped_p_value
     assert guardrail.noninferiority_margin == 0.05 and guardrail.is_noninferior
-    others = checkout.drop(("sessions", "treatment"))
+    tickets = checkout.loc[("support_tickets", "treatment")]  # fewer is better
+    assert tickets.metric_role == "guardrail" and tickets.metric_direction == "decrease"
+    assert tickets.noninferiority_p_value > 0 and not tickets.is_noninferior
+    others = checkout.drop([("sessions", "treatment"), ("support_tickets", "treatment")])
     assert (others.multiple_testing_method == "holm").all()
     assert (others.adjusted_p_value >= others.cuped_p_value).all()
     assert others.noninferiority_p_value.isna().all()

@@ -19,10 +19,16 @@ def pandas_subject_values(config: ExperimentConfig,
     in the README, written independently in pandas on the seed CSV files. ``analysis_at``
     cuts exposures and events and judges maturity."""
     assignments = pd.read_csv(SEEDS / "demo_assignments.csv", parse_dates=["assigned_at"])
-    events = pd.read_csv(SEEDS / "demo_events.csv", parse_dates=["event_at"])
+    sources = {"events": pd.read_csv(SEEDS / "demo_events.csv", parse_dates=["event_at"])}
+    for source in config.event_sources.values():  # the demo's second source, renamed
+        table = pd.read_csv(SEEDS / f"demo_{source.table_name}.csv",
+                            parse_dates=[source.timestamp_column])
+        sources[source.id] = table.rename(columns={
+            source.subject_id_column: "subject_id", source.timestamp_column: "event_at",
+            source.value_column: "value"})
     if analysis_at is not None:
         assignments = assignments[assignments.assigned_at < analysis_at]
-        events = events[events.event_at < analysis_at]
+        sources = {k: v[v.event_at < analysis_at] for k, v in sources.items()}
     exposures = assignments.groupby(["experiment_id", "subject_id"]).agg(
         first_exposed_at=("assigned_at", "min"),
         n_variants=("variant_id", "nunique"),
@@ -40,7 +46,10 @@ def pandas_subject_values(config: ExperimentConfig,
             metric = config.metrics[metric_id]
             if metric.is_ratio:
                 continue
-            selected_events = _filtered(events[events.event_name == metric.event_name], metric)
+            events = sources[metric.source]
+            if metric.event_name:
+                events = events[events.event_name == metric.event_name]
+            selected_events = _filtered(events, metric)
             joined = selected_events.merge(
                 analysed[["subject_id", "first_exposed_at"]], on="subject_id")
             seconds = (joined.event_at - joined.first_exposed_at).dt.total_seconds()
@@ -153,7 +162,7 @@ def test_mart_equals_pandas_from_raw_tables(demo_run: DemoRun) -> None:
     # list (computed for the ratios); compare the listed metrics.
     expected = pandas_statistics(demo_run.config, demo_run.analysis_at).sort_values(keys)
     mart = mart.merge(expected[keys], on=keys).sort_values(keys)
-    assert len(mart) == len(expected) == 2 * 7 + 3 * 5
+    assert len(mart) == len(expected) == 2 * 8 + 3 * 6
     assert mart[keys].to_numpy().tolist() == expected[keys].to_numpy().tolist()
     for column in [*SUMS, *RATIO_SUMS, "n_multi_variant_subjects"]:
         # Floating sums in a different order: agree to 1e-9 relative (null where not a ratio).

@@ -1,11 +1,20 @@
 {{ config(enabled=xp_enabled()) }}
 {#- One row per event, experiment exposure and metric that reads the event: every event of an
-    analysed subject (single known variant) whose name a metric of the experiment selects, in
-    the pre-exposure lookback or the metric's window. The events are scanned once for all
-    metrics. A day is a 24-hour block from first exposure:
+    analysed subject (single known variant) that a metric of the experiment selects (by
+    event source, event name and filters), in the pre-exposure lookback or the metric's
+    window. Each event source is scanned once for all its metrics: the events table of the
+    input contract (stg_experimentation__events) and every source declared under
+    event_sources that a metric reads, renamed here to the same columns. A day is a 24-hour
+    block from first exposure:
     window_start_seconds <= event_at - first_exposed_at < window_end_seconds (the config gives
     windows in 24-hour days or in hours). Events at or after the analysis time (var
     xp_analysis_at) are left out; ratio metrics read no events (their components do). -#}
+{%- set event_sources = xp_event_sources_in_use() %}
+{%- for event_source in event_sources
+        if var('xp_demo_data') and event_source.get('source_name') == 'experimentation' %}
+{#- A demo source is a seed, demo_<table>: load it first. #}
+-- depends_on: {{ ref('demo_' ~ event_source['table_name']) }}
+{%- endfor %}
 with
 
 exposures as (
@@ -13,16 +22,51 @@ exposures as (
     where is_analysed
 ),
 
-events as (
-    select * from {{ ref('stg_experimentation__events') }}
-    where {{ xp_before_analysis_at('event_at') }}
-),
-
 experiment_metrics as (
     select * from {{ ref('stg_config__experiment_metrics') }}
 ),
+{%- for event_source in event_sources %}
+{%- set suffix = event_source['id'] %}
 
-events_joined as (
+{%- if event_source['id'] == 'events' %}
+
+events_{{ suffix }} as (
+    select * from {{ ref('stg_experimentation__events') }}
+    where {{ xp_before_analysis_at('event_at') }}
+),
+{%- else %}
+
+source_{{ suffix }} as (
+    select * from {{ source(event_source['source_name'], event_source['table_name']) }}
+),
+
+events_{{ suffix }} as (
+    select
+        cast({{ adapter.quote(event_source['subject_id_column']) }} as {{ dbt.type_string() }})
+            as subject_id,
+        {%- if event_source['event_name_column'] %}
+        cast({{ adapter.quote(event_source['event_name_column']) }} as {{ dbt.type_string() }})
+            as event_name,
+        {%- endif %}
+        cast({{ adapter.quote(event_source['timestamp_column']) }} as {{ dbt.type_timestamp() }})
+            as event_at,
+        {%- if event_source['value_column'] %}
+        cast({{ adapter.quote(event_source['value_column']) }} as {{ xp_type_double() }})
+            as value
+        {%- else %}
+        cast(null as {{ xp_type_double() }}) as value
+        {%- endif %}
+        {%- for column in xp_event_filter_columns(event_source['id']) %},
+        {{ adapter.quote(column) }} as {{ column }}
+        {%- endfor %}
+    from source_{{ suffix }}
+    where
+        {{ xp_before_analysis_at('cast(' ~ adapter.quote(event_source['timestamp_column'])
+                                 ~ ' as ' ~ dbt.type_timestamp() ~ ')') }}
+),
+{%- endif %}
+
+joined_{{ suffix }} as (
     select
         exposures.experiment_id,
         exposures.subject_id,
@@ -36,13 +80,27 @@ events_joined as (
         events.value,
         {{ dbt.datediff('exposures.first_exposed_at', 'events.event_at', 'second') }}
             as seconds_since_exposure
-    from events
+    from events_{{ suffix }} as events
     inner join exposures
         on events.subject_id = exposures.subject_id
     inner join experiment_metrics
         on exposures.experiment_id = experiment_metrics.experiment_id
+        and experiment_metrics.source_id = {{ xp_string_literal(event_source['id']) }}
+        {%- if event_source['id'] == 'events' or event_source['event_name_column'] %}
         and events.event_name = experiment_metrics.event_name
-    where {{ xp_metric_filter_condition('experiment_metrics.metric_id', 'events') }}
+        {%- endif %}
+    where {{ xp_metric_filter_condition('experiment_metrics.metric_id', 'events',
+                                        event_source['id']) }}
+),
+{%- endfor %}
+
+events_joined as (
+    {%- for event_source in event_sources %}
+    select * from joined_{{ event_source['id'] }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 ),
 
 final as (

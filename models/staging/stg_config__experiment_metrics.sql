@@ -18,7 +18,8 @@ experiment_metrics as (
     select
         {{ xp_config_literal(experiment['id'], dbt.type_string()) }} as experiment_id,
         {{ xp_config_literal(metric['id'], dbt.type_string()) }} as metric_id,
-        {{ xp_config_literal(metric.get('event_name'), dbt.type_string()) }} as event_name,
+        {{ xp_config_literal(metric.get('source'), dbt.type_string()) }} as source_id,
+        {{ xp_config_literal(metric.get('event_name') or none, dbt.type_string()) }} as event_name,
         {{ xp_config_literal(metric['aggregation'], dbt.type_string()) }} as aggregation,
         {{ xp_config_literal(metric.get('window_start_seconds'), dbt.type_bigint()) }}
             as window_start_seconds,
