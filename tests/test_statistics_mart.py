@@ -196,13 +196,18 @@ metrics:
     filters:
       - {column: country, op: in, value: [DE, FR, GB]}
       - {column: country, op: "!=", value: GB}
+  - id: sessions_capped_both_ways
+    event_name: session_start
+    aggregation: count
+    window: {start_day: 0, end_day: 14}
+    winsorize: {upper: 0.9, lower: 0.6}   # the 60th percentile is above 0: zeros are raised
 experiments:
   - id: checkout_redesign
     variants: [control, treatment]
     control: control
     traffic: {control: 0.5, treatment: 0.5}
     metrics: [active_days, two_purchases, spent_100, purchased_24h, sessions_day_2,
-              big_purchases, eu_revenue]
+              big_purchases, eu_revenue, sessions_capped_both_ways]
     lookback_days: 7
 """
 
@@ -227,10 +232,15 @@ def test_more_aggregations_and_hour_windows_equal_pandas(
             expected[column].astype(float).to_numpy(), rel=1e-9), column
     # Every new aggregation has variation, so the comparison above is not vacuous.
     assert (mart.sum_y > 0).all() and (mart.sum_x > 0).all()
-    # The time series replays them day by day up to the same end point.
+    caps = run.query("select * from int_metric_winsorisation_caps")
+    assert (caps.metric_value_lower_cap > 0).all() and (caps.covariate_value_lower_cap > 0).all()
+    # The time series replays them day by day up to the same end point (not the metric with
+    # a lower cap, which the replay leaves out).
     daily = run.query("select * from fct_variant_metric_daily_statistics")
     last = daily[daily.day_number == daily.day_number.max()].sort_values(keys)
-    assert last.sum_y.to_numpy() == pytest.approx(mart.sum_y.to_numpy(), rel=1e-9)
+    replayed = mart[mart.metric_id != "sessions_capped_both_ways"]
+    assert last[keys].to_numpy().tolist() == replayed[keys].to_numpy().tolist()
+    assert last.sum_y.to_numpy() == pytest.approx(replayed.sum_y.to_numpy(), rel=1e-9)
     results = run.query("select metric_id, metric_display_name from experiment_results")
     assert dict(zip(results.metric_id, results.metric_display_name, strict=True))[
         "active_days"] == "Active days"
