@@ -88,7 +88,8 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
     target = load_target(args.project_dir, args.profiles_dir, args.target)
     analysis_at = args.analysis_at or _now()
     if build_first:
-        dbt_build(target, config, analysis_at=analysis_at)
+        full_refresh = args.full_refresh or _built_from_another_config(target, config)
+        dbt_build(target, config, ["--full-refresh"] if full_refresh else None, analysis_at)
         print()
     results = run_analysis(target, config, analysis_at)
     print(format_summary(results.results, results.diagnostics))
@@ -99,6 +100,23 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
     print(f"Wrote {len(results.results)} rows to experiment_results and "
           f"{len(results.diagnostics)} to experiment_diagnostics (target '{target.target_name}').")
     return 0
+
+
+def _built_from_another_config(target: DbtTarget, config: ExperimentConfig) -> bool:
+    """True unless the warehouse holds a statistics mart built from this config: the
+    incremental models then rebuild in full, as rows of other definitions may be in them.
+    Spark rebuilds every run anyway (no incremental models there)."""
+    if target.type == "spark":
+        return False
+    try:
+        warehouse = connect(target, mart_schema(target))
+        try:
+            hashes = set(warehouse.read_table(MART)["config_hash"])
+        finally:
+            warehouse.close()
+    except (*USER_ERRORS, OSError, KeyError):
+        return True
+    return hashes != {config.hash}
 
 
 def _command_run(args: argparse.Namespace) -> int:
@@ -178,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
             if name != "report":
                 command.add_argument("--report", action="store_true",
                                      help="also write the HTML report (to --output)")
+        if name == "run":
+            command.add_argument(
+                "--full-refresh", action="store_true",
+                help="rebuild the incremental models from all events (needed after editing "
+                     "past rows or for an --analysis-at before the last run's; a changed "
+                     "config triggers it by itself)")
         if name in ("run", "analyze", "dbt-vars"):
             command.add_argument(
                 "--analysis-at", type=_utc_timestamp,

@@ -38,14 +38,23 @@ def test_postgres_agrees_with_duckdb(demo_run: DemoRun, postgres_port: int,
     for name, value in {"XP_TARGET": "postgres", "XP_POSTGRES_PORT": str(postgres_port),
                         "XP_POSTGRES_DATABASE": DATABASE, "XP_POSTGRES_SCHEMA": SCHEMA}.items():
         monkeypatch.setenv(name, value)
-    assert main(["run", "--project-dir", str(REPO)]) == 0
+    # Two nights: the second is incremental (delete+insert on Postgres) and must end where
+    # DuckDB's one full build at the same analysis time does.
+    assert main(["run", "--project-dir", str(REPO), "--analysis-at", "2026-03-27T00:00"]) == 0
+    assert main(["run", "--project-dir", str(REPO),
+                 "--analysis-at", demo_run.analysis_at.isoformat()]) == 0
 
     connection = psycopg2.connect(host="127.0.0.1", port=postgres_port, user="postgres",
                                   dbname=DATABASE)
     try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"select count(distinct loaded_at) from {SCHEMA}.int_subject_metric_days")
+            assert cursor.fetchone()[0] == 2  # the second night added to the first
         for table, expected in reference_tables(demo_run).items():
+            latest = (f" where analysis_date = (select max(analysis_date) from {SCHEMA}.{table})"
+                      if table.endswith("_history") else "")
             with connection.cursor() as cursor:
-                cursor.execute(f"select * from {SCHEMA}.{table}")
+                cursor.execute(f"select * from {SCHEMA}.{table}{latest}")
                 names = [d.name for d in cursor.description]
                 actual = pd.DataFrame(cursor.fetchall(), columns=names)
             assert_tables_agree(expected, actual, TABLE_KEYS[table], table)

@@ -24,6 +24,7 @@ exposures_per_subject as (
         assignments.experiment_id,
         assignments.subject_id,
         min(assignments.assigned_at) as first_exposed_at,
+        max(assignments.assigned_at) as last_exposed_at,
         count(distinct assignments.variant_id) as n_variants,
         min(assignments.variant_id) as any_variant_id,
         count(*) as n_exposures
@@ -42,6 +43,7 @@ final as (
                 then exposures_per_subject.any_variant_id
         end as variant_id,
         exposures_per_subject.first_exposed_at,
+        exposures_per_subject.last_exposed_at,
         exposures_per_subject.n_exposures,
         exposures_per_subject.n_variants > 1 as is_multi_variant,
         exposures_per_subject.n_variants = 1

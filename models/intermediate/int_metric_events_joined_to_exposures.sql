@@ -70,6 +70,7 @@ joined_{{ suffix }} as (
     select
         exposures.experiment_id,
         exposures.subject_id,
+        exposures.first_exposed_at,
         experiment_metrics.metric_id,
         experiment_metrics.aggregation,
         experiment_metrics.threshold_of,
@@ -107,6 +108,7 @@ final as (
     select
         experiment_id,
         subject_id,
+        first_exposed_at,
         metric_id,
         aggregation,
         threshold_of,

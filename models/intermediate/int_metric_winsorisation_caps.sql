@@ -7,12 +7,12 @@
 {%- for metric in xp_config()['metrics'] if metric.get('winsorize_upper') is not none %}
     {%- do winsorised.append(metric) %}
 {%- endfor %}
--- depends_on: {{ ref('int_subject_metric_values') }}
+-- depends_on: {{ ref('int_counted_subject_metric_values') }}
 {%- if winsorised %}
 with
 
 subject_metric_values as (
-    select * from {{ ref('int_subject_metric_values') }}
+    select * from {{ ref('int_counted_subject_metric_values') }}
 ),
 
 final as (

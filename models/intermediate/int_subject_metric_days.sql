@@ -1,14 +1,35 @@
-{{ config(enabled=xp_enabled(), materialized="table") }}
+{{ config(
+    enabled=xp_enabled(),
+    materialized=xp_incremental_materialization(),
+    incremental_strategy="delete+insert",
+    unique_key=["experiment_id", "subject_id", "metric_id", "period", "event_on"],
+) }}
 {#- One row per experiment, analysed subject, metric, period (the metric's window after
     exposure, or the pre-exposure lookback) and UTC day with events: the day's value of the
     metric (sum of values, count of events, or 1 for conversion) and its number of events.
     The only model that reads the events: the subject facts and the daily statistics are
-    both built from it, so the events are scanned once per run. -#}
+    both built from it, so the events are scanned once per run.
+
+    Incremental (macros/xp_incremental.sql): a night reads the events from read_from on and
+    replaces the rows of the days from reprocess_from on, plus all rows of the subjects
+    first exposed since then. loaded_at marks the rows a run wrote. -#}
+{%- set incremental_window = xp_incremental_window(this) %}
 with
 
 metric_events as (
     select * from {{ ref('int_metric_events_joined_to_exposures') }}
-    where is_in_window or is_in_lookback
+    where
+        (is_in_window or is_in_lookback)
+        {%- if incremental_window %}
+        and event_at >= cast({{ xp_string_literal(incremental_window['read_from']) }}
+                             as {{ dbt.type_timestamp() }})
+        and (
+            event_at >= cast({{ xp_string_literal(incremental_window['reprocess_from']) }}
+                             as {{ dbt.type_timestamp() }})
+            or first_exposed_at >= cast({{ xp_string_literal(incremental_window['reprocess_from']) }}
+                                        as {{ dbt.type_timestamp() }})
+        )
+        {%- endif %}
 ),
 
 experiment_metrics as (
@@ -39,7 +60,9 @@ day_values as (
 final as (
     select
         day_values.*,
-        experiment_metrics.threshold_at_least
+        experiment_metrics.threshold_at_least,
+        cast({{ xp_string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
+            as {{ dbt.type_timestamp() }}) as loaded_at
     from day_values
     inner join experiment_metrics
         on day_values.experiment_id = experiment_metrics.experiment_id

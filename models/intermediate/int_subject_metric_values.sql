@@ -1,23 +1,73 @@
-{{ config(enabled=xp_enabled()) }}
-{#- One row per experiment, analysed subject and event metric (not ratios): the metric's value
+{{ config(
+    enabled=xp_enabled(),
+    materialized=xp_incremental_materialization(),
+    incremental_strategy="delete+insert",
+    unique_key=["experiment_id", "subject_id", "metric_id"],
+) }}
+{#- One row per experiment, exposed subject and event metric (not ratios): the metric's value
     in its window after first exposure and over the pre-exposure lookback (the CUPED
-    covariate), before winsorisation. Subjects without events get 0. Metrics with
-    matured_subjects_only (retention always) keep only the subjects whose window has ended
-    at the analysis time (macros/xp_analysis_at.sql). -#}
+    covariate), before maturity and winsorisation (fct_subject_metrics applies both, as they
+    change with the analysis time and with every subject). Subjects without events get 0.
+    Subjects that are not analysed (exposed to several variants, or to an unknown one) keep
+    rows with is_analysed false, so that a subject who turns multi-variant overnight has its
+    earlier rows replaced, not left behind.
+
+    Incremental (macros/xp_incremental.sql): a night recomputes only the subjects whose day
+    rows it wrote (loaded_at) and the subjects with exposures since the last run. -#}
+{%- set new_exposures_from = xp_new_exposures_from(this) %}
 with
 
 exposures as (
     select * from {{ ref('int_exposures_deduplicated') }}
-    where is_analysed
 ),
 
 experiment_metrics as (
     select * from {{ ref('stg_config__experiment_metrics') }}
+    where aggregation <> 'ratio'
+),
+
+all_subject_metric_days as (
+    select * from {{ ref('int_subject_metric_days') }}
+),
+{%- if new_exposures_from %}
+
+affected_subjects as (
+    select experiment_id, subject_id
+    from all_subject_metric_days
+    where loaded_at = cast({{ xp_string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
+                           as {{ dbt.type_timestamp() }})
+    union
+    select experiment_id, subject_id
+    from exposures
+    where last_exposed_at >= cast({{ xp_string_literal(new_exposures_from) }}
+                                  as {{ dbt.type_timestamp() }})
+),
+
+affected_exposures as (
+    select exposures.*
+    from exposures
+    inner join affected_subjects
+        on exposures.experiment_id = affected_subjects.experiment_id
+        and exposures.subject_id = affected_subjects.subject_id
 ),
 
 subject_metric_days as (
-    select * from {{ ref('int_subject_metric_days') }}
+    select all_subject_metric_days.*
+    from all_subject_metric_days
+    inner join affected_subjects
+        on all_subject_metric_days.experiment_id = affected_subjects.experiment_id
+        and all_subject_metric_days.subject_id = affected_subjects.subject_id
 ),
+{%- else %}
+
+affected_exposures as (
+    select * from exposures
+),
+
+subject_metric_days as (
+    select * from all_subject_metric_days
+),
+{%- endif %}
 
 subject_metric_values as (
     select
@@ -33,30 +83,24 @@ subject_metric_values as (
 
 final as (
     select
-        exposures.experiment_id,
-        exposures.subject_id,
+        affected_exposures.experiment_id,
+        affected_exposures.subject_id,
         experiment_metrics.metric_id,
-        exposures.variant_id,
-        exposures.first_exposed_at,
+        affected_exposures.variant_id,
+        affected_exposures.first_exposed_at,
+        affected_exposures.is_analysed,
         cast(coalesce(subject_metric_values.metric_value, 0) as {{ xp_type_double() }})
             as metric_value,
         cast(coalesce(subject_metric_values.covariate_value, 0) as {{ xp_type_double() }})
             as covariate_value,
         coalesce(subject_metric_values.n_pre_exposure_events, 0) > 0 as has_pre_exposure_events
-    from exposures
+    from affected_exposures
     inner join experiment_metrics
-        on exposures.experiment_id = experiment_metrics.experiment_id
+        on affected_exposures.experiment_id = experiment_metrics.experiment_id
     left join subject_metric_values
-        on exposures.experiment_id = subject_metric_values.experiment_id
-        and exposures.subject_id = subject_metric_values.subject_id
+        on affected_exposures.experiment_id = subject_metric_values.experiment_id
+        and affected_exposures.subject_id = subject_metric_values.subject_id
         and experiment_metrics.metric_id = subject_metric_values.metric_id
-    where
-        experiment_metrics.aggregation <> 'ratio'
-        and (
-            not experiment_metrics.is_matured_subjects_only
-            or {{ dbt.datediff('exposures.first_exposed_at', xp_analysis_at_sql(), 'second') }}
-                >= experiment_metrics.window_end_seconds
-        )
 )
 
 select * from final

@@ -1,8 +1,8 @@
 {{ config(enabled=xp_enabled()) }}
 {#- One row per experiment, analysed subject and metric: the metric's value in its window
     after first exposure, and the same metric over the pre-exposure lookback (the CUPED
-    covariate), from int_subject_metric_values (which counts only matured subjects for the
-    metrics that ask).
+    covariate), from int_counted_subject_metric_values (which counts only matured subjects
+    for the metrics that ask).
 
     - Winsorised metrics are capped at int_metric_winsorisation_caps; the covariate has its
       own caps.
@@ -18,7 +18,7 @@ experiment_metrics as (
 ),
 
 event_metric_values as (
-    select * from {{ ref('int_subject_metric_values') }}
+    select * from {{ ref('int_counted_subject_metric_values') }}
 ),
 
 winsorisation_caps as (

@@ -1,0 +1,56 @@
+{#- Incremental nightly runs (docs/decisions/0005-incremental-nightly-runs.md).
+
+    int_subject_metric_days (the one pass over the events) and int_subject_metric_values
+    (per subject) are incremental on DuckDB and Postgres: a night re-reads only the events
+    from `read_from` on and replaces the day rows from `reprocess_from` on. With D the last
+    event day already in the table and L the var xp_late_data_days (default 2):
+
+      reprocess_from = D - L                  events may arrive up to L days late
+      read_from      = reprocess_from - the longest lookback_days of the experiments,
+                       so that subjects first exposed since reprocess_from get their
+                       pre-exposure days too.
+
+    Assumes exposure and event rows are only appended, with timestamps at most L days old
+    when they land. Anything else (edited rows, a changed config, an analysis time in the
+    past) needs `--full-refresh`; `xp run` passes it itself when the config changed.
+    Spark has no usable incremental strategy here (PLATFORM.md): the models are tables there
+    and every run rebuilds them. -#}
+{% macro xp_incremental_materialization() -%}
+    {{ return('table' if target.type == 'spark' else 'incremental') }}
+{%- endmacro %}
+
+{#- {'reprocess_from': 'YYYY-MM-DD', 'read_from': 'YYYY-MM-DD'} for an incremental run of the
+    day table, or none for a full build. -#}
+{% macro xp_incremental_window(day_table) -%}
+    {%- if not (execute and is_incremental()) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set last_day = run_query('select max(event_on) from ' ~ day_table).columns[0].values()[0] -%}
+    {%- if last_day is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set last_day = modules.datetime.date.fromisoformat(last_day | string) -%}
+    {%- set lookbacks = [] -%}
+    {%- for experiment in xp_config()['experiments'] -%}
+        {%- do lookbacks.append(experiment['lookback_days'] | int) -%}
+    {%- endfor -%}
+    {%- set reprocess_from = last_day - modules.datetime.timedelta(days=var('xp_late_data_days') | int) -%}
+    {%- set read_from = reprocess_from - modules.datetime.timedelta(days=lookbacks | max) -%}
+    {{ return({'reprocess_from': reprocess_from.isoformat(), 'read_from': read_from.isoformat()}) }}
+{%- endmacro %}
+
+{#- For an incremental run of a per-subject table: the time from which exposures count as
+    new (the latest first exposure already in the table, less xp_late_data_days), as
+    'YYYY-MM-DD HH:MM:SS'; none for a full build. -#}
+{% macro xp_new_exposures_from(subject_table) -%}
+    {%- if not (execute and is_incremental()) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set latest = run_query('select max(first_exposed_at) from ' ~ subject_table).columns[0].values()[0] -%}
+    {%- if latest is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set latest = modules.datetime.datetime.fromisoformat(latest | string) -%}
+    {%- set since = latest - modules.datetime.timedelta(days=var('xp_late_data_days') | int) -%}
+    {{ return(since.strftime('%Y-%m-%d %H:%M:%S')) }}
+{%- endmacro %}
