@@ -48,7 +48,8 @@ def test_postgres_agrees_with_duckdb(demo_run: DemoRun, postgres_port: int,
                                   dbname=DATABASE)
     try:
         with connection.cursor() as cursor:
-            cursor.execute(f"select count(distinct loaded_at) from {SCHEMA}.int_subject_metric_days")
+            cursor.execute("select count(distinct loaded_at) "
+                           f"from {SCHEMA}.int_subject_metric_days")
             assert cursor.fetchone()[0] == 2  # the second night added to the first
         for table, expected in reference_tables(demo_run).items():
             latest = (f" where analysis_date = (select max(analysis_date) from {SCHEMA}.{table})"
