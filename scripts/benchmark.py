@@ -10,9 +10,12 @@ Prints, for one data set (5 experiments, 10 metrics = 5 event names × {sum, cou
 - the floor, measured in the same run: one bare DuckDB query in a fresh process that reads
   the same events, joins them to first exposures and reduces them to per-variant sums;
 - their ratio, and each one's peak memory (max RSS of the process);
+- an incremental night: a fresh build at analysis time NIGHT_BEFORE, then `xp run` one day
+  later, which reads only the recent events (macros/xp_incremental.sql); the night as a
+  fraction of that full build;
+- peers on the same Parquet files, each in a fresh process (scripts/benchmark_peers.py): a
+  pandas + statsmodels pipeline, and tea-tasting on a per-subject table built in DuckDB;
 - the Python step alone for 10,000 comparisons (median of 3), from a synthetic mart.
-
-Not yet measured (issue 7): incremental nightly runs, and the pandas / tea-tasting peers.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmark_peers import per_subject_aggregates  # noqa: E402
 from generate_scale_data import EVENT_NAMES, generate  # noqa: E402
 
 from analysis_py.analysis import RATIO_SUM_COLUMNS, analyze  # noqa: E402
@@ -44,6 +48,10 @@ from analysis_py.config import parse_config  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 WINDOW_DAYS = 14
 LOOKBACK_DAYS = 14
+# The generated exposures run from day 30 to day 44 after 2026-01-01 (+3 days for duplicate
+# rows); windows end by day 61. A night in the middle of the windows, then the next one.
+NIGHT_BEFORE = "2026-02-20T00:00"
+NIGHT = "2026-02-21T00:00"
 
 
 def benchmark_config(experiments: int) -> dict:
@@ -136,14 +144,7 @@ from per_subject group by experiment_id, variant_id
 
 
 def floor_sql() -> str:
-    aggregates, sums = [], []
-    for name in EVENT_NAMES:
-        for period, condition in (("y", "e.event_at >= f.exposed_at"),
-                                  ("x", "e.event_at < f.exposed_at")):
-            match = f"e.event_name = '{name}' and {condition}"
-            aggregates.append(f"count(*) filter (where {match}) as {name}_count_{period}")
-            aggregates.append(
-                f"coalesce(sum(e.value) filter (where {match}), 0) as {name}_sum_{period}")
+    aggregates, sums = per_subject_aggregates(), []
     for name in EVENT_NAMES:
         for aggregation in ("count", "sum"):
             y, x = f"{name}_{aggregation}_y", f"{name}_{aggregation}_x"
@@ -211,6 +212,14 @@ def main() -> None:
                                          floor_sql()], env)
     xp = str(Path(sys.executable).parent / "xp")
     pipeline_wall, pipeline_memory = measured([xp, "run", "--project-dir", str(host)], env)
+    make_host_project(args.work_dir, data, args.experiments)  # a fresh warehouse
+    before_wall, _ = measured([xp, "run", "--project-dir", str(host),
+                               "--analysis-at", NIGHT_BEFORE], env)
+    night_wall, night_memory = measured([xp, "run", "--project-dir", str(host),
+                                         "--analysis-at", NIGHT], env)
+    peers = {path: measured([sys.executable, str(REPO / "scripts" / "benchmark_peers.py"),
+                             path, str(data)], env)
+             for path in ("tea-tasting", "pandas")}
     python_seconds = python_step_seconds()
 
     print(f"machine: {machine()}")
@@ -223,6 +232,14 @@ def main() -> None:
     print(f"| pipeline: `xp run` (dbt build with tests, analysis, write-back) | "
           f"{pipeline_wall:.1f} s | {pipeline_memory:.2f} GB |")
     print(f"| ratio pipeline / floor | {pipeline_wall / floor_wall:.2f}× | |")
+    print(f"| full build at {NIGHT_BEFORE} (fresh warehouse) | {before_wall:.1f} s | |")
+    print(f"| incremental night at {NIGHT} | {night_wall:.1f} s | {night_memory:.2f} GB |")
+    print(f"| ratio night / full build | {night_wall / before_wall:.0%} | |")
+    for path, label in (("tea-tasting", "tea-tasting on a per-subject table built in DuckDB"),
+                        ("pandas", "pandas merge/groupby + statsmodels OLS")):
+        wall, memory = peers[path]
+        print(f"| peer: {label} | {wall:.1f} s ({wall / floor_wall:.2f}× floor) | "
+              f"{memory:.2f} GB |")
     print(f"| Python step alone, 10,000 comparisons (median of 3) | {python_seconds:.3f} s | |")
 
 
