@@ -291,3 +291,16 @@ def test_analysis_time_cuts_the_data_and_judges_maturity(
     assert (diagnostics.n_analysed_subjects.to_numpy() > 0).all()
     results = run.query("select * from experiment_results")
     assert (results.analysis_at == analysis_at).all()
+
+
+@pytest.mark.parametrize(("table", "keys"), [
+    ("fct_subject_metrics", "experiment_id, subject_id, metric_id"),
+    ("int_subject_metric_values", "experiment_id, subject_id, metric_id"),
+    ("int_subject_metric_days", "experiment_id, subject_id, metric_id, period, event_on"),
+])
+def test_subject_grain_tables_are_unique_on_their_keys(demo_run: DemoRun, table: str,
+                                                       keys: str) -> None:
+    """Checked here rather than by a dbt test in every build (they scan every row)."""
+    counts = demo_run.query(f"select count(*) as n_rows, count(distinct ({keys})) as n_keys "
+                            f"from {table}")
+    assert counts.n_rows[0] == counts.n_keys[0] > 10_000
