@@ -146,7 +146,8 @@ def _checked_mart(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
         raise AnalysisError(
             f"{MART} has no row for experiment '{first['experiment_id']}', variant "
             f"'{first['variant_id']}', metric '{first['metric_id']}': rebuild it with `xp run`")
-    every_subject = ~mart["metric_id"].map(config.matured_subjects_only).astype(bool)
+    matured_only = {m: config.matured_subjects_only(m) for m in mart["metric_id"].unique()}
+    every_subject = ~mart["metric_id"].map(matured_only).astype(bool)
     n_per_metric = mart[every_subject].groupby(["experiment_id", "variant_id"])["n"].nunique()
     inconsistent = n_per_metric[n_per_metric > 1]
     if not inconsistent.empty:
@@ -198,7 +199,9 @@ def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
     sum_columns = [c for c in (*SUM_COLUMNS, *RATIO_SUM_COLUMNS) if c in mart.columns]
     sums = mart[["experiment_id", *slice_columns, "variant_id", "metric_id", *sum_columns]]
     frame = _ordered_comparisons(config)
-    is_ratio = frame["metric_id"].map(lambda m: config.metrics[m].is_ratio).to_numpy(bool)
+    ratio_metrics = {m: m in config.metrics and config.metrics[m].is_ratio
+                     for m in frame["metric_id"].unique()}
+    is_ratio = frame["metric_id"].map(ratio_metrics).to_numpy(bool)
     frame.loc[is_ratio & (frame["cuped_mode"] == "multi").to_numpy(), "cuped_mode"] = "single"
     if slice_columns:
         slices = mart[["experiment_id", *slice_columns]].drop_duplicates()
@@ -206,7 +209,7 @@ def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
         frame.loc[frame["cuped_mode"] == "multi", "cuped_mode"] = "single"
         # A sliced mart may leave metrics out (the daily one has no ratio metrics).
         frame = frame[frame["metric_id"].isin(set(mart["metric_id"]))].reset_index(drop=True)
-        is_ratio = frame["metric_id"].map(lambda m: config.metrics[m].is_ratio).to_numpy(bool)
+        is_ratio = frame["metric_id"].map(ratio_metrics).to_numpy(bool)
     frame["family"] = frame["experiment_id"]
     for column in slice_columns:
         frame["family"] = frame["family"] + "\x1f" + frame[column].astype(str)
