@@ -1,14 +1,18 @@
-{#- The analysis time (var xp_analysis_at, UTC 'YYYY-MM-DD HH:MM:SS'), which `xp run` passes:
+{#- The analysis time (UTC 'YYYY-MM-DD HH:MM:SS'), which `xp run` passes in the environment
+    variable XP_ANALYSIS_AT (an environment variable rather than a var, so that a new time
+    each night does not force dbt to re-parse the whole project; the var xp_analysis_at
+    works too):
     exposures and events at or after it are left out, and metrics with
     matured_subjects_only count the subjects whose window has ended by it. A rerun with the
     same time reads the same data, so a past day's results can be reproduced.
     xp_analysis_at_sql() is the time as SQL; without the var, the current time. -#}
 {% macro xp_analysis_at() -%}
-    {%- set value = var('xp_analysis_at', none) -%}
+    {%- set value = var('xp_analysis_at', none) or env_var('XP_ANALYSIS_AT', '') or none -%}
     {%- if value is not none
             and not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}', value | string) -%}
         {{ exceptions.raise_compiler_error(
-            "The var 'xp_analysis_at' must be a UTC time 'YYYY-MM-DD HH:MM:SS', got '"
+            "The analysis time (XP_ANALYSIS_AT or the var xp_analysis_at) must be a UTC time "
+            ~ "'YYYY-MM-DD HH:MM:SS', got '"
             ~ value ~ "'") }}
     {%- endif -%}
     {{ return(value) }}
