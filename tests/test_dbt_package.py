@@ -152,8 +152,8 @@ def test_dagster_nightly_example_materialises_results(
                             resources=module.defs.resources)
     assert result.success
     metadata = result.asset_materializations_for_node("experiment_results")[0].metadata
-    assert metadata["comparisons"].value == n_comparisons(load_config(DEMO_CONFIG)) == 20
+    assert metadata["comparisons"].value == n_comparisons(load_config(DEMO_CONFIG)) == 24
     assert metadata["sample_ratio_mismatches"].value == 0
     results = query(host, f"select count(*) as n from {OUR_SCHEMA}.experiment_results")
-    assert results.n[0] == 20
+    assert results.n[0] == 24
     assert module.nightly.cron_schedule == "0 4 * * *"

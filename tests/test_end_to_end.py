@@ -19,7 +19,7 @@ def test_results_have_one_row_per_experiment_metric_and_treatment(demo_run: Demo
                 for m in e.metrics for t in e.treatments}
     keys = list(zip(results.experiment_id, results.metric_id, results.treatment_variant_id,
                     strict=True))
-    assert len(keys) == len(set(keys)) == len(expected) == n_comparisons(demo_run.config) == 20
+    assert len(keys) == len(set(keys)) == len(expected) == n_comparisons(demo_run.config) == 24
     assert set(keys) == expected
     assert list(results.columns) == column_names("experiment_results")
     assert results.run_id.nunique() == 1
@@ -116,7 +116,7 @@ def test_dbt_failure_exits_1_without_touching_results(tmp_path: Path,
 
 def test_dbt_vars_and_validate(capsys: pytest.CaptureFixture) -> None:
     assert main(["validate", "--project-dir", str(REPO)]) == 0
-    assert "2 experiments, 12 metrics, 20 comparisons: valid" in capsys.readouterr().out
+    assert "2 experiments, 15 metrics, 24 comparisons: valid" in capsys.readouterr().out
     assert main(["dbt-vars", "--project-dir", str(REPO)]) == 0
     assert capsys.readouterr().out.startswith('{"xp_config": {"schema_version": 1')
 

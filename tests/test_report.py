@@ -62,7 +62,7 @@ def test_report_numbers_equal_the_result_tables(report: str, demo_run: DemoRun) 
             shown = f"{row[prefix[row.decision_estimate] + 'relative_effect'] * 100:+.1f}%"
             assert f">{shown}</td>" in cells
             checked += 1
-    assert checked == len(results) == 20
+    assert checked == len(results) == 24
 
 
 def test_report_makes_no_network_requests(report: str) -> None:

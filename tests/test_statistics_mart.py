@@ -162,7 +162,7 @@ def test_mart_equals_pandas_from_raw_tables(demo_run: DemoRun) -> None:
     # list (computed for the ratios); compare the listed metrics.
     expected = pandas_statistics(demo_run.config, demo_run.analysis_at).sort_values(keys)
     mart = mart.merge(expected[keys], on=keys).sort_values(keys)
-    assert len(mart) == len(expected) == 2 * 8 + 3 * 6
+    assert len(mart) == len(expected) == 2 * 10 + 3 * 7
     assert mart[keys].to_numpy().tolist() == expected[keys].to_numpy().tolist()
     for column in [*SUMS, *RATIO_SUMS, "n_multi_variant_subjects"]:
         # Floating sums in a different order: agree to 1e-9 relative (null where not a ratio).
