@@ -40,13 +40,13 @@
 {%- endmacro %}
 
 {#- For an incremental run of a per-subject table: the time from which exposures count as
-    new (the latest first exposure already in the table, less xp_late_data_days), as
+    new (the latest exposure the table has seen, less xp_late_data_days), as
     'YYYY-MM-DD HH:MM:SS'; none for a full build. -#}
 {% macro xp_new_exposures_from(subject_table) -%}
     {%- if not (execute and is_incremental()) -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set latest = run_query('select max(first_exposed_at) from ' ~ subject_table).columns[0].values()[0] -%}
+    {%- set latest = run_query('select max(last_exposed_at) from ' ~ subject_table).columns[0].values()[0] -%}
     {%- if latest is none -%}
         {{ return(none) }}
     {%- endif -%}

@@ -88,6 +88,7 @@ final as (
         experiment_metrics.metric_id,
         affected_exposures.variant_id,
         affected_exposures.first_exposed_at,
+        affected_exposures.last_exposed_at,
         affected_exposures.is_analysed,
         cast(coalesce(subject_metric_values.metric_value, 0) as {{ xp_type_double() }})
             as metric_value,
