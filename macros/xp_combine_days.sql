@@ -1,6 +1,7 @@
 {#- A subject's metric value from its day values (int_subject_metric_days) in the rows where
     `condition` holds: days add up for sum, count and distinct_days; conversion and retention
-    are 1 if any day has it; threshold is 1 when the added-up count or sum reaches `threshold_at_least`.
+    are 1 if any day has it; threshold is 1 when the added-up count or sum reaches
+    `threshold_at_least`.
     0 without such days. -#}
 {% macro xp_combine_days(aggregation, condition, threshold='threshold_at_least') -%}
     case

@@ -24,7 +24,8 @@ final as (
         subject_metric_values.is_analysed
         and (
             not experiment_metrics.is_matured_subjects_only
-            or {{ dbt.datediff('subject_metric_values.first_exposed_at', xp_analysis_at_sql(), 'second') }}
+            or {{ dbt.datediff('subject_metric_values.first_exposed_at', xp_analysis_at_sql(),
+                               'second') }}
                 >= experiment_metrics.window_end_seconds
         )
 )

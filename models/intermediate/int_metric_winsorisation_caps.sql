@@ -48,7 +48,8 @@ select
     cast(null as {{ dbt.type_string() }}) as metric_id,
     {%- for column in ['metric_value', 'covariate_value'] %}
     cast(null as {{ xp_type_double() }}) as {{ column }}_upper_cap,
-    cast(null as {{ xp_type_double() }}) as {{ column }}_lower_cap{{ ',' if column == 'metric_value' }}
+    cast(null as {{ xp_type_double() }}) as {{ column }}_lower_cap
+    {{- ',' if column == 'metric_value' }}
     {%- endfor %}
 where 1 = 0
 {%- endif %}

@@ -14,6 +14,12 @@
     replaces the rows of the days from reprocess_from on, plus all rows of the subjects
     first exposed since then. loaded_at marks the rows a run wrote. -#}
 {%- set incremental_window = xp_incremental_window(this) %}
+{%- if incremental_window %}
+    {%- set reprocess_from = "cast(" ~ xp_string_literal(incremental_window['reprocess_from'])
+                             ~ " as " ~ dbt.type_timestamp() ~ ")" %}
+    {%- set read_from = "cast(" ~ xp_string_literal(incremental_window['read_from'])
+                        ~ " as " ~ dbt.type_timestamp() ~ ")" %}
+{%- endif %}
 with
 
 metric_events as (
@@ -21,14 +27,8 @@ metric_events as (
     where
         (is_in_window or is_in_lookback)
         {%- if incremental_window %}
-        and event_at >= cast({{ xp_string_literal(incremental_window['read_from']) }}
-                             as {{ dbt.type_timestamp() }})
-        and (
-            event_at >= cast({{ xp_string_literal(incremental_window['reprocess_from']) }}
-                             as {{ dbt.type_timestamp() }})
-            or first_exposed_at >= cast({{ xp_string_literal(incremental_window['reprocess_from']) }}
-                                        as {{ dbt.type_timestamp() }})
-        )
+        and event_at >= {{ read_from }}
+        and (event_at >= {{ reprocess_from }} or first_exposed_at >= {{ reprocess_from }})
         {%- endif %}
 ),
 

@@ -50,7 +50,8 @@ final as (
         experiment_variants.is_control,
         experiment_variants.expected_share,
         {{ xp_sufficient_statistics_or_zero('variant_sums') }},
-        {{ xp_ratio_statistics_or_zero('variant_sums', "experiment_metrics.aggregation = 'ratio'") }},
+        {{ xp_ratio_statistics_or_zero('variant_sums',
+                                       "experiment_metrics.aggregation = 'ratio'") }},
         cast(coalesce(variant_sums.n_with_pre_exposure_events, 0) as {{ dbt.type_bigint() }})
             as n_with_pre_exposure_events,
         cast(coalesce(excluded_subjects.n_multi_variant_subjects, 0) as {{ dbt.type_bigint() }})

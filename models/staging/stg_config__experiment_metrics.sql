@@ -19,7 +19,8 @@ experiment_metrics as (
         {{ xp_config_literal(experiment['id'], dbt.type_string()) }} as experiment_id,
         {{ xp_config_literal(metric['id'], dbt.type_string()) }} as metric_id,
         {{ xp_config_literal(metric.get('source'), dbt.type_string()) }} as source_id,
-        {{ xp_config_literal(metric.get('event_name') or none, dbt.type_string()) }} as event_name,
+        {{ xp_config_literal(metric.get('event_name') or none, dbt.type_string()) }}
+            as event_name,
         {{ xp_config_literal(metric['aggregation'], dbt.type_string()) }} as aggregation,
         {{ xp_config_literal(metric.get('window_start_seconds'), dbt.type_bigint()) }}
             as window_start_seconds,
@@ -32,9 +33,12 @@ experiment_metrics as (
             as winsorize_upper,
         {{ xp_config_literal(metric.get('winsorize_lower'), xp_type_double()) }}
             as winsorize_lower,
-        {{ xp_config_literal(metric.get('matured_subjects_only', false), 'boolean') }} as is_matured_subjects_only,
-        {{ xp_config_literal(metric.get('numerator'), dbt.type_string()) }} as numerator_metric_id,
-        {{ xp_config_literal(metric.get('denominator'), dbt.type_string()) }} as denominator_metric_id,
+        {{ xp_config_literal(metric.get('matured_subjects_only', false), 'boolean') }}
+            as is_matured_subjects_only,
+        {{ xp_config_literal(metric.get('numerator'), dbt.type_string()) }}
+            as numerator_metric_id,
+        {{ xp_config_literal(metric.get('denominator'), dbt.type_string()) }}
+            as denominator_metric_id,
         cast({{ experiment['lookback_days'] | int }} as {{ dbt.type_int() }}) as lookback_days
     {%- if not (loop.last and outer_loop.last) %}
     union all
