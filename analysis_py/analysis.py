@@ -199,17 +199,16 @@ def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
     sum_columns = [c for c in (*SUM_COLUMNS, *RATIO_SUM_COLUMNS) if c in mart.columns]
     sums = mart[["experiment_id", *slice_columns, "variant_id", "metric_id", *sum_columns]]
     frame = _ordered_comparisons(config)
-    ratio_metrics = {m: m in config.metrics and config.metrics[m].is_ratio
-                     for m in frame["metric_id"].unique()}
-    is_ratio = frame["metric_id"].map(ratio_metrics).to_numpy(bool)
-    frame.loc[is_ratio & (frame["cuped_mode"] == "multi").to_numpy(), "cuped_mode"] = "single"
     if slice_columns:
         slices = mart[["experiment_id", *slice_columns]].drop_duplicates()
         frame = frame.merge(slices, on="experiment_id", how="inner")
         frame.loc[frame["cuped_mode"] == "multi", "cuped_mode"] = "single"
-        # A sliced mart may leave metrics out (the daily one has no ratio metrics).
+        # A sliced mart may leave metrics out (the daily one does not replay retention).
         frame = frame[frame["metric_id"].isin(set(mart["metric_id"]))].reset_index(drop=True)
-        is_ratio = frame["metric_id"].map(ratio_metrics).to_numpy(bool)
+    ratio_metrics = {m: config.metrics[m].is_ratio for m in frame["metric_id"].unique()}
+    is_ratio = frame["metric_id"].map(ratio_metrics).to_numpy(bool)
+    # Ratio metrics are not part of CUPED++: ratio CUPED decides for them.
+    frame.loc[is_ratio & (frame["cuped_mode"] == "multi").to_numpy(), "cuped_mode"] = "single"
     frame["family"] = frame["experiment_id"]
     for column in slice_columns:
         frame["family"] = frame["family"] + "\x1f" + frame[column].astype(str)

@@ -488,8 +488,8 @@ def _parse_metric(entry: _Entry, raw: Any, sources: dict[str, EventSource]) -> M
     if not has_event_names and "event_name" in raw:
         raise entry.error(f"key 'event_name': event source {source_id!r} has no "
                           "event_name_column: every row is an event")
-    if aggregation in ("sum", "threshold") and source is not None and source.value_column is None \
-            and (aggregation == "sum" or threshold and threshold.of == "sum"):
+    adds_values = aggregation == "sum" or (threshold is not None and threshold.of == "sum")
+    if adds_values and source is not None and source.value_column is None:
         raise entry.error(f"key 'aggregation': event source {source_id!r} has no value_column "
                           "to sum")
     event_name = _string(entry, raw, "event_name") if has_event_names else ""

@@ -15,8 +15,33 @@ import numpy.typing as npt
 ArrayLike = npt.ArrayLike
 
 
+class _SubjectSums:
+    """What the sums dataclasses share: every field a float array (one element per
+    comparison), read from a DataFrame's columns by field name, pooled by adding."""
+
+    n: Any
+
+    def __post_init__(self) -> None:
+        for field in fields(self):  # type: ignore[arg-type]
+            object.__setattr__(self, field.name,
+                               np.asarray(getattr(self, field.name), dtype=float))
+        if np.any(self.n < 0):
+            raise ValueError("n must be >= 0")
+
+    @classmethod
+    def from_columns(cls, frame: Any, prefix: str = "") -> Any:
+        """The sums in columns ``{prefix}n``, ``{prefix}sum_y``, ... of a DataFrame."""
+        return cls(*(frame[f"{prefix}{field.name}"].to_numpy(dtype=float)
+                     for field in fields(cls)))  # type: ignore[arg-type]
+
+    def __add__(self, other: Any) -> Any:
+        """Pool two groups of subjects (e.g. control and treatment)."""
+        return type(self)(*(getattr(self, field.name) + getattr(other, field.name)
+                            for field in fields(self)))  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True)
-class SufficientStatistics:
+class SufficientStatistics(_SubjectSums):
     """Sums over the subjects of one arm: the metric ``y`` and its pre-exposure covariate ``x``.
 
     These are the columns of the dbt mart ``fct_variant_metric_statistics``.
@@ -42,29 +67,6 @@ class SufficientStatistics:
     sum_x: ArrayLike
     sum_x_squares: ArrayLike
     sum_xy: ArrayLike
-
-    def __post_init__(self) -> None:
-        for name in ("n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy"):
-            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=float))
-        if np.any(self.n < 0):
-            raise ValueError("n must be >= 0")
-
-    @classmethod
-    def from_columns(cls, frame: Any, prefix: str = "") -> SufficientStatistics:
-        """The sums in columns ``{prefix}n``, ``{prefix}sum_y``, ... of a DataFrame."""
-        return cls(*(frame[f"{prefix}{field.name}"].to_numpy(dtype=float)
-                     for field in fields(cls)))
-
-    def __add__(self, other: SufficientStatistics) -> SufficientStatistics:
-        """Pool two groups of subjects (e.g. control and treatment)."""
-        return SufficientStatistics(
-            n=self.n + other.n,
-            sum_y=self.sum_y + other.sum_y,
-            sum_y_squares=self.sum_y_squares + other.sum_y_squares,
-            sum_x=self.sum_x + other.sum_x,
-            sum_x_squares=self.sum_x_squares + other.sum_x_squares,
-            sum_xy=self.sum_xy + other.sum_xy,
-        )
 
     @property
     def mean_y(self) -> np.ndarray:
@@ -150,7 +152,7 @@ class MultiCovariateStatistics:
 
 
 @dataclass(frozen=True)
-class RatioStatistics:
+class RatioStatistics(_SubjectSums):
     """Sums over the subjects of one arm for a ratio metric: numerator ``y`` with covariate
     ``x``, denominator ``d`` with covariate ``w`` (the mart's columns for ratio metrics).
 
@@ -182,20 +184,6 @@ class RatioStatistics:
     sum_xd: ArrayLike
     sum_xw: ArrayLike
     sum_dw: ArrayLike
-
-    def __post_init__(self) -> None:
-        for field in fields(self):
-            object.__setattr__(self, field.name,
-                               np.asarray(getattr(self, field.name), dtype=float))
-
-    @classmethod
-    def from_columns(cls, frame: Any, prefix: str = "") -> RatioStatistics:
-        return cls(*(frame[f"{prefix}{field.name}"].to_numpy(dtype=float)
-                     for field in fields(cls)))
-
-    def __add__(self, other: RatioStatistics) -> RatioStatistics:
-        return RatioStatistics(*(getattr(self, f.name) + getattr(other, f.name)
-                                 for f in fields(self)))
 
     def _mean(self, total: np.ndarray) -> np.ndarray:
         return _divide(total, self.n)

@@ -1,3 +1,15 @@
+{#- The names of the statistics marts' sum columns (after n), and of the ratio metrics'
+    further sums; analysis_py/analysis.py lists the same as SUM_COLUMNS and
+    RATIO_SUM_COLUMNS. -#}
+{% macro xp_sum_columns() -%}
+    {{ return(['sum_y', 'sum_y_squares', 'sum_x', 'sum_x_squares', 'sum_xy']) }}
+{%- endmacro %}
+
+{% macro xp_ratio_sum_columns() -%}
+    {{ return(['sum_d', 'sum_d_squares', 'sum_w', 'sum_w_squares', 'sum_yd', 'sum_yw', 'sum_xd',
+               'sum_xw', 'sum_dw']) }}
+{%- endmacro %}
+
 {#- The six sufficient statistics of a metric y and its covariate x over the group's rows:
     n, Σy, Σy², Σx, Σx², Σxy (the statistics marts' columns, in order). -#}
 {% macro xp_sufficient_statistics(y, x) -%}
@@ -13,7 +25,7 @@
     the marts' contracted types. -#}
 {% macro xp_sufficient_statistics_or_zero(relation) -%}
     cast(coalesce({{ relation }}.n, 0) as {{ dbt.type_bigint() }}) as n,
-    {%- for column in ['sum_y', 'sum_y_squares', 'sum_x', 'sum_x_squares', 'sum_xy'] %}
+    {%- for column in xp_sum_columns() %}
     cast(coalesce({{ relation }}.{{ column }}, 0) as {{ xp_type_double() }}) as {{ column }}
     {{- ',' if not loop.last }}
     {%- endfor %}
@@ -38,8 +50,7 @@
 {#- The same columns read from a left-joined relation: 0 where it has no row for a ratio
     metric, null for other metrics. -#}
 {% macro xp_ratio_statistics_or_zero(relation, is_ratio) -%}
-    {%- for column in ['sum_d', 'sum_d_squares', 'sum_w', 'sum_w_squares', 'sum_yd', 'sum_yw',
-                       'sum_xd', 'sum_xw', 'sum_dw'] %}
+    {%- for column in xp_ratio_sum_columns() %}
     cast(case when {{ is_ratio }} then coalesce({{ relation }}.{{ column }}, 0) end
         as {{ xp_type_double() }}) as {{ column }}
     {{- ',' if not loop.last }}

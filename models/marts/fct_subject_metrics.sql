@@ -33,13 +33,12 @@ capped_metric_values as (
         event_metric_values.variant_id,
         event_metric_values.first_exposed_at,
         {%- for column in ['metric_value', 'covariate_value'] %}
-        least(
-            greatest(event_metric_values.{{ column }},
-                     coalesce(winsorisation_caps.{{ column }}_lower_cap,
-                              event_metric_values.{{ column }})),
-            coalesce(winsorisation_caps.{{ column }}_upper_cap, event_metric_values.{{ column }})
-        ) as {{ column }},
+        {{ xp_winsorised('event_metric_values.' ~ column,
+                         'winsorisation_caps.' ~ column ~ '_upper_cap',
+                         'winsorisation_caps.' ~ column ~ '_lower_cap') }} as {{ column }},
         {%- endfor %}
+        cast(null as {{ xp_type_double() }}) as denominator_value,
+        cast(null as {{ xp_type_double() }}) as covariate_denominator_value,
         event_metric_values.has_pre_exposure_events
     from event_metric_values
     left join winsorisation_caps
@@ -72,31 +71,9 @@ ratio_metric_values as (
 ),
 
 final as (
-    select
-        experiment_id,
-        subject_id,
-        metric_id,
-        variant_id,
-        first_exposed_at,
-        metric_value,
-        covariate_value,
-        cast(null as {{ xp_type_double() }}) as denominator_value,
-        cast(null as {{ xp_type_double() }}) as covariate_denominator_value,
-        has_pre_exposure_events
-    from capped_metric_values
+    select * from capped_metric_values
     union all
-    select
-        experiment_id,
-        subject_id,
-        metric_id,
-        variant_id,
-        first_exposed_at,
-        metric_value,
-        covariate_value,
-        denominator_value,
-        covariate_denominator_value,
-        has_pre_exposure_events
-    from ratio_metric_values
+    select * from ratio_metric_values
 )
 
 select * from final

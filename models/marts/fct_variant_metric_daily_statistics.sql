@@ -101,9 +101,8 @@ capped_running_values as (
         running_values.subject_id,
         running_values.metric_id,
         running_values.changed_on,
-        least(running_values.metric_value,
-              coalesce(winsorisation_caps.metric_value_upper_cap, running_values.metric_value))
-            as metric_value
+        {{ xp_winsorised('running_values.metric_value',
+                         'winsorisation_caps.metric_value_upper_cap') }} as metric_value
     from running_values
     left join winsorisation_caps
         on running_values.experiment_id = winsorisation_caps.experiment_id
@@ -158,7 +157,9 @@ ratio_running_values as (
         metric_id,
         changed_on,
         sum(numerator_change) {{ running }} as metric_value,
-        sum(denominator_change) {{ running }} as denominator_value
+        sum(denominator_change) {{ running }} as denominator_value,
+        numerator_change,
+        denominator_change
     from ratio_component_changes
 ),
 
@@ -169,13 +170,9 @@ ratio_value_changes as (
         metric_id,
         changed_on,
         metric_value,
-        coalesce(lag(metric_value) over (
-            partition by experiment_id, subject_id, metric_id order by changed_on
-        ), 0) as previous_value,
+        metric_value - numerator_change as previous_value,
         denominator_value,
-        coalesce(lag(denominator_value) over (
-            partition by experiment_id, subject_id, metric_id order by changed_on
-        ), 0) as previous_denominator_value
+        denominator_value - denominator_change as previous_denominator_value
     from ratio_running_values
 ),
 
@@ -247,9 +244,8 @@ increments as (
         and changes.metric_id = subject_metrics.metric_id
 ),
 
-{%- set sums = ['n', 'sum_y', 'sum_y_squares', 'sum_x', 'sum_x_squares', 'sum_xy'] %}
-{%- set ratio_sums = ['sum_d', 'sum_d_squares', 'sum_w', 'sum_w_squares', 'sum_yd', 'sum_yw',
-                      'sum_xd', 'sum_xw', 'sum_dw'] %}
+{%- set sums = ['n'] + xp_sum_columns() %}
+{%- set ratio_sums = xp_ratio_sum_columns() %}
 
 daily_increments as (
     select
