@@ -4,6 +4,9 @@ An implementation per engine, chosen from the active dbt target's ``type`` (the 
 ``profiles.yml`` target dbt builds in). Result tables are created from the column contract in
 :mod:`analysis_py.result_tables`; NaN becomes SQL NULL.
 
+History tables only grow: a history table written by an earlier version gains the columns
+the contract has added since (null in its older rows), and rows are inserted by column name.
+
 Writes keep the previous results on failure:
 
 - DuckDB and Postgres replace both tables in one transaction (DDL is transactional there).
@@ -14,6 +17,7 @@ Writes keep the previous results on failure:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -54,6 +58,11 @@ def connect(target: DbtTarget, schema: str | None = None) -> Warehouse:
 def quote_identifier(name: str) -> str:
     """A double-quoted SQL identifier (DuckDB, Postgres)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def missing_columns(contract: Iterable[Column], existing: set[str]) -> list[Column]:
+    """The contract's columns that an existing table (written by an earlier version) lacks."""
+    return [column for column in contract if column.name not in existing]
 
 
 def _rows(frame: pd.DataFrame, columns: tuple[Column, ...]) -> list[tuple[Any, ...]]:
@@ -132,14 +141,15 @@ class DuckDBWarehouse:
         return ", ".join(f"{quote_identifier(c.name)} {self.TYPES[c.type]}" for c in TABLES[name])
 
     def _insert(self, name: str, frame: pd.DataFrame) -> None:
+        names = ", ".join(quote_identifier(c.name) for c in TABLES[name])
         selection = ", ".join(f"cast({quote_identifier(c.name)} as {self.TYPES[c.type]})"
                               for c in TABLES[name])
+        # Not unregistered in a `finally`: after a failed insert that statement would fail
+        # too, on the aborted transaction, and hide the insert's own error.
         self.connection.register("xp_result_frame", frame)
-        try:
-            self.connection.execute(
-                f"insert into {self._table(name)} select {selection} from xp_result_frame")
-        finally:
-            self.connection.unregister("xp_result_frame")
+        self.connection.execute(f"insert into {self._table(name)} ({names}) "
+                                f"select {selection} from xp_result_frame")
+        self.connection.unregister("xp_result_frame")
 
     def _replace_table(self, name: str, frame: pd.DataFrame) -> None:
         self.connection.execute(f"create schema if not exists {quote_identifier(self.schema)}")
@@ -150,6 +160,12 @@ class DuckDBWarehouse:
     def _append_history(self, name: str, frame: pd.DataFrame) -> None:
         table = self._table(name)
         self.connection.execute(f"create table if not exists {table} ({self._definition(name)})")
+        existing = {row[0] for row in self.connection.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?", [self.schema, name]).fetchall()}
+        for column in missing_columns(TABLES[name], existing):
+            self.connection.execute(f"alter table {table} add column "
+                                    f"{quote_identifier(column.name)} {self.TYPES[column.type]}")
         for day in frame["analysis_date"].unique():
             self.connection.execute(f"delete from {table} where analysis_date = ?", [day])
         self._insert(name, frame)
@@ -218,12 +234,21 @@ class PostgresWarehouse:
                         targets.append(history)
                         cursor.execute(f"create table if not exists {self._table(history)} "
                                        f"({self._definition(history)})")
+                        cursor.execute("select column_name from information_schema.columns "
+                                       "where table_schema = %s and table_name = %s",
+                                       [self.schema, history])
+                        existing = {row[0] for row in cursor.fetchall()}
+                        for column in missing_columns(TABLES[history], existing):
+                            cursor.execute(f"alter table {self._table(history)} add column "
+                                           f"{quote_identifier(column.name)} "
+                                           f"{self.TYPES[column.type]}")
                         for day in frame["analysis_date"].unique():
                             cursor.execute(f"delete from {self._table(history)} "
                                            "where analysis_date = %s", [day])
                     for table in targets:
-                        execute_values(cursor, f"insert into {self._table(table)} values %s",
-                                       _rows(frame, TABLES[table]), page_size=1000)
+                        names = ", ".join(quote_identifier(c.name) for c in TABLES[table])
+                        execute_values(cursor, f"insert into {self._table(table)} ({names}) "
+                                       "values %s", _rows(frame, TABLES[table]), page_size=1000)
             self.connection.commit()
         except psycopg2.Error as error:
             self.connection.rollback()
@@ -296,10 +321,20 @@ class SparkWarehouse:
         table = self._table(name)
         # Spark puts partition columns last: order the columns so.
         columns = sorted(TABLES[name], key=lambda c: c.name == "analysis_date")
-        ordered = [c.name for c in columns]
         ddl = ", ".join(f"`{c.name}` {self.TYPES[c.type]}" for c in columns)
         self.spark.sql(f"create table if not exists {table} ({ddl}) using parquet "
                        "partitioned by (analysis_date)")
+        missing = missing_columns(columns, set(self.spark.table(table).columns))
+        if missing:
+            added = ", ".join(f"`{c.name}` {self.TYPES[c.type]}" for c in missing)
+            self.spark.sql(f"alter table {table} add columns ({added})")
+        # insertInto is by position: follow the table's own order (added columns come after
+        # the older ones), with nulls for columns the contract no longer has.
+        from pyspark.sql import functions
+
+        ordered = [functions.col(f"`{field.name}`") if field.name in frame.columns
+                   else functions.lit(None).cast(field.dataType)
+                   for field in self.spark.table(table).schema.fields]
         self.spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
         frame.select(*ordered).write.insertInto(table, overwrite=True)
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import duckdb
+import pandas as pd
 import pytest
 
 from analysis_py import warehouse
 from analysis_py.cli import main
-from analysis_py.result_tables import column_names
+from analysis_py.result_tables import TABLES, column_names
 from tests.conftest import REPO, DemoRun, n_comparisons
+from tests.tables import TABLE_KEYS, assert_tables_agree
 
 
 def test_results_have_one_row_per_experiment_metric_and_treatment(demo_run: DemoRun) -> None:
@@ -196,3 +199,28 @@ def test_history_keeps_one_snapshot_per_date(demo_run: DemoRun, tmp_path: Path,
         assert sorted(latest[column]) == pytest.approx(sorted(previous[column]), rel=1e-12)
     # 2 experiments × 3 dates.
     assert len(database.query("select * from experiment_diagnostics_history")) == 6
+
+
+def test_history_written_by_an_earlier_version_gains_the_new_columns(
+        demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upgrade adds result columns: the next run adds them to the history tables (null in
+    the older snapshots) instead of failing, and inserts by name whatever the column order."""
+    copy = tmp_path / "upgraded.duckdb"
+    shutil.copy(demo_run.path, copy)
+    monkeypatch.setenv("XP_DUCKDB_PATH", str(copy))
+    database = DemoRun(copy, demo_run.config)
+    connection = duckdb.connect(str(copy))
+    for column in ("noninferiority_margin", "config_hash"):  # as if added by this version
+        connection.execute(f"alter table experiment_results_history drop column {column}")
+    connection.close()
+
+    assert main(["analyze", "--project-dir", str(REPO), "--analysis-at", "2026-03-22T06:00"]) == 0
+    history = database.query("select * from experiment_results_history")
+    assert set(history.columns) == {c.name for c in TABLES["experiment_results_history"]}
+    older = history[history.analysis_date != pd.Timestamp("2026-03-22")]
+    assert len(older) == n_comparisons(database.config)  # the fixture's own snapshot, kept
+    assert older.config_hash.isna().all()
+    newest = history[history.analysis_date == pd.Timestamp("2026-03-22")]
+    latest = database.query("select * from experiment_results")
+    assert_tables_agree(latest, newest[latest.columns], TABLE_KEYS["experiment_results"],
+                        "experiment_results_history")

@@ -41,12 +41,17 @@ def test_postgres_agrees_with_duckdb(demo_run: DemoRun, postgres_port: int,
     # Two nights: the second is incremental (delete+insert on Postgres) and must end where
     # DuckDB's one full build at the same analysis time does.
     assert main(["run", "--project-dir", str(REPO), "--analysis-at", "2026-03-27T00:00"]) == 0
-    assert main(["run", "--project-dir", str(REPO),
-                 "--analysis-at", demo_run.analysis_at.isoformat()]) == 0
-
     connection = psycopg2.connect(host="127.0.0.1", port=postgres_port, user="postgres",
                                   dbname=DATABASE)
     try:
+        # As if the first night had run an earlier version, without this column: the second
+        # night adds it to the history table.
+        with connection.cursor() as cursor:
+            cursor.execute(f"alter table {SCHEMA}.experiment_results_history "
+                           "drop column config_hash")
+        connection.commit()
+        assert main(["run", "--project-dir", str(REPO),
+                     "--analysis-at", demo_run.analysis_at.isoformat()]) == 0
         with connection.cursor() as cursor:
             cursor.execute("select count(distinct loaded_at) "
                            f"from {SCHEMA}.int_subject_metric_days")
@@ -71,11 +76,16 @@ def test_spark_agrees_with_duckdb(demo_run: DemoRun, tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XP_TARGET", "spark")
     monkeypatch.setenv("XP_SPARK_SCHEMA", SCHEMA)
-    assert main(["run", "--project-dir", str(REPO)]) == 0
-
     from pyspark.sql import SparkSession
 
     spark = SparkSession.builder.enableHiveSupport().getOrCreate()
+    # A diagnostics history table as an earlier version with fewer columns would have left
+    # it: the run adds the missing columns and inserts in the table's own column order.
+    spark.sql(f"create schema if not exists {SCHEMA}")
+    spark.sql(f"create table {SCHEMA}.experiment_diagnostics_history (experiment_id string, "
+              "run_id string, analysis_date date) using parquet partitioned by (analysis_date)")
+    assert main(["run", "--project-dir", str(REPO)]) == 0
+
     for table, expected in reference_tables(demo_run).items():
         rows = spark.table(f"{SCHEMA}.{table}").collect()
         actual = pd.DataFrame([row.asDict() for row in rows])
