@@ -24,19 +24,23 @@ ESTIMATE_PREFIX = {"cuped++": "cupedpp_", "cuped": "cuped_", "unadjusted": ""}
 
 def decision_estimate(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The fields of the estimate each comparison decides on."""
-    method = frame["cuped_mode"].map(DECISION_ESTIMATE).to_numpy()
-    return {
-        name: np.select([method == m for m in ESTIMATE_PREFIX],
-                        [frame[prefix + name].to_numpy(dtype=float)
-                         for prefix in ESTIMATE_PREFIX.values()])
-        for name in ESTIMATE_FIELDS
-    }
+    mode = frame["cuped_mode"].to_numpy(dtype=object)
+    modes = {cuped_mode: mode == cuped_mode for cuped_mode in DECISION_ESTIMATE}
+    chosen = {}
+    for name in ESTIMATE_FIELDS:
+        value = np.full(len(frame), np.nan)
+        for cuped_mode, estimate in DECISION_ESTIMATE.items():
+            rows = modes[cuped_mode]
+            value[rows] = frame[ESTIMATE_PREFIX[estimate] + name].to_numpy(dtype=float)[rows]
+        chosen[name] = value
+    return chosen
 
 
-def add_decisions(frame: pd.DataFrame) -> None:
-    """Add the decision columns to the comparisons frame, in place."""
+def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
+    """The comparisons frame with the decision columns added (collected, then joined once)."""
     estimate = decision_estimate(frame)
-    frame["decision_estimate"] = frame["cuped_mode"].map(DECISION_ESTIMATE)
+    columns: dict[str, object] = {
+        "decision_estimate": frame["cuped_mode"].map(DECISION_ESTIMATE).to_numpy(dtype=object)}
     level = frame["confidence_level"].to_numpy(dtype=float)
     alpha = 1 - level
     effect, se = estimate["absolute_effect"], estimate["absolute_effect_std_error"]
@@ -50,14 +54,14 @@ def add_decisions(frame: pd.DataFrame) -> None:
     usable = frame["status"].isin(["ok", "zero_control_mean"]).to_numpy()
     family = np.where((role != "guardrail") & usable, frame["family"], None)
     methods = np.where(role == "guardrail", "none", frame["multiple_testing"])
-    frame["multiple_testing_method"] = methods
+    columns["multiple_testing_method"] = methods
     adjusted = adjust_p_values(estimate["p_value"], family, methods)
-    frame["adjusted_p_value"] = adjusted
+    columns["adjusted_p_value"] = adjusted
     quantile = adjusted_quantile(estimate["p_value"], adjusted, level, df)
-    frame["adjusted_absolute_effect_ci_lower"] = effect - quantile * se
-    frame["adjusted_absolute_effect_ci_upper"] = effect + quantile * se
-    frame["adjusted_relative_effect_ci_lower"] = relative - quantile * relative_se
-    frame["adjusted_relative_effect_ci_upper"] = relative + quantile * relative_se
+    columns["adjusted_absolute_effect_ci_lower"] = effect - quantile * se
+    columns["adjusted_absolute_effect_ci_upper"] = effect + quantile * se
+    columns["adjusted_relative_effect_ci_lower"] = relative - quantile * relative_se
+    columns["adjusted_relative_effect_ci_upper"] = relative + quantile * relative_se
 
     # Sequential: always-valid intervals, for experiments that ask for them.
     is_sequential = frame["sequential"].to_numpy(dtype=bool)
@@ -72,33 +76,31 @@ def add_decisions(frame: pd.DataFrame) -> None:
         "sequential_relative_effect_ci_upper": relative + relative_half,
         "sequential_p_value": sequential.p_value(effect, se, n_total, alpha, tuning),
     }.items():
-        frame[name] = np.where(is_sequential, value, np.nan)
+        columns[name] = np.where(is_sequential, value, np.nan)
 
     # Bayesian: normal-normal on the relative effect (prior sd null: turned off, all null).
     prior_sd = frame["bayes_prior_sd"].to_numpy(dtype=float)
-    frame["bayes_prior_sd"] = prior_sd
     posterior = relative_effect_posterior(relative, relative_se, prior_sd, level,
                                           increase_is_good)
-    frame["bayes_relative_effect_mean"] = posterior.mean
-    frame["bayes_relative_effect_ci_lower"] = posterior.ci_lower
-    frame["bayes_relative_effect_ci_upper"] = posterior.ci_upper
-    frame["bayes_chance_to_win"] = posterior.chance_to_win
-    frame["bayes_expected_loss"] = posterior.expected_loss
+    columns["bayes_relative_effect_mean"] = posterior.mean
+    columns["bayes_relative_effect_ci_lower"] = posterior.ci_lower
+    columns["bayes_relative_effect_ci_upper"] = posterior.ci_upper
+    columns["bayes_chance_to_win"] = posterior.chance_to_win
+    columns["bayes_expected_loss"] = posterior.expected_loss
 
     # Power at the current sample size.
     power = power_analysis(se, estimate["control_mean"], n_total, level,
                            frame["power"].to_numpy(dtype=float),
                            frame["power_target_relative_effect"].to_numpy(dtype=float))
-    frame["power_minimum_detectable_relative_effect"] = power.minimum_detectable_relative_effect
-    frame["power_subjects_needed"] = power.subjects_needed
-    frame["power_progress"] = power.progress
+    columns["power_minimum_detectable_relative_effect"] = power.minimum_detectable_relative_effect
+    columns["power_subjects_needed"] = power.subjects_needed
+    columns["power_progress"] = power.progress
 
     # Non-inferiority of guardrails against their margin.
     margin = frame["noninferiority_margin"].to_numpy(dtype=float)
-    frame["noninferiority_margin"] = margin
     p_noninferior = noninferiority_p_value(relative, relative_se, df, margin, increase_is_good)
     has_margin = ~np.isnan(margin) & ~np.isnan(p_noninferior)
-    frame["noninferiority_p_value"] = np.where(has_margin, p_noninferior, np.nan)
-    frame["is_noninferior"] = pd.array(
-        np.where(has_margin, p_noninferior < alpha, False), dtype="boolean")
-    frame.loc[~has_margin, "is_noninferior"] = pd.NA
+    columns["noninferiority_p_value"] = np.where(has_margin, p_noninferior, np.nan)
+    columns["is_noninferior"] = pd.arrays.BooleanArray(
+        np.where(has_margin, p_noninferior < alpha, False), mask=~has_margin)
+    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)

@@ -3,6 +3,10 @@
 Each check gives a status (ok, warning, fail or not_applicable) and a one-line reason an
 analyst can read; ``health_status`` is the worst of them. Thresholds live in defaults.py.
 The sample-ratio check itself is computed with the diagnostics (analysis.py).
+
+Per-experiment reductions are numpy over experiment codes, and reasons are Python f-strings:
+a nightly run may check thousands of experiments, and pandas group-bys over wide frames cost
+more than the statistics themselves.
 """
 
 from __future__ import annotations
@@ -13,122 +17,152 @@ import pandas as pd
 from analysis_py import defaults
 from analysis_py.decisions import decision_estimate
 from analysis_py.statistics import SufficientStatistics
-from analysis_py.ttest import welch_test
+from analysis_py.ttest import welch_p_value
 
 _SEVERITY = {"not_applicable": 0, "ok": 0, "warning": 1, "fail": 2}
+_HEALTH = np.array(["ok", "warning", "fail"], dtype=object)
 
 
-def _first_by_experiment(frame: pd.DataFrame, column: str, ascending: bool) -> pd.DataFrame:
-    """The row with the smallest (or largest) value of a column per experiment."""
-    ordered = frame.sort_values(column, ascending=ascending, na_position="last", kind="stable")
-    return ordered.drop_duplicates("experiment_id").set_index("experiment_id")
+def _first_per_experiment(codes: np.ndarray, n_experiments: int, values: np.ndarray,
+                          largest: bool = False) -> np.ndarray:
+    """Per experiment, the position of the row with the smallest (or largest) value, NaN
+    last and ties to the earlier row; -1 for an experiment without rows."""
+    key = np.where(np.isnan(values), np.inf, -values if largest else values)
+    order = np.lexsort((key, codes))  # stable: ties keep row order
+    ordered_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, ordered_codes[1:] != ordered_codes[:-1]])
+    first = np.full(n_experiments, -1)
+    first[ordered_codes[starts]] = order[starts]
+    return first
+
+
+def _pick(values: np.ndarray, rows: np.ndarray, missing: object = np.nan) -> np.ndarray:
+    """values[rows], with ``missing`` where rows is -1."""
+    picked = np.asarray(values, dtype=object if missing is None else None)[np.maximum(rows, 0)]
+    if missing is None:
+        return np.where(rows >= 0, picked, None)
+    return np.where(rows >= 0, picked, missing)
 
 
 def health_checks(diagnostics: pd.DataFrame, results: pd.DataFrame,
                   mart: pd.DataFrame) -> pd.DataFrame:
-    """Add the health-check columns to the per-experiment diagnostics."""
-    out = diagnostics.set_index("experiment_id", drop=False)
-    experiments = out.index
+    """Add the health-check columns to the per-experiment diagnostics (one row per
+    experiment, with n_smallest_arm), from the comparisons and the statistics mart."""
+    out = diagnostics.copy()
+    experiments = pd.Index(out["experiment_id"])
+    n_experiments = len(experiments)
+    codes = experiments.get_indexer(results["experiment_id"])
+    metric_ids = results["metric_id"].to_numpy(dtype=object)
+    treatments = results["treatment_variant_id"].to_numpy(dtype=object)
+    checks: dict[str, tuple[np.ndarray, list[str]]] = {}
 
     # Subjects exposed to more than one variant.
-    share = out["multi_variant_share"]
+    share = out["multi_variant_share"].to_numpy(dtype=float)
     too_many = share > defaults.MULTI_VARIANT_SHARE_WARNING
-    out["multi_variant_status"] = np.where(too_many, "warning", "ok")
-    out["multi_variant_reason"] = (
-        out["n_multi_variant_subjects"].astype(str) + " subjects ("
-        + (share * 100).map("{:.2f}".format) + "%) were exposed to more than one variant and "
-        + np.where(too_many, "excluded: above "
-                   f"{defaults.MULTI_VARIANT_SHARE_WARNING:.0%}, check the assignment code",
-                   "excluded"))
+    checks["multi_variant"] = (np.where(too_many, "warning", "ok"), [
+        f"{n} subjects ({s * 100:.2f}%) were exposed to more than one variant and "
+        + (f"excluded: above {defaults.MULTI_VARIANT_SHARE_WARNING:.0%}, check the assignment "
+           "code" if many else "excluded")
+        for n, s, many in zip(out["n_multi_variant_subjects"].tolist(), share, too_many)])
 
     # Pre-exposure balance: the covariates should not differ between arms before exposure.
-    comparisons = results.copy()
-    control = SufficientStatistics.from_columns(comparisons, "control_")
-    treatment = SufficientStatistics.from_columns(comparisons, "treatment_")
-    balance = welch_test(control.mean_x, control.variance_x, control.n,
-                         treatment.mean_x, treatment.variance_x, treatment.n, 0.95)
-    comparisons["balance_p"] = balance.p_value
-    tests = comparisons.groupby("experiment_id")["balance_p"].transform("count")
-    comparisons["balance_p_bonferroni"] = np.minimum(1.0, comparisons["balance_p"] * tests)
-    worst = _first_by_experiment(comparisons, "balance_p_bonferroni", ascending=True)
-    worst = worst.reindex(experiments)
-    imbalanced = worst["balance_p_bonferroni"] < defaults.PRE_EXPOSURE_IMBALANCE_P_VALUE
-    no_test = worst["balance_p_bonferroni"].isna()
-    out["pre_exposure_balance_status"] = np.select([no_test, imbalanced],
-                                                   ["not_applicable", "fail"], "ok")
-    detail = ("'" + worst["metric_id"].astype(str) + "' before exposure, control against '"
-              + worst["treatment_variant_id"].astype(str) + "' (Bonferroni p = "
-              + worst["balance_p_bonferroni"].map("{:.2g}".format) + ")")
-    out["pre_exposure_balance_reason"] = np.select(
-        [no_test, imbalanced],
-        ["no comparison with enough subjects",
-         "arms differed before exposure: " + detail + "; randomisation may be broken"],
-        "arms were alike before exposure; largest difference: " + detail)
+    control = SufficientStatistics.from_columns(results, "control_")
+    treatment = SufficientStatistics.from_columns(results, "treatment_")
+    balance = welch_p_value(control.mean_x, control.variance_x, control.n,
+                            treatment.mean_x, treatment.variance_x, treatment.n)
+    tested = ~np.isnan(balance)
+    tests = np.bincount(codes[tested], minlength=n_experiments)[codes]
+    bonferroni = np.minimum(1.0, balance * tests)
+    worst = _first_per_experiment(codes, n_experiments, bonferroni)
+    worst_p = _pick(bonferroni, worst)
+    no_test, imbalanced = np.isnan(worst_p), worst_p < defaults.PRE_EXPOSURE_IMBALANCE_P_VALUE
+    details = [f"'{m}' before exposure, control against '{t}' (Bonferroni p = {p:.2g})"
+               for m, t, p in zip(_pick(metric_ids, worst, None), _pick(treatments, worst, None),
+                                  worst_p)]
+    checks["pre_exposure_balance"] = (
+        np.select([no_test, imbalanced], ["not_applicable", "fail"], "ok"),
+        ["no comparison with enough subjects" if none
+         else f"arms differed before exposure: {detail}; randomisation may be broken" if bad
+         else f"arms were alike before exposure; largest difference: {detail}"
+         for none, bad, detail in zip(no_test, imbalanced, details)])
 
     # CUPED sanity: the adjusted estimate should lie inside the unadjusted interval.
     chosen = decision_estimate(results)
-    adjusted = results["decision_estimate"] != "unadjusted"
-    outside = adjusted & ((chosen["absolute_effect"] < results["absolute_effect_ci_lower"])
-                          | (chosen["absolute_effect"] > results["absolute_effect_ci_upper"]))
-    n_outside = outside.groupby(results["experiment_id"]).sum().reindex(experiments)
-    n_adjusted = adjusted.groupby(results["experiment_id"]).sum().reindex(experiments)
-    out["cuped_sanity_status"] = np.select([n_adjusted == 0, n_outside > 0],
-                                           ["not_applicable", "warning"], "ok")
-    out["cuped_sanity_reason"] = np.select(
-        [n_adjusted == 0, n_outside > 0],
-        ["CUPED is off for this experiment",
-         n_outside.astype(str) + " CUPED estimate(s) fall outside the unadjusted interval: "
-         "the covariate may be contaminated by the treatment"],
-        "every CUPED estimate lies inside its unadjusted interval")
+    adjusted = (results["decision_estimate"] != "unadjusted").to_numpy()
+    outside = adjusted & ((chosen["absolute_effect"]
+                           < results["absolute_effect_ci_lower"].to_numpy(dtype=float))
+                          | (chosen["absolute_effect"]
+                             > results["absolute_effect_ci_upper"].to_numpy(dtype=float)))
+    n_outside = np.bincount(codes, weights=outside, minlength=n_experiments).astype(int)
+    n_adjusted = np.bincount(codes, weights=adjusted, minlength=n_experiments).astype(int)
+    checks["cuped_sanity"] = (
+        np.select([n_adjusted == 0, n_outside > 0], ["not_applicable", "warning"], "ok"),
+        ["CUPED is off for this experiment" if n_on == 0
+         else f"{n_off} CUPED estimate(s) fall outside the unadjusted interval: the "
+              "covariate may be contaminated by the treatment" if n_off > 0
+         else "every CUPED estimate lies inside its unadjusted interval"
+         for n_on, n_off in zip(n_adjusted, n_outside)])
 
     # Minimum sample size per arm.
-    smallest = mart.groupby(["experiment_id", "variant_id"])["n"].first()
-    smallest = smallest.groupby(level=0).min().reindex(experiments)
+    smallest = out["n_smallest_arm"].to_numpy()
     small = smallest < defaults.MIN_SAMPLE_SIZE_PER_ARM
-    out["sample_size_status"] = np.where(small, "warning", "ok")
-    out["sample_size_reason"] = (
-        "smallest arm has " + smallest.astype(int).astype(str) + " subjects"
-        + np.where(small, f"; below {defaults.MIN_SAMPLE_SIZE_PER_ARM}, results are fragile",
-                   ""))
+    checks["sample_size"] = (np.where(small, "warning", "ok"), [
+        f"smallest arm has {n} subjects"
+        + (f"; below {defaults.MIN_SAMPLE_SIZE_PER_ARM}, results are fragile" if few else "")
+        for n, few in zip(smallest.tolist(), small)])
 
     # Suspiciously large lifts.
-    lifts = results.assign(abs_lift=np.abs(chosen["relative_effect"]))
-    largest = _first_by_experiment(lifts, "abs_lift", ascending=False).reindex(experiments)
-    large = largest["abs_lift"] > defaults.SUSPICIOUS_RELATIVE_EFFECT
-    lift_text = ("'" + largest["metric_id"].astype(str) + "' for '"
-                 + largest["treatment_variant_id"].astype(str) + "': "
-                 + (largest["abs_lift"] * 100).map("{:.0f}".format) + "%")
-    out["large_lift_status"] = np.select([largest["abs_lift"].isna(), large],
-                                         ["not_applicable", "warning"], "ok")
-    out["large_lift_reason"] = np.select(
-        [largest["abs_lift"].isna(), large],
-        ["no relative effect to check",
-         "largest lift " + lift_text + f", above {defaults.SUSPICIOUS_RELATIVE_EFFECT:.0%}: "
-         "check for a bug or a broken metric before trusting it"],
-        "largest lift " + lift_text)
+    abs_lift = np.abs(chosen["relative_effect"])
+    largest = _first_per_experiment(codes, n_experiments, abs_lift, largest=True)
+    largest_lift = _pick(abs_lift, largest)
+    no_lift, large = np.isnan(largest_lift), largest_lift > defaults.SUSPICIOUS_RELATIVE_EFFECT
+    lift_texts = [f"'{m}' for '{t}': {lift * 100:.0f}%" for m, t, lift in zip(
+        _pick(metric_ids, largest, None), _pick(treatments, largest, None), largest_lift)]
+    checks["large_lift"] = (
+        np.select([no_lift, large], ["not_applicable", "warning"], "ok"),
+        ["no relative effect to check" if none
+         else f"largest lift {text}, above {defaults.SUSPICIOUS_RELATIVE_EFFECT:.0%}: check "
+              "for a bug or a broken metric before trusting it" if big
+         else f"largest lift {text}"
+         for none, big, text in zip(no_lift, large, lift_texts)])
 
     # Share of subjects with pre-exposure data, lowest over the experiment's metrics.
-    per_metric = mart.groupby(["experiment_id", "metric_id"])[
-        ["n_with_pre_exposure_events", "n"]].sum()
+    # Summed over the arms per experiment and metric, as an experiments × metrics matrix;
+    # metric ids sorted, so that among equal shares the first id is named.
+    metric_codes, metric_ids = pd.factorize(mart["metric_id"], sort=True)
+    cells = (experiments.get_indexer(mart["experiment_id"]) * len(metric_ids)
+             + metric_codes)
+    size = n_experiments * len(metric_ids)
+    rows_per_cell = np.bincount(cells, minlength=size).reshape(n_experiments, -1)
+    with_data, subjects = (
+        np.bincount(cells, weights=mart[c].to_numpy(dtype=float), minlength=size)
+        .reshape(n_experiments, -1) for c in ("n_with_pre_exposure_events", "n"))
     with np.errstate(divide="ignore", invalid="ignore"):
-        per_metric["share"] = per_metric["n_with_pre_exposure_events"] / per_metric["n"]
-    lowest = per_metric.reset_index().sort_values("share").drop_duplicates("experiment_id")
-    lowest = lowest.set_index("experiment_id").reindex(experiments)
-    out["pre_exposure_data_share"] = lowest["share"]
-    scarce = lowest["share"] < defaults.MIN_PRE_EXPOSURE_DATA_SHARE
-    share_text = ((lowest["share"] * 100).map("{:.0f}".format) + "% of subjects have "
-                  "pre-exposure data for '" + lowest["metric_id"].astype(str) + "'")
-    out["pre_exposure_data_status"] = np.select([lowest["share"].isna(), scarce],
-                                                ["not_applicable", "warning"], "ok")
-    out["pre_exposure_data_reason"] = np.select(
-        [lowest["share"].isna(), scarce],
-        ["no analysed subjects",
-         share_text + f", below {defaults.MIN_PRE_EXPOSURE_DATA_SHARE:.0%}: CUPED cannot "
-         "reduce variance much"],
-        share_text + " (lowest over the metrics)")
+        metric_share = with_data / subjects
+    # argmin over shares, NaN (no subjects) after every share and absent metrics after that.
+    key = np.where(rows_per_cell == 0, 3.0, np.where(np.isnan(metric_share), 2.0, metric_share))
+    lowest = key.argmin(axis=1) if len(metric_ids) else np.zeros(n_experiments, dtype=int)
+    lowest_share = (metric_share[np.arange(n_experiments), lowest] if len(metric_ids)
+                    else np.full(n_experiments, np.nan))
+    lowest_metric = np.asarray(metric_ids, dtype=object)[lowest] if len(metric_ids) else (
+        np.full(n_experiments, None))
+    out["pre_exposure_data_share"] = lowest_share
+    no_share = np.isnan(lowest_share)
+    scarce = lowest_share < defaults.MIN_PRE_EXPOSURE_DATA_SHARE
+    checks["pre_exposure_data"] = (
+        np.select([no_share, scarce], ["not_applicable", "warning"], "ok"),
+        ["no analysed subjects" if none
+         else f"{s * 100:.0f}% of subjects have pre-exposure data for '{m}'" + (
+             f", below {defaults.MIN_PRE_EXPOSURE_DATA_SHARE:.0%}: CUPED cannot reduce "
+             "variance much" if few else " (lowest over the metrics)")
+         for none, few, s, m in zip(no_share, scarce, lowest_share, lowest_metric)])
 
-    statuses = out[[c for c in out.columns if c.endswith("_status")]]
-    worst_level = statuses.apply(lambda column: column.map(_SEVERITY)).max(axis=1)
-    out["health_status"] = worst_level.map({0: "ok", 1: "warning", 2: "fail"})
-    return out.reset_index(drop=True)
-
+    columns = {}
+    for check, (status, reason) in checks.items():
+        columns[f"{check}_status"] = status
+        columns[f"{check}_reason"] = reason
+    statuses = [out["srm_status"].to_numpy(dtype=object),
+                *(status for status, _ in checks.values())]
+    levels = np.max([[_SEVERITY[s] for s in status] for status in statuses], axis=0)
+    columns["health_status"] = _HEALTH[levels]
+    return pd.concat([out, pd.DataFrame(columns, index=out.index)], axis=1)

@@ -95,20 +95,10 @@ def welch_test(
         >>> round(float(est.absolute_effect), 3), round(float(est.p_value), 4)
         (1.0, 0.0005)
     """
-    control_n = np.asarray(control_n, dtype=float)
-    treatment_n = np.asarray(treatment_n, dtype=float)
-    control_var_of_mean = _divide(control_variance, control_n)
-    treatment_var_of_mean = _divide(treatment_variance, treatment_n)
-    variance = control_var_of_mean + treatment_var_of_mean
-    std_error = np.sqrt(variance)
-    degrees_of_freedom = _divide(
-        variance**2,
-        _divide(treatment_var_of_mean**2, treatment_n - 1)
-        + _divide(control_var_of_mean**2, control_n - 1),
-    )
-    absolute_effect = np.asarray(treatment_mean, dtype=float) - control_mean
-    t_statistic = _divide(absolute_effect, std_error)
-    p_value = 2 * stats.t.sf(np.abs(t_statistic), degrees_of_freedom)
+    (absolute_effect, std_error, degrees_of_freedom, t_statistic, p_value,
+     control_var_of_mean, treatment_var_of_mean) = _welch(
+        control_mean, control_variance, control_n, treatment_mean, treatment_variance,
+        treatment_n)
     quantile = stats.t.ppf((1 + np.asarray(confidence_level)) / 2, degrees_of_freedom)
 
     control_mean = np.asarray(control_mean, dtype=float)
@@ -135,6 +125,37 @@ def welch_test(
         t_statistic=t_statistic,
         p_value=p_value,
     )
+
+
+def welch_p_value(control_mean: np.ndarray, control_variance: np.ndarray,
+                  control_n: np.ndarray, treatment_mean: np.ndarray,
+                  treatment_variance: np.ndarray, treatment_n: np.ndarray) -> np.ndarray:
+    """The two-sided p-value of :func:`welch_test` alone (no interval to compute)."""
+    return _welch(control_mean, control_variance, control_n, treatment_mean,
+                  treatment_variance, treatment_n)[4]
+
+
+def _welch(control_mean: np.ndarray, control_variance: np.ndarray, control_n: np.ndarray,
+           treatment_mean: np.ndarray, treatment_variance: np.ndarray,
+           treatment_n: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Effect, standard error, Welch-Satterthwaite df, t, p and each arm's variance of the
+    mean."""
+    control_n = np.asarray(control_n, dtype=float)
+    treatment_n = np.asarray(treatment_n, dtype=float)
+    control_var_of_mean = _divide(control_variance, control_n)
+    treatment_var_of_mean = _divide(treatment_variance, treatment_n)
+    variance = control_var_of_mean + treatment_var_of_mean
+    std_error = np.sqrt(variance)
+    degrees_of_freedom = _divide(
+        variance**2,
+        _divide(treatment_var_of_mean**2, treatment_n - 1)
+        + _divide(control_var_of_mean**2, control_n - 1),
+    )
+    absolute_effect = np.asarray(treatment_mean, dtype=float) - control_mean
+    t_statistic = _divide(absolute_effect, std_error)
+    p_value = 2 * stats.t.sf(np.abs(t_statistic), degrees_of_freedom)
+    return (absolute_effect, std_error, degrees_of_freedom, t_statistic, p_value,
+            control_var_of_mean, treatment_var_of_mean)
 
 
 def unadjusted_test(

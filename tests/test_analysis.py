@@ -128,3 +128,11 @@ def test_missing_mart_row_is_named() -> None:
     with pytest.raises(AnalysisError, match="no row for experiment 'exp_a', variant 'c', "
                                             "metric 'revenue'"):
         analyze(mart, config, "r", AT)
+
+
+def test_duplicate_mart_rows_are_refused() -> None:
+    config = three_arm_config()
+    mart = mart_rows(config, {v: (10, 1.0, 1.0, 0.0, 0.0, 0.0) for v in ("control", "b", "c")})
+    with pytest.raises(AnalysisError, match="more than one row for the same experiment_id, "
+                                            "metric_id and variant_id"):
+        analyze(pd.concat([mart, mart.iloc[:1]]), config, "r", AT)
