@@ -343,21 +343,23 @@ def _diagnostics(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
         n_multi_variant_subjects=("n_multi_variant_subjects", "first"),
         n_unknown_variant_subjects=("n_unknown_variant_subjects", "first"))
     # Python lists, not pandas operations: one small row per experiment, 1,000s of them.
-    lookup = dict(zip(per_variant.index.tolist(), zip(
-        *(per_variant[c].tolist() for c in ("n", "expected_share", "n_multi_variant_subjects",
-                                            "n_unknown_variant_subjects")))))
+    values = zip(*(per_variant[c].tolist() for c in (
+        "n", "expected_share", "n_multi_variant_subjects", "n_unknown_variant_subjects")),
+        strict=True)
+    lookup = dict(zip(per_variant.index.tolist(), values, strict=True))
     experiments, labels = [], []
     for e in config.experiments:
         rows = [lookup[(e.id, v)] for v in e.variants]
         n = [row[0] for row in rows]
         experiments.append((e.id, len(e.variants), sum(n), min(n), *rows[0][2:]))
-        labels.append((", ".join(f"{v}={int(row[0])}" for v, row in zip(e.variants, rows)),
-                       ", ".join(f"{v}={row[1]:g}" for v, row in zip(e.variants, rows))))
+        pairs = list(zip(e.variants, rows, strict=True))
+        labels.append((", ".join(f"{v}={int(row[0])}" for v, row in pairs),
+                       ", ".join(f"{v}={row[1]:g}" for v, row in pairs)))
     per_experiment = pd.DataFrame(experiments, columns=[
         "experiment_id", "n_variants", "n_analysed_subjects", "n_smallest_arm",
         "n_multi_variant_subjects", "n_unknown_variant_subjects"])
     per_experiment["subjects_per_variant"], per_experiment["expected_shares"] = (
-        zip(*labels) if labels else ([], []))
+        zip(*labels, strict=True) if labels else ([], []))
     variants = pd.DataFrame(
         [(e.id, v, *lookup[(e.id, v)][:2]) for e in config.experiments for v in e.variants],
         columns=["experiment_id", "variant_id", "n", "expected_share"])

@@ -63,7 +63,8 @@ def health_checks(diagnostics: pd.DataFrame, results: pd.DataFrame,
         f"{n} subjects ({s * 100:.2f}%) were exposed to more than one variant and "
         + (f"excluded: above {defaults.MULTI_VARIANT_SHARE_WARNING:.0%}, check the assignment "
            "code" if many else "excluded")
-        for n, s, many in zip(out["n_multi_variant_subjects"].tolist(), share, too_many)])
+        for n, s, many in zip(out["n_multi_variant_subjects"].tolist(), share, too_many,
+                              strict=True)])
 
     # Pre-exposure balance: the covariates should not differ between arms before exposure.
     control = SufficientStatistics.from_columns(results, "control_")
@@ -78,13 +79,13 @@ def health_checks(diagnostics: pd.DataFrame, results: pd.DataFrame,
     no_test, imbalanced = np.isnan(worst_p), worst_p < defaults.PRE_EXPOSURE_IMBALANCE_P_VALUE
     details = [f"'{m}' before exposure, control against '{t}' (Bonferroni p = {p:.2g})"
                for m, t, p in zip(_pick(metric_ids, worst, None), _pick(treatments, worst, None),
-                                  worst_p)]
+                                  worst_p, strict=True)]
     checks["pre_exposure_balance"] = (
         np.select([no_test, imbalanced], ["not_applicable", "fail"], "ok"),
         ["no comparison with enough subjects" if none
          else f"arms differed before exposure: {detail}; randomisation may be broken" if bad
          else f"arms were alike before exposure; largest difference: {detail}"
-         for none, bad, detail in zip(no_test, imbalanced, details)])
+         for none, bad, detail in zip(no_test, imbalanced, details, strict=True)])
 
     # CUPED sanity: the adjusted estimate should lie inside the unadjusted interval.
     chosen = decision_estimate(results)
@@ -101,7 +102,7 @@ def health_checks(diagnostics: pd.DataFrame, results: pd.DataFrame,
          else f"{n_off} CUPED estimate(s) fall outside the unadjusted interval: the "
               "covariate may be contaminated by the treatment" if n_off > 0
          else "every CUPED estimate lies inside its unadjusted interval"
-         for n_on, n_off in zip(n_adjusted, n_outside)])
+         for n_on, n_off in zip(n_adjusted, n_outside, strict=True)])
 
     # Minimum sample size per arm.
     smallest = out["n_smallest_arm"].to_numpy()
@@ -109,7 +110,7 @@ def health_checks(diagnostics: pd.DataFrame, results: pd.DataFrame,
     checks["sample_size"] = (np.where(small, "warning", "ok"), [
         f"smallest arm has {n} subjects"
         + (f"; below {defaults.MIN_SAMPLE_SIZE_PER_ARM}, results are fragile" if few else "")
-        for n, few in zip(smallest.tolist(), small)])
+        for n, few in zip(smallest.tolist(), small, strict=True)])
 
     # Suspiciously large lifts.
     abs_lift = np.abs(chosen["relative_effect"])
@@ -117,14 +118,15 @@ def health_checks(diagnostics: pd.DataFrame, results: pd.DataFrame,
     largest_lift = _pick(abs_lift, largest)
     no_lift, large = np.isnan(largest_lift), largest_lift > defaults.SUSPICIOUS_RELATIVE_EFFECT
     lift_texts = [f"'{m}' for '{t}': {lift * 100:.0f}%" for m, t, lift in zip(
-        _pick(metric_ids, largest, None), _pick(treatments, largest, None), largest_lift)]
+        _pick(metric_ids, largest, None), _pick(treatments, largest, None), largest_lift,
+        strict=True)]
     checks["large_lift"] = (
         np.select([no_lift, large], ["not_applicable", "warning"], "ok"),
         ["no relative effect to check" if none
          else f"largest lift {text}, above {defaults.SUSPICIOUS_RELATIVE_EFFECT:.0%}: check "
               "for a bug or a broken metric before trusting it" if big
          else f"largest lift {text}"
-         for none, big, text in zip(no_lift, large, lift_texts)])
+         for none, big, text in zip(no_lift, large, lift_texts, strict=True)])
 
     # Share of subjects with pre-exposure data, lowest over the experiment's metrics.
     # Summed over the arms per experiment and metric, as an experiments × metrics matrix;
@@ -155,7 +157,7 @@ def health_checks(diagnostics: pd.DataFrame, results: pd.DataFrame,
          else f"{s * 100:.0f}% of subjects have pre-exposure data for '{m}'" + (
              f", below {defaults.MIN_PRE_EXPOSURE_DATA_SHARE:.0%}: CUPED cannot reduce "
              "variance much" if few else " (lowest over the metrics)")
-         for none, few, s, m in zip(no_share, scarce, lowest_share, lowest_metric)])
+         for none, few, s, m in zip(no_share, scarce, lowest_share, lowest_metric, strict=True)])
 
     columns = {}
     for check, (status, reason) in checks.items():
