@@ -54,3 +54,30 @@
     {%- set since = latest - modules.datetime.timedelta(days=var('xp_late_data_days') | int) -%}
     {{ return(since.strftime('%Y-%m-%d %H:%M:%S')) }}
 {%- endmacro %}
+
+{#- For an incremental run of fct_variant_metric_daily_statistics: the first day to replay
+    again ('YYYY-MM-DD': the table's last day less xp_late_data_days; the days before it
+    cannot change under the assumptions above, except for winsorised metrics, which the
+    model replays whole), or none to replay every day: a first build or --full-refresh,
+    or an excluded subject first exposed before that day with an exposure since (it
+    counted on the earlier days, and must now count on none). -#}
+{% macro xp_daily_replay_from(daily_table, exposures) -%}
+    {%- if not (execute and is_incremental()) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set last_day = run_query('select max(as_of_date) from ' ~ daily_table).columns[0].values()[0] -%}
+    {%- if last_day is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set last_day = modules.datetime.date.fromisoformat(last_day | string) -%}
+    {%- set replay_from = (last_day - modules.datetime.timedelta(days=var('xp_late_data_days') | int)).isoformat() -%}
+    {%- set replay_from_sql = "cast(" ~ xp_string_literal(replay_from) ~ " as " ~ dbt.type_timestamp() ~ ")" -%}
+    {%- set newly_excluded = run_query(
+        'select count(*) from ' ~ exposures ~ ' where not is_analysed'
+        ~ ' and first_exposed_at < ' ~ replay_from_sql
+        ~ ' and last_exposed_at >= ' ~ replay_from_sql).columns[0].values()[0] -%}
+    {%- if newly_excluded | int > 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(replay_from) }}
+{%- endmacro %}

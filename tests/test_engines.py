@@ -52,6 +52,9 @@ def test_postgres_agrees_with_duckdb(demo_run: DemoRun, postgres_port: int,
         connection.commit()
         assert main(["run", "--project-dir", str(REPO),
                      "--analysis-at", demo_run.analysis_at.isoformat()]) == 0
+        daily = next((REPO / "target" / "compiled").rglob(
+            "fct_variant_metric_daily_statistics.sql")).read_text()
+        assert "kept_days" in daily  # the daily statistics replayed only the recent days
         with connection.cursor() as cursor:
             cursor.execute("select count(distinct loaded_at) "
                            f"from {SCHEMA}.int_subject_metric_days")

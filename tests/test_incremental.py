@@ -41,8 +41,14 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
     connection = duckdb.connect(str(database))
     connection.execute("insert into raw.product_events select * from raw.late_events")
     connection.close()
+    replayed_from_kept_days = []
     for night in NIGHTS[1:]:
         assert main(["run", "--project-dir", str(host), "--analysis-at", night]) == 0
+        compiled = next((host / "target" / "compiled").rglob(
+            "fct_variant_metric_daily_statistics.sql")).read_text()
+        replayed_from_kept_days.append("kept_days" in compiled)
+    # At least one night replayed only the recent days of the daily statistics.
+    assert any(replayed_from_kept_days), replayed_from_kept_days
     loaded = query(host, f"select count(distinct loaded_at) as n "
                          f"from {OUR_SCHEMA}.int_subject_metric_days")
     assert loaded.n[0] == 3  # rows written by each of the three nights: it was incremental

@@ -1,4 +1,10 @@
-{{ config(enabled=xp_enabled()) }}
+{{ config(
+    enabled=xp_enabled(),
+    materialized=xp_incremental_materialization(),
+    incremental_strategy="delete+insert",
+    unique_key=["experiment_id", "metric_id"],
+    on_schema_change="fail",
+) }}
 {#- One row per experiment, day, variant and metric: the statistics mart as it stood at the
     end of that day (UTC) - the subjects first exposed by then, each metric counting only
     the window's events that had happened by then. Day 1 is the experiment's first exposure
@@ -13,7 +19,17 @@
     Winsorised values are capped at the final caps (int_metric_winsorisation_caps) on every
     day. Not replayed: metrics counting only matured subjects (retention), metrics with a
     lower winsorisation cap (a subject without events would start at the cap, not at 0),
-    and ratios of such metrics. -#}
+    and ratios of such metrics.
+
+    Incremental (macros/xp_incremental.sql, xp_daily_replay_from): a night keeps the days
+    before replay_from as they are and replays the later ones, from the running sums of the
+    last kept day and the changes of the subjects with window events since. The table is
+    small (days × variants × metrics): each night writes it whole (unique key experiment
+    and metric), so a night that must replay every day leaves no stale row behind. -#}
+{%- set replay_from = xp_daily_replay_from(this, ref('int_exposures_deduplicated')) %}
+{%- if replay_from %}
+    {%- set replay_from_date = "cast(" ~ xp_string_literal(replay_from) ~ " as date)" %}
+{%- endif %}
 with
 
 all_metrics as (
@@ -28,10 +44,18 @@ replayable_event_metrics as (
         and winsorize_lower is null
 ),
 
+{#- is_capped: winsorised, or a ratio of a winsorised metric. Their caps move with each
+    night's data, so an incremental night replays every day of these metrics. -#}
 replayed_metrics as (
-    select * from replayable_event_metrics
+    select
+        *,
+        winsorize_upper is not null as is_capped
+    from replayable_event_metrics
     union all
-    select ratios.*
+    select
+        ratios.*,
+        numerators.winsorize_upper is not null or denominators.winsorize_upper is not null
+            as is_capped
     from all_metrics as ratios
     inner join replayable_event_metrics as numerators
         on ratios.experiment_id = numerators.experiment_id
@@ -45,7 +69,8 @@ replayed_metrics as (
 subject_metrics as (
     select
         fct_subject_metrics.*,
-        replayed_metrics.aggregation = 'ratio' as is_ratio
+        replayed_metrics.aggregation = 'ratio' as is_ratio,
+        replayed_metrics.is_capped
     from {{ ref('fct_subject_metrics') }} as fct_subject_metrics
     inner join replayed_metrics
         on fct_subject_metrics.experiment_id = replayed_metrics.experiment_id
@@ -56,20 +81,75 @@ winsorisation_caps as (
     select * from {{ ref('int_metric_winsorisation_caps') }}
 ),
 
-window_days as (
+all_window_days as (
     select * from {{ ref('int_subject_metric_days') }}
     where period = 'window'
 ),
+{%- if replay_from %}
+
+replayed_subjects as (
+    select distinct experiment_id, subject_id
+    from all_window_days
+    where event_on >= {{ replay_from_date }}
+),
+
+{#- The facts of the subjects whose values are replayed, for their covariates. -#}
+changed_subject_metrics as (
+    select subject_metrics.*
+    from subject_metrics
+    left join replayed_subjects
+        on subject_metrics.experiment_id = replayed_subjects.experiment_id
+        and subject_metrics.subject_id = replayed_subjects.subject_id
+    where subject_metrics.is_capped or replayed_subjects.subject_id is not null
+),
+
+{#- The event metrics whose every day is replayed: capped ones, and both components of a
+    capped ratio. -#}
+wholly_replayed_metrics as (
+    select experiment_id, metric_id from replayed_metrics
+    where is_capped and aggregation <> 'ratio'
+    union
+    select experiment_id, numerator_metric_id from replayed_metrics
+    where is_capped and aggregation = 'ratio'
+    union
+    select experiment_id, denominator_metric_id from replayed_metrics
+    where is_capped and aggregation = 'ratio'
+),
+
+{#- All the window days of the subjects that changed since replay_from (their running
+    values need the earlier days too), and of every subject for wholly replayed metrics. -#}
+window_days as (
+    select all_window_days.*
+    from all_window_days
+    left join wholly_replayed_metrics
+        on all_window_days.experiment_id = wholly_replayed_metrics.experiment_id
+        and all_window_days.metric_id = wholly_replayed_metrics.metric_id
+    left join replayed_subjects
+        on all_window_days.experiment_id = replayed_subjects.experiment_id
+        and all_window_days.subject_id = replayed_subjects.subject_id
+    where
+        wholly_replayed_metrics.metric_id is not null
+        or replayed_subjects.subject_id is not null
+),
+{%- else %}
+
+window_days as (
+    select * from all_window_days
+),
+{%- endif %}
 
 experiment_variants as (
     select * from {{ ref('stg_config__experiment_variants') }}
 ),
 
+{#- From the exposures rather than the subject facts: the same analysed subjects, a tenth of
+    the rows. -#}
 experiment_starts as (
     select
         experiment_id,
         cast(min(first_exposed_at) as date) as started_on
-    from subject_metrics
+    from {{ ref('int_exposures_deduplicated') }}
+    where is_analysed
     group by experiment_id
 ),
 
@@ -206,6 +286,11 @@ increments as (
                  * subject_metrics.covariate_denominator_value, 0) as sum_xw,
         0 as sum_dw
     from subject_metrics
+    {%- if replay_from %}
+    where
+        subject_metrics.is_capped
+        or cast(subject_metrics.first_exposed_at as date) >= {{ replay_from_date }}
+    {%- endif %}
     union all
     select
         subject_metrics.experiment_id,
@@ -238,10 +323,14 @@ increments as (
                  * (changes.denominator_value - changes.previous_denominator_value), 0)
             as sum_dw
     from all_value_changes as changes
-    inner join subject_metrics
+    inner join {{ 'changed_subject_metrics' if replay_from else 'subject_metrics' }}
+        as subject_metrics
         on changes.experiment_id = subject_metrics.experiment_id
         and changes.subject_id = subject_metrics.subject_id
         and changes.metric_id = subject_metrics.metric_id
+    {%- if replay_from %}
+    where subject_metrics.is_capped or changes.changed_on >= {{ replay_from_date }}
+    {%- endif %}
 ),
 
 {%- set sums = ['n'] + xp_sum_columns() %}
@@ -297,27 +386,78 @@ daily_grid as (
         and days.day_number = daily_increments.day_number
         and experiment_variants.variant_id = daily_increments.variant_id
         and replayed_metrics.metric_id = daily_increments.metric_id
+    {%- if replay_from %}
+    where replayed_metrics.is_capped or days.changed_on >= {{ replay_from_date }}
+    {%- endif %}
+),
+
+{%- if replay_from %}
+
+kept_days as (
+    select previous_days.*
+    from {{ this }} as previous_days
+    inner join replayed_metrics
+        on previous_days.experiment_id = replayed_metrics.experiment_id
+        and previous_days.metric_id = replayed_metrics.metric_id
+    where previous_days.as_of_date < {{ replay_from_date }} and not replayed_metrics.is_capped
+),
+
+{#- The running sums each variant and metric had reached by replay_from. -#}
+last_kept_days as (
+    select experiment_id, variant_id, metric_id, max(day_number) as day_number
+    from kept_days
+    group by experiment_id, variant_id, metric_id
+),
+
+sums_before as (
+    select kept_days.*
+    from kept_days
+    inner join last_kept_days
+        on kept_days.experiment_id = last_kept_days.experiment_id
+        and kept_days.variant_id = last_kept_days.variant_id
+        and kept_days.metric_id = last_kept_days.metric_id
+        and kept_days.day_number = last_kept_days.day_number
+),
+{%- endif %}
+
+replayed_days as (
+    {%- set window = "over (partition by daily_grid.experiment_id, daily_grid.variant_id, daily_grid.metric_id order by daily_grid.day_number rows between unbounded preceding and current row)" %}
+    {#- The running sum of a column, from the last kept day's when replaying. -#}
+    {%- set before = "coalesce(sums_before.{0}, 0) + " if replay_from else "" %}
+    select
+        daily_grid.experiment_id,
+        cast(daily_grid.day_number as {{ dbt.type_bigint() }}) as day_number,
+        daily_grid.as_of_date,
+        daily_grid.variant_id,
+        daily_grid.metric_id,
+        daily_grid.is_control,
+        daily_grid.expected_share,
+        cast({{ before.format('n') }}sum(daily_grid.n) {{ window }} as {{ dbt.type_bigint() }})
+            as n,
+        {%- for column in sums[1:] %}
+        cast({{ before.format(column) }}sum(daily_grid.{{ column }}) {{ window }}
+            as {{ xp_type_double() }}) as {{ column }},
+        {%- endfor %}
+        {%- for column in ratio_sums %}
+        cast(case when daily_grid.is_ratio
+            then {{ before.format(column) }}sum(daily_grid.{{ column }}) {{ window }} end
+            as {{ xp_type_double() }}) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from daily_grid
+    {%- if replay_from %}
+    left join sums_before
+        on daily_grid.experiment_id = sums_before.experiment_id
+        and daily_grid.variant_id = sums_before.variant_id
+        and daily_grid.metric_id = sums_before.metric_id
+    {%- endif %}
 ),
 
 final as (
-    {%- set window = "over (partition by experiment_id, variant_id, metric_id order by day_number rows between unbounded preceding and current row)" %}
-    select
-        experiment_id,
-        cast(day_number as {{ dbt.type_bigint() }}) as day_number,
-        as_of_date,
-        variant_id,
-        metric_id,
-        is_control,
-        expected_share,
-        cast(sum(n) {{ window }} as {{ dbt.type_bigint() }}) as n,
-        {%- for column in sums[1:] %}
-        cast(sum({{ column }}) {{ window }} as {{ xp_type_double() }}) as {{ column }},
-        {%- endfor %}
-        {%- for column in ratio_sums %}
-        cast(case when is_ratio then sum({{ column }}) {{ window }} end as {{ xp_type_double() }})
-            as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from daily_grid
+    {%- if replay_from %}
+    select * from kept_days
+    union all
+    {%- endif %}
+    select * from replayed_days
 )
 
 select * from final
