@@ -1,4 +1,4 @@
-{{ config(enabled=xp_enabled()) }}
+{{ config(enabled=xp_enabled(), materialized="view") }}
 {#- One row per experiment, analysed subject and metric: the metric's value in its window
     after first exposure, and the same metric over the pre-exposure lookback (the CUPED
     covariate), from int_counted_subject_metric_values (which counts only matured subjects
