@@ -92,7 +92,8 @@ def make_host_project(work: Path, data: Path, experiments: int) -> Path:
         benchmark_host:
           target: dev
           outputs:
-            dev: {{type: duckdb, path: "{database}", schema: analytics, threads: 2}}
+            dev: {{type: duckdb, path: "{database}", schema: analytics, threads: 2,
+                  settings: {{preserve_insertion_order: false}}}}
         """))
     (host / "experiments.yml").write_text(yaml.safe_dump(benchmark_config(experiments)))
     if database.exists():
