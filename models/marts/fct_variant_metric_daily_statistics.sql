@@ -66,21 +66,6 @@ replayed_metrics as (
     where ratios.aggregation = 'ratio'
 ),
 
-subject_metrics as (
-    select
-        fct_subject_metrics.*,
-        replayed_metrics.aggregation = 'ratio' as is_ratio,
-        replayed_metrics.is_capped
-    from {{ ref('fct_subject_metrics') }} as fct_subject_metrics
-    inner join replayed_metrics
-        on fct_subject_metrics.experiment_id = replayed_metrics.experiment_id
-        and fct_subject_metrics.metric_id = replayed_metrics.metric_id
-),
-
-winsorisation_caps as (
-    select * from {{ ref('int_metric_winsorisation_caps') }}
-),
-
 all_window_days as (
     select * from {{ ref('int_subject_metric_days') }}
     where period = 'window'
@@ -92,16 +77,34 @@ replayed_subjects as (
     from all_window_days
     where event_on >= {{ replay_from_date }}
 ),
+{%- endif %}
 
-{#- The facts of the subjects whose values are replayed, for their covariates. -#}
-changed_subject_metrics as (
-    select subject_metrics.*
-    from subject_metrics
+{#- When replaying from replay_from: only the subjects exposed since, those with window
+    events since, and every subject of capped metrics. -#}
+subject_metrics as (
+    select
+        fct_subject_metrics.*,
+        replayed_metrics.aggregation = 'ratio' as is_ratio,
+        replayed_metrics.is_capped
+    from {{ ref('fct_subject_metrics') }} as fct_subject_metrics
+    inner join replayed_metrics
+        on fct_subject_metrics.experiment_id = replayed_metrics.experiment_id
+        and fct_subject_metrics.metric_id = replayed_metrics.metric_id
+    {%- if replay_from %}
     left join replayed_subjects
-        on subject_metrics.experiment_id = replayed_subjects.experiment_id
-        and subject_metrics.subject_id = replayed_subjects.subject_id
-    where subject_metrics.is_capped or replayed_subjects.subject_id is not null
+        on fct_subject_metrics.experiment_id = replayed_subjects.experiment_id
+        and fct_subject_metrics.subject_id = replayed_subjects.subject_id
+    where
+        replayed_metrics.is_capped
+        or replayed_subjects.subject_id is not null
+        or cast(fct_subject_metrics.first_exposed_at as date) >= {{ replay_from_date }}
+    {%- endif %}
 ),
+
+winsorisation_caps as (
+    select * from {{ ref('int_metric_winsorisation_caps') }}
+),
+{%- if replay_from %}
 
 {#- The event metrics whose every day is replayed: capped ones, and both components of a
     capped ratio. -#}
@@ -323,8 +326,7 @@ increments as (
                  * (changes.denominator_value - changes.previous_denominator_value), 0)
             as sum_dw
     from all_value_changes as changes
-    inner join {{ 'changed_subject_metrics' if replay_from else 'subject_metrics' }}
-        as subject_metrics
+    inner join subject_metrics
         on changes.experiment_id = subject_metrics.experiment_id
         and changes.subject_id = subject_metrics.subject_id
         and changes.metric_id = subject_metrics.metric_id
