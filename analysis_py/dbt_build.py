@@ -17,12 +17,16 @@ class DbtBuildError(RuntimeError):
 
 def dbt_build(target: DbtTarget, config: ExperimentConfig,
               extra_args: list[str] | None = None, analysis_at: datetime | None = None) -> None:
-    """Build the project's seeds, models and tests; raise :class:`DbtBuildError` on failure.
+    """Build the project's seeds, models and data tests; raise :class:`DbtBuildError` on
+    failure.
 
     ``analysis_at`` (UTC) cuts the data: exposures and events from then on are left out, and
-    metrics that count only matured subjects judge maturity at that time.
+    metrics that count only matured subjects judge maturity at that time. dbt unit tests
+    (fixed literal rows, the same every night) are left to the test suite, as dbt advises
+    for production runs.
     """
-    run_dbt("build", target, config, extra_args, analysis_at)
+    run_dbt("build", target, config, ["--exclude-resource-type", "unit_test", *(extra_args or [])],
+            analysis_at)
 
 
 ANALYSIS_AT_VARIABLE = "XP_ANALYSIS_AT"

@@ -224,3 +224,17 @@ def test_history_written_by_an_earlier_version_gains_the_new_columns(
     latest = database.query("select * from experiment_results")
     assert_tables_agree(latest, newest[latest.columns], TABLE_KEYS["experiment_results"],
                         "experiment_results_history")
+
+
+def test_dbt_unit_tests_pass(demo_run: DemoRun, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`xp run` leaves dbt's unit tests out of the nightly build; they run here instead."""
+    from analysis_py.config import load_config
+    from analysis_py.dbt_build import run_dbt
+    from analysis_py.profiles import load_target
+
+    monkeypatch.setenv("XP_DUCKDB_PATH", str(demo_run.path))
+    target = load_target(REPO)
+    run_dbt("test", target, load_config(REPO / "experiments.yml"),
+            ["--select", "test_type:unit"])  # raises DbtBuildError on a failure
+    results = (REPO / "target" / "run_results.json").read_text()
+    assert '"unit_test.experiment_analysis.' in results and '"status": "pass"' in results
