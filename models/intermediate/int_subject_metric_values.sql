@@ -1,7 +1,7 @@
 {{ config(
     enabled=xp_enabled(),
     materialized=xp_incremental_materialization(),
-    incremental_strategy="delete+insert",
+    incremental_strategy="replace_subjects",
     unique_key=["experiment_id", "subject_id", "metric_id"],
 ) }}
 {#- One row per experiment, exposed subject and event metric (not ratios): the metric's value

@@ -66,6 +66,23 @@ replayed_metrics as (
     where ratios.aggregation = 'ratio'
 ),
 
+{#- Read three times below (exposure increments, covariates of the changes): inlined on
+    DuckDB rather than held whole (macros/xp_not_materialized.sql). -#}
+subject_metrics as {{ xp_not_materialized() }} (
+    select
+        fct_subject_metrics.*,
+        replayed_metrics.aggregation = 'ratio' as is_ratio,
+        replayed_metrics.is_capped
+    from {{ ref('fct_subject_metrics') }} as fct_subject_metrics
+    inner join replayed_metrics
+        on fct_subject_metrics.experiment_id = replayed_metrics.experiment_id
+        and fct_subject_metrics.metric_id = replayed_metrics.metric_id
+),
+
+winsorisation_caps as (
+    select * from {{ ref('int_metric_winsorisation_caps') }}
+),
+
 all_window_days as (
     select * from {{ ref('int_subject_metric_days') }}
     where period = 'window'
@@ -77,49 +94,16 @@ replayed_subjects as (
     from all_window_days
     where event_on >= {{ replay_from_date }}
 ),
-{%- endif %}
 
-{#- The subject facts, read twice below: once for the exposure increments, once for the
-    covariates of the value changes. Two plain reads of the view, not one shared CTE: a
-    shared CTE is materialised whole (50M rows and ~4 GB at 50M events). -#}
-{%- set subject_metrics_joined_to_replayed_metrics %}
-    select
-        fct_subject_metrics.*,
-        replayed_metrics.aggregation = 'ratio' as is_ratio,
-        replayed_metrics.is_capped
-    from {{ ref('fct_subject_metrics') }} as fct_subject_metrics
-    inner join replayed_metrics
-        on fct_subject_metrics.experiment_id = replayed_metrics.experiment_id
-        and fct_subject_metrics.metric_id = replayed_metrics.metric_id
-{%- endset %}
-
-{#- When replaying from replay_from: the subjects exposed since, and every subject of capped
-    metrics. -#}
-exposed_subject_metrics as (
-    {{ subject_metrics_joined_to_replayed_metrics }}
-    {%- if replay_from %}
-    where
-        replayed_metrics.is_capped
-        or cast(fct_subject_metrics.first_exposed_at as date) >= {{ replay_from_date }}
-    {%- endif %}
-),
-
-{#- When replaying from replay_from: the subjects with window events since, and every
-    subject of capped metrics. -#}
+{#- The facts of the subjects whose values are replayed, for their covariates. -#}
 changed_subject_metrics as (
-    {{ subject_metrics_joined_to_replayed_metrics }}
-    {%- if replay_from %}
+    select subject_metrics.*
+    from subject_metrics
     left join replayed_subjects
-        on fct_subject_metrics.experiment_id = replayed_subjects.experiment_id
-        and fct_subject_metrics.subject_id = replayed_subjects.subject_id
-    where replayed_metrics.is_capped or replayed_subjects.subject_id is not null
-    {%- endif %}
+        on subject_metrics.experiment_id = replayed_subjects.experiment_id
+        and subject_metrics.subject_id = replayed_subjects.subject_id
+    where subject_metrics.is_capped or replayed_subjects.subject_id is not null
 ),
-
-winsorisation_caps as (
-    select * from {{ ref('int_metric_winsorisation_caps') }}
-),
-{%- if replay_from %}
 
 {#- The event metrics whose every day is replayed: capped ones, and both components of a
     capped ratio. -#}
@@ -282,28 +266,33 @@ all_value_changes as (
 
 increments as (
     select
-        exposed.experiment_id,
-        exposed.variant_id,
-        exposed.metric_id,
-        cast(exposed.first_exposed_at as date) as changed_on,
+        subject_metrics.experiment_id,
+        subject_metrics.variant_id,
+        subject_metrics.metric_id,
+        cast(subject_metrics.first_exposed_at as date) as changed_on,
         1 as n,
         0 as sum_y,
         0 as sum_y_squares,
-        exposed.covariate_value as sum_x,
-        exposed.covariate_value * exposed.covariate_value as sum_x_squares,
+        subject_metrics.covariate_value as sum_x,
+        subject_metrics.covariate_value * subject_metrics.covariate_value as sum_x_squares,
         0 as sum_xy,
         0 as sum_d,
         0 as sum_d_squares,
-        coalesce(exposed.covariate_denominator_value, 0) as sum_w,
-        coalesce(exposed.covariate_denominator_value
-                 * exposed.covariate_denominator_value, 0) as sum_w_squares,
+        coalesce(subject_metrics.covariate_denominator_value, 0) as sum_w,
+        coalesce(subject_metrics.covariate_denominator_value
+                 * subject_metrics.covariate_denominator_value, 0) as sum_w_squares,
         0 as sum_yd,
         0 as sum_yw,
         0 as sum_xd,
-        coalesce(exposed.covariate_value
-                 * exposed.covariate_denominator_value, 0) as sum_xw,
+        coalesce(subject_metrics.covariate_value
+                 * subject_metrics.covariate_denominator_value, 0) as sum_xw,
         0 as sum_dw
-    from exposed_subject_metrics as exposed
+    from subject_metrics
+    {%- if replay_from %}
+    where
+        subject_metrics.is_capped
+        or cast(subject_metrics.first_exposed_at as date) >= {{ replay_from_date }}
+    {%- endif %}
     union all
     select
         subject_metrics.experiment_id,
@@ -336,7 +325,8 @@ increments as (
                  * (changes.denominator_value - changes.previous_denominator_value), 0)
             as sum_dw
     from all_value_changes as changes
-    inner join changed_subject_metrics as subject_metrics
+    inner join {{ 'changed_subject_metrics' if replay_from else 'subject_metrics' }}
+        as subject_metrics
         on changes.experiment_id = subject_metrics.experiment_id
         and changes.subject_id = subject_metrics.subject_id
         and changes.metric_id = subject_metrics.metric_id
