@@ -3,6 +3,7 @@
     materialized=xp_incremental_materialization(),
     incremental_strategy="delete+insert",
     unique_key=["experiment_id", "subject_id", "metric_id", "period", "event_on"],
+    pre_hook="{{ xp_avoid_nested_loops() }}",
 ) }}
 {#- One row per experiment, analysed subject, metric, period (the metric's window after
     exposure, or the pre-exposure lookback) and UTC day with events: the day's value of the
@@ -11,8 +12,9 @@
     both built from it, so the events are scanned once per run.
 
     Incremental (macros/xp_incremental.sql): a night reads the events from read_from on and
-    replaces the rows of the days from reprocess_from on, plus all rows of the subjects
-    first exposed since then. loaded_at marks the rows a run wrote. -#}
+    recomputes the rows of the days from reprocess_from on, plus all rows of the subjects
+    first exposed since then; it writes those that are new or changed. loaded_at marks the
+    rows a run wrote. -#}
 {%- set incremental_window = xp_incremental_window(this) %}
 {%- if incremental_window %}
     {%- set reprocess_from = "cast(" ~ xp_string_literal(incremental_window['reprocess_from'])
@@ -57,7 +59,7 @@ day_values as (
         cast(event_at as date)
 ),
 
-final as (
+day_rows as (
     select
         day_values.*,
         experiment_metrics.threshold_at_least,
@@ -67,6 +69,36 @@ final as (
     inner join experiment_metrics
         on day_values.experiment_id = experiment_metrics.experiment_id
         and day_values.metric_id = experiment_metrics.metric_id
+),
+{%- if incremental_window %}
+
+{#- A night re-reads the last days to catch late events, but writes only the day rows that
+    are new or changed: loaded_at then marks the subjects whose values can have changed,
+    and int_subject_metric_values recomputes those alone (a row with the same day value
+    and event count is left as it was). -#}
+previous_day_rows as (
+    select * from {{ this }}
+    where event_on >= cast({{ read_from }} as date)
+),
+
+final as (
+    select day_rows.*
+    from day_rows
+    left join previous_day_rows
+        on day_rows.experiment_id = previous_day_rows.experiment_id
+        and day_rows.subject_id = previous_day_rows.subject_id
+        and day_rows.metric_id = previous_day_rows.metric_id
+        and day_rows.period = previous_day_rows.period
+        and day_rows.event_on = previous_day_rows.event_on
+        and day_rows.day_value = previous_day_rows.day_value
+        and day_rows.n_events = previous_day_rows.n_events
+    where previous_day_rows.subject_id is null
 )
+{%- else %}
+
+final as (
+    select * from day_rows
+)
+{%- endif %}
 
 select * from final
