@@ -19,13 +19,24 @@
     {{ return('table' if target.type == 'spark' else 'incremental') }}
 {%- endmacro %}
 
-{#- {'reprocess_from': 'YYYY-MM-DD', 'read_from': 'YYYY-MM-DD'} for an incremental run of the
-    day table, or none for a full build. -#}
-{% macro xp_incremental_window(day_table) -%}
+{#- The largest value of a column in the model's stored table, read at compile time; none on
+    a full build or when the table is empty. -#}
+{% macro xp_latest_stored(table, column) -%}
     {%- if not (execute and is_incremental()) -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set last_day = run_query('select max(event_on) from ' ~ day_table).columns[0].values()[0] -%}
+    {{ return(run_query('select max(' ~ column ~ ') from ' ~ table).columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#- The late-data window (var xp_late_data_days) as a timedelta. -#}
+{% macro xp_late_data_window() -%}
+    {{ return(modules.datetime.timedelta(days=var('xp_late_data_days') | int)) }}
+{%- endmacro %}
+
+{#- {'reprocess_from': 'YYYY-MM-DD', 'read_from': 'YYYY-MM-DD'} for an incremental run of the
+    day table, or none for a full build. -#}
+{% macro xp_incremental_window(day_table) -%}
+    {%- set last_day = xp_latest_stored(day_table, 'event_on') -%}
     {%- if last_day is none -%}
         {{ return(none) }}
     {%- endif -%}
@@ -34,7 +45,7 @@
     {%- for experiment in xp_config()['experiments'] -%}
         {%- do lookbacks.append(experiment['lookback_days'] | int) -%}
     {%- endfor -%}
-    {%- set reprocess_from = last_day - modules.datetime.timedelta(days=var('xp_late_data_days') | int) -%}
+    {%- set reprocess_from = last_day - xp_late_data_window() -%}
     {%- set read_from = reprocess_from - modules.datetime.timedelta(days=lookbacks | max) -%}
     {{ return({'reprocess_from': reprocess_from.isoformat(), 'read_from': read_from.isoformat()}) }}
 {%- endmacro %}
@@ -43,15 +54,12 @@
     new (the latest exposure the table has seen, less xp_late_data_days), as
     'YYYY-MM-DD HH:MM:SS'; none for a full build. -#}
 {% macro xp_new_exposures_from(subject_table) -%}
-    {%- if not (execute and is_incremental()) -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set latest = run_query('select max(last_exposed_at) from ' ~ subject_table).columns[0].values()[0] -%}
+    {%- set latest = xp_latest_stored(subject_table, 'last_exposed_at') -%}
     {%- if latest is none -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set latest = modules.datetime.datetime.fromisoformat(latest | string) -%}
-    {%- set since = latest - modules.datetime.timedelta(days=var('xp_late_data_days') | int) -%}
+    {%- set since = latest - xp_late_data_window() -%}
     {{ return(since.strftime('%Y-%m-%d %H:%M:%S')) }}
 {%- endmacro %}
 
@@ -62,15 +70,12 @@
     or an excluded subject first exposed before that day with an exposure since (it
     counted on the earlier days, and must now count on none). -#}
 {% macro xp_daily_replay_from(daily_table, exposures) -%}
-    {%- if not (execute and is_incremental()) -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set last_day = run_query('select max(as_of_date) from ' ~ daily_table).columns[0].values()[0] -%}
+    {%- set last_day = xp_latest_stored(daily_table, 'as_of_date') -%}
     {%- if last_day is none -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set last_day = modules.datetime.date.fromisoformat(last_day | string) -%}
-    {%- set replay_from = (last_day - modules.datetime.timedelta(days=var('xp_late_data_days') | int)).isoformat() -%}
+    {%- set replay_from = (last_day - xp_late_data_window()).isoformat() -%}
     {%- set replay_from_sql = "cast(" ~ xp_string_literal(replay_from) ~ " as " ~ dbt.type_timestamp() ~ ")" -%}
     {%- set newly_excluded = run_query(
         'select count(*) from ' ~ exposures ~ ' where not is_analysed'
