@@ -49,6 +49,10 @@ COMPARISON_SETTINGS = (
     "metric_direction", "control_variant_id", "treatment_variant_id", "confidence_level",
     "cuped_mode", "multiple_testing", "sequential", "sequential_tuning", "bayes_prior_sd",
     "power_target_relative_effect", "power", "noninferiority_margin")
+#: The settings that are the same for all of an experiment's comparisons.
+EXPERIMENT_SETTINGS = (
+    "experiment_id", "control_variant_id", "confidence_level", "cuped_mode", "multiple_testing",
+    "sequential", "sequential_tuning", "bayes_prior_sd", "power_target_relative_effect", "power")
 COMPARISON_TEXT_SETTINGS = (
     "experiment_id", "metric_id", "metric_display_name", "metric_description", "metric_role",
     "metric_direction", "control_variant_id", "treatment_variant_id", "cuped_mode",
@@ -107,18 +111,23 @@ def analyze_slices(slices: pd.DataFrame, config: ExperimentConfig, run_id: str,
 
 def _stamp(frame: pd.DataFrame, run_id: str, analysis_at: datetime,
            config: ExperimentConfig) -> None:
-    frame.insert(0, "run_id", run_id)
+    def text(value: str) -> pd.Series:  # a plain object column: no Arrow conversion
+        return pd.Series(np.full(len(frame), value, dtype=object), index=frame.index,
+                         dtype=object)
+
+    frame.insert(0, "run_id", text(run_id))
     frame.insert(1, "analysis_at", pd.Timestamp(analysis_at))
     frame.insert(2, "analysis_date", pd.Timestamp(analysis_at).date())
     frame.insert(3, "schema_version", RESULT_SCHEMA_VERSION)
-    frame["config_hash"] = config.hash
+    frame["config_hash"] = text(config.hash)
 
 
 def sample_ratio(variants: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Pearson χ² of observed subjects per variant against the expected split, per group
     of ``keys`` (one row per group and variant in ``variants``, with n and expected_share)."""
     # Group codes in order of first appearance, then numpy sums per code.
-    codes = variants.groupby(keys, sort=False).ngroup().to_numpy()
+    codes = (pd.factorize(variants[keys[0]])[0] if len(keys) == 1
+             else variants.groupby(keys, sort=False).ngroup().to_numpy())
     n_groups = int(codes.max()) + 1 if len(codes) else 0
     n = variants["n"].to_numpy(dtype=float)
     total = np.bincount(codes, weights=n, minlength=n_groups)
@@ -154,17 +163,8 @@ def _checked_mart(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
             "`--vars \"$(xp dbt-vars)\"`, so that dbt and the analysis read the same config")
     mart = _numeric_sums(mart)
 
-    keys = ["experiment_id", "variant_id", "metric_id"]
-    expected = pd.MultiIndex.from_arrays(
-        [[e.id for e in config.experiments for _ in e.variants for _ in e.metrics],
-         [v for e in config.experiments for v in e.variants for _ in e.metrics],
-         [m for e in config.experiments for _ in e.variants for m in e.metrics]], names=keys)
-    missing = ~expected.isin(pd.MultiIndex.from_frame(mart[keys]))
-    if missing.any():
-        experiment_id, variant_id, metric_id = expected[missing][0]
-        raise AnalysisError(
-            f"{MART} has no row for experiment '{experiment_id}', variant '{variant_id}', "
-            f"metric '{metric_id}': rebuild it with `xp run`")
+    # A missing row (experiment, variant, metric) is found where _comparisons looks the
+    # arms up, as every one of them is an arm of a comparison.
     metric_codes, metric_ids = pd.factorize(mart["metric_id"])
     every_subject = ~np.array([config.matured_subjects_only(m) for m in metric_ids],
                               dtype=bool)[metric_codes]
@@ -190,35 +190,38 @@ def _ordered_comparisons(config: ExperimentConfig) -> pd.DataFrame:
     """One row per experiment, metric and treatment, in config order. Built from one value
     per experiment and one per experiment and metric, repeated over their rows with numpy:
     row tuples cost 20 ms at 10,000 comparisons."""
-    per_experiment: dict[str, list] = {}
-    per_metric: dict[str, list] = {}
+    experiment_rows, metric_ids, roles, margins = [], [], [], []
     rows_per_experiment, rows_per_metric, treatment_ids = [], [], []
     for e in config.experiments:
         analysis = e.analysis
-        for name, value in {
-            "experiment_id": e.id, "control_variant_id": e.control,
-            "confidence_level": e.confidence_level, "cuped_mode": analysis.cuped,
-            "multiple_testing": analysis.multiple_testing, "sequential": analysis.sequential,
-            "sequential_tuning": analysis.sequential_tuning,
-            "bayes_prior_sd": analysis.bayesian_prior_sd if analysis.bayesian else None,
-            "power_target_relative_effect": analysis.target_relative_effect,
-            "power": analysis.power,
-        }.items():
-            per_experiment.setdefault(name, []).append(value)
+        experiment_rows.append((  # in the order of EXPERIMENT_SETTINGS
+            e.id, e.control, e.confidence_level, analysis.cuped, analysis.multiple_testing,
+            analysis.sequential, analysis.sequential_tuning,
+            analysis.bayesian_prior_sd if analysis.bayesian else None,
+            analysis.target_relative_effect, analysis.power))
         treatments = list(e.treatments)
         rows_per_experiment.append(len(e.metrics) * len(treatments))
         rows_per_metric.extend([len(treatments)] * len(e.metrics))
         treatment_ids.extend(treatments * len(e.metrics))
-        for metric_id in e.metrics:
-            metric, role = config.metrics[metric_id], e.role(metric_id)
-            for name, value in {
-                "metric_id": metric_id, "metric_display_name": metric.label,
-                "metric_description": metric.description, "metric_role": role,
-                "metric_direction": metric.direction,
-                "noninferiority_margin": (analysis.noninferiority_margin
-                                          if role == "guardrail" else None),
-            }.items():
-                per_metric.setdefault(name, []).append(value)
+        experiment_roles = [e.role(metric_id) for metric_id in e.metrics]
+        metric_ids.extend(e.metrics)
+        roles.extend(experiment_roles)
+        margins.extend([analysis.noninferiority_margin if role == "guardrail" else None
+                        for role in experiment_roles])
+    per_experiment = dict(zip(EXPERIMENT_SETTINGS, zip(*experiment_rows, strict=True),
+                              strict=True))
+    # The metric's own settings by lookup on its code, not per row.
+    metric_codes, unique_ids = pd.factorize(np.array(metric_ids, dtype=object))
+    metrics = [config.metrics[metric_id] for metric_id in unique_ids]
+    per_metric = {
+        "metric_id": metric_ids,
+        "metric_display_name": np.array([m.label for m in metrics], dtype=object)[metric_codes],
+        "metric_description":
+            np.array([m.description for m in metrics], dtype=object)[metric_codes],
+        "metric_role": roles,
+        "metric_direction": np.array([m.direction for m in metrics], dtype=object)[metric_codes],
+        "noninferiority_margin": margins,
+    }
 
     def column(name: str, values: list, repeats: list[int]) -> Any:
         # Strings stay plain object columns: converting 10,000s of them to Arrow strings
@@ -269,6 +272,12 @@ def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
     arm_sums = {}
     for arm in ("control", "treatment"):
         rows = mart_rows.get_indexer(pd.MultiIndex.from_frame(frame[[*keys, f"{arm}_variant_id"]]))
+        if not slice_columns and (rows < 0).any():  # a sliced mart may lack slices
+            missing = frame.iloc[np.flatnonzero(rows < 0)[0]]
+            raise AnalysisError(
+                f"{MART} has no row for experiment '{missing['experiment_id']}', variant "
+                f"'{missing[f'{arm}_variant_id']}', metric '{missing['metric_id']}': rebuild "
+                "it with `xp run`")
         for column in sum_columns:
             arm_sums[f"{arm}_{column}"] = np.where(
                 rows >= 0, mart[column].to_numpy(dtype=float)[rows], np.nan)
@@ -317,7 +326,7 @@ def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
     frame = pd.concat([frame, pd.DataFrame(estimates, index=frame.index)], axis=1)
     status, status_reason = _status(frame)
     frame = pd.concat([frame, pd.DataFrame({"status": status, "status_reason": status_reason},
-                                           index=frame.index)], axis=1)
+                                           index=frame.index, dtype=object)], axis=1)
     return with_decisions(frame)
 
 
@@ -333,10 +342,10 @@ def _status(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     too_few = smallest_arm < defaults.MIN_SUBJECTS_PER_ARM
     zero_variance = ~too_few & ~(frame["absolute_effect_std_error"].to_numpy() > 0)
     zero_control = ~too_few & ~zero_variance & (frame["control_mean"].to_numpy() == 0)
-    too_few_reason = (
-        "an arm has " + pd.Series(smallest_arm).astype(int).astype(str)
-        + f" subject(s); at least {defaults.MIN_SUBJECTS_PER_ARM} per arm are needed"
-    ).to_numpy()
+    too_few_reason = np.full(len(frame), "", dtype=object)
+    too_few_reason[too_few] = [
+        f"an arm has {int(n)} subject(s); at least {defaults.MIN_SUBJECTS_PER_ARM} per arm "
+        "are needed" for n in smallest_arm[too_few]]
     status = np.select([too_few, zero_variance, zero_control],
                        ["too_few_subjects", "zero_variance", "zero_control_mean"], "ok")
     reason = np.select(
@@ -346,61 +355,66 @@ def _status(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
          "the control mean is 0, so the relative effect is undefined"],
         "",
     )
-    return status, reason
+    return status.astype(object), reason.astype(object)
 
 
 def _diagnostics(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
     # n is the same for every metric of a variant that counts every subject (checked above);
     # metrics counting only matured subjects have fewer. Keep the largest per variant.
-    per_variant = mart.groupby(["experiment_id", "variant_id"], sort=False).agg(
-        n=("n", "max"), expected_share=("expected_share", "first"),
-        n_multi_variant_subjects=("n_multi_variant_subjects", "first"),
-        n_unknown_variant_subjects=("n_unknown_variant_subjects", "first"))
+    # Grouped by numpy over codes of (experiment, variant): a pandas groupby costs more.
+    experiment_codes, experiment_ids = pd.factorize(mart["experiment_id"])
+    variant_codes, variant_ids = pd.factorize(mart["variant_id"])
+    pair_codes = experiment_codes * len(variant_ids) + variant_codes
+    largest_n = np.zeros(len(experiment_ids) * len(variant_ids))
+    np.maximum.at(largest_n, pair_codes, mart["n"].to_numpy(dtype=float))
+    pairs, first_rows = np.unique(pair_codes, return_index=True)
     # Python lists, not pandas operations: one small row per experiment, 1,000s of them.
-    values = zip(*(per_variant[c].tolist() for c in (
-        "n", "expected_share", "n_multi_variant_subjects", "n_unknown_variant_subjects")),
+    values = zip(largest_n[pairs].tolist(), *(mart[c].to_numpy()[first_rows].tolist() for c in (
+        "expected_share", "n_multi_variant_subjects", "n_unknown_variant_subjects")),
         strict=True)
-    lookup = dict(zip(per_variant.index.tolist(), values, strict=True))
-    experiments, labels = [], []
+    lookup = dict(zip(zip(np.asarray(experiment_ids, dtype=object)[pairs // len(variant_ids)],
+                          np.asarray(variant_ids, dtype=object)[pairs % len(variant_ids)],
+                          strict=True), values, strict=True))
+    experiments, variant_rows = [], []
     for e in config.experiments:
         rows = [lookup[(e.id, v)] for v in e.variants]
-        n = [row[0] for row in rows]
-        experiments.append((e.id, len(e.variants), sum(n), min(n), *rows[0][2:]))
         pairs = list(zip(e.variants, rows, strict=True))
-        labels.append((", ".join(f"{v}={int(row[0])}" for v, row in pairs),
-                       ", ".join(f"{v}={row[1]:g}" for v, row in pairs)))
-    per_experiment = pd.DataFrame(experiments, columns=[
-        "experiment_id", "n_variants", "n_analysed_subjects", "n_smallest_arm",
-        "n_multi_variant_subjects", "n_unknown_variant_subjects"])
-    per_experiment["subjects_per_variant"], per_experiment["expected_shares"] = (
-        zip(*labels, strict=True) if labels else ([], []))
-    variants = pd.DataFrame(
-        [(e.id, v, *lookup[(e.id, v)][:2]) for e in config.experiments for v in e.variants],
-        columns=["experiment_id", "variant_id", "n", "expected_share"])
+        n = [row[0] for row in rows]
+        experiments.append((e.id, len(e.variants), sum(n), min(n), *rows[0][2:],
+                            ", ".join([f"{v}={int(row[0])}" for v, row in pairs]),
+                            ", ".join([f"{v}={row[1]:g}" for v, row in pairs])))
+        variant_rows += [(e.id, v, row[0], row[1]) for v, row in pairs]
+    names = ["experiment_id", "n_variants", "n_analysed_subjects", "n_smallest_arm",
+             "n_multi_variant_subjects", "n_unknown_variant_subjects", "subjects_per_variant",
+             "expected_shares"]
+    text = ("experiment_id", "subjects_per_variant", "expected_shares")
+    per_experiment = pd.DataFrame({
+        name: np.array(column, dtype=object if name in text else "int64")
+        for name, column in zip(names, zip(*experiments, strict=True), strict=True)})
 
-    srm = sample_ratio(variants, ["experiment_id"])
-    per_experiment = per_experiment.merge(
-        srm[["experiment_id", "srm_chi_square", "srm_p_value", "srm_status"]],
-        on="experiment_id", how="left")
-    has_data = per_experiment["n_analysed_subjects"].to_numpy() > 0
+    # One SRM row per experiment, in config order: the order of per_experiment.
+    srm = sample_ratio(pd.DataFrame(variant_rows, columns=["experiment_id", "variant_id", "n",
+                                                           "expected_share"]),
+                       ["experiment_id"])
     threshold = defaults.SRM_P_VALUE_THRESHOLD
-    mismatch = per_experiment["srm_status"].to_numpy() == "fail"
+    per_experiment["srm_chi_square"] = srm["srm_chi_square"].to_numpy()
+    per_experiment["srm_p_value"] = srm["srm_p_value"].to_numpy()
+    per_experiment["srm_status"] = srm["srm_status"].to_numpy(dtype=object)
     per_experiment["srm_threshold"] = threshold
-    p_text = per_experiment["srm_p_value"].map(lambda p: f"{p:.2g}")
-    per_experiment["srm_reason"] = np.select(
-        [~has_data, mismatch],
-        ["no analysed subjects yet",
-         "sample ratio mismatch: subjects per variant (" + per_experiment["subjects_per_variant"]
-         + ") are unlikely under the configured split (p = " + p_text
-         + f" < {threshold:g}); results are not trustworthy until the cause is found"],
-        "subjects per variant match the configured split (p = " + p_text + ")")
+    per_experiment["srm_reason"] = pd.Series([
+        "no analysed subjects yet" if status == "not_applicable"
+        else f"sample ratio mismatch: subjects per variant ({subjects}) are unlikely under the "
+             f"configured split (p = {p:.2g} < {threshold:g}); results are not trustworthy "
+             "until the cause is found" if status == "fail"
+        else f"subjects per variant match the configured split (p = {p:.2g})"
+        for status, subjects, p in zip(per_experiment["srm_status"],
+                                       per_experiment["subjects_per_variant"],
+                                       per_experiment["srm_p_value"], strict=True)],
+        index=per_experiment.index, dtype=object)
 
     exposed = (per_experiment["n_analysed_subjects"] + per_experiment["n_multi_variant_subjects"]
                + per_experiment["n_unknown_variant_subjects"])
     per_experiment["multi_variant_share"] = np.where(
         exposed > 0, per_experiment["n_multi_variant_subjects"] / exposed.where(exposed > 0, 1),
         np.nan)
-    for column in ("n_variants", "n_analysed_subjects", "n_smallest_arm",
-                   "n_multi_variant_subjects", "n_unknown_variant_subjects"):
-        per_experiment[column] = per_experiment[column].astype("int64")
     return per_experiment

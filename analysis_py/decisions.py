@@ -25,12 +25,13 @@ ESTIMATE_PREFIX = {"cuped++": "cupedpp_", "cuped": "cuped_", "unadjusted": ""}
 def decision_estimate(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The fields of the estimate each comparison decides on."""
     mode = frame["cuped_mode"].to_numpy(dtype=object)
-    modes = {cuped_mode: mode == cuped_mode for cuped_mode in DECISION_ESTIMATE}
+    modes = {cuped_mode: rows for cuped_mode in DECISION_ESTIMATE
+             if (rows := mode == cuped_mode).any()}  # only the modes in use
     chosen = {}
     for name in ESTIMATE_FIELDS:
         value = np.full(len(frame), np.nan)
-        for cuped_mode, estimate in DECISION_ESTIMATE.items():
-            rows = modes[cuped_mode]
+        for cuped_mode, rows in modes.items():
+            estimate = DECISION_ESTIMATE[cuped_mode]
             value[rows] = frame[ESTIMATE_PREFIX[estimate] + name].to_numpy(dtype=float)[rows]
         chosen[name] = value
     return chosen
@@ -40,7 +41,8 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     """The comparisons frame with the decision columns added (collected, then joined once)."""
     estimate = decision_estimate(frame)
     columns: dict[str, object] = {
-        "decision_estimate": frame["cuped_mode"].map(DECISION_ESTIMATE).to_numpy(dtype=object)}
+        "decision_estimate": np.array([DECISION_ESTIMATE[mode] for mode in
+                                       frame["cuped_mode"].to_numpy(dtype=object)], dtype=object)}
     level = frame["confidence_level"].to_numpy(dtype=float)
     alpha = 1 - level
     effect, se = estimate["absolute_effect"], estimate["absolute_effect_std_error"]
@@ -103,4 +105,9 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     columns["noninferiority_p_value"] = np.where(has_margin, p_noninferior, np.nan)
     columns["is_noninferior"] = pd.arrays.BooleanArray(
         np.where(has_margin, p_noninferior < alpha, False), mask=~has_margin)
-    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+    # Text columns stay plain object arrays: converting 10,000s of strings to Arrow costs
+    # more than the rest of this function.
+    text = pd.DataFrame({name: columns.pop(name)
+                         for name in ("decision_estimate", "multiple_testing_method")},
+                        index=frame.index, dtype=object)
+    return pd.concat([frame, text, pd.DataFrame(columns, index=frame.index)], axis=1)

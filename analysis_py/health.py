@@ -19,7 +19,6 @@ from analysis_py.decisions import decision_estimate
 from analysis_py.statistics import SufficientStatistics
 from analysis_py.ttest import welch_p_value
 
-_SEVERITY = {"not_applicable": 0, "ok": 0, "warning": 1, "fail": 2}
 _HEALTH = np.array(["ok", "warning", "fail"], dtype=object)
 
 
@@ -165,6 +164,8 @@ def health_checks(diagnostics: pd.DataFrame, results: pd.DataFrame,
         columns[f"{check}_reason"] = reason
     statuses = [out["srm_status"].to_numpy(dtype=object),
                 *(status for status, _ in checks.values())]
-    levels = np.max([[_SEVERITY[s] for s in status] for status in statuses], axis=0)
+    levels = np.max([np.select([status == "fail", status == "warning"], [2, 1], 0)
+                     for status in statuses], axis=0)
     columns["health_status"] = _HEALTH[levels]
-    return pd.concat([out, pd.DataFrame(columns, index=out.index)], axis=1)
+    # Plain object columns: converting each to Arrow strings costs more than the checks.
+    return pd.concat([out, pd.DataFrame(columns, index=out.index, dtype=object)], axis=1)

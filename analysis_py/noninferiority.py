@@ -17,6 +17,13 @@ def noninferiority_p_value(relative_effect: np.ndarray, relative_std_error: np.n
                            degrees_of_freedom: np.ndarray, margin: np.ndarray,
                            increase_is_good: np.ndarray) -> np.ndarray:
     """One-sided p-value of H0: the treatment is worse than the margin allows."""
+    relative_effect, relative_std_error, degrees_of_freedom, margin = np.broadcast_arrays(
+        *(np.asarray(a, dtype=float) for a in (relative_effect, relative_std_error,
+                                               degrees_of_freedom, margin)))
     distance = np.where(increase_is_good, relative_effect + margin, margin - relative_effect)
+    p_value = np.full(distance.shape, np.nan)
+    tested = ~np.isnan(margin)  # the t distribution is costly: only where there is a margin
     with np.errstate(divide="ignore", invalid="ignore"):
-        return stats.t.sf(distance / relative_std_error, degrees_of_freedom)
+        p_value[tested] = stats.t.sf(distance[tested] / relative_std_error[tested],
+                                     degrees_of_freedom[tested])
+    return p_value
