@@ -256,8 +256,8 @@ def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
         frame.loc[frame["cuped_mode"] == "multi", "cuped_mode"] = "single"
         # A sliced mart may leave metrics out (the daily one does not replay retention).
         frame = frame[frame["metric_id"].isin(set(mart["metric_id"]))].reset_index(drop=True)
-    ratio_metrics = {m: config.metrics[m].is_ratio for m in frame["metric_id"].unique()}
-    is_ratio = frame["metric_id"].map(ratio_metrics).to_numpy(bool)
+    metric_codes, metric_ids = pd.factorize(frame["metric_id"].to_numpy(dtype=object))
+    is_ratio = np.array([config.metrics[m].is_ratio for m in metric_ids], dtype=bool)[metric_codes]
     # Ratio metrics are not part of CUPED++: ratio CUPED decides for them.
     frame.loc[is_ratio & (frame["cuped_mode"] == "multi").to_numpy(), "cuped_mode"] = "single"
     frame["family"] = frame["experiment_id"]
