@@ -41,27 +41,34 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
     connection = duckdb.connect(str(database))
     connection.execute("insert into raw.product_events select * from raw.late_events")
     connection.close()
-    replayed_from_kept_days = []
+    replayed_from_kept_days, recomputed_new_exposures_only = [], []
     for night in NIGHTS[1:]:
         assert main(["run", "--project-dir", str(host), "--analysis-at", night]) == 0
         compiled = next((host / "target" / "compiled").rglob(
             "fct_variant_metric_daily_statistics.sql")).read_text()
         replayed_from_kept_days.append("kept_days" in compiled)
-    # At least one night replayed only the recent days of the daily statistics.
+        compiled = next((host / "target" / "compiled").rglob(
+            "int_exposures_deduplicated.sql")).read_text()
+        recomputed_new_exposures_only.append("subjects_with_new_exposures" in compiled)
+    # At least one night replayed only the recent days of the daily statistics, and every
+    # night recomputed only the subjects with new exposures.
     assert any(replayed_from_kept_days), replayed_from_kept_days
+    assert all(recomputed_new_exposures_only), recomputed_new_exposures_only
     loaded = query(host, f"select count(distinct loaded_at) as n "
                          f"from {OUR_SCHEMA}.int_subject_metric_days")
     assert loaded.n[0] == 3  # rows written by each of the three nights: it was incremental
 
     tables = {table: query(host, f"select * from {OUR_SCHEMA}.{table}")
-              for table in ("int_subject_metric_values", "fct_subject_metrics", *TABLE_KEYS)
+              for table in ("int_exposures_deduplicated", "int_subject_metric_values",
+                            "fct_subject_metrics", *TABLE_KEYS)
               if not table.endswith("_history")}
     assert main(["run", "--project-dir", str(host), "--analysis-at", NIGHTS[-1],
                  "--full-refresh"]) == 0
     loaded = query(host, f"select count(distinct loaded_at) as n "
                          f"from {OUR_SCHEMA}.int_subject_metric_days")
     assert loaded.n[0] == 1
-    keys = {"int_subject_metric_values": ["experiment_id", "subject_id", "metric_id"],
+    keys = {"int_exposures_deduplicated": ["experiment_id", "subject_id"],
+            "int_subject_metric_values": ["experiment_id", "subject_id", "metric_id"],
             "fct_subject_metrics": ["experiment_id", "subject_id", "metric_id"], **TABLE_KEYS}
     for table, incremental in tables.items():
         full = query(host, f"select * from {OUR_SCHEMA}.{table}")
