@@ -84,6 +84,39 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
                         "experiment_results", ignore=frozenset({"config_hash"}))
 
 
+def test_nights_during_enrollment_keep_the_earlier_days(tmp_path: Path) -> None:
+    """Nights while subjects are still being exposed, and none turns multi-variant (the
+    demo's multi-variant subjects are removed): each night after the first replays only the
+    recent days of the daily statistics, reads only the facts of the subjects it needs, and
+    still counts the subjects first exposed since, with or without events."""
+    host = make_host_project(tmp_path)
+    connection = duckdb.connect(str(host / "warehouse.duckdb"))
+    connection.execute("""
+        delete from raw.exposures where (experiment_id, subject_id) in (
+            select experiment_id, subject_id from raw.exposures
+            group by experiment_id, subject_id having count(distinct variant_id) > 1)""")
+    connection.close()
+    nights = ("2026-03-12T00:00", "2026-03-15T00:00", "2026-03-18T00:00")
+    kept_days = []
+    for night in nights:
+        assert main(["run", "--project-dir", str(host), "--analysis-at", night]) == 0
+        compiled = next((host / "target" / "compiled").rglob(
+            "fct_variant_metric_daily_statistics.sql")).read_text()
+        kept_days.append("kept_days" in compiled)
+    assert kept_days == [False, True, True]
+    newly_exposed = query(host, f"""
+        select count(*) as n from {OUR_SCHEMA}.int_exposures_deduplicated
+        where first_exposed_at >= '2026-03-13'""")
+    assert newly_exposed.n[0] > 100
+
+    daily = "fct_variant_metric_daily_statistics"
+    incremental = query(host, f"select * from {OUR_SCHEMA}.{daily}")
+    assert main(["run", "--project-dir", str(host), "--analysis-at", nights[-1],
+                 "--full-refresh"]) == 0
+    assert_tables_agree(query(host, f"select * from {OUR_SCHEMA}.{daily}"), incremental,
+                        TABLE_KEYS[daily], daily)
+
+
 def test_a_changed_config_rebuilds_in_full(tmp_path: Path) -> None:
     host = make_host_project(tmp_path)
     assert main(["run", "--project-dir", str(host), "--analysis-at", NIGHTS[0]]) == 0
