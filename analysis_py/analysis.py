@@ -126,8 +126,7 @@ def sample_ratio(variants: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Pearson χ² of observed subjects per variant against the expected split, per group
     of ``keys`` (one row per group and variant in ``variants``, with n and expected_share)."""
     # Group codes in order of first appearance, then numpy sums per code.
-    codes = (pd.factorize(variants[keys[0]])[0] if len(keys) == 1
-             else variants.groupby(keys, sort=False).ngroup().to_numpy())
+    codes = variants.groupby(keys, sort=False).ngroup().to_numpy()
     n_groups = int(codes.max()) + 1 if len(codes) else 0
     n = variants["n"].to_numpy(dtype=float)
     total = np.bincount(codes, weights=n, minlength=n_groups)
@@ -361,29 +360,30 @@ def _status(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 def _diagnostics(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
     # n is the same for every metric of a variant that counts every subject (checked above);
     # metrics counting only matured subjects have fewer. Keep the largest per variant.
-    # Grouped by numpy over codes of (experiment, variant): a pandas groupby costs more.
+    # Grouped by numpy over one code per (experiment, variant): a pandas groupby costs more.
     experiment_codes, experiment_ids = pd.factorize(mart["experiment_id"])
     variant_codes, variant_ids = pd.factorize(mart["variant_id"])
-    pair_codes = experiment_codes * len(variant_ids) + variant_codes
+    arm_codes = experiment_codes * len(variant_ids) + variant_codes
     largest_n = np.zeros(len(experiment_ids) * len(variant_ids))
-    np.maximum.at(largest_n, pair_codes, mart["n"].to_numpy(dtype=float))
-    pairs, first_rows = np.unique(pair_codes, return_index=True)
+    np.maximum.at(largest_n, arm_codes, mart["n"].to_numpy(dtype=float))
+    arms, first_rows = np.unique(arm_codes, return_index=True)
     # Python lists, not pandas operations: one small row per experiment, 1,000s of them.
-    values = zip(largest_n[pairs].tolist(), *(mart[c].to_numpy()[first_rows].tolist() for c in (
-        "expected_share", "n_multi_variant_subjects", "n_unknown_variant_subjects")),
-        strict=True)
-    lookup = dict(zip(zip(np.asarray(experiment_ids, dtype=object)[pairs // len(variant_ids)],
-                          np.asarray(variant_ids, dtype=object)[pairs % len(variant_ids)],
-                          strict=True), values, strict=True))
+    # per_arm[(experiment_id, variant_id)] = (n, expected_share, n_multi, n_unknown)
+    per_arm = dict(zip(
+        zip(np.asarray(experiment_ids, dtype=object)[arms // len(variant_ids)],
+            np.asarray(variant_ids, dtype=object)[arms % len(variant_ids)], strict=True),
+        zip(largest_n[arms].tolist(), *(mart[c].to_numpy()[first_rows].tolist() for c in (
+            "expected_share", "n_multi_variant_subjects", "n_unknown_variant_subjects")),
+            strict=True),
+        strict=True))
     experiments, variant_rows = [], []
     for e in config.experiments:
-        rows = [lookup[(e.id, v)] for v in e.variants]
-        pairs = list(zip(e.variants, rows, strict=True))
-        n = [row[0] for row in rows]
-        experiments.append((e.id, len(e.variants), sum(n), min(n), *rows[0][2:],
-                            ", ".join([f"{v}={int(row[0])}" for v, row in pairs]),
-                            ", ".join([f"{v}={row[1]:g}" for v, row in pairs])))
-        variant_rows += [(e.id, v, row[0], row[1]) for v, row in pairs]
+        arm_rows = [(v, *per_arm[(e.id, v)]) for v in e.variants]
+        n = [row[1] for row in arm_rows]
+        experiments.append((e.id, len(e.variants), sum(n), min(n), *arm_rows[0][3:],
+                            ", ".join([f"{v}={int(k)}" for v, k, *_ in arm_rows]),
+                            ", ".join([f"{v}={share:g}" for v, _, share, *_ in arm_rows])))
+        variant_rows += [(e.id, v, k, share) for v, k, share, *_ in arm_rows]
     names = ["experiment_id", "n_variants", "n_analysed_subjects", "n_smallest_arm",
              "n_multi_variant_subjects", "n_unknown_variant_subjects", "subjects_per_variant",
              "expected_shares"]
