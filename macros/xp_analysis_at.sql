@@ -35,3 +35,15 @@
         {{ column }} < {{ xp_analysis_at_sql() }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Whether a subject first exposed at `first_exposed_at` counts for a metric (the row
+    `metric` of stg_config__experiment_metrics) at the analysis time: metrics with
+    matured_subjects_only (retention always) count only the subjects whose window has ended
+    by then; other metrics count every subject. -#}
+{% macro xp_counts_at_analysis(first_exposed_at, metric) -%}
+    (
+        not {{ metric }}.is_matured_subjects_only
+        or {{ dbt.datediff(first_exposed_at, xp_analysis_at_sql(), 'second') }}
+            >= {{ metric }}.window_end_seconds
+    )
+{%- endmacro %}

@@ -11,14 +11,16 @@
 {%- endmacro %}
 
 {#- The six sufficient statistics of a metric y and its covariate x over the group's rows:
-    n, Σy, Σy², Σx, Σx², Σxy (the statistics marts' columns, in order). -#}
-{% macro xp_sufficient_statistics(y, x) -%}
-    count(*) as n,
-    sum({{ y }}) as sum_y,
-    sum({{ y }} * {{ y }}) as sum_y_squares,
-    sum({{ x }}) as sum_x,
-    sum({{ x }} * {{ x }}) as sum_x_squares,
-    sum({{ y }} * {{ x }}) as sum_xy
+    n, Σy, Σy², Σx, Σx², Σxy (the statistics marts' columns, in order). With `weight`, each
+    row stands for that many subjects with the same values (int_weighted_subject_metrics). -#}
+{% macro xp_sufficient_statistics(y, x, weight=none) -%}
+    {%- set w = '' if weight is none else weight ~ ' * ' -%}
+    {{ 'count(*)' if weight is none else 'sum(' ~ weight ~ ')' }} as n,
+    sum({{ w }}{{ y }}) as sum_y,
+    sum({{ w }}{{ y }} * {{ y }}) as sum_y_squares,
+    sum({{ w }}{{ x }}) as sum_x,
+    sum({{ w }}{{ x }} * {{ x }}) as sum_x_squares,
+    sum({{ w }}{{ y }} * {{ x }}) as sum_xy
 {%- endmacro %}
 
 {#- The same six columns read from a left-joined relation: 0 where it has no row, cast to
@@ -34,17 +36,18 @@
 {#- The further sums a ratio metric needs, over the rows where the denominator d is not null:
     its numerator is y (with covariate x), its denominator d (with covariate w), and the
     delta method and ratio CUPED need every mean and second moment of (y, d, x, w).
-    Null for metrics that are not ratios. -#}
-{% macro xp_ratio_statistics(y, x, d, w) -%}
-    sum({{ d }}) as sum_d,
-    sum({{ d }} * {{ d }}) as sum_d_squares,
-    sum({{ w }}) as sum_w,
-    sum({{ w }} * {{ w }}) as sum_w_squares,
-    sum({{ y }} * {{ d }}) as sum_yd,
-    sum({{ y }} * {{ w }}) as sum_yw,
-    sum({{ x }} * {{ d }}) as sum_xd,
-    sum({{ x }} * {{ w }}) as sum_xw,
-    sum({{ d }} * {{ w }}) as sum_dw
+    Null for metrics that are not ratios. `weight` as for xp_sufficient_statistics. -#}
+{% macro xp_ratio_statistics(y, x, d, w, weight=none) -%}
+    {%- set k = '' if weight is none else weight ~ ' * ' -%}
+    sum({{ k }}{{ d }}) as sum_d,
+    sum({{ k }}{{ d }} * {{ d }}) as sum_d_squares,
+    sum({{ k }}{{ w }}) as sum_w,
+    sum({{ k }}{{ w }} * {{ w }}) as sum_w_squares,
+    sum({{ k }}{{ y }} * {{ d }}) as sum_yd,
+    sum({{ k }}{{ y }} * {{ w }}) as sum_yw,
+    sum({{ k }}{{ x }} * {{ d }}) as sum_xd,
+    sum({{ k }}{{ x }} * {{ w }}) as sum_xw,
+    sum({{ k }}{{ d }} * {{ w }}) as sum_dw
 {%- endmacro %}
 
 {#- The same columns read from a left-joined relation: 0 where it has no row for a ratio

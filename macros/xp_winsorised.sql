@@ -8,3 +8,31 @@
         greatest({{ capped }}, coalesce({{ lower_cap }}, {{ capped }}))
     {%- endif -%}
 {%- endmacro %}
+
+{#- The rows of `relation` (subject metric values of event metrics, aliased
+    event_metric_values) with metric_value and covariate_value capped at
+    int_metric_winsorisation_caps, and the null denominator columns of a non-ratio metric:
+    the columns `keys`, then the two capped values, the two denominators,
+    has_pre_exposure_events. Used by fct_subject_metrics and int_weighted_subject_metrics,
+    so that both cap alike. -#}
+{% macro xp_capped_metric_values(relation, keys, where=none) -%}
+    select
+        {%- for key in keys %}
+        event_metric_values.{{ key }},
+        {%- endfor %}
+        {%- for column in ['metric_value', 'covariate_value'] %}
+        {{ xp_winsorised('event_metric_values.' ~ column,
+                         'winsorisation_caps.' ~ column ~ '_upper_cap',
+                         'winsorisation_caps.' ~ column ~ '_lower_cap') }} as {{ column }},
+        {%- endfor %}
+        cast(null as {{ xp_type_double() }}) as denominator_value,
+        cast(null as {{ xp_type_double() }}) as covariate_denominator_value,
+        event_metric_values.has_pre_exposure_events
+    from {{ relation }} as event_metric_values
+    left join {{ ref('int_metric_winsorisation_caps') }} as winsorisation_caps
+        on event_metric_values.experiment_id = winsorisation_caps.experiment_id
+        and event_metric_values.metric_id = winsorisation_caps.metric_id
+    {%- if where is not none %}
+    where {{ where }}
+    {%- endif %}
+{%- endmacro %}

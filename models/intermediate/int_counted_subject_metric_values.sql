@@ -1,33 +1,49 @@
 {{ config(enabled=xp_enabled()) }}
-{#- The rows of int_subject_metric_values that count at the analysis time: analysed
-    subjects only, and for metrics with
-    matured_subjects_only (retention always) keep only the subjects whose window has ended
-    by then (macros/xp_analysis_at.sql); other metrics keep every subject. A view: it
-    changes with the analysis time, the incremental table under it does not. -#}
+{#- One row per experiment, analysed subject and event metric that counts at the analysis
+    time (macros/xp_analysis_at.sql, xp_counts_at_analysis: metrics with
+    matured_subjects_only count only the subjects whose window has ended by then): the
+    values of int_subject_metric_values, 0 for the subjects without events. Dense, and a
+    view: it changes with the analysis time, the incremental table under it does not.
+    Read where every subject's value is needed (the winsorisation percentiles, the subject
+    facts); the statistics marts read the sparse rows instead (int_weighted_subject_metrics).
+    -#}
 with
+
+exposures as (
+    select * from {{ ref('int_exposures_deduplicated') }}
+    where is_analysed
+),
+
+experiment_metrics as (
+    select * from {{ ref('stg_config__experiment_metrics') }}
+    where aggregation <> 'ratio'
+),
 
 subject_metric_values as (
     select * from {{ ref('int_subject_metric_values') }}
 ),
 
-experiment_metrics as (
-    select * from {{ ref('stg_config__experiment_metrics') }}
-),
-
 final as (
-    select subject_metric_values.*
-    from subject_metric_values
+    select
+        exposures.experiment_id,
+        exposures.subject_id,
+        experiment_metrics.metric_id,
+        exposures.variant_id,
+        exposures.first_exposed_at,
+        exposures.last_exposed_at,
+        exposures.is_analysed,
+        coalesce(subject_metric_values.metric_value, 0) as metric_value,
+        coalesce(subject_metric_values.covariate_value, 0) as covariate_value,
+        coalesce(subject_metric_values.has_pre_exposure_events, false)
+            as has_pre_exposure_events
+    from exposures
     inner join experiment_metrics
-        on subject_metric_values.experiment_id = experiment_metrics.experiment_id
-        and subject_metric_values.metric_id = experiment_metrics.metric_id
-    where
-        subject_metric_values.is_analysed
-        and (
-            not experiment_metrics.is_matured_subjects_only
-            or {{ dbt.datediff('subject_metric_values.first_exposed_at', xp_analysis_at_sql(),
-                               'second') }}
-                >= experiment_metrics.window_end_seconds
-        )
+        on exposures.experiment_id = experiment_metrics.experiment_id
+    left join subject_metric_values
+        on exposures.experiment_id = subject_metric_values.experiment_id
+        and exposures.subject_id = subject_metric_values.subject_id
+        and experiment_metrics.metric_id = subject_metric_values.metric_id
+    where {{ xp_counts_at_analysis('exposures.first_exposed_at', 'experiment_metrics') }}
 )
 
 select * from final

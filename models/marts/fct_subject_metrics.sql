@@ -21,29 +21,19 @@ event_metric_values as (
     select * from {{ ref('int_counted_subject_metric_values') }}
 ),
 
-winsorisation_caps as (
-    select * from {{ ref('int_metric_winsorisation_caps') }}
-),
-
 capped_metric_values as (
-    select
-        event_metric_values.experiment_id,
-        event_metric_values.subject_id,
-        event_metric_values.metric_id,
-        event_metric_values.variant_id,
-        event_metric_values.first_exposed_at,
-        {%- for column in ['metric_value', 'covariate_value'] %}
-        {{ xp_winsorised('event_metric_values.' ~ column,
-                         'winsorisation_caps.' ~ column ~ '_upper_cap',
-                         'winsorisation_caps.' ~ column ~ '_lower_cap') }} as {{ column }},
-        {%- endfor %}
-        cast(null as {{ xp_type_double() }}) as denominator_value,
-        cast(null as {{ xp_type_double() }}) as covariate_denominator_value,
-        event_metric_values.has_pre_exposure_events
-    from event_metric_values
-    left join winsorisation_caps
-        on event_metric_values.experiment_id = winsorisation_caps.experiment_id
-        and event_metric_values.metric_id = winsorisation_caps.metric_id
+    {{ xp_capped_metric_values('event_metric_values', ['experiment_id', 'subject_id', 'metric_id',
+                               'variant_id', 'first_exposed_at']) }}
+),
+{%- if xp_ratio_metrics() %}
+
+{#- The ratios' numerators and denominators alone (literal ids, which the engine applies
+    before it builds their rows), read twice below. -#}
+ratio_components as (
+    {{ xp_capped_metric_values('event_metric_values', ['experiment_id', 'subject_id', 'metric_id',
+                               'variant_id', 'first_exposed_at'],
+                               where=xp_in_ratio_metrics('event_metric_values.metric_id',
+                                                         components=true)) }}
 ),
 
 ratio_metric_values as (
@@ -60,20 +50,23 @@ ratio_metric_values as (
         numerators.has_pre_exposure_events or denominators.has_pre_exposure_events
             as has_pre_exposure_events
     from experiment_metrics as ratios
-    inner join capped_metric_values as numerators
+    inner join ratio_components as numerators
         on ratios.experiment_id = numerators.experiment_id
         and ratios.numerator_metric_id = numerators.metric_id
-    inner join capped_metric_values as denominators
+    inner join ratio_components as denominators
         on numerators.experiment_id = denominators.experiment_id
         and numerators.subject_id = denominators.subject_id
         and ratios.denominator_metric_id = denominators.metric_id
     where ratios.aggregation = 'ratio'
 ),
+{%- endif %}
 
 final as (
     select * from capped_metric_values
+    {%- if xp_ratio_metrics() %}
     union all
     select * from ratio_metric_values
+    {%- endif %}
 )
 
 select * from final

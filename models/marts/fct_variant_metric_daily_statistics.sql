@@ -66,17 +66,19 @@ replayed_metrics as (
     where ratios.aggregation = 'ratio'
 ),
 
-{#- Read three times below (exposure increments, covariates of the changes): inlined on
-    DuckDB rather than held whole (macros/xp_not_materialized.sql). -#}
+{#- The subject facts, with the subjects without events folded into one row per first
+    exposure date (int_weighted_subject_metrics: they add n and their capped zero on that
+    day, and never change). Read three times below (exposure increments, covariates of the
+    changes): inlined on DuckDB rather than held whole (macros/xp_not_materialized.sql). -#}
 subject_metrics as {{ xp_not_materialized() }} (
     select
-        fct_subject_metrics.*,
+        weighted_subject_metrics.*,
         replayed_metrics.aggregation = 'ratio' as is_ratio,
         replayed_metrics.is_capped
-    from {{ ref('fct_subject_metrics') }} as fct_subject_metrics
+    from {{ ref('int_weighted_subject_metrics') }} as weighted_subject_metrics
     inner join replayed_metrics
-        on fct_subject_metrics.experiment_id = replayed_metrics.experiment_id
-        and fct_subject_metrics.metric_id = replayed_metrics.metric_id
+        on weighted_subject_metrics.experiment_id = replayed_metrics.experiment_id
+        and weighted_subject_metrics.metric_id = replayed_metrics.metric_id
 ),
 
 winsorisation_caps as (
@@ -269,29 +271,31 @@ increments as (
         subject_metrics.experiment_id,
         subject_metrics.variant_id,
         subject_metrics.metric_id,
-        cast(subject_metrics.first_exposed_at as date) as changed_on,
-        1 as n,
+        subject_metrics.first_exposed_on as changed_on,
+        subject_metrics.n_subjects as n,
         0 as sum_y,
         0 as sum_y_squares,
-        subject_metrics.covariate_value as sum_x,
-        subject_metrics.covariate_value * subject_metrics.covariate_value as sum_x_squares,
+        subject_metrics.n_subjects * subject_metrics.covariate_value as sum_x,
+        subject_metrics.n_subjects * subject_metrics.covariate_value
+            * subject_metrics.covariate_value as sum_x_squares,
         0 as sum_xy,
         0 as sum_d,
         0 as sum_d_squares,
-        coalesce(subject_metrics.covariate_denominator_value, 0) as sum_w,
-        coalesce(subject_metrics.covariate_denominator_value
+        coalesce(subject_metrics.n_subjects * subject_metrics.covariate_denominator_value, 0)
+            as sum_w,
+        coalesce(subject_metrics.n_subjects * subject_metrics.covariate_denominator_value
                  * subject_metrics.covariate_denominator_value, 0) as sum_w_squares,
         0 as sum_yd,
         0 as sum_yw,
         0 as sum_xd,
-        coalesce(subject_metrics.covariate_value
+        coalesce(subject_metrics.n_subjects * subject_metrics.covariate_value
                  * subject_metrics.covariate_denominator_value, 0) as sum_xw,
         0 as sum_dw
     from subject_metrics
     {%- if replay_from %}
     where
         subject_metrics.is_capped
-        or cast(subject_metrics.first_exposed_at as date) >= {{ replay_from_date }}
+        or subject_metrics.first_exposed_on >= {{ replay_from_date }}
     {%- endif %}
     union all
     select

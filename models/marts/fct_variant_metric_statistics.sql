@@ -12,8 +12,9 @@ experiment_metrics as (
     select * from {{ ref('stg_config__experiment_metrics') }}
 ),
 
+{#- fct_subject_metrics with the subjects without events folded into weighted rows. -#}
 subject_metrics as (
-    select * from {{ ref('fct_subject_metrics') }}
+    select * from {{ ref('int_weighted_subject_metrics') }}
 ),
 
 exposures as (
@@ -25,10 +26,12 @@ variant_sums as (
         experiment_id,
         variant_id,
         metric_id,
-        {{ xp_sufficient_statistics('metric_value', 'covariate_value') }},
+        {{ xp_sufficient_statistics('metric_value', 'covariate_value',
+                                    weight='n_subjects') }},
         {{ xp_ratio_statistics('metric_value', 'covariate_value', 'denominator_value',
-                               'covariate_denominator_value') }},
-        sum(case when has_pre_exposure_events then 1 else 0 end) as n_with_pre_exposure_events
+                               'covariate_denominator_value', weight='n_subjects') }},
+        sum(case when has_pre_exposure_events then n_subjects else 0 end)
+            as n_with_pre_exposure_events
     from subject_metrics
     group by experiment_id, variant_id, metric_id
 ),
