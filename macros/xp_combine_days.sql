@@ -13,3 +13,17 @@
         else coalesce(sum(case when {{ condition }} then day_value end), 0)
     end
 {%- endmacro %}
+
+{#- A subject's metric value from the running sum of its day values up to a day (the daily
+    statistics' replay): what xp_combine_days gives for those days. Conversion and
+    retention days are worth 1 each, so the value is 1 once the sum is positive; threshold
+    is 1 once the sum reaches `threshold_at_least`; the others are the sum. -#}
+{% macro xp_value_of_running_sum(aggregation, running_sum, threshold) -%}
+    case
+        when {{ aggregation }} in ('conversion', 'retention')
+            then case when {{ running_sum }} > 0 then 1 else 0 end
+        when {{ aggregation }} = 'threshold'
+            then case when {{ running_sum }} >= {{ threshold }} then 1 else 0 end
+        else {{ running_sum }}
+    end
+{%- endmacro %}

@@ -157,55 +157,43 @@ experiment_starts as (
     group by experiment_id
 ),
 
-running_values as (
+{#- Each window day's running sum of the day values, one window function: the value before
+    the day is the running sum less the day's value, so no second pass (lag) is needed. -#}
+running_sums as (
     select
         experiment_id,
         subject_id,
         metric_id,
+        aggregation,
+        threshold_at_least,
         event_on as changed_on,
-        case aggregation
-            when 'conversion' then max(day_value) over (
-                partition by experiment_id, subject_id, metric_id
-                order by event_on rows between unbounded preceding and current row)
-            when 'threshold' then case
-                when sum(day_value) over (
-                    partition by experiment_id, subject_id, metric_id
-                    order by event_on rows between unbounded preceding and current row)
-                    >= threshold_at_least then 1 else 0 end
-            else sum(day_value) over (
-                partition by experiment_id, subject_id, metric_id
-                order by event_on rows between unbounded preceding and current row)
-        end as metric_value
+        day_value,
+        sum(day_value) over (
+            partition by experiment_id, subject_id, metric_id
+            order by event_on rows between unbounded preceding and current row
+        ) as running_sum
     from window_days
-),
-
-capped_running_values as (
-    select
-        running_values.experiment_id,
-        running_values.subject_id,
-        running_values.metric_id,
-        running_values.changed_on,
-        {{ xp_winsorised('running_values.metric_value',
-                         'winsorisation_caps.metric_value_upper_cap') }} as metric_value
-    from running_values
-    left join winsorisation_caps
-        on running_values.experiment_id = winsorisation_caps.experiment_id
-        and running_values.metric_id = winsorisation_caps.metric_id
 ),
 
 value_changes as (
     select
-        experiment_id,
-        subject_id,
-        metric_id,
-        changed_on,
-        metric_value,
-        coalesce(lag(metric_value) over (
-            partition by experiment_id, subject_id, metric_id order by changed_on
-        ), 0) as previous_value,
+        running_sums.experiment_id,
+        running_sums.subject_id,
+        running_sums.metric_id,
+        running_sums.changed_on,
+        {%- for column, running_sum in [('metric_value', 'running_sums.running_sum'),
+                                        ('previous_value',
+                                         '(running_sums.running_sum - running_sums.day_value)')] %}
+        {{ xp_winsorised(xp_value_of_running_sum('running_sums.aggregation', running_sum,
+                                                 'running_sums.threshold_at_least'),
+                         'winsorisation_caps.metric_value_upper_cap') }} as {{ column }},
+        {%- endfor %}
         cast(null as {{ xp_type_double() }}) as denominator_value,
         cast(null as {{ xp_type_double() }}) as previous_denominator_value
-    from capped_running_values
+    from running_sums
+    left join winsorisation_caps
+        on running_sums.experiment_id = winsorisation_caps.experiment_id
+        and running_sums.metric_id = winsorisation_caps.metric_id
 ),
 
 ratio_component_changes as (
