@@ -25,7 +25,9 @@ event_metrics as (
     where aggregation <> 'ratio'
 ),
 
-subject_metric_values as (
+{#- Read twice below: inlined on DuckDB, so that a reader's filters (a night's recent
+    exposure dates) reach the table scan (macros/xp_not_materialized.sql). -#}
+subject_metric_values as {{ xp_not_materialized() }} (
     select subject_metric_values.*
     from {{ ref('int_subject_metric_values') }} as subject_metric_values
     inner join event_metrics
