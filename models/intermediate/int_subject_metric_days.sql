@@ -3,11 +3,13 @@
     materialized=xp_incremental_materialization(),
     incremental_strategy="delete+insert",
     unique_key=["experiment_id", "subject_id", "metric_id", "period", "event_on"],
+    on_schema_change="sync_all_columns",
     pre_hook="{{ xp_avoid_nested_loops() }}",
 ) }}
 {#- One row per experiment, analysed subject, metric, period (the metric's window after
     exposure, or the pre-exposure lookback) and UTC day with events: the day's value of the
-    metric (sum of values, count of events, or 1 for conversion) and its number of events.
+    metric (macros/xp_metric_values.sql: sum of values, count of events, or 1 for
+    conversion) and its number of events.
     The only model that reads the events: the subject facts and the daily statistics are
     both built from it, so the events are scanned once per run.
 
@@ -38,37 +40,42 @@ experiment_metrics as (
     select * from {{ ref('stg_config__experiment_metrics') }}
 ),
 
-day_values as (
+day_sums as (
     select
         experiment_id,
         subject_id,
         metric_id,
-        aggregation,
         case when is_in_window then 'window' else 'lookback' end as period,
         cast(event_at as date) as event_on,
-        {{ xp_metric_value('aggregation', 'value', 'true') }} as day_value,
+        sum(value) as sum_of_values,
         count(*) as n_events
     from metric_events
     group by
         experiment_id,
         subject_id,
         metric_id,
-        aggregation,
-        threshold_of,
         case when is_in_window then 'window' else 'lookback' end,
         cast(event_at as date)
 ),
 
+{#- The metric's definition is joined after grouping: fewer group keys, and the table keeps
+    only what varies by row. -#}
 day_rows as (
     select
-        day_values.*,
-        experiment_metrics.threshold_at_least,
+        day_sums.experiment_id,
+        day_sums.subject_id,
+        day_sums.metric_id,
+        day_sums.period,
+        day_sums.event_on,
+        {{ xp_day_value('experiment_metrics.aggregation', 'experiment_metrics.threshold_of',
+                        'day_sums.sum_of_values', 'day_sums.n_events') }} as day_value,
+        day_sums.n_events,
         cast({{ xp_string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
             as {{ dbt.type_timestamp() }}) as loaded_at
-    from day_values
+    from day_sums
     inner join experiment_metrics
-        on day_values.experiment_id = experiment_metrics.experiment_id
-        and day_values.metric_id = experiment_metrics.metric_id
+        on day_sums.experiment_id = experiment_metrics.experiment_id
+        and day_sums.metric_id = experiment_metrics.metric_id
 ),
 {%- if incremental_window %}
 

@@ -23,6 +23,10 @@ exposures as (
     select * from {{ ref('int_exposures_deduplicated') }}
 ),
 
+experiment_metrics as (
+    select * from {{ ref('stg_config__experiment_metrics') }}
+),
+
 all_subject_metric_days as (
     select * from {{ ref('int_subject_metric_days') }}
 ),
@@ -66,16 +70,37 @@ subject_metric_days as (
 ),
 {%- endif %}
 
-subject_metric_values as (
+{#- The sums of the subject's window days and lookback days (the metric's definition is
+    joined after grouping, on fewer rows and keys), then the values they give
+    (macros/xp_metric_values.sql). -#}
+subject_metric_sums as (
     select
         experiment_id,
         subject_id,
         metric_id,
-        {{ xp_combine_days('aggregation', "period = 'window'") }} as metric_value,
-        {{ xp_combine_days('aggregation', "period = 'lookback'") }} as covariate_value,
+        coalesce(sum(case when period = 'window' then day_value end), 0) as window_sum,
+        coalesce(sum(case when period = 'lookback' then day_value end), 0) as lookback_sum,
         sum(case when period = 'lookback' then n_events else 0 end) as n_pre_exposure_events
     from subject_metric_days
-    group by experiment_id, subject_id, metric_id, aggregation
+    group by experiment_id, subject_id, metric_id
+),
+
+subject_metric_values as (
+    select
+        subject_metric_sums.experiment_id,
+        subject_metric_sums.subject_id,
+        subject_metric_sums.metric_id,
+        {%- for column, day_sum in [('metric_value', 'window_sum'),
+                                    ('covariate_value', 'lookback_sum')] %}
+        {{ xp_value_of_day_sum('experiment_metrics.aggregation',
+                               'subject_metric_sums.' ~ day_sum,
+                               'experiment_metrics.threshold_at_least') }} as {{ column }},
+        {%- endfor %}
+        subject_metric_sums.n_pre_exposure_events
+    from subject_metric_sums
+    inner join experiment_metrics
+        on subject_metric_sums.experiment_id = experiment_metrics.experiment_id
+        and subject_metric_sums.metric_id = experiment_metrics.metric_id
 ),
 
 final as (

@@ -164,8 +164,6 @@ running_sums as (
         experiment_id,
         subject_id,
         metric_id,
-        aggregation,
-        threshold_at_least,
         event_on as changed_on,
         day_value,
         sum(day_value) over (
@@ -184,13 +182,16 @@ value_changes as (
         {%- for column, running_sum in [('metric_value', 'running_sums.running_sum'),
                                         ('previous_value',
                                          '(running_sums.running_sum - running_sums.day_value)')] %}
-        {{ xp_winsorised(xp_value_of_running_sum('running_sums.aggregation', running_sum,
-                                                 'running_sums.threshold_at_least'),
+        {{ xp_winsorised(xp_value_of_day_sum('replayed_metrics.aggregation', running_sum,
+                                             'replayed_metrics.threshold_at_least'),
                          'winsorisation_caps.metric_value_upper_cap') }} as {{ column }},
         {%- endfor %}
         cast(null as {{ xp_type_double() }}) as denominator_value,
         cast(null as {{ xp_type_double() }}) as previous_denominator_value
     from running_sums
+    inner join replayed_metrics
+        on running_sums.experiment_id = replayed_metrics.experiment_id
+        and running_sums.metric_id = replayed_metrics.metric_id
     left join winsorisation_caps
         on running_sums.experiment_id = winsorisation_caps.experiment_id
         and running_sums.metric_id = winsorisation_caps.metric_id
