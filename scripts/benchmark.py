@@ -6,7 +6,8 @@ Prints, for one data set (5 experiments, 10 metrics = 5 event names × {sum, cou
 14-day windows, 14-day pre-exposure covariates, ~10% duplicate exposure rows):
 
 - the full pipeline: `xp run` in a fresh process on a throw-away host dbt project whose
-  sources are the generated tables (dbt start-up, models, tests and the analysis included);
+  sources are the generated tables (dbt start-up with a warm parse cache, as on a night,
+  models, tests and the analysis included);
 - the floor, measured in the same run: one bare DuckDB query in a fresh process that reads
   the same events, joins them to first exposures and reduces them to per-variant sums;
 - their ratio, and each one's peak memory (max RSS of the process);
