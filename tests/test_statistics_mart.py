@@ -304,3 +304,35 @@ def test_subject_grain_tables_are_unique_on_their_keys(demo_run: DemoRun, table:
     counts = demo_run.query(f"select count(*) as n_rows, count(distinct ({keys})) as n_keys "
                             f"from {table}")
     assert counts.n_rows[0] == counts.n_keys[0] > 10_000
+
+
+def test_weighted_subject_rows_sum_like_the_subject_facts(demo_run: DemoRun) -> None:
+    """int_weighted_subject_metrics folds the subjects without events into weighted rows
+    (decision record 0006): every sum the statistics marts take over it, weighted by
+    n_subjects, equals the same sum over fct_subject_metrics, one row per subject. The demo
+    has winsorised and ratio metrics."""
+    keys = ["experiment_id", "variant_id", "metric_id"]
+    facts = demo_run.query("select * from fct_subject_metrics")
+    weighted = demo_run.query("select * from int_weighted_subject_metrics")
+    # Not vacuous: rows stand for many subjects, and there are fewer rows than subjects.
+    assert (weighted.n_subjects > 1).any() and len(weighted) < len(facts)
+    assert weighted.n_subjects.sum() == len(facts)
+
+    def sums(frame: pd.DataFrame, weight: pd.Series) -> pd.DataFrame:
+        y, x = frame.metric_value, frame.covariate_value
+        d, w = frame.denominator_value, frame.covariate_denominator_value
+        terms = {"n": weight * 1.0, "sum_y": weight * y, "sum_y_squares": weight * y * y,
+                 "sum_x": weight * x, "sum_x_squares": weight * x * x,
+                 "sum_xy": weight * x * y, "sum_d": weight * d, "sum_dw": weight * d * w,
+                 "sum_yd": weight * y * d, "sum_xw": weight * x * w,
+                 "n_with_pre_exposure_events": weight * frame.has_pre_exposure_events}
+        return (pd.DataFrame({**{k: frame[k] for k in keys}, **terms})
+                .groupby(keys).sum(min_count=1).sort_index())
+
+    expected = sums(facts, pd.Series(1, index=facts.index))
+    actual = sums(weighted, weighted.n_subjects)
+    assert actual.index.equals(expected.index)
+    assert expected.sum_d.notna().any()  # ratio metrics are in
+    for column in expected.columns:
+        assert actual[column].astype(float).to_numpy() == pytest.approx(
+            expected[column].astype(float).to_numpy(), rel=1e-9, nan_ok=True), column
