@@ -30,6 +30,9 @@ def dbt_build(target: DbtTarget, config: ExperimentConfig,
 
 
 ANALYSIS_AT_VARIABLE = "XP_ANALYSIS_AT"
+# dbt's message when an incremental model's new columns differ from the stored table's and
+# the model fails on a schema change (on_schema_change: fail).
+SCHEMA_CHANGED = "schemas on this incremental model are out of sync"
 
 
 def dbt_vars(config: ExperimentConfig, analysis_at: datetime | None = None) -> dict[str, Any]:
@@ -79,10 +82,10 @@ def run_dbt(command: str, target: DbtTarget, config: ExperimentConfig,
         if len(message) > 300:
             message = message[:300] + "... (see dbt's log above)"
         raise DbtBuildError(f"dbt {command} failed: {message}")
-    failures = [
-        f"{node.node.name} ({node.status})"
-        for node in (result.result or [])
-        if str(node.status) in {"error", "fail", "runtime error"}
-    ]
-    raise DbtBuildError(f"dbt {command} failed: " + (", ".join(failures)
-                                                     or "see the log above"))
+    failed = [node for node in (result.result or [])
+              if str(node.status) in {"error", "fail", "runtime error"}]
+    failures = ", ".join(f"{node.node.name} ({node.status})" for node in failed)
+    if any(SCHEMA_CHANGED in str(node.message) for node in failed):
+        failures += (": its columns changed (after an upgrade, see CHANGELOG.md); rebuild once "
+                     "with `xp run --full-refresh`")
+    raise DbtBuildError(f"dbt {command} failed: " + (failures or "see the log above"))

@@ -89,6 +89,36 @@ def test_failed_write_keeps_previous_results(demo_run: DemoRun, tmp_path: Path,
     assert rerun.run_id.nunique() == 1 and rerun.run_id[0] != before.run_id[0]
 
 
+@pytest.mark.slow
+def test_a_warehouse_with_older_columns_asks_for_a_full_refresh(
+        demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    """A warehouse built by a version whose incremental tables had other columns (here: the
+    first exposures without subject_key, as before 0007) fails with a one-line reason that
+    says what to run, keeps its results, and is rebuilt by `xp run --full-refresh`."""
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(demo_run.path, copy)
+    monkeypatch.setenv("XP_DUCKDB_PATH", str(copy))
+    connection = duckdb.connect(str(copy))
+    connection.execute("alter table int_exposures_deduplicated drop column subject_key")
+    connection.close()
+    before = DemoRun(copy, demo_run.config).query("select * from experiment_results")
+    at = demo_run.analysis_at.isoformat()
+
+    assert main(["run", "--project-dir", str(REPO), "--analysis-at", at]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("xp: error: dbt build failed: int_exposures_deduplicated (error): "
+                            "its columns changed")
+    assert error.rstrip().endswith("rebuild once with `xp run --full-refresh`")
+    after = DemoRun(copy, demo_run.config).query("select * from experiment_results")
+    assert after.run_id.tolist() == before.run_id.tolist()
+
+    assert main(["run", "--project-dir", str(REPO), "--analysis-at", at, "--full-refresh"]) == 0
+    rebuilt = DemoRun(copy, demo_run.config).query("select * from experiment_results")
+    assert_tables_agree(before, rebuilt, TABLE_KEYS["experiment_results"], "experiment_results",
+                        ignore=frozenset({"run_id"}))
+
+
 def test_user_errors_give_one_line_and_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture) -> None:
     monkeypatch.setenv("XP_DUCKDB_PATH", str(tmp_path / "missing.duckdb"))

@@ -68,7 +68,7 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
                          f"from {OUR_SCHEMA}.int_subject_metric_days")
     assert loaded.n[0] == 1
     keys = {"int_exposures_deduplicated": ["experiment_id", "subject_id"],
-            "int_subject_metric_values": ["experiment_id", "subject_id", "metric_id"],
+            "int_subject_metric_values": ["experiment_id", "subject_key", "metric_id"],
             "fct_subject_metrics": ["experiment_id", "subject_id", "metric_id"], **TABLE_KEYS}
     for table, incremental in tables.items():
         full = query(host, f"select * from {OUR_SCHEMA}.{table}")

@@ -41,7 +41,7 @@ final as (
         on exposures.experiment_id = experiment_metrics.experiment_id
     left join subject_metric_values
         on exposures.experiment_id = subject_metric_values.experiment_id
-        and exposures.subject_id = subject_metric_values.subject_id
+        and exposures.subject_key = subject_metric_values.subject_key
         and experiment_metrics.metric_id = subject_metric_values.metric_id
     where {{ xp_counts_at_analysis('exposures.first_exposed_at', 'experiment_metrics') }}
 )

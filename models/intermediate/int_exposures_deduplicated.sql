@@ -3,6 +3,7 @@
     materialized=xp_incremental_materialization(),
     incremental_strategy="replace_subjects",
     unique_key=["experiment_id", "subject_id"],
+    on_schema_change="fail",
 ) }}
 {#- One row per experiment and subject: the first exposure, and whether the subject was seen
     in more than one variant (then it is excluded from the analysis and counted).
@@ -73,6 +74,8 @@ final as (
     select
         exposures_per_subject.experiment_id,
         exposures_per_subject.subject_id,
+        {{ xp_subject_key('exposures_per_subject.experiment_id',
+                          'exposures_per_subject.subject_id') }} as subject_key,
         case
             when not exposures_per_subject.is_multi_variant
                 then exposures_per_subject.any_variant_id

@@ -70,6 +70,7 @@ joined_{{ suffix }} as (
     select
         exposures.experiment_id,
         exposures.subject_id,
+        exposures.subject_key,
         exposures.first_exposed_at,
         experiment_metrics.metric_id,
         experiment_metrics.aggregation,
@@ -108,6 +109,7 @@ final as (
     select
         experiment_id,
         subject_id,
+        subject_key,
         first_exposed_at,
         metric_id,
         aggregation,

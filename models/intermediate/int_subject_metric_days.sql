@@ -2,11 +2,12 @@
     enabled=xp_enabled(),
     materialized=xp_incremental_materialization(),
     incremental_strategy="delete+insert",
-    unique_key=["experiment_id", "subject_id", "metric_id", "period", "event_on"],
-    on_schema_change="sync_all_columns",
+    unique_key=["experiment_id", "subject_key", "metric_id", "period", "event_on"],
+    on_schema_change="fail",
     pre_hook="{{ xp_avoid_nested_loops() }}",
 ) }}
-{#- One row per experiment, analysed subject, metric, period (the metric's window after
+{#- One row per experiment, analysed subject (subject_key, macros/xp_subject_key.sql), metric,
+    period (the metric's window after
     exposure, or the pre-exposure lookback) and UTC day with events: the day's value of the
     metric (macros/xp_metric_values.sql: sum of values, count of events, or 1 for
     conversion) and its number of events.
@@ -43,7 +44,7 @@ experiment_metrics as (
 day_sums as (
     select
         experiment_id,
-        subject_id,
+        subject_key,
         metric_id,
         case when is_in_window then 'window' else 'lookback' end as period,
         cast(event_at as date) as event_on,
@@ -52,7 +53,7 @@ day_sums as (
     from metric_events
     group by
         experiment_id,
-        subject_id,
+        subject_key,
         metric_id,
         case when is_in_window then 'window' else 'lookback' end,
         cast(event_at as date)
@@ -63,7 +64,7 @@ day_sums as (
 day_rows as (
     select
         day_sums.experiment_id,
-        day_sums.subject_id,
+        day_sums.subject_key,
         day_sums.metric_id,
         day_sums.period,
         day_sums.event_on,
@@ -93,13 +94,13 @@ final as (
     from day_rows
     left join previous_day_rows
         on day_rows.experiment_id = previous_day_rows.experiment_id
-        and day_rows.subject_id = previous_day_rows.subject_id
+        and day_rows.subject_key = previous_day_rows.subject_key
         and day_rows.metric_id = previous_day_rows.metric_id
         and day_rows.period = previous_day_rows.period
         and day_rows.event_on = previous_day_rows.event_on
         and day_rows.day_value = previous_day_rows.day_value
         and day_rows.n_events = previous_day_rows.n_events
-    where previous_day_rows.subject_id is null
+    where previous_day_rows.subject_key is null
 )
 {%- else %}
 

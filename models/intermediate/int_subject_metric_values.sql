@@ -2,9 +2,11 @@
     enabled=xp_enabled(),
     materialized=xp_incremental_materialization(),
     incremental_strategy="replace_subjects",
-    unique_key=["experiment_id", "subject_id", "metric_id"],
+    unique_key=["experiment_id", "subject_key", "metric_id"],
+    on_schema_change="fail",
 ) }}
-{#- One row per experiment, exposed subject and event metric (not ratios) with events in the
+{#- One row per experiment, exposed subject (subject_key, macros/xp_subject_key.sql; the id
+    is in int_exposures_deduplicated) and event metric (not ratios) with events in the
     metric's window or pre-exposure lookback: the metric's value in its window after first
     exposure and over the lookback (the CUPED covariate), before maturity and
     winsorisation. Sparse: a subject without any of the metric's events has no row (most
@@ -33,12 +35,12 @@ all_subject_metric_days as (
 {%- if new_exposures_from %}
 
 affected_subjects as (
-    select experiment_id, subject_id
+    select experiment_id, subject_key
     from all_subject_metric_days
     where loaded_at = cast({{ xp_string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
                            as {{ dbt.type_timestamp() }})
     union
-    select experiment_id, subject_id
+    select experiment_id, subject_key
     from exposures
     where last_exposed_at >= cast({{ xp_string_literal(new_exposures_from) }}
                                   as {{ dbt.type_timestamp() }})
@@ -49,7 +51,7 @@ affected_exposures as (
     from exposures
     inner join affected_subjects
         on exposures.experiment_id = affected_subjects.experiment_id
-        and exposures.subject_id = affected_subjects.subject_id
+        and exposures.subject_key = affected_subjects.subject_key
 ),
 
 subject_metric_days as (
@@ -57,7 +59,7 @@ subject_metric_days as (
     from all_subject_metric_days
     inner join affected_subjects
         on all_subject_metric_days.experiment_id = affected_subjects.experiment_id
-        and all_subject_metric_days.subject_id = affected_subjects.subject_id
+        and all_subject_metric_days.subject_key = affected_subjects.subject_key
 ),
 {%- else %}
 
@@ -76,19 +78,19 @@ subject_metric_days as (
 subject_metric_sums as (
     select
         experiment_id,
-        subject_id,
+        subject_key,
         metric_id,
         coalesce(sum(case when period = 'window' then day_value end), 0) as window_sum,
         coalesce(sum(case when period = 'lookback' then day_value end), 0) as lookback_sum,
         sum(case when period = 'lookback' then n_events else 0 end) as n_pre_exposure_events
     from subject_metric_days
-    group by experiment_id, subject_id, metric_id
+    group by experiment_id, subject_key, metric_id
 ),
 
 subject_metric_values as (
     select
         subject_metric_sums.experiment_id,
-        subject_metric_sums.subject_id,
+        subject_metric_sums.subject_key,
         subject_metric_sums.metric_id,
         {%- for column, day_sum in [('metric_value', 'window_sum'),
                                     ('covariate_value', 'lookback_sum')] %}
@@ -106,7 +108,7 @@ subject_metric_values as (
 final as (
     select
         affected_exposures.experiment_id,
-        affected_exposures.subject_id,
+        affected_exposures.subject_key,
         subject_metric_values.metric_id,
         affected_exposures.variant_id,
         affected_exposures.first_exposed_at,
@@ -118,7 +120,7 @@ final as (
     from affected_exposures
     inner join subject_metric_values
         on affected_exposures.experiment_id = subject_metric_values.experiment_id
-        and affected_exposures.subject_id = subject_metric_values.subject_id
+        and affected_exposures.subject_key = subject_metric_values.subject_key
 )
 
 select * from final

@@ -6,7 +6,7 @@
 
     - Event metrics: one row per counted subject with events (n_subjects = 1, capped as in
       fct_subject_metrics), and one row per experiment, variant, metric and first exposure
-      date for the counted subjects without events (subject_id null, n_subjects their
+      date for the counted subjects without events (subject_key null, n_subjects their
       number, values the capped zero, has_pre_exposure_events false).
     - Ratio metrics: the rows of fct_subject_metrics, n_subjects = 1. -#}
 with
@@ -97,7 +97,7 @@ counted_subjects_with_events as (
 values_with_events as (
     select
         experiment_id,
-        subject_id,
+        subject_key,
         metric_id,
         variant_id,
         cast(first_exposed_at as date) as first_exposed_on,
@@ -111,7 +111,7 @@ values_with_events as (
 values_without_events as (
     select
         counted_subjects.experiment_id,
-        cast(null as {{ dbt.type_string() }}) as subject_id,
+        cast(null as {{ dbt.type_bigint() }}) as subject_key,
         counted_subjects.metric_id,
         counted_subjects.variant_id,
         counted_subjects.first_exposed_on,
@@ -136,7 +136,7 @@ event_metric_values as (
 ),
 
 capped_event_metric_values as (
-    {{ xp_capped_metric_values('event_metric_values', ['experiment_id', 'subject_id', 'metric_id',
+    {{ xp_capped_metric_values('event_metric_values', ['experiment_id', 'subject_key', 'metric_id',
                                'variant_id', 'first_exposed_on', 'n_subjects']) }}
 ),
 {%- if xp_ratio_metrics() %}
@@ -146,7 +146,7 @@ capped_event_metric_values as (
 ratio_metric_values as (
     select
         experiment_id,
-        subject_id,
+        {{ xp_subject_key('experiment_id', 'subject_id') }} as subject_key,
         metric_id,
         variant_id,
         cast(first_exposed_at as date) as first_exposed_on,

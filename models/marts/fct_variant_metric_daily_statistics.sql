@@ -92,7 +92,7 @@ all_window_days as (
 {%- if replay_from %}
 
 replayed_subjects as (
-    select distinct experiment_id, subject_id
+    select distinct experiment_id, subject_key
     from all_window_days
     where event_on >= {{ replay_from_date }}
 ),
@@ -103,8 +103,8 @@ changed_subject_metrics as (
     from subject_metrics
     left join replayed_subjects
         on subject_metrics.experiment_id = replayed_subjects.experiment_id
-        and subject_metrics.subject_id = replayed_subjects.subject_id
-    where subject_metrics.is_capped or replayed_subjects.subject_id is not null
+        and subject_metrics.subject_key = replayed_subjects.subject_key
+    where subject_metrics.is_capped or replayed_subjects.subject_key is not null
 ),
 
 {#- The event metrics whose every day is replayed: capped ones, and both components of a
@@ -130,10 +130,10 @@ window_days as (
         and all_window_days.metric_id = wholly_replayed_metrics.metric_id
     left join replayed_subjects
         on all_window_days.experiment_id = replayed_subjects.experiment_id
-        and all_window_days.subject_id = replayed_subjects.subject_id
+        and all_window_days.subject_key = replayed_subjects.subject_key
     where
         wholly_replayed_metrics.metric_id is not null
-        or replayed_subjects.subject_id is not null
+        or replayed_subjects.subject_key is not null
 ),
 {%- else %}
 
@@ -162,12 +162,12 @@ experiment_starts as (
 running_sums as (
     select
         experiment_id,
-        subject_id,
+        subject_key,
         metric_id,
         event_on as changed_on,
         day_value,
         sum(day_value) over (
-            partition by experiment_id, subject_id, metric_id
+            partition by experiment_id, subject_key, metric_id
             order by event_on rows between unbounded preceding and current row
         ) as running_sum
     from window_days
@@ -176,7 +176,7 @@ running_sums as (
 value_changes as (
     select
         running_sums.experiment_id,
-        running_sums.subject_id,
+        running_sums.subject_key,
         running_sums.metric_id,
         running_sums.changed_on,
         {%- for column, running_sum in [('metric_value', 'running_sums.running_sum'),
@@ -200,7 +200,7 @@ value_changes as (
 ratio_component_changes as (
     select
         ratios.experiment_id,
-        value_changes.subject_id,
+        value_changes.subject_key,
         ratios.metric_id,
         value_changes.changed_on,
         sum(case when value_changes.metric_id = ratios.numerator_metric_id
@@ -217,16 +217,16 @@ ratio_component_changes as (
     where ratios.aggregation = 'ratio'
     group by
         ratios.experiment_id,
-        value_changes.subject_id,
+        value_changes.subject_key,
         ratios.metric_id,
         value_changes.changed_on
 ),
 
 ratio_running_values as (
-    {%- set running = "over (partition by experiment_id, subject_id, metric_id order by changed_on rows between unbounded preceding and current row)" %}
+    {%- set running = "over (partition by experiment_id, subject_key, metric_id order by changed_on rows between unbounded preceding and current row)" %}
     select
         experiment_id,
-        subject_id,
+        subject_key,
         metric_id,
         changed_on,
         sum(numerator_change) {{ running }} as metric_value,
@@ -239,7 +239,7 @@ ratio_running_values as (
 ratio_value_changes as (
     select
         experiment_id,
-        subject_id,
+        subject_key,
         metric_id,
         changed_on,
         metric_value,
@@ -321,7 +321,7 @@ increments as (
     inner join {{ 'changed_subject_metrics' if replay_from else 'subject_metrics' }}
         as subject_metrics
         on changes.experiment_id = subject_metrics.experiment_id
-        and changes.subject_id = subject_metrics.subject_id
+        and changes.subject_key = subject_metrics.subject_key
         and changes.metric_id = subject_metrics.metric_id
     {%- if replay_from %}
     where subject_metrics.is_capped or changes.changed_on >= {{ replay_from_date }}
