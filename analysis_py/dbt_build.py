@@ -33,6 +33,8 @@ ANALYSIS_AT_VARIABLE = "XP_ANALYSIS_AT"
 # dbt's message when an incremental model's new columns differ from the stored table's and
 # the model fails on a schema change (on_schema_change: fail).
 SCHEMA_CHANGED = "schemas on this incremental model are out of sync"
+# The data test that fails when stored subject keys are no longer the engine's hash of them.
+KEYS_CHANGED_TEST = "assert_subject_keys_are_their_hash"
 
 
 def dbt_vars(config: ExperimentConfig, analysis_at: datetime | None = None) -> dict[str, Any]:
@@ -88,4 +90,7 @@ def run_dbt(command: str, target: DbtTarget, config: ExperimentConfig,
     if any(SCHEMA_CHANGED in str(node.message) for node in failed):
         failures += (": its columns changed (after an upgrade, see CHANGELOG.md); rebuild once "
                      "with `xp run --full-refresh`")
+    elif any(node.node.name == KEYS_CHANGED_TEST for node in failed):
+        failures += (": the engine now hashes subjects to other keys than the stored ones "
+                     "(after an engine upgrade); rebuild once with `xp run --full-refresh`")
     raise DbtBuildError(f"dbt {command} failed: " + (failures or "see the log above"))

@@ -95,7 +95,8 @@ def test_a_warehouse_with_older_columns_asks_for_a_full_refresh(
         capsys: pytest.CaptureFixture) -> None:
     """A warehouse built by a version whose incremental tables had other columns (here: the
     first exposures without subject_key, as before 0007) fails with a one-line reason that
-    says what to run, keeps its results, and is rebuilt by `xp run --full-refresh`."""
+    says what to run, keeps its results, and is rebuilt by `xp run --full-refresh`; so do
+    stored subject keys that the engine no longer hashes to."""
     copy = tmp_path / "copy.duckdb"
     shutil.copy(demo_run.path, copy)
     monkeypatch.setenv("XP_DUCKDB_PATH", str(copy))
@@ -117,6 +118,19 @@ def test_a_warehouse_with_older_columns_asks_for_a_full_refresh(
     rebuilt = DemoRun(copy, demo_run.config).query("select * from experiment_results")
     assert_tables_agree(before, rebuilt, TABLE_KEYS["experiment_results"], "experiment_results",
                         ignore=frozenset({"run_id"}))
+
+    # Stored subject keys that are no longer the engine's hash (as after an engine upgrade
+    # that changed it) stop the run the same way, before any model reads them.
+    connection = duckdb.connect(str(copy))
+    connection.execute("update int_exposures_deduplicated set subject_key = subject_key + 1 "
+                       "where subject_id in (select min(subject_id) "
+                       "from int_exposures_deduplicated)")
+    connection.close()
+    assert main(["run", "--project-dir", str(REPO), "--analysis-at", at]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("xp: error: dbt build failed: assert_subject_keys_are_their_hash "
+                            "(fail): the engine now hashes subjects to other keys")
+    assert error.rstrip().endswith("rebuild once with `xp run --full-refresh`")
 
 
 def test_user_errors_give_one_line_and_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
