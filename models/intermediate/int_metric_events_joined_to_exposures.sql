@@ -73,8 +73,6 @@ joined_{{ suffix }} as (
         exposures.subject_key,
         exposures.first_exposed_at,
         experiment_metrics.metric_id,
-        experiment_metrics.aggregation,
-        experiment_metrics.threshold_of,
         experiment_metrics.window_start_seconds,
         experiment_metrics.window_end_seconds,
         experiment_metrics.lookback_days,
@@ -112,8 +110,6 @@ final as (
         subject_key,
         first_exposed_at,
         metric_id,
-        aggregation,
-        threshold_of,
         event_at,
         value,
         seconds_since_exposure >= window_start_seconds

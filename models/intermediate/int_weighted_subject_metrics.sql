@@ -16,12 +16,8 @@ exposures as (
     where is_analysed
 ),
 
-experiment_metrics as (
-    select * from {{ ref('stg_config__experiment_metrics') }}
-),
-
 event_metrics as (
-    select * from experiment_metrics
+    select * from {{ ref('stg_config__experiment_metrics') }}
     where aggregation <> 'ratio'
 ),
 
