@@ -6,9 +6,10 @@
     event day already in the table and L the var xp_late_data_days (default 2):
 
       reprocess_from = D - L                  events may arrive up to L days late
-      read_from      = reprocess_from - the longest lookback_days of the experiments,
-                       so that subjects first exposed since reprocess_from get their
-                       pre-exposure days too.
+      read_from      = the first exposure date of the subjects first exposed since
+                       reprocess_from, less the longest lookback_days of the experiments,
+                       so that those subjects get their pre-exposure days too; or
+                       reprocess_from if there are none (no experiment is still enrolling).
 
     Assumes exposure and event rows are only appended, with timestamps at most L days old
     when they land. Anything else (edited rows, a changed config, an analysis time in the
@@ -34,8 +35,10 @@
 {%- endmacro %}
 
 {#- {'reprocess_from': 'YYYY-MM-DD', 'read_from': 'YYYY-MM-DD'} for an incremental run of the
-    day table, or none for a full build. -#}
-{% macro xp_incremental_window(day_table) -%}
+    day table, or none for a full build. `exposures` (int_exposures_deduplicated, built
+    earlier in the run) tells whether any subject was first exposed since reprocess_from:
+    only such subjects need events from before it. -#}
+{% macro xp_incremental_window(day_table, exposures) -%}
     {%- set last_day = xp_latest_stored(day_table, 'event_on') -%}
     {%- if last_day is none -%}
         {{ return(none) }}
@@ -46,7 +49,18 @@
         {%- do lookbacks.append(experiment['lookback_days'] | int) -%}
     {%- endfor -%}
     {%- set reprocess_from = last_day - xp_late_data_window() -%}
-    {%- set read_from = reprocess_from - modules.datetime.timedelta(days=lookbacks | max) -%}
+    {%- set first_new_exposure = run_query(
+        'select cast(min(first_exposed_at) as date) from ' ~ exposures
+        ~ ' where first_exposed_at >= cast(' ~ xp_string_literal(reprocess_from.isoformat())
+        ~ ' as ' ~ dbt.type_timestamp() ~ ')').columns[0].values()[0] -%}
+    {%- if first_new_exposure is none -%}
+        {%- set read_from = reprocess_from -%}
+    {%- else -%}
+        {%- set first_new_exposure = modules.datetime.date.fromisoformat(
+            first_new_exposure | string) -%}
+        {%- set read_from = [reprocess_from, first_new_exposure
+                             - modules.datetime.timedelta(days=lookbacks | max)] | min -%}
+    {%- endif -%}
     {{ return({'reprocess_from': reprocess_from.isoformat(), 'read_from': read_from.isoformat()}) }}
 {%- endmacro %}
 

@@ -2,9 +2,11 @@
 
 A host project (as in test_dbt_package) reads raw tables we control. Night 1 runs with the
 analysis time 2026-03-20 while some events of 03-18 and 03-19 have not landed yet; they
-land before night 2 (03-27), within the 2-day late-data window; night 3 (04-10) ends the
-experiments. The tables after the three incremental nights must equal a full refresh at
-04-10, which reads everything at once.
+land before night 2 (03-27), within the 2-day late-data window. Night 3 (04-03) comes after
+the last exposure (03-26), so it reads only the late-data days; some events of 04-01 and
+04-02 land after it, before night 4 (04-10), which ends the experiments. The tables after
+the four incremental nights must equal a full refresh at 04-10, which reads everything at
+once.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from tests.test_dbt_package import OUR_SCHEMA, make_host_project, query
 
 pytestmark = pytest.mark.slow
 
-LATE = ("event_at >= '2026-03-18' and event_at < '2026-03-20' "
-        "and hash(subject_id || cast(event_at as varchar)) % 3 = 0")
-NIGHTS = ("2026-03-20T00:00", "2026-03-27T00:00", "2026-04-10T00:00")
+LATE = ("hash(subject_id || cast(event_at as varchar)) % 3 = 0 and ("
+        "event_at >= '2026-03-18' and event_at < '2026-03-20' or "
+        "event_at >= '2026-04-01' and event_at < '2026-04-03')")
+NIGHTS = ("2026-03-20T00:00", "2026-03-27T00:00", "2026-04-03T00:00", "2026-04-10T00:00")
 
 
 def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoRun) -> None:
@@ -39,11 +42,20 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
 
     assert main(["run", "--project-dir", str(host), "--analysis-at", NIGHTS[0]]) == 0
     connection = duckdb.connect(str(database))
-    connection.execute("insert into raw.product_events select * from raw.late_events")
+    connection.execute("insert into raw.product_events select * from raw.late_events "
+                       "where event_at < '2026-04-01'")
     connection.close()
-    replayed_from_kept_days, recomputed_new_exposures_only = [], []
+    replayed_from_kept_days, recomputed_new_exposures_only, read_from = [], [], []
     for night in NIGHTS[1:]:
+        if night == NIGHTS[-1]:  # the late events of 04-01 and 04-02 land
+            connection = duckdb.connect(str(database))
+            connection.execute("insert into raw.product_events select * from raw.late_events "
+                               "where event_at >= '2026-04-01'")
+            connection.close()
         assert main(["run", "--project-dir", str(host), "--analysis-at", night]) == 0
+        compiled = next((host / "target" / "compiled").rglob(
+            "int_subject_metric_days.sql")).read_text()
+        read_from.append(compiled.split("event_at >= cast('")[1][:10])
         compiled = next((host / "target" / "compiled").rglob(
             "fct_variant_metric_daily_statistics.sql")).read_text()
         replayed_from_kept_days.append("kept_days" in compiled)
@@ -54,9 +66,14 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
     # night recomputed only the subjects with new exposures.
     assert any(replayed_from_kept_days), replayed_from_kept_days
     assert all(recomputed_new_exposures_only), recomputed_new_exposures_only
+    # The events each night read: on 03-27, from the lookback of the subjects first exposed
+    # since 03-17 (the last event day, 03-19, less 2 late-data days; some were exposed on
+    # 03-17, so from 03-03); once no subject was first exposed since, only the late-data
+    # days (03-26 and 04-02 less 2 days).
+    assert read_from == ["2026-03-03", "2026-03-24", "2026-03-31"], read_from
     loaded = query(host, f"select count(distinct loaded_at) as n "
                          f"from {OUR_SCHEMA}.int_subject_metric_days")
-    assert loaded.n[0] == 3  # rows written by each of the three nights: it was incremental
+    assert loaded.n[0] == 4  # rows written by each of the four nights: it was incremental
 
     tables = {table: query(host, f"select * from {OUR_SCHEMA}.{table}")
               for table in ("int_exposures_deduplicated", "int_subject_metric_values",

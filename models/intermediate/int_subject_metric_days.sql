@@ -16,9 +16,10 @@
 
     Incremental (macros/xp_incremental.sql): a night reads the events from read_from on and
     recomputes the rows of the days from reprocess_from on, plus all rows of the subjects
-    first exposed since then; it writes those that are new or changed. loaded_at marks the
+    first exposed since then (read_from reaches back their lookback; it is reprocess_from
+    when there are none); it writes those that are new or changed. loaded_at marks the
     rows a run wrote. -#}
-{%- set incremental_window = xp_incremental_window(this) %}
+{%- set incremental_window = xp_incremental_window(this, ref('int_exposures_deduplicated')) %}
 {%- if incremental_window %}
     {%- set reprocess_from = "cast(" ~ xp_string_literal(incremental_window['reprocess_from'])
                              ~ " as " ~ dbt.type_timestamp() ~ ")" %}
