@@ -13,7 +13,11 @@ Prints, for one data set (5 experiments, 10 metrics = 5 event names × {sum, cou
 - their ratio, and each one's peak memory (max RSS of the process);
 - an incremental night: a fresh build at analysis time NIGHT_BEFORE, then `xp run` one day
   later, which reads only the recent events (macros/xp_incremental.sql); the night as a
-  fraction of that full build;
+  fraction of that full build, and the same ratio for dbt's own elapsed time (its models
+  and tests, from run_results.json: the part of a run that scales with the data);
+- the start-up floor: the least any run through dbt costs here. A fresh process imports
+  what `xp run` imports, and dbt runs one view of the host project with its parse cache
+  warm: no data is read, no test or analysis runs;
 - peers on the same Parquet files, each in a fresh process (scripts/benchmark_peers.py): a
   pandas + statsmodels pipeline, and tea-tasting on a per-subject table built in DuckDB;
 - the Python step alone for 10,000 comparisons (median of 3), from a synthetic mart.
@@ -111,16 +115,31 @@ def make_host_project(work: Path, data: Path, experiments: int) -> Path:
     return host
 
 
-# `dbt parse` with the vars `xp run` passes, so that its parse cache is warm.
-WARM_PARSE = """
+# A fresh process that runs dbt on the host project with the vars `xp run` passes.
+HOST_DBT = """
 import sys
 from pathlib import Path
 from analysis_py.config import load_config
 from analysis_py.dbt_build import run_dbt
 from analysis_py.profiles import load_target
 host = Path(sys.argv[1])
-run_dbt("parse", load_target(host), load_config(host / "experiments.yml"))
+target, config = load_target(host), load_config(host / "experiments.yml")
 """
+# `dbt parse`, so that dbt's parse cache is warm.
+WARM_PARSE = HOST_DBT + 'run_dbt("parse", target, config)\n'
+# The start-up floor: what `xp run` imports, then dbt on one view, its parse cache warm (the
+# analysis time of the night before it, argv[2]: dbt re-parses what reads a changed one).
+STARTUP_FLOOR = HOST_DBT + """
+from datetime import datetime
+import analysis_py.cli  # noqa: F401  (the analysis stack that xp run imports)
+run_dbt("run", target, config, ["--select", "stg_experimentation__events"],
+        datetime.fromisoformat(sys.argv[2]))
+"""
+
+
+def dbt_elapsed(host: Path) -> float:
+    """dbt's own elapsed time (models and tests) in the host's last run."""
+    return json.loads((host / "target" / "run_results.json").read_text())["elapsed_time"]
 
 
 def measured(command: list[str], env: dict | None = None) -> tuple[float, float]:
@@ -135,37 +154,62 @@ def measured(command: list[str], env: dict | None = None) -> tuple[float, float]
     return wall, usage.ru_maxrss / 1024 / 1024
 
 
-FLOOR_QUERY = """
+# The per-subject values: first exposures, and each subject's events in its window and
+# lookback, one column per metric.
+PER_SUBJECT_QUERY = """
 with first_exposures as (
     select experiment_id, subject_id, min(assigned_at) as exposed_at,
            min(variant_id) as variant_id
     from raw.assignments group by experiment_id, subject_id
     having count(distinct variant_id) = 1
-),
-per_subject as (
-    select f.experiment_id, f.variant_id, f.subject_id,
-           {aggregates}
-    from first_exposures f
-    left join raw.events e
-        on e.subject_id = f.subject_id
-        and e.event_at >= f.exposed_at - interval {lookback} day
-        and e.event_at < f.exposed_at + interval {window} day
-    group by f.experiment_id, f.variant_id, f.subject_id
 )
+select f.experiment_id, f.variant_id, f.subject_id,
+       {aggregates}
+from first_exposures f
+left join raw.events e
+    on e.subject_id = f.subject_id
+    and e.event_at >= f.exposed_at - interval {lookback} day
+    and e.event_at < f.exposed_at + interval {window} day
+group by f.experiment_id, f.variant_id, f.subject_id
+"""
+VARIANT_SUMS_QUERY = """
 select experiment_id, variant_id, count(*) as n, {sums}
-from per_subject group by experiment_id, variant_id
+from {per_subject} group by experiment_id, variant_id
+"""
+FLOOR_SCRIPT = ("import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+                "c.execute('set threads = 2'); c.execute(sys.argv[2]).fetchall()")
+# The state floor: the floor's per-subject values written to a table (in a scratch file, so
+# the warehouse stays as it was), then the per-variant sums read from it.
+STATE_FLOOR_SCRIPT = """
+import duckdb, sys
+warehouse, scratch, per_subject, variant_sums = sys.argv[1:]
+c = duckdb.connect()
+c.execute("set threads = 2")
+c.execute("set preserve_insertion_order = false")
+c.execute("attach '" + scratch.replace("'", "''") + "' as scratch")
+c.execute("attach '" + warehouse.replace("'", "''") + "' as warehouse (read_only)")
+c.execute("use warehouse")
+c.execute("create or replace table scratch.main.per_subject as " + per_subject)
+c.execute(variant_sums).fetchall()
 """
 
 
-def floor_sql() -> str:
-    aggregates, sums = per_subject_aggregates(), []
+def per_subject_sql() -> str:
+    return PER_SUBJECT_QUERY.format(aggregates=",\n       ".join(per_subject_aggregates()),
+                                    lookback=LOOKBACK_DAYS, window=WINDOW_DAYS)
+
+
+def variant_sums_sql(per_subject: str) -> str:
+    sums = []
     for name in EVENT_NAMES:
         for aggregation in ("count", "sum"):
             y, x = f"{name}_{aggregation}_y", f"{name}_{aggregation}_x"
             sums.append(f"sum({y}), sum({y}*{y}), sum({x}), sum({x}*{x}), sum({x}*{y})")
-    return FLOOR_QUERY.format(aggregates=",\n           ".join(aggregates),
-                              sums=", ".join(sums), lookback=LOOKBACK_DAYS,
-                              window=WINDOW_DAYS)
+    return VARIANT_SUMS_QUERY.format(sums=", ".join(sums), per_subject=per_subject)
+
+
+def floor_sql() -> str:
+    return f"with per_subject as ({per_subject_sql()})\n{variant_sums_sql('per_subject')}"
 
 
 def python_step_seconds(comparisons: int = 10_000) -> float:
@@ -220,10 +264,13 @@ def main() -> None:
     database = args.work_dir / "warehouse.duckdb"
 
     env = {**os.environ, "DO_NOT_TRACK": "1"}
-    floor_script = ("import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
-                    "c.execute('set threads = 2'); c.execute(sys.argv[2]).fetchall()")
-    floor_wall, floor_memory = measured([sys.executable, "-c", floor_script, str(database),
+    floor_wall, floor_memory = measured([sys.executable, "-c", FLOOR_SCRIPT, str(database),
                                          floor_sql()], env)
+    scratch = args.work_dir / "state-floor.duckdb"
+    state_floor_wall, _ = measured([sys.executable, "-c", STATE_FLOOR_SCRIPT, str(database),
+                                    str(scratch), per_subject_sql(),
+                                    variant_sums_sql("scratch.main.per_subject")], env)
+    scratch.unlink()
     xp = str(Path(sys.executable).parent / "xp")
     # A nightly run finds dbt's parse cache warm (same code, config and profile); a run after
     # any change parses the whole project first (~2.5 s). Measure the steady state.
@@ -233,8 +280,12 @@ def main() -> None:
     make_host_project(args.work_dir, data, args.experiments)  # a fresh warehouse
     before_wall, _ = measured([xp, "run", "--project-dir", str(host),
                                "--analysis-at", NIGHT_BEFORE], env)
+    before_dbt = dbt_elapsed(host)
     night_wall, night_memory = measured([xp, "run", "--project-dir", str(host),
                                          "--analysis-at", NIGHT], env)
+    night_dbt = dbt_elapsed(host)
+    startup_wall, _ = measured([sys.executable, "-c", STARTUP_FLOOR, str(host), NIGHT],
+                                  env)
     peers = {path: measured([sys.executable, str(REPO / "scripts" / "benchmark_peers.py"),
                              path, str(data)], env)
              for path in ("tea-tasting", "pandas")}
@@ -253,6 +304,10 @@ def main() -> None:
     print(f"| full build at {NIGHT_BEFORE} (fresh warehouse) | {before_wall:.1f} s | |")
     print(f"| incremental night at {NIGHT} | {night_wall:.1f} s | {night_memory:.2f} GB |")
     print(f"| ratio night / full build | {night_wall / before_wall:.0%} | |")
+    print(f"| dbt's elapsed (models, tests): full build / night | {before_dbt:.1f} s / "
+          f"{night_dbt:.1f} s ({night_dbt / before_dbt:.0%}) | |")
+    print(f"| start-up floor: `xp run`'s imports and dbt on one view, no data read | "
+          f"{startup_wall:.1f} s ({startup_wall / before_wall:.0%} of the full build) | |")
     for path, label in (("tea-tasting", "tea-tasting on a per-subject table built in DuckDB"),
                         ("pandas", "pandas merge/groupby + statsmodels OLS")):
         wall, memory = peers[path]
