@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import duckdb
 import pandas as pd
@@ -17,6 +20,16 @@ DEMO_CONFIG = REPO / "experiments.yml"
 SEEDS = REPO / "seeds" / "demo"
 #: The demo run's analysis time: after the last demo event, so every window has ended.
 DEMO_ANALYSIS_AT = pd.Timestamp("2026-04-10 00:00:00")
+
+
+def load_script(path: Path) -> ModuleType:
+    """A script of the repository (scripts/*.py) imported as a module, under its file name
+    (registered in sys.modules: dataclasses look their module up while being defined)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def n_comparisons(config: ExperimentConfig) -> int:

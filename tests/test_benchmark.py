@@ -4,7 +4,6 @@ floor the same as the floor."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -14,18 +13,13 @@ import pandas as pd
 import pytest
 
 from analysis_py.cli import main
-from tests.conftest import REPO
+from tests.conftest import REPO, load_script
 
 pytestmark = pytest.mark.slow
 
 
 def _benchmark():
-    spec = importlib.util.spec_from_file_location("benchmark",
-                                                  REPO / "scripts" / "benchmark.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["benchmark"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / "scripts" / "benchmark.py")
 
 
 def test_the_floor_sums_what_the_statistics_mart_holds(tmp_path: Path) -> None:

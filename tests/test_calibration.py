@@ -8,23 +8,16 @@ peeking with fixed-horizon p-values must be visibly inflated).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, load_script
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def figures() -> dict[str, float]:
-    spec = importlib.util.spec_from_file_location("calibrate", REPO / "scripts" / "calibrate.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.simulate()
+    return load_script(REPO / "scripts" / "calibrate.py").simulate()
 
 
 @pytest.mark.parametrize("name", ["aa_fixed_horizon_fpr_unadjusted",

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-from tests.conftest import REPO, SEEDS
+from tests.conftest import REPO, SEEDS, load_script
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location(
-        "generate_demo_data", REPO / "scripts" / "generate_demo_data.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO / "scripts" / "generate_demo_data.py")
 
 
 def test_committed_seeds_are_what_the_generator_writes(tmp_path: Path) -> None:
