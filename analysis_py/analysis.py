@@ -17,7 +17,11 @@ from scipy import stats
 
 from analysis_py import defaults
 from analysis_py.config import ExperimentConfig
-from analysis_py.decisions import with_decisions
+from analysis_py.decisions import (
+    with_decisions,
+    with_health_verdicts,
+    with_slice_health_verdicts,
+)
 from analysis_py.health import health_checks
 from analysis_py.multi_covariate import multi_covariate_arms
 from analysis_py.result_tables import RESULT_SCHEMA_VERSION, column_names
@@ -26,6 +30,7 @@ from analysis_py.ttest import (
     ESTIMATE_FIELDS,
     EffectEstimate,
     cuped_test,
+    mean_interval,
     multi_cuped_test,
     unadjusted_test,
 )
@@ -84,10 +89,12 @@ def analyze(mart: pd.DataFrame, config: ExperimentConfig, run_id: str,
         raise AnalysisError(f"CUPED++ (analysis.cuped: multi) needs {CROSS_PRODUCTS}")
     results = _comparisons(mart, config, cross_products)
     diagnostics = health_checks(_diagnostics(mart, config), results, mart)
+    results = with_health_verdicts(results, diagnostics)
     for frame in (results, diagnostics):
         _stamp(frame, run_id, analysis_at, config)
-    return AnalysisResults(results=results[column_names("experiment_results")],
-                           diagnostics=diagnostics[column_names("experiment_diagnostics")])
+    return AnalysisResults(
+        results=_finite(results[column_names("experiment_results")]),
+        diagnostics=_finite(diagnostics[column_names("experiment_diagnostics")]))
 
 
 def analyze_slices(slices: pd.DataFrame, config: ExperimentConfig, run_id: str,
@@ -105,8 +112,22 @@ def analyze_slices(slices: pd.DataFrame, config: ExperimentConfig, run_id: str,
                                                 "srm_p_value": "slice_srm_p_value",
                                                 "srm_status": "slice_srm_status"}),
                             on=["experiment_id", *slice_columns], how="left")
+    results = with_slice_health_verdicts(results)
     _stamp(results, run_id, analysis_at, config)
-    return results[column_names(table)]
+    return _finite(results[column_names(table)])
+
+
+def _finite(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with ±inf in its float columns as NaN (NULL in the tables): nothing
+    non-finite is written; the row's status says what went wrong."""
+    floats = [c for c in frame.columns if frame[c].dtype == np.float64]
+    values = frame[floats].to_numpy()
+    infinite = np.isinf(values)
+    if not infinite.any():
+        return frame
+    frame = frame.copy()
+    frame[floats] = np.where(infinite, np.nan, values)
+    return frame
 
 
 def _stamp(frame: pd.DataFrame, run_id: str, analysis_at: datetime,
@@ -287,23 +308,17 @@ def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
     control = SufficientStatistics.from_columns(frame, "control_")
     treatment = SufficientStatistics.from_columns(frame, "treatment_")
     level = frame["confidence_level"].to_numpy()
-    cuped = cuped_test(control, treatment, level)
-    estimates = {**_estimate_columns(unadjusted_test(control, treatment, level), ""),
-                 **_estimate_columns(cuped, "cuped_"),
-                 "cuped_theta": np.array(cuped.theta, dtype=float),
-                 "cuped_variance_reduction": np.array(cuped.variance_reduction, dtype=float)}
-    if is_ratio.any():
-        # Ratio of means by the delta method, and ratio CUPED on the covariate ratio.
-        ratios = frame[is_ratio]
-        control = RatioStatistics.from_columns(ratios, "control_")
-        treatment = RatioStatistics.from_columns(ratios, "treatment_")
-        level = ratios["confidence_level"].to_numpy()
-        cuped = cuped_test(control, treatment, level)
-        for name, values in {**_estimate_columns(unadjusted_test(control, treatment, level), ""),
-                             **_estimate_columns(cuped, "cuped_"),
-                             "cuped_theta": cuped.theta,
-                             "cuped_variance_reduction": cuped.variance_reduction}.items():
-            estimates[name][is_ratio] = values
+    with np.errstate(all="ignore"):  # non-finite sums get a status of their own below
+        estimates = _estimates(control, treatment, level)
+        if is_ratio.any():
+            # Ratio of means by the delta method, and ratio CUPED on the covariate ratio.
+            ratios = frame[is_ratio]
+            ratio_estimates = _estimates(RatioStatistics.from_columns(ratios, "control_"),
+                                         RatioStatistics.from_columns(ratios, "treatment_"),
+                                         ratios["confidence_level"].to_numpy())
+            for name, values in ratio_estimates.items():
+                estimates[name][is_ratio] = values
+    estimates["cuped_fallback_reason"] = _cuped_fallback(frame, estimates, is_ratio)
 
     is_multi = (frame["cuped_mode"] == "multi").to_numpy()
     for name in (*ESTIMATE_FIELDS, "variance_reduction_vs_cuped"):
@@ -323,7 +338,7 @@ def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
     for arm in ("control", "treatment"):
         frame[f"{arm}_n"] = frame[f"{arm}_n"].astype("int64")
     frame = pd.concat([frame, pd.DataFrame(estimates, index=frame.index)], axis=1)
-    status, status_reason = _status(frame)
+    status, status_reason = _status(frame, is_ratio)
     frame = pd.concat([frame, pd.DataFrame({"status": status, "status_reason": status_reason},
                                            index=frame.index, dtype=object)], axis=1)
     return with_decisions(frame)
@@ -335,26 +350,128 @@ def _estimate_columns(estimate: EffectEstimate, prefix: str) -> dict[str, np.nda
             for name in ESTIMATE_FIELDS}
 
 
-def _status(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """A status per comparison, first matching condition wins, with a one-line reason."""
+def _estimates(control: SufficientStatistics | RatioStatistics,
+               treatment: SufficientStatistics | RatioStatistics,
+               level: np.ndarray) -> dict[str, np.ndarray]:
+    """The unadjusted and CUPED estimate columns, and each arm's mean interval."""
+    cuped = cuped_test(control, treatment, level)
+    columns = {**_estimate_columns(unadjusted_test(control, treatment, level), ""),
+               **_estimate_columns(cuped, "cuped_"),
+               "cuped_theta": np.array(cuped.theta, dtype=float),
+               "cuped_variance_reduction": np.array(cuped.variance_reduction, dtype=float)}
+    for arm, sums in (("control", control), ("treatment", treatment)):
+        lower, upper = mean_interval(sums, level)
+        columns[f"{arm}_mean_ci_lower"] = np.array(lower, dtype=float)
+        columns[f"{arm}_mean_ci_upper"] = np.array(upper, dtype=float)
+    return columns
+
+
+def _cuped_fallback(frame: pd.DataFrame, estimates: dict[str, np.ndarray],
+                    is_ratio: np.ndarray) -> np.ndarray:
+    """Where CUPED cannot adjust, its columns take the unadjusted estimate (θ = 0) and the
+    reason is returned, per row ('' where CUPED adjusted).
+
+    A ratio metric whose arm has no pre-exposure denominator (Σw = 0) has no covariate ratio;
+    a metric whose covariate does not vary (no pre-exposure data) gets θ = 0 anyway.
+    """
+    reason = np.full(len(frame), "", dtype=object)
+    finite = (np.isfinite(estimates["absolute_effect"])
+              & np.isfinite(estimates["absolute_effect_std_error"]))
+    broken = finite & ~(np.isfinite(estimates["cuped_absolute_effect"])
+                        & np.isfinite(estimates["cuped_absolute_effect_std_error"]))
+    for name in ESTIMATE_FIELDS:
+        estimates["cuped_" + name][broken] = estimates[name][broken]
+    estimates["cuped_theta"][broken] = 0.0
+    estimates["cuped_variance_reduction"][broken] = 0.0
+    for arm in ("treatment", "control"):
+        if f"{arm}_sum_w" in frame.columns:
+            no_denominator = broken & is_ratio & (frame[f"{arm}_sum_w"].to_numpy() == 0)
+            reason[no_denominator] = (
+                f"no pre-exposure data in the {arm} arm (its covariate denominator sums to 0): "
+                "CUPED falls back to the unadjusted ratio")
+    reason[broken & (reason == "")] = ("the CUPED estimate is not finite: CUPED falls back to "
+                                       "the unadjusted estimate")
+    unvarying = finite & ~broken & (estimates["cuped_theta"] == 0)
+    reason[unvarying] = ("the pre-exposure covariate does not vary (no pre-exposure data): "
+                         "CUPED equals the unadjusted estimate")
+    return reason
+
+
+#: Relative shortfall of n·Σv² below (Σv)² tolerated as rounding before the sums are called
+#: impossible (they imply a negative variance).
+NEGATIVE_VARIANCE_TOLERANCE = 1e-7
+#: The (sum of squares, sum) pairs whose implied variance must not be negative.
+_VARIANCE_SUMS = {"y": ("sum_y_squares", "sum_y"), "x": ("sum_x_squares", "sum_x"),
+                  "d": ("sum_d_squares", "sum_d"), "w": ("sum_w_squares", "sum_w")}
+
+
+def _status(frame: pd.DataFrame, is_ratio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A status per comparison, first matching condition wins, with a one-line reason.
+
+    non_finite_input (a sum is NaN or infinite, or the moments overflow) and
+    negative_variance (sums no real data can give) come first: such a row's figures are not
+    to be read. Then too_few_subjects, zero_variance and zero_control_mean.
+    """
+    metric_ids = frame["metric_id"].to_numpy(dtype=object)
+    non_finite = np.full(len(frame), "", dtype=object)
+    negative = np.full(len(frame), "", dtype=object)
+    for arm in ("control", "treatment"):
+        n = frame[f"{arm}_n"].to_numpy(dtype=float)
+        for column in (*SUM_COLUMNS, *RATIO_SUM_COLUMNS):
+            if f"{arm}_{column}" not in frame.columns:
+                continue
+            values = frame[f"{arm}_{column}"].to_numpy(dtype=float)
+            applies = is_ratio if column in RATIO_SUM_COLUMNS else np.ones(len(frame), bool)
+            rows = np.flatnonzero(applies & ~np.isfinite(values) & (non_finite == ""))
+            non_finite[rows] = [
+                f"the {arm} arm's {column} for metric '{metric_ids[i]}' is {values[i]}: a value "
+                "in the data is NaN or infinite, or the sums overflow" for i in rows]
+        for variable, (squares, total) in _VARIANCE_SUMS.items():
+            if f"{arm}_{squares}" not in frame.columns:
+                continue
+            sum_squares = frame[f"{arm}_{squares}"].to_numpy(dtype=float)
+            sums = frame[f"{arm}_{total}"].to_numpy(dtype=float)
+            with np.errstate(all="ignore"):
+                centred = sum_squares - sums * _safe_mean(sums, n)
+                impossible = centred < -NEGATIVE_VARIANCE_TOLERANCE * np.abs(sum_squares)
+            if variable in ("d", "w"):
+                impossible &= is_ratio
+            rows = np.flatnonzero(impossible & (negative == ""))
+            negative[rows] = [
+                f"the {arm} arm's sums for metric '{metric_ids[i]}' imply a negative variance "
+                f"of {variable} ({squares} = {sum_squares[i]:.6g} < {total}² / n = "
+                f"{sums[i] * _safe_mean(sums[i], n[i]):.6g}): the statistics mart is corrupt"
+                for i in rows]
     smallest_arm = np.minimum(frame["control_n"], frame["treatment_n"]).to_numpy()
     too_few = smallest_arm < defaults.MIN_SUBJECTS_PER_ARM
+    moments = [frame[c].to_numpy(dtype=float) for c in (
+        "control_mean", "treatment_mean", "absolute_effect_std_error")]
+    overflow = ~too_few & (non_finite == "") & ~np.all([np.isfinite(m) for m in moments],
+                                                      axis=0)
+    non_finite[overflow] = "the metric's moments overflow (values too large for doubles)"
+    is_non_finite, is_negative = non_finite != "", negative != ""
     zero_variance = ~too_few & ~(frame["absolute_effect_std_error"].to_numpy() > 0)
     zero_control = ~too_few & ~zero_variance & (frame["control_mean"].to_numpy() == 0)
     too_few_reason = np.full(len(frame), "", dtype=object)
     too_few_reason[too_few] = [
         f"an arm has {int(n)} subject(s); at least {defaults.MIN_SUBJECTS_PER_ARM} per arm "
         "are needed" for n in smallest_arm[too_few]]
-    status = np.select([too_few, zero_variance, zero_control],
-                       ["too_few_subjects", "zero_variance", "zero_control_mean"], "ok")
+    conditions = [is_non_finite, is_negative, too_few, zero_variance, zero_control]
+    status = np.select(conditions, ["non_finite_input", "negative_variance", "too_few_subjects",
+                                    "zero_variance", "zero_control_mean"], "ok")
     reason = np.select(
-        [too_few, zero_variance, zero_control],
-        [too_few_reason,
+        conditions,
+        [non_finite, negative, too_few_reason,
          "the metric has the same value for every subject of both arms",
          "the control mean is 0, so the relative effect is undefined"],
         "",
     )
     return status.astype(object), reason.astype(object)
+
+
+def _safe_mean(total: Any, n: Any) -> Any:
+    with np.errstate(all="ignore"):
+        return np.where(np.asarray(n) > 0, np.asarray(total) / np.maximum(n, 1), 0.0)
 
 
 def _diagnostics(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:

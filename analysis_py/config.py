@@ -35,7 +35,7 @@ EVENT_AGGREGATIONS = tuple(a for a in AGGREGATIONS if a != "ratio")
 Direction = Literal["increase", "decrease"]
 Role = Literal["primary", "secondary", "guardrail"]
 ROLES: tuple[str, ...] = get_args(Role)
-MultipleTesting = Literal["holm", "benjamini_hochberg", "none"]
+MultipleTesting = Literal["holm", "benjamini_hochberg", "bonferroni", "none"]
 CupedMode = Literal["single", "multi", "none"]
 
 CONFIG_SCHEMA_VERSION = 1

@@ -1,18 +1,23 @@
 """The decision layer on top of the chosen estimate: multiple testing, sequential intervals,
-Bayesian posterior, power and non-inferiority, each as columns of the comparisons frame.
+the stored decision and verdict, Bayesian posterior, power and non-inferiority, each as
+columns of the comparisons frame.
 
 The estimate that decides is per experiment (``analysis.cuped``): CUPED++, CUPED or the
-unadjusted one. Everything here is vectorised over all comparisons.
+unadjusted one; the decision is computed here once, stored in the result tables
+(``decision_*``, ``verdict``, ``verdict_reason``), and only read by the summary and the
+report. Everything here is vectorised over all comparisons.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis_py import sequential
 from analysis_py.bayesian import relative_effect_posterior
-from analysis_py.multiple_testing import adjust_p_values, adjusted_quantile
+from analysis_py.formatting import p_value, percent, signed_number
+from analysis_py.multiple_testing import adjust_p_values, adjusted_alpha, adjusted_quantile
 from analysis_py.noninferiority import noninferiority_p_value
 from analysis_py.power import power_analysis
 from analysis_py.ttest import ESTIMATE_FIELDS
@@ -37,8 +42,23 @@ def decision_estimate(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return chosen
 
 
+#: The statuses whose comparisons have a test: they form the multiple-testing families.
+TESTED_STATUSES = ("ok", "zero_control_mean")
+#: verdict values, in the order of precedence in which they are decided.
+VERDICTS = ("unhealthy", "no_result", "better", "worse", "inconclusive")
+ESTIMATE_LABEL = {"cuped++": "CUPED++", "cuped": "CUPED", "unadjusted": "unadjusted"}
+_METHOD_LABEL = {"holm": "Holm-adjusted ", "benjamini_hochberg": "BH-adjusted ",
+                 "bonferroni": "Bonferroni-adjusted ", "none": ""}
+
+
 def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
-    """The comparisons frame with the decision columns added (collected, then joined once)."""
+    """The comparisons frame with the decision columns added (collected, then joined once).
+
+    Every interval here comes with the p-value it agrees with: it excludes 0 exactly when
+    that p-value is below α = 1 - confidence level (decision record 0010). The relative and
+    absolute scales each have their own test; multiple-testing adjustment runs per scale
+    over the experiment's family, and intervals are taken at the level α·p/p_adjusted.
+    """
     estimate = decision_estimate(frame)
     columns: dict[str, object] = {
         "decision_estimate": np.array([DECISION_ESTIMATE[mode] for mode in
@@ -53,32 +73,82 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
 
     # Multiple testing: one family per experiment (primary and secondary metrics × treatments
     # with a usable test); guardrails are tested on their own.
-    usable = frame["status"].isin(["ok", "zero_control_mean"]).to_numpy()
+    usable = frame["status"].isin(TESTED_STATUSES).to_numpy()
     family = np.where((role != "guardrail") & usable, frame["family"], None)
-    methods = np.where(role == "guardrail", "none", frame["multiple_testing"])
+    methods = np.where(role == "guardrail", "none",
+                       frame["multiple_testing"].to_numpy(dtype=object))
     columns["multiple_testing_method"] = methods
-    adjusted = adjust_p_values(estimate["p_value"], family, methods)
-    columns["adjusted_p_value"] = adjusted
-    quantile = adjusted_quantile(estimate["p_value"], adjusted, level, df)
-    columns["adjusted_absolute_effect_ci_lower"] = effect - quantile * se
-    columns["adjusted_absolute_effect_ci_upper"] = effect + quantile * se
-    columns["adjusted_relative_effect_ci_lower"] = relative - quantile * relative_se
-    columns["adjusted_relative_effect_ci_upper"] = relative + quantile * relative_se
 
-    # Sequential: always-valid intervals, for experiments that ask for them.
+    def adjusted_fixed(p_raw: np.ndarray, value: np.ndarray, std_error: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        p_adjusted = adjust_p_values(p_raw, family, methods)
+        quantile = adjusted_quantile(p_raw, p_adjusted, level, df)
+        return p_adjusted, value - quantile * std_error, value + quantile * std_error
+
+    absolute_p, relative_p = estimate["p_value"], estimate["relative_p_value"]
+    p_adjusted, lower, upper = adjusted_fixed(absolute_p, effect, se)
+    columns |= {"adjusted_p_value": p_adjusted, "adjusted_absolute_effect_ci_lower": lower,
+                "adjusted_absolute_effect_ci_upper": upper}
+    p_adjusted, lower, upper = adjusted_fixed(relative_p, relative, relative_se)
+    columns |= {"adjusted_relative_p_value": p_adjusted,
+                "adjusted_relative_effect_ci_lower": lower,
+                "adjusted_relative_effect_ci_upper": upper}
+
+    # Sequential: always-valid p-values, adjusted in the same families, and the intervals
+    # that agree with them, for experiments that ask for them.
     is_sequential = frame["sequential"].to_numpy(dtype=bool)
     n_total = (frame["control_n"] + frame["treatment_n"]).to_numpy(dtype=float)
     tuning = frame["sequential_tuning"].to_numpy(dtype=float)
-    absolute_half = sequential.half_width(se, n_total, alpha, tuning)
-    relative_half = sequential.half_width(relative_se, n_total, alpha, tuning)
+
+    def adjusted_sequential(value: np.ndarray, std_error: np.ndarray
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        p_raw = sequential.p_value(value, std_error, n_total, alpha, tuning)
+        p_adjusted = adjust_p_values(p_raw, family, methods)
+        half = sequential.half_width(std_error, n_total, alpha, tuning,
+                                     adjusted_alpha(p_raw, p_adjusted, alpha))
+        return p_raw, p_adjusted, value - half, value + half
+
+    sequential_absolute = adjusted_sequential(effect, se)
+    sequential_relative = adjusted_sequential(relative, relative_se)
     for name, value in {
-        "sequential_absolute_effect_ci_lower": effect - absolute_half,
-        "sequential_absolute_effect_ci_upper": effect + absolute_half,
-        "sequential_relative_effect_ci_lower": relative - relative_half,
-        "sequential_relative_effect_ci_upper": relative + relative_half,
-        "sequential_p_value": sequential.p_value(effect, se, n_total, alpha, tuning),
+        "sequential_p_value": sequential_absolute[1],
+        "sequential_absolute_effect_ci_lower": sequential_absolute[2],
+        "sequential_absolute_effect_ci_upper": sequential_absolute[3],
+        "sequential_relative_p_value": sequential_relative[1],
+        "sequential_relative_effect_ci_lower": sequential_relative[2],
+        "sequential_relative_effect_ci_upper": sequential_relative[3],
     }.items():
         columns[name] = np.where(is_sequential, value, np.nan)
+
+    # The decision: the relative scale where the relative effect exists (a non-zero control
+    # mean), else the absolute one; fixed-horizon or sequential as the experiment says. The
+    # decision p-values are adjusted as one family, so a zero control mean still counts.
+    on_relative = ~np.isnan(relative_p)
+    fixed_raw = np.where(on_relative, relative_p, absolute_p)
+    raw = np.where(is_sequential,
+                   np.where(on_relative, sequential_relative[0], sequential_absolute[0]),
+                   fixed_raw)
+    decision_p = adjust_p_values(raw, family, methods)
+    decision_value = np.where(on_relative, relative, effect)
+    decision_se = np.where(on_relative, relative_se, se)
+    level_alpha = adjusted_alpha(raw, decision_p, alpha)
+    with np.errstate(invalid="ignore"):
+        half = np.where(is_sequential,
+                        sequential.half_width(decision_se, n_total, alpha, tuning, level_alpha),
+                        stats.t.ppf(1 - level_alpha / 2, df) * decision_se)
+    columns |= {
+        "decision_method": np.where(is_sequential, "sequential", "fixed_horizon").astype(object),
+        "decision_scale": np.where(on_relative, "relative", "absolute").astype(object),
+        "decision_control_mean": estimate["control_mean"],
+        "decision_treatment_mean": estimate["treatment_mean"],
+        "decision_absolute_effect": effect,
+        "decision_relative_effect": relative,
+        "decision_ci_lower": decision_value - half,
+        "decision_ci_upper": decision_value + half,
+        "decision_p_value": decision_p,
+    }
+    columns["verdict"], columns["verdict_reason"] = _verdicts(
+        frame, columns, decision_value, alpha, increase_is_good)
 
     # Bayesian: normal-normal on the relative effect (prior sd null: turned off, all null).
     prior_sd = frame["bayes_prior_sd"].to_numpy(dtype=float)
@@ -108,6 +178,87 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     # Text columns stay plain object arrays: converting 10,000s of strings to Arrow costs
     # more than the rest of this function.
     text = pd.DataFrame({name: columns.pop(name)
-                         for name in ("decision_estimate", "multiple_testing_method")},
+                         for name in ("decision_estimate", "multiple_testing_method",
+                                      "decision_method", "decision_scale", "verdict",
+                                      "verdict_reason")},
                         index=frame.index, dtype=object)
     return pd.concat([frame, text, pd.DataFrame(columns, index=frame.index)], axis=1)
+
+
+def _verdicts(frame: pd.DataFrame, columns: dict[str, object], decision_value: np.ndarray,
+              alpha: np.ndarray, increase_is_good: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """verdict and verdict_reason per comparison, from the decision columns alone.
+
+    better / worse: the decision interval excludes 0 (decision_p_value < α), on the side the
+    metric's direction calls good / bad; inconclusive: it contains 0; no_result: the
+    comparison has no usable test (its status says why). unhealthy is set afterwards, from
+    the experiment's health (:func:`with_health_verdicts`).
+    """
+    p = np.asarray(columns["decision_p_value"], dtype=float)
+    lower = np.asarray(columns["decision_ci_lower"], dtype=float)
+    upper = np.asarray(columns["decision_ci_upper"], dtype=float)
+    status = frame["status"].to_numpy(dtype=object)
+    no_result = ~np.isin(status, TESTED_STATUSES) | np.isnan(p) | np.isnan(decision_value)
+    significant = ~no_result & (p < alpha)
+    went_up = decision_value > 0
+    verdict = np.select([no_result, significant & (went_up == increase_is_good), significant],
+                        ["no_result", "better", "worse"], "inconclusive").astype(object)
+    reasons = np.asarray(frame["status_reason"].to_numpy(dtype=object), dtype=object).copy()
+    tested = np.flatnonzero(~no_result)
+    reasons[no_result & (reasons == "")] = "the decision estimate could not be computed"
+    names = zip(np.asarray(columns["decision_estimate"], dtype=object)[tested],
+                np.asarray(columns["decision_scale"], dtype=object)[tested],
+                np.asarray(columns["decision_method"], dtype=object)[tested],
+                np.asarray(columns["multiple_testing_method"], dtype=object)[tested],
+                decision_value[tested], lower[tested], upper[tested], p[tested],
+                alpha[tested], verdict[tested], strict=True)
+    reasons[tested] = [_reason(*row) for row in names]
+    return verdict, reasons
+
+
+def _reason(estimate: str, scale: str, method: str, correction: str, value: float,
+            lower: float, upper: float, p: float, alpha: float, verdict: str) -> str:
+    """One line: the estimate and interval the verdict rests on, and why it is what it is."""
+    shown = percent if scale == "relative" else signed_number
+    kind = "always-valid " if method == "sequential" else ""
+    interval = f"{kind}{_METHOD_LABEL.get(correction, '')}interval"
+    figures = (f"{ESTIMATE_LABEL.get(estimate, estimate)} {scale} effect {shown(value)}, "
+               f"{interval} [{shown(lower)}, {shown(upper)}], p = {p_value(p)}")
+    if verdict == "inconclusive":
+        return f"{figures}: the interval contains 0 (p >= {alpha:g})"
+    return f"{figures}: the interval excludes 0 (p < {alpha:g})"
+
+
+def with_health_verdicts(results: pd.DataFrame, diagnostics: pd.DataFrame) -> pd.DataFrame:
+    """Set verdict ``unhealthy`` on every row of an experiment whose health is ``fail``, with
+    the failing checks' reasons; its numbers stay as they are."""
+    failing = diagnostics[diagnostics["health_status"] == "fail"]
+    if failing.empty:
+        return results
+    checks = [c[:-len("_status")] for c in diagnostics.columns
+              if c.endswith("_status") and c != "health_status"
+              and c[:-len("_status")] + "_reason" in diagnostics.columns]
+    why = {}
+    for row in failing.to_dict("records"):
+        failed = [str(row[f"{check}_reason"]) for check in checks
+                  if row[f"{check}_status"] == "fail"]
+        why[row["experiment_id"]] = "experiment health is fail: " + "; ".join(failed)
+    results = results.copy()
+    rows = results["experiment_id"].isin(why).to_numpy()
+    results.loc[rows, "verdict"] = "unhealthy"
+    results.loc[rows, "verdict_reason"] = results.loc[rows, "experiment_id"].map(why)
+    return results
+
+
+def with_slice_health_verdicts(results: pd.DataFrame) -> pd.DataFrame:
+    """Set verdict ``unhealthy`` on the rows of a slice (a day, a dimension value) whose own
+    sample-ratio check fails."""
+    rows = (results["slice_srm_status"] == "fail").to_numpy()
+    if not rows.any():
+        return results
+    results = results.copy()
+    results.loc[rows, "verdict"] = "unhealthy"
+    results.loc[rows, "verdict_reason"] = [
+        f"sample ratio mismatch within this slice (p = {p:.2g}): its results are not "
+        "trustworthy" for p in results.loc[rows, "slice_srm_p_value"]]
+    return results

@@ -1,8 +1,9 @@
 """Multiple-testing correction within families of comparisons, and intervals that agree.
 
-Holm (1979) controls the family-wise error rate; Benjamini & Hochberg (1995) the false
-discovery rate. Families are given as labels (one per comparison): an experiment's primary
-and secondary metrics × treatments form one family; guardrails are left out (label None).
+Bonferroni and Holm (1979) control the family-wise error rate (Holm is uniformly more
+powerful); Benjamini & Hochberg (1995) the false discovery rate. Families are given as
+labels (one per comparison): an experiment's primary and secondary metrics × treatments form
+one family; guardrails are left out (label None).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis_py.config import MultipleTesting
+#: The corrections :func:`adjust_p_values` knows ("none" leaves p-values as they are).
+METHODS = ("holm", "benjamini_hochberg", "bonferroni", "none")
 
 
 def adjust_p_values(p_values: np.ndarray, families: np.ndarray,
@@ -29,7 +31,7 @@ def adjust_p_values(p_values: np.ndarray, families: np.ndarray,
     family_codes, _ = pd.factorize(np.asarray(families, dtype=object))  # None: -1
     eligible = np.flatnonzero((family_codes >= 0) & ~np.isnan(p_values)
                               & np.isin(np.asarray(methods, dtype=object),
-                                        ["holm", "benjamini_hochberg"]))
+                                        ["holm", "benjamini_hochberg", "bonferroni"]))
     if eligible.size == 0:
         return adjusted
     # Families contiguous, p ascending within each (stable: ties keep their order).
@@ -46,24 +48,30 @@ def adjust_p_values(p_values: np.ndarray, families: np.ndarray,
     bh_raw = pd.Series(np.minimum(1.0, m / rank * p)[::-1])
     bh = bh_raw.groupby(by_family[::-1].to_numpy()).cummin().to_numpy()[::-1]
     holm = holm.to_numpy()
+    bonferroni = np.minimum(1.0, m * p)
 
     method = np.asarray(methods, dtype=object)[order]
-    adjusted[order] = np.where(method == "holm", holm, bh)
+    adjusted[order] = np.select([method == "holm", method == "bonferroni"], [holm, bonferroni],
+                                bh)
     return adjusted
+
+
+def adjusted_alpha(p_value: np.ndarray, adjusted_p_value: np.ndarray,
+                   alpha: np.ndarray) -> np.ndarray:
+    """The level α·p/p_adj of an interval consistent with the adjusted p-value.
+
+    An interval at that level excludes 0 exactly when p < α·p/p_adj, that is when
+    p_adj < α (the "backed-out" intervals of GrowthBook, issue #1567). Unadjusted
+    comparisons (p_adj = p) keep α.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(adjusted_p_value > 0, p_value / adjusted_p_value, 1.0)
+    return np.asarray(alpha, dtype=float) * ratio
 
 
 def adjusted_quantile(p_value: np.ndarray, adjusted_p_value: np.ndarray,
                       confidence_level: np.ndarray, degrees_of_freedom: np.ndarray) -> np.ndarray:
-    """The t quantile of an interval consistent with the adjusted p-value.
-
-    The interval uses the level 1 - α·p/p_adj, so it excludes 0 exactly when
-    p_adj < α (the "backed-out" intervals of GrowthBook, issue #1567). Unadjusted
-    comparisons (p_adj = p) get the usual quantile.
-    """
-    alpha = 1 - np.asarray(confidence_level, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(adjusted_p_value > 0, p_value / adjusted_p_value, 1.0)
-    return stats.t.ppf(1 - alpha * ratio / 2, degrees_of_freedom)
-
-
-METHODS: tuple[MultipleTesting, ...] = ("holm", "benjamini_hochberg", "none")
+    """The two-sided t quantile of the interval at :func:`adjusted_alpha`'s level."""
+    alpha = adjusted_alpha(p_value, adjusted_p_value, 1 - np.asarray(confidence_level,
+                                                                         dtype=float))
+    return stats.t.ppf(1 - alpha / 2, degrees_of_freedom)

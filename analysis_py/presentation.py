@@ -3,12 +3,13 @@ report so both say the same thing in the same order."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
 
-from analysis_py.decisions import ESTIMATE_PREFIX
+from analysis_py.formatting import missing, number, p_value, percent, share
+
+__all__ = ["missing", "number", "p_value", "percent", "share"]
 
 #: Health checks in display order, with their labels.
 CHECKS = {
@@ -25,34 +26,6 @@ STATUS_SYMBOL = {"ok": "✓", "warning": "!", "fail": "✗", "not_applicable": "
 ROLE_ORDER = {"primary": 0, "secondary": 1, "guardrail": 2}
 
 
-def missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
-def percent(value: Any, digits: int = 1) -> str:
-    return "n/a" if missing(value) else f"{value * 100:+.{digits}f}%"
-
-
-def share(value: Any) -> str:
-    """A proportion without sign, e.g. '42%'."""
-    return "n/a" if missing(value) else f"{value * 100:.0f}%"
-
-
-def p_value(value: Any) -> str:
-    if missing(value):
-        return "n/a"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
-
-
-def number(value: Any) -> str:
-    """A mean or effect with sensible digits: 4 significant, no exponent for usual sizes."""
-    if missing(value):
-        return "n/a"
-    if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
-        return f"{value:.3g}"
-    return f"{value:,.4g}"
-
-
 def timestamp(value: Any) -> str:
     """A UTC time to the minute, e.g. '2026-11-26 04:16 UTC'."""
     return "n/a" if missing(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M UTC")
@@ -63,32 +36,40 @@ def probability(value: Any) -> str:
 
 
 def decision(row: Any) -> dict[str, Any]:
-    """The decision estimate of a result row and what it means for the metric.
+    """What a result row's stored decision columns say, ready to show: the verdict and the
+    relative lift with the interval the verdict reads (nothing is recomputed here).
 
-    verdict: "better" or "worse" when the (multiplicity-adjusted) interval of the relative
-    effect excludes 0, in the light of the metric's desired direction; "inconclusive"
-    otherwise; "no result" when the comparison could not be computed.
+    For a decision on the absolute scale (control mean 0) the relative figures are n/a and
+    ``absolute`` carries the effect and its interval.
     """
-    prefix = ESTIMATE_PREFIX.get(row["decision_estimate"], "")
-    lift = row[prefix + "relative_effect"]
-    lower = row["adjusted_relative_effect_ci_lower"]
-    upper = row["adjusted_relative_effect_ci_upper"]
-    if row["status"] not in ("ok",) or missing(lower) or missing(upper):
-        verdict = "no result"
-    elif lower > 0 or upper < 0:
-        went_up = lower > 0
-        verdict = "better" if went_up == (row["metric_direction"] == "increase") else "worse"
-    else:
-        verdict = "inconclusive"
+    relative = row["decision_scale"] == "relative"
     return {
-        "lift": lift, "lower": lower, "upper": upper, "verdict": verdict,
+        "verdict": row["verdict"],
+        "verdict_label": VERDICT_LABEL.get(row["verdict"], row["verdict"]),
+        "lift": row["decision_relative_effect"],
+        "lower": row["decision_ci_lower"] if relative else float("nan"),
+        "upper": row["decision_ci_upper"] if relative else float("nan"),
+        "absolute": None if relative else (row["decision_absolute_effect"],
+                                           row["decision_ci_lower"], row["decision_ci_upper"]),
+        "p_value": row["decision_p_value"],
         "unadjusted_lift": row["relative_effect"],
         "unadjusted_lower": row["relative_effect_ci_lower"],
         "unadjusted_upper": row["relative_effect_ci_upper"],
     }
 
 
-VERDICT_SYMBOL = {"better": "▲", "worse": "▼", "inconclusive": "●", "no result": "○"}
+VERDICT_SYMBOL = {"better": "▲", "worse": "▼", "inconclusive": "●", "no_result": "○",
+                  "unhealthy": "✗"}
+VERDICT_LABEL = {"no_result": "no result"}
+
+
+def interval_label(row: Any) -> str:
+    """What the decision interval is, e.g. '95% CI, Holm-adjusted' or '95% always-valid'."""
+    level = f"{row['confidence_level'] * 100:g}%"
+    kind = "always-valid CI" if row["decision_method"] == "sequential" else "CI"
+    correction = {"holm": ", Holm", "benjamini_hochberg": ", BH",
+                  "bonferroni": ", Bonferroni"}.get(row["multiple_testing_method"], "")
+    return f"{level} {kind}{correction}"
 
 
 def ordered_results(results: pd.DataFrame, experiment_id: str) -> pd.DataFrame:

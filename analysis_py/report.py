@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import numpy as np
 import pandas as pd
 
 from analysis_py import presentation as fmt
+from analysis_py.decisions import ESTIMATE_LABEL
 
 COLOURS = {"better": "#1a7f37", "worse": "#cf222e", "inconclusive": "#57606a",
-           "no result": "#8c959f"}
+           "no_result": "#8c959f", "unhealthy": "#cf222e"}
 
 
 @dataclass(frozen=True)
@@ -81,13 +83,15 @@ def forest_plot(rows: list[PlotRow], estimate_label: str) -> str:
 
 
 def time_series_plot(series: pd.DataFrame, title: str) -> str:
-    """An inline SVG line chart of the cumulative relative effect (CUPED) day by day,
-    with its interval as a band and a dashed line at 0."""
+    """An inline SVG line chart of the cumulative relative effect of the decision estimate
+    day by day, with the interval its verdict reads (adjusted, or always-valid when the
+    experiment is sequential) as a band and a dashed line at 0."""
     width, height, left, right, top, bottom = 760, 220, 60, 20, 16, 34
     days = series["day_number"].to_numpy(dtype=float)
-    lift = series["cuped_relative_effect"].to_numpy(dtype=float)
-    lower = series["cuped_relative_effect_ci_lower"].to_numpy(dtype=float)
-    upper = series["cuped_relative_effect_ci_upper"].to_numpy(dtype=float)
+    relative = (series["decision_scale"] == "relative").to_numpy()
+    lift = series["decision_relative_effect"].to_numpy(dtype=float)
+    lower = np.where(relative, series["decision_ci_lower"].to_numpy(dtype=float), np.nan)
+    upper = np.where(relative, series["decision_ci_upper"].to_numpy(dtype=float), np.nan)
     finite = [v for v in (*lower, *upper, 0.0) if not fmt.missing(v)]
     low, high = min(finite), max(finite)
     span = (high - low) or 1.0
@@ -132,8 +136,11 @@ def _over_time_charts(experiment_id: str, rows: list[dict[str, Any]],
     mine = over_time[(over_time["experiment_id"] == experiment_id)
                      & (over_time["metric_id"] == primary)]
     for treatment, series in mine.groupby("treatment_variant_id", sort=False):
-        caption = (f"{primary} · {treatment}: cumulative relative lift (CUPED) and its "
-                   "interval, day by day")
+        first = series.iloc[0]
+        caption = (f"{primary} · {treatment}: cumulative relative lift "
+                   f"({ESTIMATE_LABEL[first['decision_estimate']]}) and its "
+                   f"{fmt.interval_label(first)}, "
+                   "day by day")
         charts.append((caption, time_series_plot(series.sort_values("day_number"), caption)))
     return charts
 
@@ -158,6 +165,7 @@ def _experiment_context(diagnostic: dict[str, Any], results: pd.DataFrame,
         "headline": [r for r in table_rows
                      if headline and r["row"]["metric_id"] == headline["row"]["metric_id"]],
         "estimate": estimate,
+        "interval_label": fmt.interval_label(rows[0]) if rows else "",
         "checks": [(label, diagnostic[f"{check}_status"], diagnostic[f"{check}_reason"])
                    for check, label in fmt.CHECKS.items()],
         "over_time": _over_time_charts(diagnostic["experiment_id"], rows, over_time),

@@ -1,8 +1,9 @@
 """The result tables: the columns analysts query, in order, with type and meaning.
 
 This module is the contract: the analysis step produces exactly these columns, the warehouse
-module creates the tables from them, and the README's column reference is checked against it
-(tests/test_result_tables.py). Change a column here and note it in CHANGELOG.md.
+module creates the tables from them, and the column reference docs/result-tables.md is
+generated from it (`python -m analysis_py.result_tables > docs/result-tables.md`; a test
+fails when the two differ). Change a column here and note it in CHANGELOG.md.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ ColumnType = Literal["text", "bigint", "double", "boolean", "timestamp", "date"]
 
 #: Version of the result tables' columns, written on every row. Raised whenever a column is
 #: removed, renamed or changes meaning (adding a column also bumps it); see CHANGELOG.md.
-RESULT_SCHEMA_VERSION = 1
+RESULT_SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,12 @@ def _effect_columns(prefix: str, label: str) -> list[Column]:
                "Upper bound of the relative effect's interval (delta method)."),
         Column(f"{prefix}degrees_of_freedom", "double", "Welch-Satterthwaite degrees of freedom."),
         Column(f"{prefix}p_value", "double",
-               "Two-sided Welch t-test p-value of 'no difference in means'."),
+               "Two-sided Welch t-test p-value of 'no difference in means' (absolute scale); "
+               "below 1 - confidence_level exactly when the absolute interval excludes 0."),
+        Column(f"{prefix}relative_p_value", "double",
+               "Two-sided p-value of 'no relative effect' (relative effect / its standard "
+               "error); below 1 - confidence_level exactly when the relative interval "
+               "excludes 0."),
     ]
 
 
@@ -76,41 +82,83 @@ EXPERIMENT_RESULTS: tuple[Column, ...] = (
     Column("treatment_variant_id", "text", "The treatment variant compared with control."),
     Column("confidence_level", "double", "Two-sided confidence level of every interval."),
     Column("status", "text",
-           "ok, too_few_subjects, zero_variance or zero_control_mean (see status_reason)."),
+           "ok, non_finite_input, negative_variance, too_few_subjects, zero_variance or "
+           "zero_control_mean (see status_reason)."),
     Column("status_reason", "text", "One line saying why the status is not ok; empty if ok."),
+    Column("verdict", "text",
+           "better or worse (the decision interval excludes 0, on the side the metric's "
+           "direction calls good or bad), inconclusive, no_result (no usable test: see "
+           "status), or unhealthy (the experiment's health is fail; the figures stay)."),
+    Column("verdict_reason", "text",
+           "One line: the estimate, interval and p-value the verdict rests on, or why there "
+           "is none."),
+    Column("decision_estimate", "text",
+           "The estimate the decision uses: cuped++, cuped or unadjusted (analysis.cuped)."),
+    Column("decision_method", "text",
+           "fixed_horizon, or sequential (always-valid) when analysis.sequential is true."),
+    Column("decision_scale", "text",
+           "relative, or absolute when the control mean is 0 (no relative effect)."),
+    Column("decision_control_mean", "double", "Control mean of the decision estimate."),
+    Column("decision_treatment_mean", "double", "Treatment mean of the decision estimate."),
+    Column("decision_absolute_effect", "double", "Absolute effect of the decision estimate."),
+    Column("decision_relative_effect", "double", "Relative effect of the decision estimate."),
+    Column("decision_ci_lower", "double",
+           "Lower bound of the interval the verdict reads, on decision_scale, after the "
+           "experiment's multiple-testing and sequential settings."),
+    Column("decision_ci_upper", "double", "Its upper bound."),
+    Column("decision_p_value", "double",
+           "The p-value the verdict reads (same settings and scale): below 1 - "
+           "confidence_level exactly when the decision interval excludes 0."),
     *_arm_statistics("control"),
     *_arm_statistics("treatment"),
     *_effect_columns("", "unadjusted"),
+    Column("control_mean_ci_lower", "double",
+           "Lower bound of the control mean's t interval (unadjusted, confidence_level)."),
+    Column("control_mean_ci_upper", "double", "Its upper bound."),
+    Column("treatment_mean_ci_lower", "double",
+           "Lower bound of the treatment mean's t interval (unadjusted, confidence_level)."),
+    Column("treatment_mean_ci_upper", "double", "Its upper bound."),
     Column("cuped_theta", "double",
            "CUPED coefficient θ = cov(x, y) / var(x) over both arms pooled."),
     *_effect_columns("cuped_", "CUPED-adjusted to the pooled covariate mean"),
     Column("cuped_variance_reduction", "double",
            "1 - Var(CUPED absolute effect) / Var(unadjusted absolute effect)."),
+    Column("cuped_fallback_reason", "text",
+           "Why the cuped_ columns equal the unadjusted estimate (no pre-exposure data, or "
+           "a ratio arm without a pre-exposure denominator); empty when CUPED adjusted."),
     *_effect_columns("cupedpp_", "CUPED++: regression on every metric's pre-exposure value; "
                      "null unless analysis.cuped is multi"),
     Column("cupedpp_variance_reduction_vs_cuped", "double",
            "1 - Var(CUPED++ absolute effect) / Var(CUPED absolute effect)."),
-    Column("decision_estimate", "text",
-           "The estimate the columns below use: cuped++, cuped or unadjusted (analysis.cuped)."),
     Column("multiple_testing_method", "text",
-           "holm, benjamini_hochberg or none; none for guardrails, which are not corrected."),
+           "holm, benjamini_hochberg, bonferroni or none; none for guardrails, which are not "
+           "corrected."),
     Column("adjusted_p_value", "double",
-           "p-value corrected over the experiment's primary and secondary metrics × treatments."),
+           "The decision estimate's absolute-scale p-value corrected over the experiment's "
+           "primary and secondary metrics × treatments."),
     Column("adjusted_absolute_effect_ci_lower", "double",
            "Lower bound of the absolute effect's interval consistent with adjusted_p_value: "
            "it excludes 0 exactly when adjusted_p_value < 1 - confidence_level."),
     Column("adjusted_absolute_effect_ci_upper", "double", "Its upper bound."),
+    Column("adjusted_relative_p_value", "double",
+           "The decision estimate's relative-scale p-value, corrected likewise."),
     Column("adjusted_relative_effect_ci_lower", "double",
-           "Relative effect's interval at the same adjusted level (delta method)."),
+           "Relative effect's interval consistent with adjusted_relative_p_value (delta "
+           "method): it excludes 0 exactly when that p-value < 1 - confidence_level."),
     Column("adjusted_relative_effect_ci_upper", "double", "Its upper bound."),
     Column("sequential_absolute_effect_ci_lower", "double",
-           "Always-valid interval of the absolute effect (asymptotic confidence sequence); "
-           "null unless analysis.sequential."),
+           "Always-valid interval of the absolute effect (asymptotic confidence sequence), "
+           "consistent with sequential_p_value; null unless analysis.sequential."),
     Column("sequential_absolute_effect_ci_upper", "double", "Its upper bound."),
+    Column("sequential_p_value", "double",
+           "Always-valid p-value of 'no absolute effect', corrected for multiple testing like "
+           "adjusted_p_value."),
     Column("sequential_relative_effect_ci_lower", "double",
-           "Always-valid interval of the relative effect."),
+           "Always-valid interval of the relative effect, consistent with "
+           "sequential_relative_p_value."),
     Column("sequential_relative_effect_ci_upper", "double", "Its upper bound."),
-    Column("sequential_p_value", "double", "Always-valid p-value of 'no effect'."),
+    Column("sequential_relative_p_value", "double",
+           "Always-valid p-value of 'no relative effect', corrected for multiple testing."),
     Column("bayes_prior_sd", "double", "Standard deviation of the N(0, sd²) prior on the "
            "relative effect; null (and every bayes_ column) when analysis.bayesian is false."),
     Column("bayes_relative_effect_mean", "double", "Posterior mean of the relative effect."),
@@ -238,3 +286,80 @@ TABLES: dict[str, tuple[Column, ...]] = {**LATEST_TABLES, **HISTORY_TABLES}
 
 def column_names(table: str) -> list[str]:
     return [column.name for column in TABLES[table]]
+
+
+#: What each table holds, for the generated reference (Markdown).
+TABLE_DESCRIPTIONS = {
+    "experiment_results": """\
+One row per experiment, metric and treatment variant: the sufficient statistics the row was
+computed from, the unadjusted, CUPED and CUPED++ estimates side by side, and the decision
+computed once from the estimate the experiment chose (`decision_*`, `verdict`,
+`verdict_reason`). Read the verdict and the `decision_*` columns: every interval there
+excludes 0 exactly when the p-value beside it is below 1 - `confidence_level`, after the
+experiment's multiple-testing and sequential settings (docs/decisions/0010). A data problem
+shows as `status` and `status_reason` (and verdict `no_result`), not as a failed run.
+
+```sql
+select experiment_id, metric_display_name, treatment_variant_id, verdict,
+       decision_relative_effect, decision_ci_lower, decision_ci_upper, decision_p_value
+from experiment_results
+order by experiment_id, metric_role, metric_id
+```""",
+    "experiment_diagnostics": """\
+One row per experiment: subjects per variant, the sample-ratio check and every health
+check, each with a status (`ok`, `warning`, `fail`, `not_applicable`) and a one-line
+reason, and `health_status`, the worst. An experiment whose health is `fail` gets verdict
+`unhealthy` on every row of `experiment_results`.""",
+    "experiment_results_over_time": """\
+One row per experiment, day, metric and treatment: the result as it stood at the end of that
+day (UTC), with the subjects exposed and the events that had happened by then, from the
+daily sums in `fct_variant_metric_daily_statistics` (built from changes: a subject's metric
+adds y - y_prev and y² - y_prev² on each day it moves, so no subject × day grid is needed).
+The last day equals `experiment_results` (for CUPED++ experiments the slices use CUPED: the
+cross products are built overall only). Winsorised metrics are capped at the final caps on
+every day. Metrics that count only matured subjects (retention) and metrics with a lower
+winsorisation cap are not replayed, so an experiment with such metrics has a smaller
+multiple-testing family here than in `experiment_results`. A day whose own sample-ratio
+check fails has verdict `unhealthy`. Plot the effect and the interval its verdict reads
+(always-valid for sequential experiments) with one query:
+
+```sql
+select as_of_date, decision_relative_effect, decision_ci_lower, decision_ci_upper, verdict
+from experiment_results_over_time
+where experiment_id = 'checkout_redesign' and metric_id = 'revenue'
+order by day_number
+```""",
+    "experiment_dimension_results": """\
+One row per experiment, dimension value, metric and treatment, for experiments that declare
+`dimensions` (columns of the assignment table; the value on the subject's first exposure
+row). Each experiment keeps its `max_dimension_values` most common values (default 10) and
+gathers the rest as `(other)`. Every slice is analysed like an experiment of its own, with
+its own multiple-testing family and sample-ratio check; the overall rows in
+`experiment_results` are unchanged.""",
+}
+
+
+def reference_markdown() -> str:
+    """The column reference of every latest table (docs/result-tables.md). The sliced tables
+    list only the columns they add to experiment_results."""
+    lines = ["# Result tables", "",
+             "Generated from `analysis_py/result_tables.py` by "
+             "`python -m analysis_py.result_tables > docs/result-tables.md`; do not edit by hand.",
+             "", f"Schema version {RESULT_SCHEMA_VERSION} (`schema_version` on every row; "
+             "changes in CHANGELOG.md). Every run also appends its rows to "
+             "`experiment_results_history` and `experiment_diagnostics_history` (same columns), "
+             "replacing any earlier snapshot of the same `analysis_date`."]
+    overall = {column.name for column in EXPERIMENT_RESULTS}
+    for table, columns in LATEST_TABLES.items():
+        sliced = table in ("experiment_results_over_time", "experiment_dimension_results")
+        shown = [c for c in columns if c.name not in overall] if sliced else list(columns)
+        lines += ["", f"## `{table}`", "", TABLE_DESCRIPTIONS[table], ""]
+        if sliced:
+            lines += ["The columns of `experiment_results`, and these:", ""]
+        lines += ["| column | type | meaning |", "|---|---|---|"]
+        lines += [f"| `{c.name}` | {c.type} | {c.description} |" for c in shown]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(reference_markdown(), end="")

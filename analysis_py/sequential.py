@@ -24,13 +24,20 @@ def rho_squared(alpha: np.ndarray, tuning: np.ndarray) -> np.ndarray:
 
 
 def half_width(std_error: np.ndarray, n_total: np.ndarray, alpha: np.ndarray,
-               tuning: np.ndarray) -> np.ndarray:
-    """Half-width of the always-valid interval around an estimate with this standard error."""
+               tuning: np.ndarray, interval_alpha: np.ndarray | None = None) -> np.ndarray:
+    """Half-width of the always-valid interval around an estimate with this standard error.
+
+    ρ² is tuned for ``alpha``; ``interval_alpha`` (default ``alpha``) is the level of the
+    interval itself. With the same ρ², the interval at level a excludes 0 exactly when
+    :func:`p_value` < a, so a multiplicity-adjusted interval is the one at
+    a = α·p/p_adjusted (as for the fixed-horizon intervals in multiple_testing.py).
+    """
     rho2 = rho_squared(alpha, tuning)
+    level = alpha if interval_alpha is None else interval_alpha
     n_rho2 = n_total * rho2
     with np.errstate(divide="ignore", invalid="ignore"):
         return std_error * np.sqrt(n_total) * np.sqrt(
-            2 * (n_rho2 + 1) / (n_total * n_rho2) * np.log(np.sqrt(n_rho2 + 1) / alpha))
+            2 * (n_rho2 + 1) / (n_total * n_rho2) * np.log(np.sqrt(n_rho2 + 1) / level))
 
 
 def p_value(estimate: np.ndarray, std_error: np.ndarray, n_total: np.ndarray,

@@ -36,7 +36,12 @@ class EffectEstimate:
         relative_effect_ci_upper: relative_effect + q * relative_effect_std_error.
         degrees_of_freedom: Welch-Satterthwaite degrees of freedom.
         t_statistic: absolute_effect / absolute_effect_std_error.
-        p_value: Two-sided p-value of H0: the arm means are equal.
+        p_value: Two-sided p-value of H0: the arm means are equal (absolute scale); below
+            1 - confidence level exactly when the absolute interval excludes 0.
+        relative_p_value: Two-sided p-value of H0: the relative effect is 0, from
+            relative_effect / relative_effect_std_error on the same degrees of freedom
+            (GrowthBook's relative test); below 1 - confidence level exactly when the
+            relative interval excludes 0.
     """
 
     control_mean: np.ndarray
@@ -52,6 +57,7 @@ class EffectEstimate:
     degrees_of_freedom: np.ndarray
     t_statistic: np.ndarray
     p_value: np.ndarray
+    relative_p_value: np.ndarray
 
 
 #: The fields of an EffectEstimate, in the order the result tables list them.
@@ -59,7 +65,7 @@ ESTIMATE_FIELDS = ("control_mean", "treatment_mean", "absolute_effect",
                    "absolute_effect_std_error", "absolute_effect_ci_lower",
                    "absolute_effect_ci_upper", "relative_effect", "relative_effect_ci_lower",
                    "relative_effect_ci_upper", "relative_effect_std_error",
-                   "degrees_of_freedom", "p_value")
+                   "degrees_of_freedom", "p_value", "relative_p_value")
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,10 @@ def welch_test(
 
     H0: the two arm means are equal; two-sided. The relative effect's interval uses the
     delta method, Var(m_T/m_C) ≈ s²_T/(n_T m_C²) + m_T² s²_C/(n_C m_C⁴), with the same
-    t quantile as the absolute effect; its p-value is the absolute effect's.
+    t quantile as the absolute effect. Each scale has its own p-value, so that each interval
+    excludes 0 exactly when its p-value is below 1 - confidence level (decision record 0010):
+    ``p_value`` tests the absolute difference, ``relative_p_value`` the relative effect
+    (t = relative_effect / relative_effect_std_error, as GrowthBook does).
 
     Example:
         >>> est = welch_test(10.0, 4.0, 100, 11.0, 4.0, 100, 0.95)
@@ -110,6 +119,8 @@ def welch_test(
             treatment_var_of_mean / safe_control_mean**2
             + np.asarray(treatment_mean) ** 2 * control_var_of_mean / safe_control_mean**4
         )
+        relative_t = relative_effect / relative_std_error
+    relative_p_value = 2 * stats.t.sf(np.abs(relative_t), degrees_of_freedom)
     return EffectEstimate(
         control_mean=control_mean,
         treatment_mean=np.asarray(treatment_mean, dtype=float),
@@ -124,6 +135,7 @@ def welch_test(
         degrees_of_freedom=degrees_of_freedom,
         t_statistic=t_statistic,
         p_value=p_value,
+        relative_p_value=relative_p_value,
     )
 
 
@@ -156,6 +168,21 @@ def _welch(control_mean: np.ndarray, control_variance: np.ndarray, control_n: np
     p_value = 2 * stats.t.sf(np.abs(t_statistic), degrees_of_freedom)
     return (absolute_effect, std_error, degrees_of_freedom, t_statistic, p_value,
             control_var_of_mean, treatment_var_of_mean)
+
+
+def mean_interval(arm: SufficientStatistics, confidence_level: float | np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided t interval of one arm's mean, ȳ ± t_{n-1} · s/√n (for a ratio metric's
+    :class:`RatioStatistics`, its delta-method variance).
+
+    Example:
+        >>> arm = SufficientStatistics(4, 10.0, 30.0, 0.0, 0.0, 0.0)
+        >>> [round(float(bound), 4) for bound in mean_interval(arm, 0.95)]
+        [0.4457, 4.5543]
+    """
+    quantile = stats.t.ppf((1 + np.asarray(confidence_level)) / 2, arm.n - 1)
+    half = quantile * np.sqrt(_divide(arm.variance_y, arm.n))
+    return arm.mean_y - half, arm.mean_y + half
 
 
 def unadjusted_test(
