@@ -393,9 +393,10 @@ def parse_config(document: Any, path: str = "<config>") -> ExperimentConfig:
                 optional={"event_sources"})
 
     sources: dict[str, EventSource] = {}
-    if not isinstance(document.get("event_sources") or [], list):
+    sources_raw = document.get("event_sources") or []
+    if not isinstance(sources_raw, list):
         raise root.error("key 'event_sources': must be a list of event sources")
-    for index, raw in enumerate(document.get("event_sources") or []):
+    for index, raw in enumerate(sources_raw):
         entry = _Entry(path, f"event_sources[{index}]", raw)
         source = _parse_event_source(entry, raw)
         if source.id in sources or source.id == DEFAULT_EVENT_SOURCE:
@@ -798,6 +799,7 @@ def _parse_analysis(entry: _Entry, raw: Any) -> AnalysisSettings:
     for key, value in switches.items():
         if not isinstance(value, bool):
             raise entry.error(f"key 'analysis.{key}': must be true or false, got {value!r}")
+
     def number(key: str, default: float, high: float = math.inf) -> float:
         return _number(entry, raw.get(key, default), f"analysis.{key}", 0, high)
 
