@@ -40,14 +40,15 @@ CupedMode = Literal["single", "multi", "none"]
 
 CONFIG_SCHEMA_VERSION = 1
 
+# Names are checked with fullmatch: ``$`` would also match before a final newline.
 # Metric ids may become column or file names later: keep them plain identifiers.
-_METRIC_ID = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_METRIC_ID = re.compile(r"[a-z][a-z0-9_]{0,62}")
 # Dimensions are column names of the assignments table: plain lowercase identifiers.
-_COLUMN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_COLUMN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 DEFAULT_MAX_DIMENSION_VALUES = 10  # Statsig's top 10 + other (GrowthBook: 20, Eppo: 50)
 # Experiment, variant and event names are values in the user's tables: allow what such ids
 # usually contain, but no quotes, backslashes or control characters.
-_DATA_VALUE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/ -]{0,199}$")
+_DATA_VALUE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/ -]{0,199}")
 _TRAFFIC_TOLERANCE = 1e-6
 
 
@@ -286,14 +287,101 @@ def load_config(path: str | Path) -> ExperimentConfig:
     """Read and validate the config file at ``path``; raise :class:`ConfigError` if invalid."""
     path = Path(path)
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the experiment config: {error.strerror}") from None
     try:
-        document = yaml.safe_load(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: not UTF-8 text: byte 0x{data[error.start]:02x} at line "
+                          f"{line}; save the file as UTF-8") from None
+    try:
+        document = yaml.load(text, Loader=_UniqueKeyLoader)
+    except _DuplicateKeyError as error:
+        raise _Entry(str(path), error.entry, {"id": error.entry_id}).error(str(error)) from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+        raise ConfigError(f"{path}: not valid YAML{_yaml_problem(error, text)}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
+    if document is None:
+        raise ConfigError(f"{path}: the file is empty; it must be a mapping with keys "
+                          "'metrics' and 'experiments'")
     return parse_config(document, str(path))
+
+
+class _DuplicateKeyError(yaml.YAMLError):
+    """A key given twice in one mapping, inside top-level ``entry`` (e.g. experiments[0])."""
+
+    def __init__(self, message: str, entry: str, entry_id: Any) -> None:
+        super().__init__(message)
+        self.entry, self.entry_id = entry, entry_id
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error:
+    PyYAML keeps the last, so a second ``control:`` would silently swap the arms."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        self._check_unique_keys(node, (), None, set())
+        return super().construct_document(node)
+
+    def _check_unique_keys(self, node: yaml.Node, where: tuple[str | int, ...], entry_id: Any,
+                           checked: set[int]) -> None:
+        if id(node) in checked:  # an alias of a node already checked (or a recursive one)
+            return
+        checked.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self._check_unique_keys(item, (*where, index), entry_id, checked)
+            return
+        if not isinstance(node, yaml.MappingNode):
+            return
+        # Keys merged in with `<<: *anchor` may be overridden: that is what merging is for.
+        keys = [(k, v) for k, v in node.value
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge"]
+        if len(where) == 2 and isinstance(where[1], int):  # a top-level entry: label by its id
+            entry_id = next((self.construct_object(v) for k, v in keys
+                             if k.value == "id" and isinstance(v, yaml.ScalarNode)), None)
+        first_lines: dict[Any, int] = {}
+        for key_node, _ in keys:
+            key, line = self.construct_object(key_node), key_node.start_mark.line + 1
+            if key in first_lines:
+                entry, dotted = _dotted(where, key_node.value)
+                lines = (f"on line {line}" if line == first_lines[key]
+                         else f"at lines {first_lines[key]} and {line}")
+                raise _DuplicateKeyError(f"key '{dotted}': given twice, {lines} (YAML would "
+                                         "silently keep the last)", entry, entry_id)
+            first_lines[key] = line
+        for key_node, value_node in node.value:
+            key_text = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+            self._check_unique_keys(value_node, (*where, key_text), entry_id, checked)
+
+
+def _dotted(where: tuple[str | int, ...], key: str) -> tuple[str, str]:
+    """The entry label and dotted key of ``key`` at ``where``, in the style of the other
+    errors: ("experiments[0]", "traffic.control"), or ("", "metrics") at the top level."""
+    entry = ""
+    if len(where) >= 2 and isinstance(where[1], int):
+        entry, where = f"{where[0]}[{where[1]}]", where[2:]
+    dotted = ""
+    for part in (*where, key):
+        dotted += f"[{part}]" if isinstance(part, int) else f".{part}" if dotted else part
+    return entry, dotted
+
+
+def _yaml_problem(error: yaml.YAMLError, text: str) -> str:
+    """Where and what PyYAML found wrong, on one line (its own message spans several)."""
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = ", ".join(part for part in (error.context, error.problem) if part)
+    elif isinstance(error, yaml.reader.ReaderError):
+        where = f" at line {text[:error.position].count(chr(10)) + 1}"
+        what = f"character #x{error.character:04x}: {error.reason}"
+    else:
+        where, what = "", str(error)
+    return f"{where}: {' '.join(what.split())}" if what.strip() else where
 
 
 def parse_config(document: Any, path: str = "<config>") -> ExperimentConfig:
@@ -305,7 +393,10 @@ def parse_config(document: Any, path: str = "<config>") -> ExperimentConfig:
                 optional={"event_sources"})
 
     sources: dict[str, EventSource] = {}
-    for index, raw in enumerate(document.get("event_sources") or []):
+    sources_raw = document.get("event_sources") or []
+    if not isinstance(sources_raw, list):
+        raise root.error("key 'event_sources': must be a list of event sources")
+    for index, raw in enumerate(sources_raw):
         entry = _Entry(path, f"event_sources[{index}]", raw)
         source = _parse_event_source(entry, raw)
         if source.id in sources or source.id == DEFAULT_EVENT_SOURCE:
@@ -390,10 +481,10 @@ def _check_keys(entry: _Entry, raw: Any, required: set[str], optional: set[str])
     missing = sorted(required - raw.keys())
     if missing:
         raise entry.error(f"missing key '{missing[0]}'")
-    unknown = sorted(set(raw) - required - optional)
+    unknown = sorted(set(raw) - required - optional, key=str)  # YAML keys need not be text
     if unknown:
         allowed = ", ".join(sorted(required | optional))
-        raise entry.error(f"unknown key '{unknown[0]}' (allowed: {allowed})")
+        raise entry.error(f"unknown key {unknown[0]!r} (allowed: {allowed})")
 
 
 def _list(entry: _Entry, raw: dict, key: str) -> list:
@@ -405,7 +496,7 @@ def _list(entry: _Entry, raw: dict, key: str) -> list:
 
 def _string(entry: _Entry, raw: dict, key: str, pattern: re.Pattern = _DATA_VALUE) -> str:
     value = raw[key]
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         hint = ("lowercase letters, digits and '_', starting with a letter"
                 if pattern in (_METRIC_ID, _COLUMN) else
                 "letters, digits, spaces and _ . : / -, no quotes or backslashes")
@@ -415,8 +506,32 @@ def _string(entry: _Entry, raw: dict, key: str, pattern: re.Pattern = _DATA_VALU
 
 def _integer(entry: _Entry, value: Any, key: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise entry.error(f"key '{key}': must be a whole number >= {minimum}, got {value!r}")
+        raise entry.error(f"key '{key}': must be a whole number >= {minimum}, "
+                          f"got {_shown(value)}")
     return value
+
+
+def _number(entry: _Entry, value: Any, key: str, low: float, high: float = math.inf, *,
+            low_inclusive: bool = False, expected: str = "") -> float:
+    """``value`` as a float if it is a finite number (not a boolean) with ``low < value <
+    high`` (``low <=`` if ``low_inclusive``); else an error naming ``key``."""
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if (not is_number or not math.isfinite(value) or value >= high
+            or (value < low if low_inclusive else value <= low)):
+        if not expected:
+            expected = f"a number {'>=' if low_inclusive else '>'} {low:g}" + (
+                f" and < {high:g}" if high != math.inf else "")
+        raise entry.error(f"key '{key}': must be {expected}, got {_shown(value)}")
+    return float(value)
+
+
+def _shown(value: Any) -> str:
+    """``value`` in an error message, saying why it is not the number it may look like."""
+    if isinstance(value, bool):
+        return f"{value!r} (YAML reads yes, no, on, off, true, false as booleans)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value!r} (not a finite number)"
+    return repr(value)
 
 
 _METRIC_KEYS = {"id", "aggregation", "description", "direction", "display_name"}
@@ -460,13 +575,11 @@ def _parse_metric(entry: _Entry, raw: Any, sources: dict[str, EventSource]) -> M
                               "threshold: {of: count or sum, at_least: a number}")
         _check_keys(entry.child("threshold"), raw["threshold"], required={"of", "at_least"},
                     optional=set())
-        of, at_least = raw["threshold"]["of"], raw["threshold"]["at_least"]
+        of = raw["threshold"]["of"]
         if of not in ("count", "sum"):
             raise entry.error(f"key 'threshold.of': must be 'count' or 'sum', got {of!r}")
-        if isinstance(at_least, bool) or not isinstance(at_least, int | float) or at_least <= 0:
-            raise entry.error(f"key 'threshold.at_least': must be a number > 0, "
-                              f"got {at_least!r}")
-        threshold = Threshold(of=of, at_least=float(at_least))
+        at_least = _number(entry, raw["threshold"]["at_least"], "threshold.at_least", 0)
+        threshold = Threshold(of=of, at_least=at_least)
     elif "threshold" in raw:
         raise entry.error(f"key 'threshold': only for aggregation 'threshold', "
                           f"not {aggregation!r}")
@@ -477,7 +590,8 @@ def _parse_metric(entry: _Entry, raw: Any, sources: dict[str, EventSource]) -> M
         raise entry.error("key 'matured_subjects_only': retention counts only subjects whose "
                           "window has ended; it cannot be false")
     source_id = raw.get("source", DEFAULT_EVENT_SOURCE)
-    if source_id != DEFAULT_EVENT_SOURCE and source_id not in sources:
+    if source_id != DEFAULT_EVENT_SOURCE and (not isinstance(source_id, str)
+                                              or source_id not in sources):
         raise entry.error(f"key 'source': unknown event source {source_id!r} (declared under "
                           f"event_sources: {', '.join(sources) or 'none'}; default: "
                           f"{DEFAULT_EVENT_SOURCE})")
@@ -509,10 +623,9 @@ def _parse_winsorize(entry: _Entry, raw: Any) -> Winsorize | None:
         value = raw.get(key)
         if key == "lower" and value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
-            raise entry.error(f"key 'winsorize.{key}': must be a fraction between 0 and 1 "
-                              f"(exclusive), e.g. 0.99 for the 99th percentile, got {value!r}")
-        bounds[key] = float(value)
+        bounds[key] = _number(entry, value, f"winsorize.{key}", 0, 1,
+                              expected="a fraction between 0 and 1 (exclusive), e.g. 0.99 "
+                                       "for the 99th percentile")
     if "lower" in bounds and bounds["lower"] >= bounds["upper"]:
         raise entry.error(f"key 'winsorize': lower ({bounds['lower']:g}) must be below upper "
                           f"({bounds['upper']:g})")
@@ -539,10 +652,11 @@ def _parse_filters(entry: _Entry, raw: Any) -> tuple[Filter, ...]:
         if op in ("in", "not in") and (not isinstance(value, list) or not value):
             raise entry.error(f"key '{key}.value': '{op}' needs a non-empty list")
         for one in values:
-            is_number = isinstance(one, int | float) and not isinstance(one, bool)
-            if not is_number and not (isinstance(one, str) and _DATA_VALUE.match(one)):
-                raise entry.error(f"key '{key}.value': {one!r} is neither a number nor a safe "
-                                  "string (letters, digits, spaces and _ . : / -)")
+            is_number = (isinstance(one, int | float) and not isinstance(one, bool)
+                         and math.isfinite(one))
+            if not is_number and not (isinstance(one, str) and _DATA_VALUE.fullmatch(one)):
+                raise entry.error(f"key '{key}.value': {one!r} is neither a finite number "
+                                  "nor a safe string (letters, digits, spaces and _ . : / -)")
         filters.append(Filter(column=column, op=op, value=value))
     return tuple(filters)
 
@@ -586,15 +700,12 @@ def _parse_experiment(entry: _Entry, raw: Any, metrics: dict[str, Metric]) -> Ex
 
     traffic_raw = raw["traffic"]
     if not isinstance(traffic_raw, dict) or set(traffic_raw) != set(variants):
-        keys = sorted(traffic_raw) if isinstance(traffic_raw, dict) else traffic_raw
+        keys = sorted(traffic_raw, key=str) if isinstance(traffic_raw, dict) else traffic_raw
         raise entry.error(f"key 'traffic': must give a weight for each variant "
                           f"{list(variants)} and nothing else, got {keys}")
     traffic: dict[str, float] = {}
     for variant in variants:
-        weight = traffic_raw[variant]
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight > 0:
-            raise entry.error(f"key 'traffic.{variant}': must be a number > 0, got {weight!r}")
-        traffic[variant] = float(weight)
+        traffic[variant] = _number(entry, traffic_raw[variant], f"traffic.{variant}", 0)
     total = math.fsum(traffic.values())
     if abs(total - 1.0) > _TRAFFIC_TOLERANCE:
         raise entry.error(f"key 'traffic': weights sum to {total:g}, not 1")
@@ -609,11 +720,9 @@ def _parse_experiment(entry: _Entry, raw: Any, metrics: dict[str, Metric]) -> Ex
 
     lookback_days = _integer(entry, raw["lookback_days"], "lookback_days", 1)
 
-    confidence_level = raw.get("confidence_level", defaults.CONFIDENCE_LEVEL)
-    if (isinstance(confidence_level, bool) or not isinstance(confidence_level, int | float)
-            or not 0 < confidence_level < 1):
-        raise entry.error(f"key 'confidence_level': must be a number between 0 and 1 "
-                          f"(exclusive), got {confidence_level!r}")
+    confidence_level = _number(entry, raw.get("confidence_level", defaults.CONFIDENCE_LEVEL),
+                               "confidence_level", 0, 1,
+                               expected="a number between 0 and 1 (exclusive)")
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise entry.error("key 'description': must be text")
@@ -635,7 +744,7 @@ def _parse_experiment(entry: _Entry, raw: Any, metrics: dict[str, Metric]) -> Ex
                           "max_dimension_values", 1)
     return Experiment(id=experiment_id, variants=variants, control=control, traffic=traffic,
                       metrics=metric_ids, lookback_days=lookback_days,
-                      confidence_level=float(confidence_level), description=description,
+                      confidence_level=confidence_level, description=description,
                       roles=roles, analysis=analysis, dimensions=dimensions,
                       max_dimension_values=max_values)
 
@@ -643,13 +752,14 @@ def _parse_experiment(entry: _Entry, raw: Any, metrics: dict[str, Metric]) -> Ex
 def _metric_roles(entry: _Entry, value: Any) -> tuple[tuple[str, ...], dict[str, Role]]:
     """``metrics`` is a list (every metric primary) or a mapping role -> list of metrics."""
     if isinstance(value, list) and value:
+        _metric_ids(entry, "metrics", value)
         return tuple(value), {metric_id: "primary" for metric_id in value}
     if not isinstance(value, dict) or not value:
         raise entry.error("key 'metrics': must be a non-empty list of metric ids, or a "
                           "mapping with keys primary, secondary, guardrail")
-    unknown = sorted(set(value) - set(ROLES))
+    unknown = sorted(set(value) - set(ROLES), key=str)
     if unknown:
-        raise entry.error(f"key 'metrics': unknown role '{unknown[0]}' "
+        raise entry.error(f"key 'metrics': unknown role {unknown[0]!r} "
                           f"(roles: {', '.join(ROLES)})")
     metric_ids: list[str] = []
     roles: dict[str, Role] = {}
@@ -657,7 +767,7 @@ def _metric_roles(entry: _Entry, value: Any) -> tuple[tuple[str, ...], dict[str,
         listed = value.get(role) or []
         if not isinstance(listed, list):
             raise entry.error(f"key 'metrics.{role}': must be a list of metric ids")
-        for metric_id in listed:
+        for metric_id in _metric_ids(entry, f"metrics.{role}", listed):
             if metric_id in roles:
                 raise entry.error(f"key 'metrics': metric {metric_id!r} has two roles")
             metric_ids.append(metric_id)
@@ -667,17 +777,13 @@ def _metric_roles(entry: _Entry, value: Any) -> tuple[tuple[str, ...], dict[str,
     return tuple(metric_ids), roles
 
 
-def _number(entry: _Entry, raw: dict, key: str, default: float, low: float,
-            high: float = math.inf, low_inclusive: bool = False) -> float:
-    value = raw.get(key, default)
-    below = value < low if low_inclusive else value <= low
-    if (isinstance(value, bool) or not isinstance(value, int | float) or below
-            or value >= high):
-        bound = f">= {low:g}" if low_inclusive else f"> {low:g}"
-        upper = f" and < {high:g}" if high != math.inf else ""
-        raise entry.error(f"key 'analysis.{key}': must be a number {bound}{upper}, "
-                          f"got {value!r}")
-    return float(value)
+def _metric_ids(entry: _Entry, key: str, listed: list) -> list:
+    """``listed`` if every item is text; whether each is a known metric is checked after."""
+    for item in listed:
+        if not isinstance(item, str):
+            raise entry.error(f"key '{key}': {item!r} is not a metric id; list the ids, "
+                              "e.g. [revenue, sessions]")
+    return listed
 
 
 def _parse_analysis(entry: _Entry, raw: Any) -> AnalysisSettings:
@@ -693,19 +799,21 @@ def _parse_analysis(entry: _Entry, raw: Any) -> AnalysisSettings:
     for key, value in switches.items():
         if not isinstance(value, bool):
             raise entry.error(f"key 'analysis.{key}': must be true or false, got {value!r}")
+
+    def number(key: str, default: float, high: float = math.inf) -> float:
+        return _number(entry, raw.get(key, default), f"analysis.{key}", 0, high)
+
     margin = raw.get("noninferiority_margin")
     return AnalysisSettings(
         multiple_testing=raw.get("multiple_testing", defaults.MULTIPLE_TESTING),
         sequential=switches["sequential"],
         bayesian=switches["bayesian"],
-        sequential_tuning=_number(entry, raw, "sequential_tuning",
-                                  defaults.SEQUENTIAL_TUNING, 0),
-        bayesian_prior_sd=_number(entry, raw, "bayesian_prior_sd",
-                                  defaults.BAYESIAN_PRIOR_SD, 0),
+        sequential_tuning=number("sequential_tuning", defaults.SEQUENTIAL_TUNING),
+        bayesian_prior_sd=number("bayesian_prior_sd", defaults.BAYESIAN_PRIOR_SD),
         cuped=raw.get("cuped", defaults.CUPED),
-        target_relative_effect=_number(entry, raw, "target_relative_effect",
-                                       defaults.TARGET_RELATIVE_EFFECT, 0),
-        power=_number(entry, raw, "power", defaults.POWER, 0, 1),
+        target_relative_effect=number("target_relative_effect",
+                                      defaults.TARGET_RELATIVE_EFFECT),
+        power=number("power", defaults.POWER, 1),
         noninferiority_margin=None if margin is None else _number(
-            entry, raw, "noninferiority_margin", 0.0, 0, low_inclusive=True),
+            entry, margin, "analysis.noninferiority_margin", 0, low_inclusive=True),
     )

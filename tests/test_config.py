@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,243 @@ def test_missing_file_and_bad_yaml_name_the_file(tmp_path: Path) -> None:
     empty.write_text(yaml.safe_dump({"metrics": []}))
     with pytest.raises(ConfigError, match=r"empty\.yml: missing key 'experiments'"):
         load_config(empty)
+
+
+# Issue 18, "config that means one thing": each case below was accepted, or crashed with a
+# traceback, before; now it is one line naming the file, the entry and the key.
+
+def _load_text(tmp_path: Path, text: str | bytes) -> object:
+    """load_config on a file holding ``text``; the ConfigError's message, else the config."""
+    path = tmp_path / "experiments.yml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        message = str(error)
+        assert "\n" not in message, message
+        assert message.startswith(f"{path}: "), message
+        return message.removeprefix(f"{path}: ")
+
+
+def _line_of(text: str, needle: str, start: int = 0) -> int:
+    return text.count("\n", 0, text.index(needle, start)) + 1
+
+
+def test_a_key_given_twice_is_an_error_not_the_last_one_winning(tmp_path: Path) -> None:
+    text = DEMO_CONFIG.read_text()
+    arms = "    control: control\n    traffic: {control: 0.5, treatment: 0.5}\n"
+    swapped = text.replace(arms, arms + "    control: treatment\n", 1)
+    assert swapped != text
+    first = _line_of(swapped, "    control: control\n")
+    assert _load_text(tmp_path, swapped) == (
+        f"experiments[0] (id 'checkout_redesign'): key 'control': given twice, at lines "
+        f"{first} and {first + 2} (YAML would silently keep the last)")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("metrics: []\nexperiments: []\nmetrics: []\n",
+         "key 'metrics': given twice, at lines 1 and 3"),
+        ("experiments:\n  - id: e\n    analysis: {power: 0.8, power: 0.9}\n",
+         "experiments[0] (id 'e'): key 'analysis.power': given twice, on line 3"),
+        ("metrics:\n  - id: m\n    filters:\n      - {column: c, op: '=', value: 1, value: 2}\n",
+         "metrics[0] (id 'm'): key 'filters[0].value': given twice, on line 4"),
+        ("experiments:\n  - id: e\n    metrics:\n      primary: [a]\n      primary: [b]\n",
+         "experiments[0] (id 'e'): key 'metrics.primary': given twice, at lines 4 and 5"),
+        ("experiments:\n  - id: e\n    traffic: {1: 0.5, 1.0: 0.5}\n",  # equal as YAML keys
+         "experiments[0] (id 'e'): key 'traffic.1.0': given twice, on line 3"),
+    ],
+)
+def test_duplicate_keys_are_named_wherever_they_are(tmp_path: Path, text: str,
+                                                     expected: str) -> None:
+    assert _load_text(tmp_path, text) == expected + " (YAML would silently keep the last)"
+
+
+def test_keys_merged_from_an_anchor_may_be_overridden(tmp_path: Path) -> None:
+    experiment = VALID["experiments"][0]
+    text = yaml.safe_dump({"metrics": VALID["metrics"]}) + (
+        "experiments:\n"
+        f"  - &base {yaml.safe_dump(experiment, default_flow_style=True)}"
+        "  - <<: *base\n    id: exp_b\n    lookback_days: 7\n")
+    config = _load_text(tmp_path, text)
+    assert [(e.id, e.lookback_days) for e in config.experiments] == [  # type: ignore[attr-defined]
+        ("exp_a", 14), ("exp_b", 7)]
+
+
+def test_the_demo_file_loads_as_plain_yaml_reads_it() -> None:
+    """The strict loader changes no valid document, so no config hash changes either."""
+    document = yaml.safe_load(DEMO_CONFIG.read_text())
+    assert load_config(DEMO_CONFIG) == parse_config(document, str(DEMO_CONFIG))
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("metrics.0.filters", [{"column": "amount", "op": ">", "value": NAN}],
+         "metrics[0] (id 'revenue'): key 'filters[0].value': nan is neither a finite number"),
+        ("metrics.0.filters", [{"column": "amount", "op": "in", "value": [1, INF]}],
+         "metrics[0] (id 'revenue'): key 'filters[0].value': inf is neither a finite number"),
+        ("metrics.0.winsorize", {"upper": NAN},
+         "metrics[0] (id 'revenue'): key 'winsorize.upper': must be a fraction between 0 and "
+         "1 (exclusive), e.g. 0.99 for the 99th percentile, got nan (not a finite number)"),
+        ("metrics.0.window", {"start_day": 0, "end_day": INF},
+         "metrics[0] (id 'revenue'): key 'window.end_day': must be a whole number >= 1, "
+         "got inf (not a finite number)"),
+        ("experiments.0.traffic", {"control": INF, "treatment": 0.5},
+         "experiments[0] (id 'exp_a'): key 'traffic.control': must be a number > 0, got inf"),
+        ("experiments.0.confidence_level", NAN,
+         "experiments[0] (id 'exp_a'): key 'confidence_level': must be a number between 0 and "
+         "1 (exclusive), got nan (not a finite number)"),
+        ("experiments.0.analysis", {"power": NAN},
+         "experiments[0] (id 'exp_a'): key 'analysis.power': must be a number > 0 and < 1, "
+         "got nan (not a finite number)"),
+        ("experiments.0.analysis", {"bayesian_prior_sd": NAN},
+         "experiments[0] (id 'exp_a'): key 'analysis.bayesian_prior_sd': must be a number > 0,"
+         " got nan"),
+        ("experiments.0.analysis", {"target_relative_effect": INF},
+         "experiments[0] (id 'exp_a'): key 'analysis.target_relative_effect': must be a number"
+         " > 0, got inf"),
+        ("experiments.0.analysis", {"sequential_tuning": NAN},
+         "experiments[0] (id 'exp_a'): key 'analysis.sequential_tuning': must be a number > 0,"
+         " got nan"),
+        ("experiments.0.analysis", {"noninferiority_margin": NAN},
+         "experiments[0] (id 'exp_a'): key 'analysis.noninferiority_margin': must be a number "
+         ">= 0, got nan"),
+    ],
+)
+def test_non_finite_numbers_are_rejected(tmp_path: Path, path: str, value: object,
+                                         expected: str) -> None:
+    text = yaml.safe_dump(_mutate(path, value))
+    assert ".nan" in text or ".inf" in text
+    assert _load_text(tmp_path, text).startswith(expected)
+
+
+def test_non_finite_at_least_is_rejected(tmp_path: Path) -> None:
+    document = _mutate("metrics.0.aggregation", "threshold")
+    document["metrics"][0]["threshold"] = {"of": "sum", "at_least": INF}
+    assert _load_text(tmp_path, yaml.safe_dump(document)) == (
+        "metrics[0] (id 'revenue'): key 'threshold.at_least': must be a number > 0, got inf "
+        "(not a finite number)")
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "expected"),
+    [
+        ("lookback_days: 14", "lookback_days: 14\n  analysis: {power: high}",
+         "experiments[0] (id 'exp_a'): key 'analysis.power': must be a number > 0 and < 1, "
+         "got 'high'"),
+        ("lookback_days: 14", "lookback_days: 14\n  analysis: {power: yes}",
+         "experiments[0] (id 'exp_a'): key 'analysis.power': must be a number > 0 and < 1, "
+         "got True (YAML reads yes, no, on, off, true, false as booleans)"),
+        ("lookback_days: 14", "lookback_days: 14\n  analysis: [power]",
+         "experiments[0] (id 'exp_a'): key 'analysis': must be a mapping"),
+        ("lookback_days: 14", "lookback_days: 14\n  analysis: {1: 0.8}",
+         "experiments[0] (id 'exp_a'): key 'analysis': unknown key 1 (allowed: "),
+        ("lookback_days: 14", "lookback_days: 14\n  analysis: {power: 0.8, 1: 2, x: 3}",
+         "experiments[0] (id 'exp_a'): key 'analysis': unknown key 1 (allowed: "),
+        ("metrics:\n- aggregation", "event_sources: 5\nmetrics:\n- aggregation",
+         "key 'event_sources': must be a list of event sources"),
+        ("  metrics:\n  - revenue", "  metrics:\n  - [revenue]",
+         "experiments[0] (id 'exp_a'): key 'metrics': ['revenue'] is not a metric id"),
+        ("  metrics:\n  - revenue", "  metrics: {primary: [{revenue: 1}]}",
+         "experiments[0] (id 'exp_a'): key 'metrics.primary': {'revenue': 1} is not a metric "
+         "id"),
+        ("  metrics:\n  - revenue", "  metrics: {primary: {revenue: 1}}",
+         "experiments[0] (id 'exp_a'): key 'metrics.primary': must be a list of metric ids"),
+        ("  metrics:\n  - revenue", "  metrics: {1: [revenue], primary: [revenue]}",
+         "experiments[0] (id 'exp_a'): key 'metrics': unknown role 1"),
+        ("    control: 0.5\n    treatment: 0.5\n", "    - 0.5\n    - 0.5\n",
+         "experiments[0] (id 'exp_a'): key 'traffic': must give a weight for each variant "
+         "['control', 'treatment'] and nothing else, got [0.5, 0.5]"),
+        ("    control: 0.5\n", "    1: 0.5\n",
+         "experiments[0] (id 'exp_a'): key 'traffic': must give a weight for each variant "
+         "['control', 'treatment'] and nothing else, got [1, 'treatment']"),
+        ("  - control\n  - treatment\n", "    control: 1\n    treatment: 2\n",
+         "experiments[0] (id 'exp_a'): key 'variants': must be a non-empty list"),
+        ("  lookback_days: 14", "  lookback_days: yes",
+         "experiments[0] (id 'exp_a'): key 'lookback_days': must be a whole number >= 1, got "
+         "True (YAML reads yes"),
+        ("  event_name: purchase", "  event_name: purchase\n  source: [events]",
+         "metrics[0] (id 'revenue'): key 'source': unknown event source ['events']"),
+        ("    end_day: 14", "    end_day: 14.0",
+         "metrics[0] (id 'revenue'): key 'window.end_day': must be a whole number >= 1, got "
+         "14.0"),
+    ],
+)
+def test_wrong_types_are_named_not_a_traceback(tmp_path: Path, replace: str, by: str,
+                                              expected: str) -> None:
+    text = yaml.safe_dump(VALID, default_flow_style=False)
+    assert text.count(replace) == 1, text
+    assert str(_load_text(tmp_path, text.replace(replace, by))).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "key"),
+    [
+        ("experiments.0.id", "exp_a\n", "id"),
+        ("experiments.0.variants", ["control", "treatment\n"], "variants"),
+        ("metrics.0.id", "revenue\n", "id"),
+        ("metrics.0.event_name", "purchase\n", "event_name"),
+        ("metrics.0.filters", [{"column": "country\n", "op": "=", "value": "US"}], "filters[0]"),
+        ("metrics.0.filters", [{"column": "country", "op": "=", "value": "US\n"}],
+         "filters[0].value"),
+        ("experiments.0.dimensions", ["platform\n"], "dimensions"),
+    ],
+)
+def test_names_ending_in_a_newline_are_rejected(tmp_path: Path, path: str, value: object,
+                                                key: str) -> None:
+    """``$`` matches before a final newline: names are checked with fullmatch instead."""
+    message = _load_text(tmp_path, yaml.safe_dump(_mutate(path, value)))
+    entry = path.split(".")[0] + "[0]"
+    assert isinstance(message, str) and message.startswith(f"{entry} "), message
+    assert f": key '{key}': " in message and "\\n'" in message, message
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("id", "tickets\n"), ("timestamp_column", "opened_at\n"),
+     ("dbt_source", {"source": "crm", "table": "tickets\n"})],
+)
+def test_event_source_names_ending_in_a_newline_are_rejected(tmp_path: Path, key: str,
+                                                             value: object) -> None:
+    document = {**copy.deepcopy(VALID), "event_sources": [{**TICKETS, key: value}]}
+    message = _load_text(tmp_path, yaml.safe_dump(document))
+    assert isinstance(message, str) and message.startswith("event_sources[0] "), message
+    assert ": key '" in message and "is not a valid name" in message, message
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (yaml.safe_dump(VALID).replace("purchase", "caf\u00e9").encode("latin-1"),
+         "not UTF-8 text: byte 0xe9 at line "),
+        (yaml.safe_dump(VALID).encode("utf-16"), "not UTF-8 text: byte 0xff at line 1; "
+                                                 "save the file as UTF-8"),
+        (b"\x00\x01binary", "not valid YAML at line 1: character #x0000: special characters "
+                            "are not allowed"),
+        (b"metrics: [\n", "not valid YAML at line 2, column 1: while parsing a flow node, "
+                         "expected the node content, but found '<stream end>'"),
+        (b"metrics:\n\t- x\n", "not valid YAML at line 2, column 1: while scanning for the next "
+                               "token, found character '\\t' that cannot start any token"),
+        (b"a: 1\n---\nb: 2\n", "not valid YAML at line 2, column 1: expected a single document"),
+        (b"metrics: !!python/object:os.system x\n",
+         "not valid YAML at line 1, column 10: could not determine a constructor"),
+        (b"", "the file is empty; it must be a mapping with keys 'metrics' and 'experiments'"),
+        (b"# nothing yet\n", "the file is empty"),
+        (b"just words\n", "the file must be a mapping with keys 'metrics' and 'experiments'"),
+        (b"[" * 1000 + b"]" * 1000, "not valid YAML: nested too deeply"),
+    ],
+)
+def test_a_file_that_is_not_utf8_yaml_is_one_line(tmp_path: Path, content: bytes,
+                                                  expected: str) -> None:
+    assert str(_load_text(tmp_path, content)).startswith(expected)
+
+
+def test_a_utf8_byte_order_mark_is_fine(tmp_path: Path) -> None:
+    config = _load_text(tmp_path, b"\xef\xbb\xbf" + DEMO_CONFIG.read_bytes())
+    demo = dataclasses.replace(load_config(DEMO_CONFIG), path=str(tmp_path / "experiments.yml"))
+    assert config == demo and config.hash == demo.hash  # type: ignore[attr-defined]
