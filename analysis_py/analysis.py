@@ -432,16 +432,20 @@ def _status(frame: pd.DataFrame, is_ratio: np.ndarray) -> tuple[np.ndarray, np.n
             sum_squares = frame[f"{arm}_{squares}"].to_numpy(dtype=float)
             sums = frame[f"{arm}_{total}"].to_numpy(dtype=float)
             with np.errstate(all="ignore"):
-                centred = sum_squares - sums * _safe_mean(sums, n)
+                square_of_sum = sums * _safe_mean(sums, n)
+                centred = sum_squares - square_of_sum
                 impossible = centred < -NEGATIVE_VARIANCE_TOLERANCE * np.abs(sum_squares)
-            if variable in ("d", "w"):
-                impossible &= is_ratio
-            rows = np.flatnonzero(impossible & (negative == ""))
+            applies = is_ratio if variable in ("d", "w") else np.ones(len(frame), bool)
+            overflow = applies & np.isfinite(sums) & np.isfinite(sum_squares) & ~np.isfinite(
+                centred)
+            rows = np.flatnonzero(overflow & (non_finite == ""))
+            non_finite[rows] = [f"the {arm} arm's {total}² for metric '{metric_ids[i]}' "
+                                "overflows a double: the values are too large" for i in rows]
+            rows = np.flatnonzero(applies & impossible & ~overflow & (negative == ""))
             negative[rows] = [
                 f"the {arm} arm's sums for metric '{metric_ids[i]}' imply a negative variance "
                 f"of {variable} ({squares} = {sum_squares[i]:.6g} < {total}² / n = "
-                f"{sums[i] * _safe_mean(sums[i], n[i]):.6g}): the statistics mart is corrupt"
-                for i in rows]
+                f"{square_of_sum[i]:.6g}): the statistics mart is corrupt" for i in rows]
     smallest_arm = np.minimum(frame["control_n"], frame["treatment_n"]).to_numpy()
     too_few = smallest_arm < defaults.MIN_SUBJECTS_PER_ARM
     moments = [frame[c].to_numpy(dtype=float) for c in (

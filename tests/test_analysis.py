@@ -136,3 +136,113 @@ def test_duplicate_mart_rows_are_refused() -> None:
     with pytest.raises(AnalysisError, match="more than one row for the same experiment_id, "
                                             "metric_id and variant_id"):
         analyze(pd.concat([mart, mart.iloc[:1]]), config, "r", AT)
+
+
+# Data problems that used to look like results (issue 17, item 4): each has its own status,
+# names the metric and the arm, and writes nothing non-finite.
+
+def _one_treatment(control: tuple, treatment: tuple) -> pd.Series:
+    config = parse_config(copy.deepcopy(VALID), "test.yml")
+    mart = mart_rows(config, {"control": control, "treatment": treatment})
+    return analyze(mart, config, "r", AT).results.iloc[0]
+
+
+def test_sums_that_imply_a_negative_variance_are_refused() -> None:
+    # GrowthBook's t-test case with the control's Σy² cut to 52: below (Σy)²/n = 572.7.
+    row = _one_treatment((3407, 1396.87, 52.0, 0.0, 0.0, 0.0),
+                         (3461, 2422.7, 134698.29, 0.0, 0.0, 0.0))
+    assert row["status"] == "negative_variance"
+    assert "control arm" in row["status_reason"] and "'revenue'" in row["status_reason"]
+    assert row["verdict"] == "no_result" and row["verdict_reason"] == row["status_reason"]
+
+
+def test_rounding_is_not_a_negative_variance() -> None:
+    # A constant metric whose Σy² came out 1e-12 (relative) short in a parallel sum.
+    n = 1000
+    constant = (n, 100.0, 100.0**2 / n * (1 - 1e-12), 0.0, 0.0, 0.0)
+    row = _one_treatment(constant, (n, 110.0, 14.0, 0.0, 0.0, 0.0))
+    assert row["status"] == "ok"
+
+
+@pytest.mark.parametrize(("sums", "shown"), [
+    ((3, 3e300, np.inf, 0.0, 0.0, 0.0), "sum_y_squares for metric 'revenue' is inf"),
+    ((3, np.nan, np.nan, 0.0, 0.0, 0.0), "sum_y for metric 'revenue' is nan"),
+    ((3, 6.0, 14.0, np.inf, 0.0, 0.0), "sum_x for metric 'revenue' is inf"),
+])
+def test_non_finite_sums_get_their_own_status(sums: tuple, shown: str) -> None:
+    row = _one_treatment((3, 10.0, 34.0, 0.0, 0.0, 0.0), sums)
+    assert row["status"] == "non_finite_input"
+    assert f"the treatment arm's {shown}" in row["status_reason"]
+    assert row["verdict"] == "no_result"
+    numbers = pd.to_numeric(row[[c for c in row.index if isinstance(row[c], float)]])
+    assert not np.isinf(numbers.to_numpy(dtype=float)).any()
+
+
+def test_moments_that_overflow_get_the_non_finite_status() -> None:
+    # Finite sums whose squares overflow a double: (Σy)² = inf.
+    row = _one_treatment((3, 10.0, 34.0, 0.0, 0.0, 0.0), (3, 3e200, 1e301, 0.0, 0.0, 0.0))
+    assert row["status"] == "non_finite_input"
+    assert "sum_y² for metric 'revenue' overflows" in row["status_reason"]
+
+
+def _ratio_config():
+    document = copy.deepcopy(VALID)
+    document["metrics"] += [
+        {"id": "purchases", "event_name": "purchase", "aggregation": "count",
+         "window": {"start_day": 0, "end_day": 14}},
+        {"id": "order_value", "aggregation": "ratio", "numerator": "revenue",
+         "denominator": "purchases"}]
+    document["experiments"][0]["metrics"] = ["order_value"]
+    return parse_config(document, "test.yml")
+
+
+@pytest.mark.parametrize("treatment_has_history", [False, True])
+def test_ratio_cuped_without_pre_exposure_data_falls_back_to_the_unadjusted_ratio(
+        treatment_has_history: bool) -> None:
+    config = _ratio_config()
+    rows = []
+    rng = np.random.default_rng(5)
+    for variant, has_history in (("control", False), ("treatment", treatment_has_history)):
+        n = 400
+        d = rng.poisson(2, n) + 1.0
+        y = d * rng.gamma(2, 10, n)
+        x = np.where(has_history, y * rng.uniform(0.5, 1.5, n), 0.0)
+        w = np.where(has_history, d, 0.0)
+        rows.append({
+            "experiment_id": "exp_a", "variant_id": variant, "metric_id": "order_value",
+            "is_control": variant == "control", "expected_share": 0.5, "n": n,
+            "sum_y": y.sum(), "sum_y_squares": (y * y).sum(), "sum_x": x.sum(),
+            "sum_x_squares": (x * x).sum(), "sum_xy": (x * y).sum(), "sum_d": d.sum(),
+            "sum_d_squares": (d * d).sum(), "sum_w": w.sum(), "sum_w_squares": (w * w).sum(),
+            "sum_yd": (y * d).sum(), "sum_yw": (y * w).sum(), "sum_xd": (x * d).sum(),
+            "sum_xw": (x * w).sum(), "sum_dw": (d * w).sum(),
+            "n_with_pre_exposure_events": n if has_history else 0,
+            "n_multi_variant_subjects": 0, "n_unknown_variant_subjects": 0,
+            "config_hash": config.hash})
+    row = analyze(pd.DataFrame(rows), config, "r", AT).results.iloc[0]
+    assert row["status"] == "ok"
+    assert "no pre-exposure data in the control arm" in row["cuped_fallback_reason"]
+    assert "falls back to the unadjusted ratio" in row["cuped_fallback_reason"]
+    for field in ("relative_effect", "relative_effect_ci_lower", "p_value"):
+        assert row[f"cuped_{field}"] == row[field]
+    assert row["decision_relative_effect"] == row["relative_effect"]
+    assert row["cuped_theta"] == 0.0
+    # With history in one arm only, the pre-exposure balance check fails the experiment.
+    assert row["verdict"] == ("unhealthy" if treatment_has_history else "inconclusive")
+
+
+def test_failing_health_withholds_every_verdict_but_keeps_the_numbers() -> None:
+    config = three_arm_config()
+    rng = np.random.default_rng(3)
+    arms = {}
+    for variant, n in (("control", 1000), ("b", 300), ("c", 500)):  # split 0.5 / 0.25 / 0.25
+        y = rng.normal(10, 2, n)
+        arms[variant] = (n, y.sum(), (y * y).sum(), 0.0, 0.0, 0.0)
+    analysed = analyze(mart_rows(config, arms), config, "r", AT)
+    assert analysed.diagnostics["srm_status"].iloc[0] == "fail"
+    results = analysed.results
+    assert (results["verdict"] == "unhealthy").all()
+    assert results["verdict_reason"].str.startswith(
+        "experiment health is fail: sample ratio mismatch").all()
+    assert results["decision_p_value"].notna().all()
+    assert results["decision_ci_lower"].notna().all()
