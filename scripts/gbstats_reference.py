@@ -10,7 +10,12 @@ Run this script in a separate one; it writes tests/data/gbstats_reference.json:
 import json
 
 from gbstats.bayesian.tests import EffectBayesianABTest, EffectBayesianConfig, GaussianPrior
-from gbstats.frequentist.tests import SequentialConfig, SequentialTwoSidedTTest
+from gbstats.frequentist.tests import (
+    FrequentistConfig,
+    SequentialConfig,
+    SequentialTwoSidedTTest,
+    TwoSidedTTest,
+)
 from gbstats.models.statistics import SampleMeanStatistic
 from gbstats.utils import check_srm
 
@@ -20,7 +25,12 @@ CASES = [
     ((1200, 300.0, 300.0), (1150, 330.0, 330.0)),   # conversion-like
     ((40_000, 812_000.0, 41_500_000.0), (40_400, 815_000.0, 41_900_000.0)),
     ((20_000, 40_000.0, 160_000.0), (20_000, 42_000.0, 168_200.0)),  # clear effect
+    # gbstats' own two-sided t-test case (tests/frequentist/test_tests.py): the absolute
+    # difference is significant (p 0.020) and the relative one is not (p 0.062).
+    ((3407, 1396.87, 52377.98), (3461, 2422.7, 134698.29)),
 ]
+# Sums no data can give (Σy² < (Σy)²/n in the control arm): gbstats refuses them.
+IMPOSSIBLE = ((3407, 1396.87, 52.0), (3461, 2422.7, 134698.29))
 
 out = []
 for control, treatment in CASES:
@@ -28,6 +38,9 @@ for control, treatment in CASES:
     b = SampleMeanStatistic(n=treatment[0], sum=treatment[1], sum_squares=treatment[2])
     case = {"control": control, "treatment": treatment}
     for difference in ("relative", "absolute"):
+        fixed = TwoSidedTTest(a, b, FrequentistConfig(difference_type=difference, alpha=0.05))
+        result = fixed.compute_result()
+        case[f"fixed_{difference}"] = {"ci": list(result.ci), "p_value": result.p_value}
         sequential = SequentialTwoSidedTTest(a, b, SequentialConfig(
             difference_type=difference, alpha=0.05, sequential_tuning_parameter=5000))
         result = sequential.compute_result()
@@ -44,4 +57,9 @@ for control, treatment in CASES:
 
 srm = {"users": [1000, 600, 400], "weights": [0.5, 0.25, 0.25]}
 srm["p_value"] = check_srm(srm["users"], srm["weights"])
-print(json.dumps({"cases": out, "srm": srm}, indent=1))
+impossible = TwoSidedTTest(
+    *(SampleMeanStatistic(n=n, sum=total, sum_squares=squares)
+      for n, total, squares in IMPOSSIBLE)).compute_result()
+refused = {"control": IMPOSSIBLE[0], "treatment": IMPOSSIBLE[1],
+           "error_message": impossible.error_message}
+print(json.dumps({"cases": out, "srm": srm, "impossible": refused}, indent=1))

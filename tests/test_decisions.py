@@ -32,7 +32,8 @@ GBSTATS = json.loads((Path(__file__).parent / "data" / "gbstats_reference.json")
 
 
 @pytest.mark.parametrize(("ours", "theirs"), [("holm", "holm"),
-                                              ("benjamini_hochberg", "fdr_bh")])
+                                              ("benjamini_hochberg", "fdr_bh"),
+                                              ("bonferroni", "bonferroni")])
 def test_adjusted_p_values_equal_statsmodels(ours: str, theirs: str) -> None:
     rng = np.random.default_rng(0)
     p_values = np.concatenate([rng.uniform(0, 0.2, 7), rng.uniform(0, 1, 5)])
@@ -107,6 +108,46 @@ def test_sequential_interval_and_p_value_equal_gbstats(case: int) -> None:
         assert effect + half == pytest.approx(expected["ci"][1], rel=EXACT)
         assert sequential.p_value(effect, se, n_total, 0.05, 5000.0) == pytest.approx(
             expected["p_value"], rel=EXACT)
+
+
+@pytest.mark.parametrize("case", range(len(GBSTATS["cases"])))
+def test_fixed_horizon_intervals_and_p_values_equal_gbstats_on_both_scales(case: int) -> None:
+    # gbstats tests the relative effect on its own scale: our relative_p_value is that test,
+    # and p_value the absolute one (the last case is gbstats' own, where they disagree).
+    reference = GBSTATS["cases"][case]
+    estimate = unadjusted_test(SufficientStatistics(*reference["control"], 0, 0, 0),
+                               SufficientStatistics(*reference["treatment"], 0, 0, 0), 0.95)
+    for scale, p_value in (("relative", estimate.relative_p_value),
+                           ("absolute", estimate.p_value)):
+        expected = reference[f"fixed_{scale}"]
+        assert getattr(estimate, f"{scale}_effect_ci_lower") == pytest.approx(
+            expected["ci"][0], rel=EXACT)
+        assert getattr(estimate, f"{scale}_effect_ci_upper") == pytest.approx(
+            expected["ci"][1], rel=EXACT)
+        assert p_value == pytest.approx(expected["p_value"], rel=EXACT)
+
+
+def test_sums_gbstats_refuses_get_the_negative_variance_status() -> None:
+    from tests.test_analysis import _one_treatment
+
+    refused = GBSTATS["impossible"]
+    assert refused["error_message"] == "ZERO_NEGATIVE_VARIANCE"
+    row = _one_treatment((*refused["control"], 0.0, 0.0, 0.0),
+                         (*refused["treatment"], 0.0, 0.0, 0.0))
+    assert row["status"] == "negative_variance" and row["verdict"] == "no_result"
+
+
+def test_arm_mean_intervals_equal_statsmodels() -> None:
+    from statsmodels.stats.weightstats import DescrStatsW
+
+    from analysis_py.ttest import mean_interval
+
+    rng = np.random.default_rng(8)
+    for n, level in ((3, 0.9), (40, 0.95), (2500, 0.99)):
+        values = rng.lognormal(1, 1, n) - 2
+        arm = SufficientStatistics(n, values.sum(), (values**2).sum(), 0, 0, 0)
+        expected = DescrStatsW(values).tconfint_mean(alpha=1 - level)
+        np.testing.assert_allclose(mean_interval(arm, level), expected, rtol=EXACT)
 
 
 def test_sequential_interval_is_wider_than_the_fixed_horizon_one() -> None:
