@@ -10,6 +10,9 @@ day (cumulative), and runs the project's own tests on them, vectorised over runs
   p-value (inflated) and with the always-valid sequential p-value (should stay <= 5%).
 - A/B, daily peeking: how often the interval contains the true effect on *every* day, for
   the fixed-horizon interval (too often wrong) and the sequential one (should be >= 95%).
+- A/A, daily peeking at the *verdict*: the whole analysis step (analysis.analyze, two
+  metrics per experiment, Holm) run every day on the mart's rows; how often any day's
+  verdict is better or worse, with analysis.sequential false (inflated) and true (<= 5%).
 
     python scripts/calibrate.py            # prints a Markdown table (docs/calibration.md)
 
@@ -19,10 +22,14 @@ tests/test_calibration.py runs the same simulation and checks the figures.
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 
 import numpy as np
+import pandas as pd
 
 from analysis_py import sequential
+from analysis_py.analysis import RATIO_SUM_COLUMNS, analyze
+from analysis_py.config import parse_config
 from analysis_py.statistics import SufficientStatistics
 from analysis_py.ttest import cuped_test, unadjusted_test
 
@@ -45,6 +52,62 @@ def _daily_sums(rng: np.random.Generator, runs: int, effect: float) -> Sufficien
 def _day(stats_: SufficientStatistics, day: int) -> SufficientStatistics:
     return SufficientStatistics(*(getattr(stats_, f)[:, day] for f in (
         "n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy")))
+
+
+SUM_FIELDS = ("n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy")
+METRICS = ("revenue", "sessions")
+
+
+def _peeking_config(runs: int, sequential_on: bool):
+    """One experiment per run, two metrics (a Holm family of two), sequential or not."""
+    metrics = [{"id": m, "event_name": m, "aggregation": "sum",
+                "window": {"start_day": 0, "end_day": DAYS}} for m in METRICS]
+    experiments = [{"id": f"run{r}", "variants": ["control", "treatment"],
+                    "control": "control", "traffic": {"control": 0.5, "treatment": 0.5},
+                    "metrics": {"primary": list(METRICS)}, "lookback_days": DAYS,
+                    "confidence_level": 1 - ALPHA,
+                    "analysis": {"multiple_testing": "holm", "sequential": sequential_on,
+                                 "sequential_tuning": TUNING}}
+                   for r in range(runs)]
+    return parse_config({"metrics": metrics, "experiments": experiments}, "calibration")
+
+
+def _mart(config, arms: dict[tuple[str, str], SufficientStatistics], day: int) -> pd.DataFrame:
+    """The statistics mart's rows on one day: every run, arm and metric."""
+    runs = len(config.experiments)
+    frames = []
+    for (variant, metric), sums in arms.items():
+        frame = pd.DataFrame({f: getattr(sums, f)[:, day] for f in SUM_FIELDS})
+        frame.insert(0, "experiment_id", [f"run{r}" for r in range(runs)])
+        frame["variant_id"], frame["metric_id"] = variant, metric
+        frame["is_control"] = variant == "control"
+        frame["expected_share"] = 0.5
+        frame["n_with_pre_exposure_events"] = frame["n"]
+        frame["n_multi_variant_subjects"] = frame["n_unknown_variant_subjects"] = 0
+        for column in RATIO_SUM_COLUMNS:
+            frame[column] = np.nan
+        frame["config_hash"] = config.hash
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def peeking_at_the_verdict(rng: np.random.Generator, runs: int) -> dict[str, float]:
+    """A/A: share of runs whose verdict is better or worse on any of the DAYS daily looks,
+    from the analysis step itself, fixed-horizon and sequential."""
+    arms = {(variant, metric): _daily_sums(rng, runs, 0.0)
+            for variant in ("control", "treatment") for metric in METRICS}
+    figures = {}
+    for name, sequential_on in (("fixed_horizon", False), ("sequential", True)):
+        config = _peeking_config(runs, sequential_on)
+        any_decision = np.zeros(runs, dtype=bool)
+        for day in range(DAYS):
+            results = analyze(_mart(config, arms, day), config, "calibration",
+                              datetime(2026, 1, 1)).results
+            decided = results["verdict"].isin(["better", "worse"]).to_numpy()
+            run = results["experiment_id"].str.slice(3).astype(int).to_numpy()
+            any_decision[run[decided]] = True
+        figures[f"aa_daily_peeking_fpr_verdict_{name}"] = float(np.mean(any_decision))
+    return figures
 
 
 def simulate(runs: int = 4000, seed: int = 20261126) -> dict[str, float]:
@@ -94,6 +157,7 @@ def simulate(runs: int = 4000, seed: int = 20261126) -> dict[str, float]:
             & (true_relative <= estimate.relative_effect_ci_upper)))
     figures["ab_power_unadjusted"] = float(np.mean(unadjusted_test(c, t, 0.95).p_value < ALPHA))
     figures["ab_power_cuped"] = float(np.mean(cuped_test(c, t, 0.95).p_value < ALPHA))
+    figures |= peeking_at_the_verdict(rng, runs)
     return figures
 
 

@@ -42,3 +42,9 @@ def test_daily_peeking_inflates_fixed_horizon_but_not_sequential(figures) -> Non
 
 def test_cuped_buys_power(figures) -> None:
     assert figures["ab_power_cuped"] > figures["ab_power_unadjusted"] + 0.1
+
+
+def test_daily_peeking_at_the_verdict_stays_at_alpha_only_when_sequential(figures) -> None:
+    # The analysis step itself (two metrics, Holm), asked for a verdict every day of 14.
+    assert figures["aa_daily_peeking_fpr_verdict_fixed_horizon"] > 0.10
+    assert figures["aa_daily_peeking_fpr_verdict_sequential"] <= 0.05
