@@ -51,16 +51,16 @@ MART_COLUMNS = ("experiment_id", "variant_id", "metric_id", "is_control", "expec
 #: The columns of a comparison that come from the config, in the result tables' order.
 COMPARISON_SETTINGS = (
     "experiment_id", "metric_id", "metric_display_name", "metric_description", "metric_role",
-    "metric_direction", "control_variant_id", "treatment_variant_id", "confidence_level",
-    "cuped_mode", "multiple_testing", "sequential", "sequential_tuning", "bayes_prior_sd",
-    "power_target_relative_effect", "power", "noninferiority_margin")
+    "metric_direction", "alternative", "control_variant_id", "treatment_variant_id",
+    "confidence_level", "cuped_mode", "multiple_testing", "sequential", "sequential_tuning",
+    "bayes_prior_sd", "power_target_relative_effect", "power", "noninferiority_margin")
 #: The settings that are the same for all of an experiment's comparisons.
 EXPERIMENT_SETTINGS = (
     "experiment_id", "control_variant_id", "confidence_level", "cuped_mode", "multiple_testing",
     "sequential", "sequential_tuning", "bayes_prior_sd", "power_target_relative_effect", "power")
 COMPARISON_TEXT_SETTINGS = (
     "experiment_id", "metric_id", "metric_display_name", "metric_description", "metric_role",
-    "metric_direction", "control_variant_id", "treatment_variant_id", "cuped_mode",
+    "metric_direction", "alternative", "control_variant_id", "treatment_variant_id", "cuped_mode",
     "multiple_testing")
 
 
@@ -240,6 +240,7 @@ def _ordered_comparisons(config: ExperimentConfig) -> pd.DataFrame:
             np.array([m.description for m in metrics], dtype=object)[metric_codes],
         "metric_role": roles,
         "metric_direction": np.array([m.direction for m in metrics], dtype=object)[metric_codes],
+        "alternative": np.array([m.alternative for m in metrics], dtype=object)[metric_codes],
         "noninferiority_margin": margins,
     }
 
@@ -308,14 +309,16 @@ def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
     control = SufficientStatistics.from_columns(frame, "control_")
     treatment = SufficientStatistics.from_columns(frame, "treatment_")
     level = frame["confidence_level"].to_numpy()
+    alternative = frame["alternative"].to_numpy(dtype=object)
     with np.errstate(all="ignore"):  # non-finite sums get a status of their own below
-        estimates = _estimates(control, treatment, level)
+        estimates = _estimates(control, treatment, level, alternative)
         if is_ratio.any():
             # Ratio of means by the delta method, and ratio CUPED on the covariate ratio.
             ratios = frame[is_ratio]
             ratio_estimates = _estimates(RatioStatistics.from_columns(ratios, "control_"),
                                          RatioStatistics.from_columns(ratios, "treatment_"),
-                                         ratios["confidence_level"].to_numpy())
+                                         ratios["confidence_level"].to_numpy(),
+                                         alternative[is_ratio])
             for name, values in ratio_estimates.items():
                 estimates[name][is_ratio] = values
     estimates["cuped_fallback_reason"] = _cuped_fallback(frame, estimates, is_ratio)
@@ -327,7 +330,8 @@ def _comparisons(mart: pd.DataFrame, config: ExperimentConfig,
         multi = frame[is_multi]
         control_multi, treatment_multi = multi_covariate_arms(multi, mart, cross_products, config)
         estimate = multi_cuped_test(control_multi, treatment_multi,
-                                    multi["confidence_level"].to_numpy())
+                                    multi["confidence_level"].to_numpy(),
+                                    multi["alternative"].to_numpy(dtype=object))
         for name in ESTIMATE_FIELDS:
             estimates["cupedpp_" + name][is_multi] = getattr(estimate, name)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -352,10 +356,11 @@ def _estimate_columns(estimate: EffectEstimate, prefix: str) -> dict[str, np.nda
 
 def _estimates(control: SufficientStatistics | RatioStatistics,
                treatment: SufficientStatistics | RatioStatistics,
-               level: np.ndarray) -> dict[str, np.ndarray]:
+               level: np.ndarray, alternative: np.ndarray) -> dict[str, np.ndarray]:
     """The unadjusted and CUPED estimate columns, and each arm's mean interval."""
-    cuped = cuped_test(control, treatment, level)
-    columns = {**_estimate_columns(unadjusted_test(control, treatment, level), ""),
+    cuped = cuped_test(control, treatment, level, alternative)
+    columns = {**_estimate_columns(unadjusted_test(control, treatment, level, alternative),
+                                   ""),
                **_estimate_columns(cuped, "cuped_"),
                "cuped_theta": np.array(cuped.theta, dtype=float),
                "cuped_variance_reduction": np.array(cuped.variance_reduction, dtype=float)}

@@ -33,6 +33,9 @@ AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 #: Aggregations of events; a ratio metric divides two such metrics instead.
 EVENT_AGGREGATIONS = tuple(a for a in AGGREGATIONS if a != "ratio")
 Direction = Literal["increase", "decrease"]
+#: The alternative hypothesis of a metric's tests (tea-tasting's names): "greater" means the
+#: treatment's mean is higher than the control's.
+Alternative = Literal["two-sided", "greater", "less"]
 Role = Literal["primary", "secondary", "guardrail"]
 ROLES: tuple[str, ...] = get_args(Role)
 MultipleTesting = Literal["holm", "benjamini_hochberg", "bonferroni", "none"]
@@ -135,6 +138,7 @@ class Metric:
     window: Window | None = None
     description: str = ""
     direction: Direction = "increase"
+    alternative: Alternative = "two-sided"
     display_name: str = ""
     threshold: Threshold | None = None
     filters: tuple[Filter, ...] = ()
@@ -534,7 +538,8 @@ def _shown(value: Any) -> str:
     return repr(value)
 
 
-_METRIC_KEYS = {"id", "aggregation", "description", "direction", "display_name"}
+_METRIC_KEYS = {"id", "aggregation", "description", "direction", "alternative",
+                "display_name"}
 _EVENT_METRIC_KEYS = {"event_name", "window", "threshold", "filters", "winsorize",
                       "matured_subjects_only", "source"}
 _RATIO_METRIC_KEYS = {"numerator", "denominator"}
@@ -561,8 +566,13 @@ def _parse_metric(entry: _Entry, raw: Any, sources: dict[str, EventSource]) -> M
     if direction not in ("increase", "decrease"):
         raise entry.error(f"key 'direction': must be 'increase' or 'decrease', "
                           f"got {direction!r}")
+    alternative = raw.get("alternative", "two-sided")
+    if alternative not in get_args(Alternative):
+        raise entry.error(f"key 'alternative': must be one of "
+                          f"{', '.join(get_args(Alternative))}, got {alternative!r}")
     common = {"id": metric_id, "aggregation": aggregation, "description": description,
-              "direction": direction, "display_name": display_name}
+              "direction": direction, "alternative": alternative,
+              "display_name": display_name}
     if aggregation == "ratio":
         return Metric(**common, numerator=_string(entry, raw, "numerator", _METRIC_ID),
                       denominator=_string(entry, raw, "denominator", _METRIC_ID))
@@ -730,6 +740,12 @@ def _parse_experiment(entry: _Entry, raw: Any, metrics: dict[str, Metric]) -> Ex
     if analysis.noninferiority_margin is not None and "guardrail" not in roles.values():
         raise entry.error("key 'analysis.noninferiority_margin': set, but the experiment has "
                           "no guardrail metrics")
+    one_sided = [m for m in metric_ids if m in metrics
+                 and metrics[m].alternative != "two-sided"]
+    if analysis.sequential and one_sided:
+        raise entry.error(f"key 'analysis.sequential': always-valid intervals are two-sided, "
+                          f"but metric '{one_sided[0]}' has alternative "
+                          f"'{metrics[one_sided[0]].alternative}'")
     dimensions_raw = raw.get("dimensions", [])
     if not isinstance(dimensions_raw, list):
         raise entry.error("key 'dimensions': must be a list of assignment-table column names")

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis_py import sequential
 from analysis_py.bayesian import relative_effect_posterior
 from analysis_py.formatting import p_value, percent, signed_number
-from analysis_py.multiple_testing import adjust_p_values, adjusted_alpha, adjusted_quantile
+from analysis_py.multiple_testing import adjust_p_values, adjusted_alpha
 from analysis_py.noninferiority import noninferiority_p_value
 from analysis_py.power import power_analysis
-from analysis_py.ttest import ESTIMATE_FIELDS
+from analysis_py.ttest import ESTIMATE_FIELDS, interval
 
 DECISION_ESTIMATE = {"multi": "cuped++", "single": "cuped", "none": "unadjusted"}
 #: Column prefix of each estimate in the comparisons frame and the result tables.
@@ -79,11 +78,14 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
                        frame["multiple_testing"].to_numpy(dtype=object))
     columns["multiple_testing_method"] = methods
 
+    alternative = frame["alternative"].to_numpy(dtype=object)
+
     def adjusted_fixed(p_raw: np.ndarray, value: np.ndarray, std_error: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         p_adjusted = adjust_p_values(p_raw, family, methods)
-        quantile = adjusted_quantile(p_raw, p_adjusted, level, df)
-        return p_adjusted, value - quantile * std_error, value + quantile * std_error
+        lower, upper = interval(value, std_error, adjusted_alpha(p_raw, p_adjusted, alpha), df,
+                                alternative)
+        return p_adjusted, lower, upper
 
     absolute_p, relative_p = estimate["p_value"], estimate["relative_p_value"]
     p_adjusted, lower, upper = adjusted_fixed(absolute_p, effect, se)
@@ -132,10 +134,11 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     decision_value = np.where(on_relative, relative, effect)
     decision_se = np.where(on_relative, relative_se, se)
     level_alpha = adjusted_alpha(raw, decision_p, alpha)
-    with np.errstate(invalid="ignore"):
-        half = np.where(is_sequential,
-                        sequential.half_width(decision_se, n_total, alpha, tuning, level_alpha),
-                        stats.t.ppf(1 - level_alpha / 2, df) * decision_se)
+    lower, upper = interval(decision_value, decision_se, level_alpha, df, alternative)
+    with np.errstate(invalid="ignore"):  # sequential: always two-sided (config.py checks)
+        half = sequential.half_width(decision_se, n_total, alpha, tuning, level_alpha)
+    lower = np.where(is_sequential, decision_value - half, lower)
+    upper = np.where(is_sequential, decision_value + half, upper)
     columns |= {
         "decision_method": np.where(is_sequential, "sequential", "fixed_horizon").astype(object),
         "decision_scale": np.where(on_relative, "relative", "absolute").astype(object),
@@ -143,8 +146,8 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
         "decision_treatment_mean": estimate["treatment_mean"],
         "decision_absolute_effect": effect,
         "decision_relative_effect": relative,
-        "decision_ci_lower": decision_value - half,
-        "decision_ci_upper": decision_value + half,
+        "decision_ci_lower": lower,
+        "decision_ci_upper": upper,
         "decision_p_value": decision_p,
     }
     columns["verdict"], columns["verdict_reason"] = _verdicts(
@@ -161,7 +164,9 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     columns["bayes_expected_loss"] = posterior.expected_loss
 
     # Power at the current sample size.
-    power = power_analysis(se, estimate["control_mean"], n_total, level,
+    # A one-sided test at level 1 - α has the power of a two-sided one at level 1 - 2α.
+    power_level = np.where(alternative == "two-sided", level, 2 * level - 1)
+    power = power_analysis(se, estimate["control_mean"], n_total, power_level,
                            frame["power"].to_numpy(dtype=float),
                            frame["power_target_relative_effect"].to_numpy(dtype=float))
     columns["power_minimum_detectable_relative_effect"] = power.minimum_detectable_relative_effect

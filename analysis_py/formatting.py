@@ -14,7 +14,11 @@ def missing(value: Any) -> bool:
 
 
 def percent(value: Any, digits: int = 1) -> str:
-    return "n/a" if missing(value) else f"{value * 100:+.{digits}f}%"
+    if missing(value):
+        return "n/a"
+    if math.isinf(value):
+        return "+∞" if value > 0 else "-∞"
+    return f"{value * 100:+.{digits}f}%"
 
 
 def share(value: Any) -> str:
@@ -32,6 +36,8 @@ def number(value: Any) -> str:
     """A mean or effect with sensible digits: 4 significant, no exponent for usual sizes."""
     if missing(value):
         return "n/a"
+    if math.isinf(value):
+        return "+∞" if value > 0 else "-∞"
     if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
         return f"{value:.3g}"
     return f"{value:,.4g}"

@@ -3,6 +3,7 @@ report so both say the same thing in the same order."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -43,14 +44,19 @@ def decision(row: Any) -> dict[str, Any]:
     ``absolute`` carries the effect and its interval.
     """
     relative = row["decision_scale"] == "relative"
+    # A one-sided interval's open bound is stored as null: it is unbounded.
+    lower, upper = row["decision_ci_lower"], row["decision_ci_upper"]
+    if row.get("alternative") == "less" and missing(lower):
+        lower = -math.inf
+    if row.get("alternative") == "greater" and missing(upper):
+        upper = math.inf
     return {
         "verdict": row["verdict"],
         "verdict_label": VERDICT_LABEL.get(row["verdict"], row["verdict"]),
         "lift": row["decision_relative_effect"],
-        "lower": row["decision_ci_lower"] if relative else float("nan"),
-        "upper": row["decision_ci_upper"] if relative else float("nan"),
-        "absolute": None if relative else (row["decision_absolute_effect"],
-                                           row["decision_ci_lower"], row["decision_ci_upper"]),
+        "lower": lower if relative else math.nan,
+        "upper": upper if relative else math.nan,
+        "absolute": None if relative else (row["decision_absolute_effect"], lower, upper),
         "p_value": row["decision_p_value"],
         "unadjusted_lift": row["relative_effect"],
         "unadjusted_lower": row["relative_effect_ci_lower"],
@@ -67,6 +73,8 @@ def interval_label(row: Any) -> str:
     """What the decision interval is, e.g. '95% CI, Holm-adjusted' or '95% always-valid'."""
     level = f"{row['confidence_level'] * 100:g}%"
     kind = "always-valid CI" if row["decision_method"] == "sequential" else "CI"
+    if row.get("alternative", "two-sided") != "two-sided":
+        kind = f"one-sided {kind}"
     correction = {"holm": ", Holm", "benjamini_hochberg": ", BH",
                   "bonferroni": ", Bonferroni"}.get(row["multiple_testing_method"], "")
     return f"{level} {kind}{correction}"

@@ -78,6 +78,9 @@ EXPERIMENT_RESULTS: tuple[Column, ...] = (
     Column("metric_description", "text", "The metric's description (config)."),
     Column("metric_role", "text", "primary, secondary or guardrail (config)."),
     Column("metric_direction", "text", "increase or decrease: which way is good (config)."),
+    Column("alternative", "text",
+           "The metric's alternative hypothesis (config): two-sided, greater (treatment mean "
+           "higher) or less; one-sided intervals have a null (unbounded) upper or lower bound."),
     Column("control_variant_id", "text", "The experiment's control variant."),
     Column("treatment_variant_id", "text", "The treatment variant compared with control."),
     Column("confidence_level", "double", "Two-sided confidence level of every interval."),

@@ -89,10 +89,13 @@ def welch_test(
     treatment_variance: np.ndarray,
     treatment_n: np.ndarray,
     confidence_level: float | np.ndarray,
+    alternative: str | np.ndarray = "two-sided",
 ) -> EffectEstimate:
     """Welch's unequal-variance t-test from arm means, sample variances and sizes.
 
-    H0: the two arm means are equal; two-sided. The relative effect's interval uses the
+    H0: the two arm means are equal; H1 per ``alternative``: "two-sided", "greater" (the
+    treatment's mean is higher) or "less", with one-sided intervals (the open bound
+    infinite) for the one-sided ones. The relative effect's interval uses the
     delta method, Var(m_T/m_C) ≈ s²_T/(n_T m_C²) + m_T² s²_C/(n_C m_C⁴), with the same
     t quantile as the absolute effect. Each scale has its own p-value, so that each interval
     excludes 0 exactly when its p-value is below 1 - confidence level (decision record 0010):
@@ -104,11 +107,11 @@ def welch_test(
         >>> round(float(est.absolute_effect), 3), round(float(est.p_value), 4)
         (1.0, 0.0005)
     """
-    (absolute_effect, std_error, degrees_of_freedom, t_statistic, p_value,
+    (absolute_effect, std_error, degrees_of_freedom, t_statistic, _,
      control_var_of_mean, treatment_var_of_mean) = _welch(
         control_mean, control_variance, control_n, treatment_mean, treatment_variance,
         treatment_n)
-    quantile = stats.t.ppf((1 + np.asarray(confidence_level)) / 2, degrees_of_freedom)
+    alpha = 1 - np.asarray(confidence_level, dtype=float)
 
     control_mean = np.asarray(control_mean, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -120,23 +123,64 @@ def welch_test(
             + np.asarray(treatment_mean) ** 2 * control_var_of_mean / safe_control_mean**4
         )
         relative_t = relative_effect / relative_std_error
-    relative_p_value = 2 * stats.t.sf(np.abs(relative_t), degrees_of_freedom)
+    absolute_lower, absolute_upper = interval(absolute_effect, std_error, alpha,
+                                              degrees_of_freedom, alternative)
+    relative_lower, relative_upper = interval(relative_effect, relative_std_error, alpha,
+                                              degrees_of_freedom, alternative)
     return EffectEstimate(
         control_mean=control_mean,
         treatment_mean=np.asarray(treatment_mean, dtype=float),
         absolute_effect=absolute_effect,
         absolute_effect_std_error=std_error,
-        absolute_effect_ci_lower=absolute_effect - quantile * std_error,
-        absolute_effect_ci_upper=absolute_effect + quantile * std_error,
+        absolute_effect_ci_lower=absolute_lower,
+        absolute_effect_ci_upper=absolute_upper,
         relative_effect=relative_effect,
         relative_effect_std_error=relative_std_error,
-        relative_effect_ci_lower=relative_effect - quantile * relative_std_error,
-        relative_effect_ci_upper=relative_effect + quantile * relative_std_error,
+        relative_effect_ci_lower=relative_lower,
+        relative_effect_ci_upper=relative_upper,
         degrees_of_freedom=degrees_of_freedom,
         t_statistic=t_statistic,
-        p_value=p_value,
-        relative_p_value=relative_p_value,
+        p_value=t_p_value(t_statistic, degrees_of_freedom, alternative),
+        relative_p_value=t_p_value(relative_t, degrees_of_freedom, alternative),
     )
+
+
+def t_p_value(t_statistic: np.ndarray, degrees_of_freedom: np.ndarray,
+              alternative: str | np.ndarray = "two-sided") -> np.ndarray:
+    """The p-value of a t statistic: 2·P(T > |t|), or P(T > t) for "greater", P(T < t) for
+    "less".
+
+    Example:
+        >>> [round(float(t_p_value(2.0, 30, a)), 4) for a in ("two-sided", "greater", "less")]
+        [0.0546, 0.0273, 0.9727]
+    """
+    alternative = np.asarray(alternative, dtype=object)
+    signed = np.where(alternative == "less", -np.asarray(t_statistic, dtype=float), t_statistic)
+    one_sided = stats.t.sf(signed, degrees_of_freedom)
+    two_sided = 2 * stats.t.sf(np.abs(t_statistic), degrees_of_freedom)
+    return np.where(alternative == "two-sided", two_sided, one_sided)
+
+
+def interval(estimate: np.ndarray, std_error: np.ndarray, alpha: np.ndarray,
+             degrees_of_freedom: np.ndarray, alternative: str | np.ndarray = "two-sided"
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The t interval at level 1 - α that agrees with :func:`t_p_value`: it excludes 0
+    exactly when the p-value is below α. Two-sided: estimate ± t_{1-α/2}·se; "greater":
+    [estimate - t_{1-α}·se, +inf); "less": (-inf, estimate + t_{1-α}·se].
+
+    Example:
+        >>> [round(float(v), 3) for v in interval(1.0, 0.5, 0.05, 30)]
+        [-0.021, 2.021]
+    """
+    alternative = np.asarray(alternative, dtype=object)
+    alpha = np.asarray(alpha, dtype=float)
+    quantile = stats.t.ppf(1 - np.where(alternative == "two-sided", alpha / 2, alpha),
+                           degrees_of_freedom)
+    estimate = np.asarray(estimate, dtype=float)
+    with np.errstate(invalid="ignore"):
+        lower = np.where(alternative == "less", -np.inf, estimate - quantile * std_error)
+        upper = np.where(alternative == "greater", np.inf, estimate + quantile * std_error)
+    return lower, upper
 
 
 def welch_p_value(control_mean: np.ndarray, control_variance: np.ndarray,
@@ -189,16 +233,19 @@ def unadjusted_test(
     control: SufficientStatistics,
     treatment: SufficientStatistics,
     confidence_level: float | np.ndarray,
+    alternative: str | np.ndarray = "two-sided",
 ) -> EffectEstimate:
     """Welch's t-test on the metric alone (the covariate is ignored)."""
     return welch_test(control.mean_y, control.variance_y, control.n,
-                      treatment.mean_y, treatment.variance_y, treatment.n, confidence_level)
+                      treatment.mean_y, treatment.variance_y, treatment.n, confidence_level,
+                      alternative)
 
 
 def cuped_test(
     control: SufficientStatistics,
     treatment: SufficientStatistics,
     confidence_level: float | np.ndarray,
+    alternative: str | np.ndarray = "two-sided",
 ) -> CupedEstimate:
     """Welch's t-test on CUPED-adjusted means (Deng et al. 2013).
 
@@ -231,7 +278,8 @@ def cuped_test(
     control_mean, control_variance = adjusted(control)
     treatment_mean, treatment_variance = adjusted(treatment)
     estimate = welch_test(control_mean, control_variance, control.n,
-                          treatment_mean, treatment_variance, treatment.n, confidence_level)
+                          treatment_mean, treatment_variance, treatment.n, confidence_level,
+                          alternative)
     unadjusted_variance = (_divide(control.variance_y, control.n)
                            + _divide(treatment.variance_y, treatment.n))
     variance_reduction = 1 - _divide(estimate.absolute_effect_std_error**2, unadjusted_variance)
@@ -253,6 +301,7 @@ def multi_cuped_test(
     control: MultiCovariateStatistics,
     treatment: MultiCovariateStatistics,
     confidence_level: float | np.ndarray,
+    alternative: str | np.ndarray = "two-sided",
 ) -> MultiCupedEstimate:
     """Welch's t-test after adjustment on several pre-exposure covariates (CUPED++).
 
@@ -278,5 +327,6 @@ def multi_cuped_test(
     control_mean, control_variance = adjusted(control)
     treatment_mean, treatment_variance = adjusted(treatment)
     estimate = welch_test(control_mean, control_variance, control.n,
-                          treatment_mean, treatment_variance, treatment.n, confidence_level)
+                          treatment_mean, treatment_variance, treatment.n, confidence_level,
+                          alternative)
     return MultiCupedEstimate(**vars(estimate), coefficients=coefficients)

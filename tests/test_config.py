@@ -479,3 +479,18 @@ def test_a_utf8_byte_order_mark_is_fine(tmp_path: Path) -> None:
     config = _load_text(tmp_path, b"\xef\xbb\xbf" + DEMO_CONFIG.read_bytes())
     demo = dataclasses.replace(load_config(DEMO_CONFIG), path=str(tmp_path / "experiments.yml"))
     assert config == demo and config.hash == demo.hash  # type: ignore[attr-defined]
+
+
+def test_alternative_is_validated_and_kept_out_of_sequential_experiments() -> None:
+    document = copy.deepcopy(VALID)
+    document["metrics"][0]["alternative"] = "greater"
+    assert parse_config(document, "a.yml").metrics["revenue"].alternative == "greater"
+    document["metrics"][0]["alternative"] = "bigger"
+    with pytest.raises(ConfigError, match="key 'alternative': must be one of two-sided, "
+                                          "greater, less, got 'bigger'"):
+        parse_config(document, "a.yml")
+    document["metrics"][0]["alternative"] = "less"
+    document["experiments"][0]["analysis"] = {"sequential": True}
+    with pytest.raises(ConfigError, match="always-valid intervals are two-sided, but metric "
+                                          "'revenue' has alternative 'less'"):
+        parse_config(document, "a.yml")

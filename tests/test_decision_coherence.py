@@ -55,6 +55,11 @@ def random_config_and_mart(seed: int) -> tuple[object, pd.DataFrame]:
          "window": {"start_day": 0, "end_day": 14}, "direction": "decrease"},
         {"id": "order_value", "aggregation": "ratio", "numerator": "revenue",
          "denominator": "purchases"},
+        {"id": "revenue_greater", "event_name": "purchase", "aggregation": "sum",
+         "window": {"start_day": 0, "end_day": 14}, "alternative": "greater"},
+        {"id": "purchases_less", "event_name": "purchase", "aggregation": "count",
+         "window": {"start_day": 0, "end_day": 14}, "direction": "decrease",
+         "alternative": "less"},
     ]
     experiments, rows = [], []
     for e in range(N_EXPERIMENTS):
@@ -76,6 +81,8 @@ def random_config_and_mart(seed: int) -> tuple[object, pd.DataFrame]:
         })
         if "purchases" in experiments[-1]["metrics"].get("guardrail", []):
             experiments[-1]["metrics"]["secondary"] = ["order_value"]
+        if not experiments[-1]["analysis"]["sequential"] and rng.random() < 0.5:
+            experiments[-1]["metrics"]["secondary"] += ["revenue_greater", "purchases_less"]
         base = rng.normal(0, 10 ** rng.uniform(-2, 3), 4)  # (y, x, d, w) means, any sign
         subjects = rng.multinomial(int(10 ** rng.uniform(0.8, 5.2)), [1 / len(variants)]
                                    * len(variants))
@@ -111,6 +118,9 @@ def random_config_and_mart(seed: int) -> tuple[object, pd.DataFrame]:
             rows.append({**shared, "metric_id": "purchases", **sums(d, w),
                          **dict.fromkeys(RATIO_SUM_COLUMNS)})
             rows.append({**shared, "metric_id": "order_value", **sums(y, x), **ratio})
+            for metric_id, (a, b) in (("revenue_greater", (y, x)), ("purchases_less", (d, w))):
+                rows.append({**shared, "metric_id": metric_id, **sums(a, b),
+                             **dict.fromkeys(RATIO_SUM_COLUMNS)})
     config = parse_config({"metrics": metrics, "experiments": experiments}, "random.yml")
     mart = pd.DataFrame(rows)
     mart["config_hash"] = config.hash
@@ -118,9 +128,10 @@ def random_config_and_mart(seed: int) -> tuple[object, pd.DataFrame]:
 
 
 def incoherent_rows(results: pd.DataFrame, lower: str, upper: str, p: str) -> pd.DataFrame:
-    """Rows where the interval's exclusion of 0 and p < α disagree (boundary rows apart)."""
+    """Rows where the interval's exclusion of 0 and p < α disagree (boundary rows apart).
+    A one-sided interval's open bound is null (unbounded)."""
     alpha = 1 - results["confidence_level"]
-    checked = results[[lower, upper, p]].notna().all(axis=1)
+    checked = results[p].notna() & results[[lower, upper]].notna().any(axis=1)
     checked &= (results[p] / alpha - 1).abs() > BOUNDARY
     excludes_zero = (results[lower] > 0) | (results[upper] < 0)
     significant = results[p] < alpha
@@ -144,7 +155,7 @@ def test_every_interval_excludes_zero_exactly_when_its_p_value_is_significant(
     bad = incoherent_rows(results, lower, upper, p)
     assert bad.empty, bad[["experiment_id", "metric_id", lower, upper, p]].head().to_string()
     # The draw covers both outcomes, or the property would be vacuous.
-    checked = results[[lower, upper, p]].notna().all(axis=1)
+    checked = results[p].notna() & results[[lower, upper]].notna().any(axis=1)
     significant = results[p] < 1 - results["confidence_level"]
     assert (checked & significant).sum() > 200 and (checked & ~significant).sum() > 200
 
@@ -159,6 +170,11 @@ def test_the_draw_covers_what_the_property_is_about(results: pd.DataFrame) -> No
     ratio = results["metric_id"] == "order_value"
     assert (ratio & (results["status"] == "ok")).sum() > 1000
     assert (results["cuped_fallback_reason"].str.contains("falls back")).sum() > 50
+    for alternative, open_bound in (("greater", "decision_ci_upper"),
+                                    ("less", "decision_ci_lower")):
+        one_sided = (results["alternative"] == alternative) & (results["status"] == "ok")
+        assert one_sided.sum() > 500
+        assert results.loc[one_sided, open_bound].isna().all()
 
 
 def test_verdicts_follow_the_decision_columns(analysed) -> None:

@@ -161,3 +161,20 @@ def test_many_comparisons_at_once_equal_one_at_a_time() -> None:
         assert together.p_value[i] == pytest.approx(float(alone.p_value), rel=EXACT)
         assert together.relative_effect_ci_upper[i] == pytest.approx(
             float(alone.relative_effect_ci_upper), rel=EXACT)
+
+
+@pytest.mark.parametrize("alternative", ["greater", "less"])
+def test_one_sided_welch_test_equals_scipy(alternative: str) -> None:
+    rng = np.random.default_rng(31)
+    control, treatment = rng.gamma(2, 5, 300), rng.gamma(2, 5.6, 280)
+
+    def sums(values: np.ndarray) -> SufficientStatistics:
+        return SufficientStatistics(len(values), values.sum(), (values**2).sum(), 0, 0, 0)
+
+    estimate = unadjusted_test(sums(control), sums(treatment), 0.95, alternative)
+    reference = stats.ttest_ind(treatment, control, equal_var=False, alternative=alternative)
+    assert estimate.p_value == pytest.approx(reference.pvalue, rel=1e-9)
+    low, high = reference.confidence_interval(0.95)
+    assert estimate.absolute_effect_ci_lower == pytest.approx(low, rel=1e-9)
+    assert estimate.absolute_effect_ci_upper == pytest.approx(high, rel=1e-9)
+    assert np.isinf(high if alternative == "greater" else low)
