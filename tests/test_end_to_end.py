@@ -6,12 +6,15 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
 from analysis_py import warehouse
 from analysis_py.cli import main
+from analysis_py.presentation import VERDICT_LABEL, ordered_results
 from analysis_py.result_tables import TABLES, column_names
+from analysis_py.summary import format_summary
 from tests.conftest import REPO, DemoRun, n_comparisons
 from tests.tables import TABLE_KEYS, assert_tables_agree
 
@@ -215,6 +218,30 @@ def test_demo_carries_every_method_it_configures(demo_run: DemoRun) -> None:
     statuses = [checkout[c] for c in diagnostics.columns if c.endswith("_status")
                 and c not in ("health_status", "large_lift_status")]
     assert set(statuses) == {"ok"}
+
+
+def test_summary_report_and_sql_give_the_same_verdicts(demo_run: DemoRun) -> None:
+    results = demo_run.query("select * from experiment_results")
+    diagnostics = demo_run.query("select * from experiment_diagnostics")
+    summary = format_summary(results, diagnostics).splitlines()
+    # Each comparison's summary line ends with its stored verdict, in the table's order.
+    shown = [line.rsplit(" ", 2)[-1] if "no result" not in line else "no result"
+             for line in summary if line.startswith("  ") and line.endswith(tuple(
+                 VERDICT_LABEL.get(v, v) for v in ("better", "worse", "inconclusive",
+                                                    "no_result", "unhealthy")))]
+    expected = [VERDICT_LABEL.get(v, v) for e in diagnostics.experiment_id
+                for v in ordered_results(results, e)["verdict"]]
+    assert shown == expected and len(shown) == len(results)
+    # checkout_redesign is sequential: its verdicts read the Holm-adjusted always-valid
+    # relative interval, which for revenue contains 0 (the fixed-horizon one does not).
+    checkout = results[results.experiment_id == "checkout_redesign"].set_index("metric_id")
+    assert (checkout.decision_method == "sequential").all()
+    np.testing.assert_allclose(checkout.decision_ci_lower,
+                               checkout.sequential_relative_effect_ci_lower, rtol=1e-12)
+    np.testing.assert_allclose(checkout.decision_p_value, checkout.sequential_relative_p_value,
+                               rtol=1e-12)
+    revenue = checkout.loc["revenue"]
+    assert revenue.verdict == "inconclusive" and revenue.adjusted_relative_effect_ci_lower > 0
 
 
 def test_history_keeps_one_snapshot_per_date(demo_run: DemoRun, tmp_path: Path,
