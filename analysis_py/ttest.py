@@ -123,10 +123,11 @@ def welch_test(
             + np.asarray(treatment_mean) ** 2 * control_var_of_mean / safe_control_mean**4
         )
         relative_t = relative_effect / relative_std_error
+    quantile = interval_quantile(alpha, degrees_of_freedom, alternative)
     absolute_lower, absolute_upper = interval(absolute_effect, std_error, alpha,
-                                              degrees_of_freedom, alternative)
+                                              degrees_of_freedom, alternative, quantile)
     relative_lower, relative_upper = interval(relative_effect, relative_std_error, alpha,
-                                              degrees_of_freedom, alternative)
+                                              degrees_of_freedom, alternative, quantile)
     return EffectEstimate(
         control_mean=control_mean,
         treatment_mean=np.asarray(treatment_mean, dtype=float),
@@ -161,9 +162,17 @@ def t_p_value(t_statistic: np.ndarray, degrees_of_freedom: np.ndarray,
     return np.where(alternative == "two-sided", two_sided, one_sided)
 
 
+def interval_quantile(alpha: np.ndarray, degrees_of_freedom: np.ndarray,
+                      alternative: str | np.ndarray = "two-sided") -> np.ndarray:
+    """The t quantile of :func:`interval`: t_{1-α/2}, or t_{1-α} for a one-sided one."""
+    one_sided = np.asarray(alternative, dtype=object) != "two-sided"
+    alpha = np.asarray(alpha, dtype=float)
+    return stats.t.ppf(1 - np.where(one_sided, alpha, alpha / 2), degrees_of_freedom)
+
+
 def interval(estimate: np.ndarray, std_error: np.ndarray, alpha: np.ndarray,
-             degrees_of_freedom: np.ndarray, alternative: str | np.ndarray = "two-sided"
-             ) -> tuple[np.ndarray, np.ndarray]:
+             degrees_of_freedom: np.ndarray, alternative: str | np.ndarray = "two-sided",
+             quantile: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The t interval at level 1 - α that agrees with :func:`t_p_value`: it excludes 0
     exactly when the p-value is below α. Two-sided: estimate ± t_{1-α/2}·se; "greater":
     [estimate - t_{1-α}·se, +inf); "less": (-inf, estimate + t_{1-α}·se].
@@ -173,9 +182,8 @@ def interval(estimate: np.ndarray, std_error: np.ndarray, alpha: np.ndarray,
         [-0.021, 2.021]
     """
     alternative = np.asarray(alternative, dtype=object)
-    alpha = np.asarray(alpha, dtype=float)
-    quantile = stats.t.ppf(1 - np.where(alternative == "two-sided", alpha / 2, alpha),
-                           degrees_of_freedom)
+    if quantile is None:
+        quantile = interval_quantile(alpha, degrees_of_freedom, alternative)
     estimate = np.asarray(estimate, dtype=float)
     with np.errstate(invalid="ignore"):
         lower = np.where(alternative == "less", -np.inf, estimate - quantile * std_error)
