@@ -96,7 +96,8 @@ def run_in_time_zone(zone: str, steps: list[dict], env: dict[str, str] | None = 
     """Run `xp` steps in a fresh Python process whose time zone is `zone` (TZ, and PGTZ for
     the Postgres session); returns each step's outcome and the process's whole output.
 
-    A step is a dict: ``argv`` (xp's arguments), and for Spark, where the tables live in the
+    A step is a dict: ``argv`` (xp's arguments), optionally ``env`` (variables set for this
+    step and the ones after it), and for Spark, where the tables live in the
     process's own session, optionally ``spark_sql`` (statements run before xp),
     ``spark_time_zone`` (the session's spark.sql.session.timeZone before xp) and
     ``spark_queries`` ({name: query} run after xp). An outcome has ``exit_code`` and
@@ -134,6 +135,7 @@ def _run_steps(request_path: str) -> None:
     spark = None
     outcomes = []
     for step in request["steps"]:
+        os.environ.update(step.get("env", {}))
         if any(key in step for key in ("spark_sql", "spark_time_zone", "spark_queries")) \
                 and spark is None:
             from pyspark.sql import SparkSession
