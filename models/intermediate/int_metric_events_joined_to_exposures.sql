@@ -48,8 +48,8 @@ events_{{ suffix }} as (
         cast({{ adapter.quote(event_source['event_name_column']) }} as {{ dbt.type_string() }})
             as event_name,
         {%- endif %}
-        cast({{ adapter.quote(event_source['timestamp_column']) }} as {{ dbt.type_timestamp() }})
-            as event_at,
+        {{ xp_utc_timestamp(source(event_source['source_name'], event_source['table_name']),
+                            event_source['timestamp_column']) }} as event_at,
         {%- if event_source['value_column'] %}
         cast({{ adapter.quote(event_source['value_column']) }} as {{ xp_type_double() }})
             as value
@@ -61,8 +61,9 @@ events_{{ suffix }} as (
         {%- endfor %}
     from source_{{ suffix }}
     where
-        {{ xp_before_analysis_at('cast(' ~ adapter.quote(event_source['timestamp_column'])
-                                 ~ ' as ' ~ dbt.type_timestamp() ~ ')') }}
+        {{ xp_before_analysis_at(xp_utc_timestamp(
+            source(event_source['source_name'], event_source['table_name']),
+            event_source['timestamp_column'])) }}
 ),
 {%- endif %}
 

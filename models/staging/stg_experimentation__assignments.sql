@@ -11,7 +11,8 @@ renamed as (
         cast(subject_id as {{ dbt.type_string() }}) as subject_id,
         cast(experiment_id as {{ dbt.type_string() }}) as experiment_id,
         cast(variant_id as {{ dbt.type_string() }}) as variant_id,
-        cast(assigned_at as {{ dbt.type_timestamp() }}) as assigned_at
+        {{ xp_utc_timestamp(source('experimentation', 'assignments'), 'assigned_at') }}
+            as assigned_at
         {%- for column in xp_dimension_columns() %},
         cast({{ adapter.quote(column) }} as {{ dbt.type_string() }}) as {{ column }}
         {%- endfor %}

@@ -10,7 +10,7 @@ renamed as (
     select
         cast(subject_id as {{ dbt.type_string() }}) as subject_id,
         cast(event_name as {{ dbt.type_string() }}) as event_name,
-        cast(event_at as {{ dbt.type_timestamp() }}) as event_at,
+        {{ xp_utc_timestamp(source('experimentation', 'events'), 'event_at') }} as event_at,
         cast(value as {{ xp_type_double() }}) as value
         {#- Extra columns that metrics filter on keep their own type, so that numeric
             filters compare numbers. #}
