@@ -5,7 +5,8 @@
     exposures and events at or after it are left out, and metrics with
     matured_subjects_only count the subjects whose window has ended by it. A rerun with the
     same time reads the same data, so a past day's results can be reproduced.
-    xp_analysis_at_sql() is the time as SQL; without the var, the current time. -#}
+    xp_analysis_at_sql() is the time as SQL; without the var, the current UTC time (whatever
+    the session's time zone). -#}
 {% macro xp_analysis_at() -%}
     {%- set value = var('xp_analysis_at', none) or env_var('XP_ANALYSIS_AT', '') or none -%}
     {%- if value is not none
@@ -21,7 +22,7 @@
 {% macro xp_analysis_at_sql() -%}
     {%- set value = xp_analysis_at() -%}
     {%- if value is none -%}
-        cast({{ dbt.current_timestamp() }} as {{ dbt.type_timestamp() }})
+        {{ xp_utc_now() }}
     {%- else -%}
         cast({{ xp_string_literal(value) }} as {{ dbt.type_timestamp() }})
     {%- endif -%}

@@ -13,14 +13,19 @@ figures as the UTC run.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis_py.result_tables import TABLES
@@ -425,3 +430,21 @@ def test_spark_gives_one_utc_time_in_any_zone(tmp_path: Path) -> None:
     except AssertionError:
         pytest.xfail("analysis_at is written to Spark in the process's zone: SparkWarehouse "
                      "hands pyspark naive datetimes, which it reads as local times")
+
+
+def test_the_default_analysis_time_is_utc_in_any_zone(tmp_path: Path) -> None:
+    """Without --analysis-at, the models cut the data at the current UTC time, not at the
+    session's wall clock (Tokyo is 9 hours ahead)."""
+    dbt = Path(sys.executable).with_name("dbt")
+    process = subprocess.run(
+        [str(dbt), "show", "--inline", "select {{ xp_analysis_at_sql() }} as analysis_at",
+         "--project-dir", str(REPO), "--profiles-dir", str(REPO),
+         "--target-path", str(tmp_path / "target"), "--output", "json", "--log-format", "text"],
+        env={**os.environ, "TZ": "Asia/Tokyo", "DO_NOT_TRACK": "1",
+             "XP_DUCKDB_PATH": str(tmp_path / "now.duckdb")},
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-2000:]
+    shown = re.search(r'"analysis_at": "([^"]+)"', process.stdout)
+    assert shown, process.stdout[-2000:]
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    assert abs((pd.Timestamp(shown.group(1)) - pd.Timestamp(now)).total_seconds()) < 600
