@@ -59,14 +59,16 @@
     {%- endif -%}
     {%- set state = xp_incremental_state_relation(this) -%}
     {%- set timestamp = dbt.type_timestamp() -%}
-    {%- do run_query(
-        "create table if not exists " ~ state ~ " ("
-        ~ "model_name " ~ dbt.type_string() ~ ", config_hash " ~ dbt.type_string()
-        ~ ", code_hash " ~ dbt.type_string() ~ ", source_hash " ~ dbt.type_string()
-        ~ ", analysis_at " ~ timestamp ~ ", rebuilt_at " ~ timestamp
-        ~ ", loaded_at " ~ timestamp ~ ")") -%}
-    {#- Made outside dbt's relation cache, which later models look it up in. -#}
-    {%- do adapter.cache_added(state) -%}
+    {%- if adapter.get_relation(state.database, state.schema, state.identifier) is none -%}
+        {%- do run_query(
+            "create table if not exists " ~ state ~ " ("
+            ~ "model_name " ~ dbt.type_string() ~ ", config_hash " ~ dbt.type_string()
+            ~ ", code_hash " ~ dbt.type_string() ~ ", source_hash " ~ dbt.type_string()
+            ~ ", analysis_at " ~ timestamp ~ ", rebuilt_at " ~ timestamp
+            ~ ", loaded_at " ~ timestamp ~ ")") -%}
+        {#- Made outside dbt's relation cache, which later models look it up in. -#}
+        {%- do adapter.cache_added(state) -%}
+    {%- endif -%}
     {%- set previous = xp_stored_incremental_state(this).get(model.name) -%}
     {%- set now = run_started_at.replace(tzinfo=none) -%}
     {%- set rebuilt_at = previous['rebuilt_at'] if previous else now -%}

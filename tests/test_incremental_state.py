@@ -23,6 +23,7 @@ from analysis_py.cli import main
 from analysis_py.config import load_config
 from analysis_py.dbt_build import dbt_vars
 from tests.conftest import REPO
+from tests.engines import DATABASE, throwaway_postgres
 from tests.tables import TABLE_KEYS, assert_tables_agree
 from tests.test_dbt_package import OUR_SCHEMA, make_host_project, query
 
@@ -31,6 +32,8 @@ INCREMENTAL_MODELS = ("int_exposures_deduplicated", "int_subject_metric_days",
 #: Macro files that run around the models but do not shape their rows.
 NOT_SHAPING_ROWS = {"macros/xp_incremental_state.sql", "macros/xp_analyze_table.sql"}
 PAST, NIGHT = "2026-03-17T00:00", "2026-04-10T00:00"
+#: Two nights while the demo's subjects are still being exposed.
+ENROLLING = ("2026-03-20T00:00", "2026-03-27T00:00")
 STATE = f"{OUR_SCHEMA}.xp_incremental_state"
 
 
@@ -175,20 +178,21 @@ def test_a_config_changed_under_a_plain_dbt_build_rebuilds(
 def test_a_run_stopped_after_a_config_change_then_reverted_rebuilds(
         tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """Case 2: a run with a changed config stopped after the first incremental models
-    (simulated by building only them and what they read), then the config reverted: the
-    statistics mart still holds the reverted config's hash, the models in between do not."""
+    (simulated by a full refresh of only them and what they read, as `xp run` used to pass
+    --full-refresh on a config change), then the config reverted: the statistics mart still
+    holds the reverted config's hash, the models in between do not. The nights fall while
+    subjects are exposed and buy, so the night after recomputes some subjects."""
     host = make_host_project(tmp_path)
-    xp(host, "run", "--analysis-at", NIGHT)
-    before = revenue_means(host)
+    xp(host, "run", "--analysis-at", ENROLLING[0])
     revenue_window(host, 3)
-    result = dbt(host, capsys, NIGHT, "--select", "+int_subject_metric_days")
+    result = dbt(host, capsys, ENROLLING[1], "--full-refresh",
+                 "--select", "+int_subject_metric_days")
     assert result.success, result.exception
     assert state(host).config_hash["int_subject_metric_days"] != \
         state(host).config_hash["int_subject_metric_values"]
     revenue_window(host, 14)
-    xp(host, "run", "--analysis-at", NIGHT)
-    np.testing.assert_allclose(revenue_means(host), before, rtol=1e-9)
-    assert_equals_a_full_refresh(host, NIGHT)
+    xp(host, "run", "--analysis-at", ENROLLING[1])
+    assert_equals_a_full_refresh(host, ENROLLING[1])
 
 
 @pytest.mark.slow
@@ -266,3 +270,48 @@ def test_changed_code_or_no_record_rebuilds_from_that_model_down(
     messages = [str(node.message) for node in result.result if str(node.status) == "error"]
     assert len(messages) == 1 and "is stale (built from experiment config" in messages[0] \
         and "not part of this run" in messages[0] and "run `xp run`" in messages[0], messages
+
+
+@pytest.mark.slow
+def test_postgres_rebuilds_for_a_past_time_and_continues(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On Postgres the record table, the drop (which cascades to the views that read the
+    table) and the record's rewrite run inside the models' transactions: a night, a rerun
+    for a past time (rebuilt: equal to a full refresh) and the next night (continued)."""
+    import psycopg2
+
+    with throwaway_postgres() as port:
+        for name, value in {"XP_TARGET": "postgres", "XP_POSTGRES_PORT": str(port),
+                            "XP_POSTGRES_DATABASE": DATABASE,
+                            "XP_POSTGRES_SCHEMA": "xp_state_test"}.items():
+            monkeypatch.setenv(name, value)
+
+        def read(table: str) -> pd.DataFrame:
+            connection = psycopg2.connect(host="127.0.0.1", port=port, user="postgres",
+                                          dbname=DATABASE)
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"select * from xp_state_test.{table}")
+                    return pd.DataFrame(cursor.fetchall(),
+                                        columns=[d.name for d in cursor.description])
+            finally:
+                connection.close()
+
+        xp(REPO, "run", "--analysis-at", NIGHT)
+        night = read("xp_incremental_state").set_index("model_name")
+        xp(REPO, "run", "--analysis-at", PAST)
+        past = read("xp_incremental_state").set_index("model_name")
+        assert len(past) == len(INCREMENTAL_MODELS)
+        assert (past.rebuilt_at > night.rebuilt_at).all()
+        assert (past.analysis_at == pd.Timestamp(PAST)).all()
+        rerun = {table: read(table) for table in ("fct_variant_metric_statistics",
+                                                  "fct_variant_metric_daily_statistics",
+                                                  "experiment_results")}
+        xp(REPO, "run", "--full-refresh", "--analysis-at", PAST)
+        for table, frame in rerun.items():
+            assert_tables_agree(read(table), frame, TABLE_KEYS[table], table)
+        refreshed = read("xp_incremental_state").set_index("model_name")
+
+        xp(REPO, "run", "--analysis-at", NIGHT)
+        continued = read("xp_incremental_state").set_index("model_name")
+        assert (continued.rebuilt_at == refreshed.rebuilt_at).all()
+        assert (continued.loaded_at > refreshed.loaded_at).all()
