@@ -12,8 +12,8 @@
                        reprocess_from if there are none (no experiment is still enrolling).
 
     Assumes exposure and event rows are only appended, with timestamps at most L days old
-    when they land. Anything else (edited rows, a changed config, an analysis time in the
-    past) needs `--full-refresh`; `xp run` passes it itself when the config changed.
+    when they land; edited rows need `--full-refresh`. A changed config, code or source, or
+    an analysis time in the past, rebuilds the models by itself (macros/xp_incremental_state.sql).
     Spark has no usable incremental strategy here (PLATFORM.md): the models are tables there
     and every run rebuilds them. -#}
 {% macro xp_incremental_materialization() -%}

@@ -4,6 +4,7 @@
     incremental_strategy="replace_subjects",
     unique_key=["experiment_id", "subject_id"],
     on_schema_change="fail",
+    post_hook="{{ xp_record_incremental_state() }}",
 ) }}
 {#- One row per experiment and subject: the first exposure, and whether the subject was seen
     in more than one variant (then it is excluded from the analysis and counted).
@@ -14,6 +15,7 @@
     Incremental (macros/xp_incremental.sql): a night recomputes only the subjects with an
     exposure since the latest one the table has seen (less xp_late_data_days), each from
     all of its exposures; the other subjects' rows stay as they are. -#}
+{%- do xp_rebuild_stale_state() %}
 {%- set new_exposures_from = xp_new_exposures_from(this) %}
 with
 

@@ -5,6 +5,7 @@
     unique_key=["experiment_id", "subject_key", "metric_id", "period", "event_on"],
     on_schema_change="fail",
     pre_hook="{{ xp_avoid_nested_loops() }}",
+    post_hook="{{ xp_record_incremental_state() }}",
 ) }}
 {#- One row per experiment, analysed subject (subject_key, macros/xp_subject_key.sql), metric,
     period (the metric's window after
@@ -19,6 +20,7 @@
     first exposed since then (read_from reaches back their lookback; it is reprocess_from
     when there are none); it writes those that are new or changed. loaded_at marks the
     rows a run wrote. -#}
+{%- do xp_rebuild_stale_state() %}
 {%- set incremental_window = xp_incremental_window(this, ref('int_exposures_deduplicated')) %}
 {%- if incremental_window %}
     {%- set reprocess_from = "cast(" ~ xp_string_literal(incremental_window['reprocess_from'])

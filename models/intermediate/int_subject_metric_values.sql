@@ -4,6 +4,7 @@
     incremental_strategy="replace_subjects",
     unique_key=["experiment_id", "subject_key", "metric_id"],
     on_schema_change="fail",
+    post_hook="{{ xp_record_incremental_state() }}",
 ) }}
 {#- One row per experiment, exposed subject (subject_key, macros/xp_subject_key.sql; the id
     is in int_exposures_deduplicated) and event metric (not ratios) with events in the
@@ -18,6 +19,7 @@
 
     Incremental (macros/xp_incremental.sql): a night recomputes only the subjects whose day
     rows it wrote (loaded_at) and the subjects with exposures since the last run. -#}
+{%- do xp_rebuild_stale_state() %}
 {%- set new_exposures_from = xp_new_exposures_from(this) %}
 with
 

@@ -4,6 +4,7 @@
     incremental_strategy="delete+insert",
     unique_key=["experiment_id", "metric_id"],
     on_schema_change="fail",
+    post_hook="{{ xp_record_incremental_state() }}",
 ) }}
 {#- One row per experiment, day, variant and metric: the statistics mart as it stood at the
     end of that day (UTC) - the subjects first exposed by then, each metric counting only
@@ -26,6 +27,7 @@
     last kept day and the changes of the subjects with window events since. The table is
     small (days × variants × metrics): each night writes it whole (unique key experiment
     and metric), so a night that must replay every day leaves no stale row behind. -#}
+{%- do xp_rebuild_stale_state() %}
 {%- set replay_from = xp_daily_replay_from(this, ref('int_exposures_deduplicated')) %}
 {%- if replay_from %}
     {%- set replay_from_date = "cast(" ~ xp_string_literal(replay_from) ~ " as date)" %}
