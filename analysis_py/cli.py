@@ -49,7 +49,13 @@ from analysis_py.analysis import (
 from analysis_py.config import ConfigError, ExperimentConfig, load_config
 from analysis_py.dbt_build import DbtBuildError, dbt_build, dbt_vars
 from analysis_py.manifest import mart_schema
-from analysis_py.preflight import Finding, PreflightError, preflight, raise_for_errors
+from analysis_py.preflight import (
+    Finding,
+    PreflightError,
+    PreflightUnavailable,
+    preflight,
+    raise_for_errors,
+)
 from analysis_py.profiles import DbtTarget, ProfileError, check_target, load_target
 from analysis_py.report import write_report
 from analysis_py.result_tables import column_names
@@ -124,6 +130,19 @@ def _warn(message: str) -> None:
     print(f"xp: warning: {message}")
 
 
+def _preflight(target: DbtTarget, config: ExperimentConfig, seeds_pending: bool) -> None:
+    """Before dbt replaces a mart or the analysis a result: a missing column, an empty table
+    or a misspelt experiment id stops the command here, with the cause in one line. When
+    the preflight's own queries cannot run, the command goes on, and the step that fails
+    next (dbt, or reading the marts) says why."""
+    try:
+        findings = preflight(target, config, seeds_pending=seeds_pending)
+    except PreflightUnavailable as error:
+        _warn(f"{error}; going on without the preflight")
+        return
+    _print_findings(raise_for_errors(findings))
+
+
 def _print_findings(findings: list[Finding]) -> None:
     for finding in findings:
         _warn(finding.message)
@@ -138,9 +157,7 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
     analysis_at = args.analysis_at or _now()
     if not build_first:
         check_reachable(target)
-    # Before dbt replaces a mart or the analysis a result: a missing column, an empty table
-    # or a misspelt experiment id stops the run here, with the cause in one line.
-    _print_findings(raise_for_errors(preflight(target, config, seeds_pending=build_first)))
+    _preflight(target, config, seeds_pending=build_first)
     if build_first:
         full_refresh = args.full_refresh or _built_from_another_config(target, config)
         dbt_build(target, config, ["--full-refresh"] if full_refresh else None, analysis_at)
@@ -337,6 +354,11 @@ def main(argv: list[str] | None = None) -> int:
                      "target's threads")
     except OSError as error:
         return _fail(os_error_cause(error))
+    except Exception as error:  # a bug: still one line for a nightly log
+        if os.environ.get("XP_DEBUG"):
+            raise
+        return _fail(f"unexpected {type(error).__name__}: {error} (XP_DEBUG=1 shows the "
+                     "traceback; please report it)")
 
 
 def _fail(message: str) -> int:

@@ -77,9 +77,15 @@ def run_dbt(command: str, target: DbtTarget, config: ExperimentConfig,
     previous = os.environ.pop(ANALYSIS_AT_VARIABLE, None)
     if analysis_at is not None:
         os.environ[ANALYSIS_AT_VARIABLE] = analysis_time_text(analysis_at)
+    errors: list[str] = []  # dbt's error events: the cause when a result carries none
+
+    def record_errors(event: Any) -> None:
+        if event.info.level == "error" and event.info.name != "MainStackTrace":
+            errors.append(str(getattr(event.data, "exc", "") or event.info.msg))
+
     try:
-        result = dbtRunner(callbacks=[_without_console_stack_traces, *(callbacks or [])]
-                           ).invoke(args)
+        result = dbtRunner(callbacks=[_without_console_stack_traces, record_errors,
+                                      *(callbacks or [])]).invoke(args)
     finally:
         os.environ.pop(ANALYSIS_AT_VARIABLE, None)
         if previous is not None:
@@ -88,7 +94,7 @@ def run_dbt(command: str, target: DbtTarget, config: ExperimentConfig,
         return
     if result.exception is not None:
         raise _exception_error(command, target, result.exception)
-    raise DbtBuildError(f"dbt {command} failed: " + _node_failures(result.result))
+    raise DbtBuildError(f"dbt {command} failed: " + _node_failures(result.result, errors))
 
 
 def _without_console_stack_traces(event: Any) -> None:
@@ -126,20 +132,28 @@ def _exception_error(command: str, target: DbtTarget, exception: BaseException) 
     return DbtBuildError(f"dbt {command} failed: {cause} (dbt's log above has the detail)")
 
 
-def _node_failures(results: Any) -> str:
+def _name(result: Any) -> str:
+    """The model, test or operation a node result is about."""
+    node = getattr(result, "node", None)
+    if node is not None:
+        return str(node.name)
+    return str(getattr(result, "unique_id", "") or "").rsplit(".", 1)[-1] or "an operation"
+
+
+def _node_failures(results: Any, errors: list[str]) -> str:
     """The failing models and tests, the first one with its cause: the table, column or
     value at fault, the disk or memory, read from the adapter's message."""
     failed = [node for node in (results or [])
               if str(node.status) in {"error", "fail", "runtime error"}]
     if not failed:
         return "see the log above"
-    failures = ", ".join(f"{node.node.name} ({node.status})" for node in failed[:3])
+    failures = ", ".join(f"{_name(node)} ({node.status})" for node in failed[:3])
     if len(failed) > 3:
         failures += f" and {len(failed) - 3} more"
     if any(SCHEMA_CHANGED in str(node.message) for node in failed):
         return failures + (": its columns changed (after an upgrade, see CHANGELOG.md); "
                            "rebuild once with `xp run --full-refresh`")
-    if any(node.node.name == KEYS_CHANGED_TEST for node in failed):
+    if any(_name(node) == KEYS_CHANGED_TEST for node in failed):
         return failures + (": the engine now hashes subjects to other keys than the stored "
                            "ones (after an engine upgrade); rebuild once with "
                            "`xp run --full-refresh`")
@@ -147,9 +161,11 @@ def _node_failures(results: Any) -> str:
     if str(first.status) == "fail":  # a data test that found rows
         failing = getattr(first, "failures", None)
         return failures + (f": {failing} failing rows" if failing else "")
-    cause = error_cause(str(first.message or ""))
+    cause = error_cause(str(getattr(first, "message", None) or "")
+                        or next((e for e in errors if e.strip()), ""))
     sources = [unique_id.split(".", 2)[2] for unique_id
-               in getattr(getattr(first.node, "depends_on", None), "nodes", []) or []
+               in getattr(getattr(getattr(first, "node", None), "depends_on", None), "nodes",
+                          None) or []
                if unique_id.startswith("source.")]
     if cause and len(sources) == 1:
         cause += f" (source {sources[0]})"

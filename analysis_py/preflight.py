@@ -41,6 +41,11 @@ class PreflightError(RuntimeError):
     (one line naming table, column, value or experiment)."""
 
 
+class PreflightUnavailable(PreflightError):
+    """The preflight's queries could not run (no connection, memory, permissions); the
+    message says why."""
+
+
 @dataclass(frozen=True)
 class Finding:
     level: Level
@@ -144,11 +149,11 @@ def gather(target: DbtTarget, config: ExperimentConfig, specs: list[TableSpec],
                 ["xp_preflight", "--quiet", "--args", json.dumps(arguments)],
                 callbacks=[capture])
     except DbtBuildError as error:
-        raise PreflightError(str(error).replace("dbt run-operation failed",
-                                                "the preflight's queries failed", 1)) from None
+        raise PreflightUnavailable(str(error).replace(
+            "dbt run-operation failed", "the preflight's queries failed", 1)) from None
     if not captured:
-        raise PreflightError("the preflight macro reported nothing: is macros/xp_preflight.sql "
-                             "of this release in the dbt project?")
+        raise PreflightUnavailable("the preflight macro reported nothing: is "
+                                   "macros/xp_preflight.sql of this release in the project?")
     return json.loads(captured[-1])
 
 

@@ -146,7 +146,7 @@ def first_line(text: str, limit: int = 240) -> str:
     """The first line of a message that says something (dbt puts a header line first)."""
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     useful = [line for line in lines
-              if not re.match(r"^(Runtime|Database|Compilation) Error in \w+ ", line)]
+              if not re.match(r"^(Runtime|Database|Compilation) Error( in \w+ .*)?$", line)]
     line = " ".join((useful or lines or [""])[0].split())
     return line if len(line) <= limit else line[:limit] + "..."
 
