@@ -228,10 +228,12 @@ def _table_findings(spec: TableSpec, table: dict[str, Any]) -> list[Finding]:
         if unreadable["count"]:
             what = "a number" if unreadable["kind"] == "number" else (
                 "a timestamp (YYYY-MM-DD HH:MM:SS, optionally with an offset)")
+            n_read = table["n_sampled_rows"]
+            read = (f"its {n_read:,} rows" if n_read < table["sample_rows"]
+                    else f"the first {n_read:,} rows")
             findings.append(error(
                 f"{where}: column '{unreadable['column']}' holds text that is not {what}, e.g. "
-                f"'{unreadable['example']}' ({unreadable['count']} of the first "
-                f"{table['n_sampled_rows']:,} rows)"))
+                f"'{unreadable['example']}' ({unreadable['count']:,} of {read})"))
     if table.get("n_sampled_rows") == 0:
         findings.append(Finding(
             "error" if spec.must_have_rows else "warning",
@@ -280,8 +282,9 @@ def _experiment_findings(config: ExperimentConfig, relation: str,
             if variant not in experiment.variants:
                 findings.append(Finding(
                     "warning", f"experiment '{experiment.id}': variant '{variant}' has "
-                               f"{n_rows:,} exposure rows in {relation} but is not in the "
-                               "config; its subjects are left out"))
+                               f"{n_rows:,} exposure row{'' if n_rows == 1 else 's'} in "
+                               f"{relation} but is not in the config; its subjects are left "
+                               "out"))
         for variant in experiment.variants:
             if variant not in variants:
                 findings.append(Finding(

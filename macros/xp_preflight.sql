@@ -26,16 +26,24 @@
     {%- set node = experiment_analysis.xp_preflight_source_node(table['source_name'], table['table_name']) -%}
     {%- if node is none -%}{{ return(found) }}{%- endif -%}
     {%- do found.update({'declared': true}) -%}
-    {%- set relation = adapter.get_relation(database=node.database, schema=node.schema,
+    {#- Engines without databases (Spark) refuse one in a relation. -#}
+    {%- set database = node.database if adapter.Relation.get_default_include_policy().database else none -%}
+    {%- set relation = adapter.get_relation(database=database, schema=node.schema,
                                             identifier=node.identifier) -%}
     {%- do found.update({'relation': node.schema ~ '.' ~ node.identifier}) -%}
     {%- if relation is none -%}{{ return(found) }}{%- endif -%}
     {%- do found.update({'exists': true}) -%}
     {%- set columns = {} -%}
     {%- for column in adapter.get_columns_in_relation(relation) -%}
-        {%- do columns.update({column.name | lower: {'name': column.name, 'dtype': column.dtype,
-                                                      'is_number': column.is_number(),
-                                                      'is_string': column.is_string()}}) -%}
+        {%- set dtype = column.dtype | lower -%}
+        {#- The adapters' is_number / is_string miss some types (DuckDB's DECIMAL(p,s),
+            Spark's string): the type's name decides as well. -#}
+        {%- do columns.update({column.name | lower: {
+            'name': column.name, 'dtype': column.dtype,
+            'is_number': column.is_number() or modules.re.match(
+                '(decimal|numeric|number)([(].*)?$|double|float|real$|(u|tiny|small|big|huge)?int(eger|[0-9]*)?$', dtype) is not none,
+            'is_string': column.is_string() or modules.re.match(
+                '(string|text|varchar|char|character|bpchar)', dtype) is not none}}) -%}
     {%- endfor -%}
     {%- do found.update({'columns': columns}) -%}
 

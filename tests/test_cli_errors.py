@@ -195,7 +195,7 @@ DATA_CASES = {
          "update src.assignments set assigned_at = '15/01/2026' where rowid = 7"], None,
         "xp: error: the assignments table src.assignments: column 'assigned_at' holds text "
         "that is not a timestamp (YYYY-MM-DD HH:MM:SS, optionally with an offset), e.g. "
-        "'15/01/2026' (1 of the first 4,244 rows)"),
+        "'15/01/2026' (1 of its 4,244 rows)"),
     "integer epoch in assigned_at": (
         ["alter table src.assignments alter assigned_at type bigint "
          "using epoch(assigned_at)::bigint"], None,

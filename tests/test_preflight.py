@@ -167,7 +167,7 @@ def test_unusable_types_and_unreadable_text_are_named() -> None:
         {"column": "value", "kind": "number", "count": 3, "example": "abc"}])
     assert messages(findings(config, events=text)) == [
         "the events table src.events: column 'value' holds text that is not a number, e.g. "
-        "'abc' (3 of the first 4,244 rows)"]
+        "'abc' (3 of its 4,244 rows)"]
     dates = table("src.events", {**EVENTS, "event_at": "text"}, unreadable=[
         {"column": "event_at", "kind": "time", "count": 1, "example": "15/01/2026"}])
     assert "e.g. '15/01/2026'" in messages(findings(config, events=dates))[0]
