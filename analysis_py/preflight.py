@@ -146,7 +146,7 @@ def gather(target: DbtTarget, config: ExperimentConfig, specs: list[TableSpec],
     arguments = {"tables": [spec.as_args() for spec in specs], "sample_rows": sample_rows}
     try:
         run_dbt("run-operation", target, config,
-                ["xp_preflight", "--quiet", "--args", json.dumps(arguments)],
+                ["experiment_analysis.xp_preflight", "--quiet", "--args", json.dumps(arguments)],
                 callbacks=[capture])
     except DbtBuildError as error:
         raise PreflightUnavailable(str(error).replace(
