@@ -227,7 +227,7 @@ def _table_findings(spec: TableSpec, table: dict[str, Any]) -> list[Finding]:
     for unreadable in table.get("unreadable", []):
         if unreadable["count"]:
             what = "a number" if unreadable["kind"] == "number" else (
-                "a timestamp (YYYY-MM-DD HH:MM:SS, optionally with an offset)")
+                "an ISO 8601 timestamp ('YYYY-MM-DD HH:MM:SS', optionally with Z or +HH:MM)")
             n_read = table["n_sampled_rows"]
             read = (f"its {n_read:,} rows" if n_read < table["sample_rows"]
                     else f"the first {n_read:,} rows")

@@ -104,6 +104,8 @@ _CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"|column \"?(?P<name3>[\w.]+)\"? does not exist"
          r"|with name `(?P<name4>[^`]+)` cannot be resolved",
          "column '{name}' does not exist in the table it reads"),
+        # The staging models' own message for text that is not an ISO 8601 timestamp.
+        (r"xp: (?P<value>[\w.]+ is not an ISO 8601 timestamp [^\n]*)", "{value}"),
         (r"Could not convert string '(?P<value>[^']*)' to (?P<type>\w+)"
          r"(?: when casting from source column (?P<column>\w+))?",
          "value '{value}'{column} cannot be converted to {type}"),

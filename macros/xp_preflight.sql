@@ -107,24 +107,25 @@
 {%- endmacro %}
 
 {#- True when a non-null text value cannot be read as a number (kind 'number') or a
-    timestamp (kind 'time') by the staging casts. -#}
+    timestamp (kind 'time') by the staging casts: times by the same ISO 8601 patterns that
+    xp_utc_timestamp reads (macros/xp_utc_timestamp.sql). -#}
 {% macro xp_unreadable(column, kind) -%}
-    {{ return(adapter.dispatch('xp_unreadable', 'experiment_analysis')(column, kind)) }}
+    {%- if kind == 'time' -%}
+    ({{ column }} is not null
+        and not ({{ experiment_analysis.xp_text_matches(column, experiment_analysis.xp_iso_timestamp_pattern(true)) }}
+                 or {{ experiment_analysis.xp_text_matches(column, experiment_analysis.xp_iso_timestamp_pattern(false)) }}))
+    {%- else -%}
+    {{ return(adapter.dispatch('xp_unreadable_number', 'experiment_analysis')(column)) }}
+    {%- endif -%}
 {%- endmacro %}
 
-{% macro default__xp_unreadable(column, kind) -%}
-    ({{ column }} is not null and try_cast({{ column }} as
-        {{ xp_type_double() if kind == 'number' else dbt.type_timestamp() }}) is null)
+{% macro default__xp_unreadable_number(column) -%}
+    ({{ column }} is not null and try_cast({{ column }} as {{ xp_type_double() }}) is null)
 {%- endmacro %}
 
 {#- Postgres has no try_cast (a failed cast aborts the query), so text is matched against
-    the forms its casts read: a decimal number, or an ISO date with an optional time and
-    offset. -#}
-{% macro postgres__xp_unreadable(column, kind) -%}
-    {%- if kind == 'number' -%}
+    the forms its cast to double precision reads. -#}
+{% macro postgres__xp_unreadable_number(column) -%}
     ({{ column }} is not null and {{ column }} !~* '^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)(e[-+]?[0-9]+)?\s*$'
         and lower(trim({{ column }})) not in ('nan', 'infinity', '-infinity', '+infinity'))
-    {%- else -%}
-    ({{ column }} is not null and {{ column }} !~* '^\s*[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ t][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?\s*(z|utc|[-+][0-9]{1,2}(:?[0-9]{2})?)?\s*$')
-    {%- endif -%}
 {%- endmacro %}

@@ -194,8 +194,8 @@ DATA_CASES = {
         ["alter table src.assignments alter assigned_at type varchar",
          "update src.assignments set assigned_at = '15/01/2026' where rowid = 7"], None,
         "xp: error: the assignments table src.assignments: column 'assigned_at' holds text "
-        "that is not a timestamp (YYYY-MM-DD HH:MM:SS, optionally with an offset), e.g. "
-        "'15/01/2026' (1 of its 4,244 rows)"),
+        "that is not an ISO 8601 timestamp ('YYYY-MM-DD HH:MM:SS', optionally with Z or "
+        "+HH:MM), e.g. '15/01/2026' (1 of its 4,244 rows)"),
     "integer epoch in assigned_at": (
         ["alter table src.assignments alter assigned_at type bigint "
          "using epoch(assigned_at)::bigint"], None,
@@ -509,6 +509,11 @@ def test_a_missing_adapter_names_the_package_to_install(
      "YYYY-MM-DD HH:MM:SS)"),
     ("Conversion Error: Unimplemented type for cast (BIGINT -> TIMESTAMP) when casting from "
      "source column assigned_at", "a BIGINT in column assigned_at cannot be cast to TIMESTAMP"),
+    # The staging models' own error (macros/xp_utc_timestamp.sql), on any engine
+    ("Invalid Input Error: xp: events.event_at is not an ISO 8601 timestamp ('YYYY-MM-DD "
+     "HH:MM:SS', optionally with Z or +HH:MM): 15/01/2026",
+     "events.event_at is not an ISO 8601 timestamp ('YYYY-MM-DD HH:MM:SS', optionally with Z "
+     "or +HH:MM): 15/01/2026"),
     # Postgres
     ('relation "src.events" does not exist\nLINE 12', "table 'src.events' does not exist"),
     ('column "value" does not exist', "column 'value' does not exist in the table it reads"),
