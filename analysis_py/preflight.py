@@ -230,9 +230,10 @@ def _table_findings(spec: TableSpec, table: dict[str, Any]) -> list[Finding]:
                 "an ISO 8601 timestamp ('YYYY-MM-DD HH:MM:SS', optionally with Z or +HH:MM)")
             n_read = table["n_sampled_rows"]
             read = (f"its {n_read:,} rows" if n_read < table["sample_rows"]
-                    else f"the first {n_read:,} rows")
+                    else f"its first {n_read:,} rows")
+            # Worded as the staging model's own error, should a value slip past the sample.
             findings.append(error(
-                f"{where}: column '{unreadable['column']}' holds text that is not {what}, e.g. "
+                f"{table['relation']}.{unreadable['column']} is not {what}: "
                 f"'{unreadable['example']}' ({unreadable['count']:,} of {read})"))
     if table.get("n_sampled_rows") == 0:
         findings.append(Finding(

@@ -166,11 +166,12 @@ def test_unusable_types_and_unreadable_text_are_named() -> None:
     text = table("src.events", {**EVENTS, "value": "text"}, n_rows=4244, unreadable=[
         {"column": "value", "kind": "number", "count": 3, "example": "abc"}])
     assert messages(findings(config, events=text)) == [
-        "the events table src.events: column 'value' holds text that is not a number, e.g. "
-        "'abc' (3 of its 4,244 rows)"]
+        "src.events.value is not a number: 'abc' (3 of its 4,244 rows)"]
     dates = table("src.events", {**EVENTS, "event_at": "text"}, unreadable=[
         {"column": "event_at", "kind": "time", "count": 1, "example": "15/01/2026"}])
-    assert "e.g. '15/01/2026'" in messages(findings(config, events=dates))[0]
+    assert messages(findings(config, events=dates)) == [
+        "src.events.event_at is not an ISO 8601 timestamp ('YYYY-MM-DD HH:MM:SS', optionally "
+        "with Z or +HH:MM): '15/01/2026' (1 of its 100 rows)"]
     readable = table("src.events", {**EVENTS, "event_at": "text"}, unreadable=[
         {"column": "event_at", "kind": "time", "count": 0, "example": None}])
     assert findings(config, events=readable) == []
