@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from analysis_py.config import ExperimentConfig
-from analysis_py.profiles import DbtTarget
+from analysis_py.profiles import DbtTarget, adapter_package
+from analysis_py.warehouse import error_cause, os_error_cause
 
 
 class DbtBuildError(RuntimeError):
-    """dbt build failed; the message names the failing models and tests."""
+    """dbt failed; the message names the failing models and tests and, read from the
+    adapter's error, the cause: a missing table or column, a value that does not convert,
+    the disk or memory."""
 
 
 def dbt_build(target: DbtTarget, config: ExperimentConfig,
@@ -51,8 +55,11 @@ def analysis_time_text(analysis_at: datetime) -> str:
 
 
 def run_dbt(command: str, target: DbtTarget, config: ExperimentConfig,
-            extra_args: list[str] | None = None, analysis_at: datetime | None = None) -> None:
-    """Run a dbt command (build, parse, ...) on the target's project with the config's vars."""
+            extra_args: list[str] | None = None, analysis_at: datetime | None = None,
+            callbacks: list[Callable[[Any], None]] | None = None) -> None:
+    """Run a dbt command (build, parse, run-operation, ...) on the target's project with the
+    config's vars; raise :class:`DbtBuildError` with one line naming the cause on failure,
+    and KeyboardInterrupt when interrupted. ``callbacks`` receive every dbt event."""
     from dbt.cli.main import dbtRunner
 
     # dbt's anonymous usage tracking tries the network at every call (~1 s here).
@@ -70,8 +77,15 @@ def run_dbt(command: str, target: DbtTarget, config: ExperimentConfig,
     previous = os.environ.pop(ANALYSIS_AT_VARIABLE, None)
     if analysis_at is not None:
         os.environ[ANALYSIS_AT_VARIABLE] = analysis_time_text(analysis_at)
+    errors: list[str] = []  # dbt's error events: the cause when a result carries none
+
+    def record_errors(event: Any) -> None:
+        if event.info.level == "error" and event.info.name != "MainStackTrace":
+            errors.append(str(getattr(event.data, "exc", "") or event.info.msg))
+
     try:
-        result = dbtRunner().invoke(args)
+        result = dbtRunner(callbacks=[_without_console_stack_traces, record_errors,
+                                      *(callbacks or [])]).invoke(args)
     finally:
         os.environ.pop(ANALYSIS_AT_VARIABLE, None)
         if previous is not None:
@@ -79,18 +93,80 @@ def run_dbt(command: str, target: DbtTarget, config: ExperimentConfig,
     if result.success:
         return
     if result.exception is not None:
-        # dbt's messages run over many lines; the log above has them in full.
-        message = " ".join(str(result.exception).split())
-        if len(message) > 300:
-            message = message[:300] + "... (see dbt's log above)"
-        raise DbtBuildError(f"dbt {command} failed: {message}")
-    failed = [node for node in (result.result or [])
+        raise _exception_error(command, target, result.exception)
+    raise DbtBuildError(f"dbt {command} failed: " + _node_failures(result.result, errors))
+
+
+def _without_console_stack_traces(event: Any) -> None:
+    """Keep dbt's stack traces (an interrupt, a crash) out of the terminal: xp says what
+    happened in one line, and dbt's log file (logs/dbt.log) keeps the trace. Installed on
+    dbt's console logger at the first event of each invocation."""
+    try:
+        from dbt_common.events.event_manager_client import get_event_manager
+
+        for logger in get_event_manager().loggers:
+            if logger.name == "stdout_log" and not getattr(logger.filter, "_xp", False):
+                def keep(message: Any, _filter: Callable[[Any], bool] = logger.filter) -> bool:
+                    return message.info.name != "MainStackTrace" and _filter(message)
+
+                keep._xp = True  # type: ignore[attr-defined]
+                logger.filter = keep
+    except (ImportError, AttributeError):  # another dbt version: leave its console as it is
+        pass
+
+
+def _exception_error(command: str, target: DbtTarget, exception: BaseException) -> Exception:
+    """dbt stopped with an exception (not a failing node): the error to raise instead."""
+    if isinstance(exception, KeyboardInterrupt):
+        return exception
+    if isinstance(exception, MemoryError):
+        return DbtBuildError(f"dbt {command} failed: out of memory")
+    text = str(exception)
+    if "Could not find adapter type" in text:
+        return DbtBuildError(f"dbt has no adapter for target '{target.target_name}' of type "
+                             f"'{target.type}': pip install {adapter_package(target.type)}")
+    if isinstance(exception, OSError):
+        return DbtBuildError(f"dbt {command} failed: {os_error_cause(exception)}")
+    # dbt's messages run over many lines; the log above has them in full.
+    cause = error_cause(text) or type(exception).__name__
+    return DbtBuildError(f"dbt {command} failed: {cause} (dbt's log above has the detail)")
+
+
+def _name(result: Any) -> str:
+    """The model, test or operation a node result is about."""
+    node = getattr(result, "node", None)
+    if node is not None:
+        return str(node.name)
+    return str(getattr(result, "unique_id", "") or "").rsplit(".", 1)[-1] or "an operation"
+
+
+def _node_failures(results: Any, errors: list[str]) -> str:
+    """The failing models and tests, the first one with its cause: the table, column or
+    value at fault, the disk or memory, read from the adapter's message."""
+    failed = [node for node in (results or [])
               if str(node.status) in {"error", "fail", "runtime error"}]
-    failures = ", ".join(f"{node.node.name} ({node.status})" for node in failed)
+    if not failed:
+        return "see the log above"
+    failures = ", ".join(f"{_name(node)} ({node.status})" for node in failed[:3])
+    if len(failed) > 3:
+        failures += f" and {len(failed) - 3} more"
     if any(SCHEMA_CHANGED in str(node.message) for node in failed):
-        failures += (": its columns changed (after an upgrade, see CHANGELOG.md); rebuild once "
-                     "with `xp run --full-refresh`")
-    elif any(node.node.name == KEYS_CHANGED_TEST for node in failed):
-        failures += (": the engine now hashes subjects to other keys than the stored ones "
-                     "(after an engine upgrade); rebuild once with `xp run --full-refresh`")
-    raise DbtBuildError(f"dbt {command} failed: " + (failures or "see the log above"))
+        return failures + (": its columns changed (after an upgrade, see CHANGELOG.md); "
+                           "rebuild once with `xp run --full-refresh`")
+    if any(_name(node) == KEYS_CHANGED_TEST for node in failed):
+        return failures + (": the engine now hashes subjects to other keys than the stored "
+                           "ones (after an engine upgrade); rebuild once with "
+                           "`xp run --full-refresh`")
+    first = failed[0]
+    if str(first.status) == "fail":  # a data test that found rows
+        failing = getattr(first, "failures", None)
+        return failures + (f": {failing} failing rows" if failing else "")
+    cause = error_cause(str(getattr(first, "message", None) or "")
+                        or next((e for e in errors if e.strip()), ""))
+    sources = [unique_id.split(".", 2)[2] for unique_id
+               in getattr(getattr(getattr(first, "node", None), "depends_on", None), "nodes",
+                          None) or []
+               if unique_id.startswith("source.")]
+    if cause and len(sources) == 1:
+        cause += f" (source {sources[0]})"
+    return failures + (f": {cause}" if cause else "")

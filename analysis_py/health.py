@@ -65,6 +65,21 @@ def health_checks(diagnostics: pd.DataFrame, results: pd.DataFrame,
         for n, s, many in zip(out["n_multi_variant_subjects"].tolist(), share, too_many,
                               strict=True)])
 
+    # Subjects exposed only to variants the config does not declare (a renamed or extra arm,
+    # a QA variant): excluded from every comparison, so the config and the data disagree.
+    unknown = out["n_unknown_variant_subjects"].to_numpy(dtype=float)
+    exposed = (out["n_analysed_subjects"].to_numpy(dtype=float)
+               + out["n_multi_variant_subjects"].to_numpy(dtype=float) + unknown)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unknown_share = np.where(exposed > 0, unknown / exposed, np.nan)
+    out["unknown_variant_share"] = unknown_share
+    checks["unknown_variant"] = (np.where(unknown > 0, "warning", "ok"), [
+        f"{n:.0f} subjects ({s * 100:.2f}%) were exposed only to variants the config does "
+        "not list and are excluded: add the variants to the experiment, or check the "
+        "assignment code" if n > 0
+        else "every exposed subject saw a variant the config lists"
+        for n, s in zip(unknown.tolist(), unknown_share.tolist(), strict=True)])
+
     # Pre-exposure balance: the covariates should not differ between arms before exposure.
     control = SufficientStatistics.from_columns(results, "control_")
     treatment = SufficientStatistics.from_columns(results, "treatment_")

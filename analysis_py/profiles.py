@@ -38,6 +38,32 @@ class DbtTarget:
         return str(self.settings.get("type", ""))
 
 
+#: The pip package of an adapter type, where it is not dbt-<type>.
+ADAPTER_PACKAGES = {"spark": "dbt-spark[session]"}
+
+
+def adapter_package(adapter_type: str) -> str:
+    """What to pip install for dbt's adapter of this target type."""
+    return ADAPTER_PACKAGES.get(adapter_type, f"dbt-{adapter_type}")
+
+
+def check_target(target: DbtTarget) -> None:
+    """Fail in one line, before anything runs, when dbt cannot load the target's adapter."""
+    import importlib.util
+
+    if not target.type:
+        raise ProfileError(f"dbt target '{target.target_name}' of profile "
+                           f"'{target.profile_name}' has no 'type'")
+    try:
+        found = importlib.util.find_spec(f"dbt.adapters.{target.type}")
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise ProfileError(f"dbt target '{target.target_name}' has type '{target.type}', but "
+                           f"dbt's adapter for it is not installed: pip install "
+                           f"{adapter_package(target.type)}")
+
+
 def resolve_profiles_dir(project_dir: Path, profiles_dir: str | Path | None) -> Path:
     if profiles_dir:
         return Path(profiles_dir)

@@ -218,6 +218,12 @@ EXPERIMENT_DIAGNOSTICS: tuple[Column, ...] = (
            "Subjects exposed only to variants the config does not declare, excluded."),
     Column("multi_variant_status", "text", "ok, or warning above 1% multi-variant subjects."),
     Column("multi_variant_reason", "text", "One line on the multi-variant check."),
+    Column("unknown_variant_share", "double",
+           "n_unknown_variant_subjects / all exposed subjects of the experiment."),
+    Column("unknown_variant_status", "text",
+           "ok, or warning when any subject saw only variants the config does not list."),
+    Column("unknown_variant_reason", "text",
+           "One line on the unknown-variant check, naming the count."),
     Column("pre_exposure_balance_status", "text",
            "fail when a covariate's pre-exposure means differ between arms at p < 0.001 "
            "after Bonferroni over metrics × treatments."),

@@ -13,17 +13,24 @@ Writes keep the previous results on failure:
 - Spark has no transactions: both new tables are written in full under staging names first,
   and only then swapped in (drop + rename per table). A failure while computing or writing
   leaves the previous results untouched; the swap itself is two quick metastore operations.
+
+Errors reach the user as one line naming the cause (:func:`error_cause`: a missing table or
+column, a value that does not convert, a full disk, memory); a failed rollback never hides the
+error that caused it, and a failure after the commit (DuckDB's checkpoint) is a warning, as
+the results are written.
 """
 
 from __future__ import annotations
 
+import errno
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
 
-from analysis_py.profiles import DbtTarget
+from analysis_py.profiles import DbtTarget, adapter_package
 from analysis_py.result_tables import TABLES, Column
 
 
@@ -32,13 +39,16 @@ class WarehouseError(RuntimeError):
 
 
 class Warehouse(Protocol):
+    #: True once write_results has committed: an interruption after it leaves new results.
+    results_written: bool
+
     def read_table(self, name: str) -> pd.DataFrame:
         """All rows of one of our marts (they hold sums, never subject rows)."""
 
-    def write_results(self, tables: dict[str, pd.DataFrame]) -> None:
+    def write_results(self, tables: dict[str, pd.DataFrame]) -> list[str]:
         """Replace each latest result table by its frame and add the frame to its history
         table (replacing that analysis_date's snapshot); on failure keep everything as it
-        was."""
+        was. Returns warnings (one line each) about steps after the commit that failed."""
 
     def close(self) -> None: ...
 
@@ -52,7 +62,103 @@ def connect(target: DbtTarget, schema: str | None = None) -> Warehouse:
         raise WarehouseError(
             f"dbt target '{target.target_name}' of profile '{target.profile_name}' has type "
             f"'{target.type}'; the analysis step supports: {', '.join(implementations)}")
-    return implementations[target.type](target, schema)
+    try:
+        return implementations[target.type](target, schema)
+    except ModuleNotFoundError as error:
+        raise WarehouseError(
+            f"dbt target '{target.target_name}' has type '{target.type}', but Python cannot "
+            f"import {error.name}: pip install {adapter_package(target.type)}") from None
+
+
+def check_reachable(target: DbtTarget) -> None:
+    """Fail in one line when the target's warehouse is certainly not there yet (a DuckDB
+    file that does not exist), rather than let dbt create an empty one."""
+    if target.type == "duckdb":
+        _duckdb_path(target)
+
+
+def _duckdb_path(target: DbtTarget) -> str:
+    path = str(target.settings.get("path", ""))
+    if not path or (path != ":memory:" and not Path(path).exists()):
+        raise WarehouseError(
+            f"DuckDB file '{path}' (dbt target '{target.target_name}') does not exist: "
+            "run `xp run` (or `dbt build`) first")
+    return path
+
+
+# An engine's error text -> the cause in a few words. DuckDB, Postgres and Spark word the
+# same causes differently; the first match wins, and the engine's own first line is kept
+# when nothing matches.
+_CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE | re.DOTALL), text) for pattern, text in (
+        (r"no space left on device|could not extend file|disk (is )?full",
+         "the disk is full (No space left on device)"),
+        (r"out of memory|OutOfMemory|could not allocate|failed to allocate",
+         "out of memory"),
+        (r"Table with name (?P<name>[\w.\"`]+) does not exist"
+         r"|relation \"(?P<name2>[^\"]+)\" does not exist"
+         r"|The table or view (?P<name3>[\w.`]+) cannot be found",
+         "table '{name}' does not exist"),
+        (r"column \"(?P<name>[^\"]+)\" referenced that exists in the SELECT clause"
+         r"|Referenced column \"(?P<name2>[^\"]+)\" not found"
+         r"|column \"?(?P<name3>[\w.]+)\"? does not exist"
+         r"|with name `(?P<name4>[^`]+)` cannot be resolved",
+         "column '{name}' does not exist in the table it reads"),
+        # The staging models' own message for text that is not an ISO 8601 timestamp.
+        (r"xp: (?P<value>[\w.]+ is not an ISO 8601 timestamp [^\n]*)", "{value}"),
+        (r"Could not convert string '(?P<value>[^']*)' to (?P<type>\w+)"
+         r"(?: when casting from source column (?P<column>\w+))?",
+         "value '{value}'{column} cannot be converted to {type}"),
+        (r"invalid timestamp field format: \"(?P<value>[^\"]*)\""
+         r"(?:.*when casting from source column (?P<column>\w+))?",
+         "value '{value}'{column} is not a timestamp (expected YYYY-MM-DD HH:MM:SS)"),
+        (r"Unimplemented type for cast \((?P<value>\w+) -> (?P<type>\w+)\)"
+         r"(?: when casting from source column (?P<column>\w+))?",
+         "a {value}{column} cannot be cast to {type}"),
+        (r"invalid input syntax for type (?P<type>[\w ]+): \"(?P<value>[^\"]*)\"",
+         "value '{value}' cannot be converted to {type}"),
+        (r"date/time field value out of range: \"(?P<value>[^\"]*)\"",
+         "value '{value}' is not a timestamp (expected YYYY-MM-DD HH:MM:SS)"),
+        (r"cannot cast type (?P<value>[\w ]+) to (?P<type>[\w ]+)",
+         "a {value} cannot be cast to {type}"),
+        (r"The value '(?P<value>[^']*)' of the type \"\w+\" cannot be cast to \"(?P<type>\w+)\"",
+         "value '{value}' cannot be converted to {type}"),
+    ))
+
+
+def error_cause(text: str) -> str:
+    """The cause of an engine's (or dbt's) error message, in one line: the table, column or
+    value at fault, or the disk or memory; else the message's first line."""
+    for pattern, template in _CAUSES:
+        match = pattern.search(text)
+        if match:
+            found = {key.rstrip("0123456789"): value.replace("`", "").strip('"') for key, value
+                     in match.groupdict().items() if value is not None}
+            column = found.get("column")
+            cause = template.format(name=found.get("name", ""), value=found.get("value", ""),
+                                    type=found.get("type", ""),
+                                    column=f" in column {column}" if column else "")
+            if cause.startswith(("out of memory", "the disk is full")):
+                return f"{cause}: {first_line(text)}"
+            return cause
+    return first_line(text)
+
+
+def first_line(text: str, limit: int = 240) -> str:
+    """The first line of a message that says something (dbt puts a header line first)."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    useful = [line for line in lines
+              if not re.match(r"^(Runtime|Database|Compilation) Error( in \w+ .*)?$", line)]
+    line = " ".join((useful or lines or [""])[0].split())
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
+def os_error_cause(error: OSError) -> str:
+    """An OSError as one line: a full disk named as such, else its text and file."""
+    where = f": {error.filename}" if error.filename else ""
+    if error.errno == errno.ENOSPC:
+        return f"the disk is full (No space left on device){where}"
+    return f"{error.strerror or error}{where}"
 
 
 def quote_identifier(name: str) -> str:
@@ -92,17 +198,14 @@ class DuckDBWarehouse:
     def __init__(self, target: DbtTarget, schema: str | None = None) -> None:
         import duckdb
 
-        path = str(target.settings.get("path", ""))
-        if not path or (path != ":memory:" and not Path(path).exists()):
-            raise WarehouseError(
-                f"DuckDB file '{path}' (dbt target '{target.target_name}') does not exist: "
-                "run `xp run` (or `dbt build`) first")
-        self.path = path
+        path = self.path = _duckdb_path(target)
         self.schema = schema or str(target.settings.get("schema") or "main")
+        self.results_written = False
         try:
             self.connection = duckdb.connect(path)
         except duckdb.Error as error:
-            raise WarehouseError(f"cannot open DuckDB file '{path}': {error}") from None
+            raise WarehouseError(f"cannot open DuckDB file '{path}': "
+                                 f"{error_cause(str(error))}") from None
 
     def _table(self, name: str) -> str:
         return f"{quote_identifier(self.schema)}.{quote_identifier(name)}"
@@ -114,8 +217,11 @@ class DuckDBWarehouse:
             return self.connection.execute(f"select * from {self._table(name)}").df()
         except duckdb.CatalogException:
             raise _missing_mart(self.schema, name, f"'{self.path}'") from None
+        except duckdb.Error as error:
+            raise WarehouseError(f"reading {self.schema}.{name} failed: "
+                                 f"{error_cause(str(error))}") from None
 
-    def write_results(self, tables: dict[str, pd.DataFrame]) -> None:
+    def write_results(self, tables: dict[str, pd.DataFrame]) -> list[str]:
         import duckdb
 
         connection = self.connection
@@ -127,15 +233,33 @@ class DuckDBWarehouse:
                     self._append_history(f"{name}_history", frame)
             connection.execute("commit")
         except duckdb.Error as error:
-            connection.execute("rollback")
+            self._rollback()
             raise WarehouseError(f"writing the result tables failed, previous results kept: "
-                                 f"{error}") from None
+                                 f"{error_cause(str(error))}") from None
         except BaseException:
-            connection.execute("rollback")
+            self._rollback()
             raise
+        self.results_written = True
         # Move the new tables from the write-ahead log into the file itself, so that a copy
-        # of the file, or a reader in another process, sees them.
-        connection.execute("checkpoint")
+        # of the file, or a reader in another process, sees them. The results are committed
+        # already: if this fails, DuckDB replays the log when it next opens the file.
+        try:
+            connection.execute("checkpoint")
+        except duckdb.Error as error:
+            return [f"the results are committed, but moving them from the write-ahead log into "
+                    f"'{self.path}' failed ({error_cause(str(error))}); DuckDB does it when it "
+                    "next opens the file"]
+        return []
+
+    def _rollback(self) -> None:
+        """Roll back if a transaction is still open. A failed commit may have ended it
+        already; the error of the rollback must not replace the one that caused it."""
+        import duckdb
+
+        try:
+            self.connection.execute("rollback")
+        except duckdb.Error:
+            pass
 
     def _definition(self, name: str) -> str:
         return ", ".join(f"{quote_identifier(c.name)} {self.TYPES[c.type]}" for c in TABLES[name])
@@ -185,6 +309,7 @@ class PostgresWarehouse:
 
         settings = target.settings
         self.schema = schema or str(settings.get("schema", "public"))
+        self.results_written = False
         self.where = (f"Postgres database '{settings.get('dbname') or settings.get('database')}'"
                       f" at {settings.get('host')}:{settings.get('port', 5432)}")
         try:
@@ -215,10 +340,23 @@ class PostgresWarehouse:
         except psycopg2.errors.UndefinedTable:
             self.connection.rollback()
             raise _missing_mart(self.schema, name, f"the {self.where}") from None
+        except psycopg2.Error as error:
+            self._rollback()
+            raise WarehouseError(f"reading {self.schema}.{name} failed: "
+                                 f"{error_cause(str(error))}") from None
         self.connection.rollback()  # end the read-only transaction
         return frame
 
-    def write_results(self, tables: dict[str, pd.DataFrame]) -> None:
+    def _rollback(self) -> None:
+        """Roll back; a lost connection makes that fail too, and must not hide the cause."""
+        import psycopg2
+
+        try:
+            self.connection.rollback()
+        except psycopg2.Error:
+            pass
+
+    def write_results(self, tables: dict[str, pd.DataFrame]) -> list[str]:
         import psycopg2
         from psycopg2.extras import execute_values
 
@@ -251,12 +389,14 @@ class PostgresWarehouse:
                                        "values %s", _rows(frame, TABLES[table]), page_size=1000)
             self.connection.commit()
         except psycopg2.Error as error:
-            self.connection.rollback()
+            self._rollback()
             raise WarehouseError(f"writing the result tables failed, previous results kept: "
-                                 f"{str(error).strip()}") from None
+                                 f"{error_cause(str(error))}") from None
         except BaseException:
-            self.connection.rollback()
+            self._rollback()
             raise
+        self.results_written = True
+        return []
 
     def close(self) -> None:
         self.connection.close()
@@ -280,6 +420,7 @@ class SparkWarehouse:
         # The same builder as dbt-spark's session mode, so both share one metastore.
         self.spark = SparkSession.builder.enableHiveSupport().getOrCreate()
         self.schema = schema or str(target.settings.get("schema"))
+        self.results_written = False
 
     def _table(self, name: str) -> str:
         return f"`{self.schema}`.`{name}`"
@@ -295,7 +436,7 @@ class SparkWarehouse:
         except AnalysisException:
             raise _missing_mart(self.schema, name, "the Spark metastore") from None
 
-    def write_results(self, tables: dict[str, pd.DataFrame]) -> None:
+    def write_results(self, tables: dict[str, pd.DataFrame]) -> list[str]:
         from pyspark.errors import PySparkException
 
         try:
@@ -313,7 +454,10 @@ class SparkWarehouse:
                 self.spark.sql(f"alter table {self._table(name + self.STAGING_SUFFIX)} "
                                f"rename to {self._table(name)}")
         except PySparkException as error:
-            raise WarehouseError(f"writing the result tables failed: {error}") from None
+            raise WarehouseError(f"writing the result tables failed: "
+                                 f"{error_cause(str(error))}") from None
+        self.results_written = True
+        return []
 
     def _append_history(self, name: str, frame: Any) -> None:
         """Overwrite only this analysis_date's partition of the history table (Spark cannot

@@ -37,10 +37,25 @@ HEALTHY = (arm(2000, 10.0, 4.0, 9.0, 4.0, 2.0), arm(2000, 10.2, 4.0, 9.0, 4.0, 2
 
 def test_a_healthy_experiment_is_ok_everywhere() -> None:
     row = diagnostics(*HEALTHY)
-    for check in ("srm", "multi_variant", "pre_exposure_balance", "cuped_sanity",
-                  "sample_size", "large_lift", "pre_exposure_data"):
+    for check in ("srm", "multi_variant", "unknown_variant", "pre_exposure_balance",
+                  "cuped_sanity", "sample_size", "large_lift", "pre_exposure_data"):
         assert row[f"{check}_status"] == "ok", (check, row[f"{check}_reason"])
     assert row["health_status"] == "ok"
+
+
+def test_subjects_in_variants_the_config_does_not_list_warn() -> None:
+    """A variant renamed in the data (here 'cheap' for 'treatment' in 1,192 subjects' rows)
+    leaves its subjects out of every comparison: the check names their count and share."""
+    config = two_arm_config()
+    mart = mart_rows(config, {"control": HEALTHY[0], "treatment": HEALTHY[1]})
+    mart["n_unknown_variant_subjects"] = 1192
+    row = analyze(mart, config, "r", AT).diagnostics.iloc[0]
+    assert row["unknown_variant_status"] == "warning"
+    assert row["unknown_variant_share"] == pytest.approx(1192 / (4000 + 1192))
+    assert row["unknown_variant_reason"] == (
+        "1192 subjects (22.96%) were exposed only to variants the config does not list and "
+        "are excluded: add the variants to the experiment, or check the assignment code")
+    assert row["health_status"] == "warning"
 
 
 def test_pre_exposure_imbalance_fails() -> None:
