@@ -159,8 +159,9 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
         check_reachable(target)
     _preflight(target, config, seeds_pending=build_first)
     if build_first:
-        full_refresh = args.full_refresh or _built_from_another_config(target, config)
-        dbt_build(target, config, ["--full-refresh"] if full_refresh else None, analysis_at)
+        # Stale incremental state rebuilds by itself inside dbt (docs/decisions/0009).
+        dbt_build(target, config, ["--full-refresh"] if args.full_refresh else None,
+                  analysis_at)
         print()
     results = run_analysis(target, config, analysis_at)
     print(format_summary(results.results, results.diagnostics))
@@ -193,23 +194,6 @@ def _check_writable(path: Path) -> None:
         raise OutputError(f"cannot write the report to {path}: {ancestor} is not a directory")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write the report to {path}: {ancestor} is not writable")
-
-
-def _built_from_another_config(target: DbtTarget, config: ExperimentConfig) -> bool:
-    """True unless the warehouse holds a statistics mart built from this config: the
-    incremental models then rebuild in full, as rows of other definitions may be in them.
-    Spark rebuilds every run anyway (no incremental models there)."""
-    if target.type == "spark":
-        return False
-    try:
-        warehouse = connect(target, mart_schema(target))
-        try:
-            hashes = set(warehouse.read_table(MART)["config_hash"])
-        finally:
-            warehouse.close()
-    except (*USER_ERRORS, OSError, KeyError):
-        return True
-    return hashes != {config.hash}
 
 
 def _command_run(args: argparse.Namespace) -> int:
@@ -325,8 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--full-refresh", action="store_true",
                 help="rebuild the incremental models from all events (needed after editing "
-                     "past rows or for an --analysis-at before the last run's; a changed "
-                     "config triggers it by itself)")
+                     "or deleting past rows; a changed config, code or source, or an "
+                     "--analysis-at before the last run's, rebuilds what it must by itself)")
         if name in ("run", "analyze", "dbt-vars"):
             command.add_argument(
                 "--analysis-at", type=_utc_timestamp,

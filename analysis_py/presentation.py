@@ -16,6 +16,7 @@ __all__ = ["missing", "number", "p_value", "percent", "share"]
 CHECKS = {
     "srm": "Sample ratio",
     "multi_variant": "Multi-variant subjects",
+    "unknown_variant": "Unknown variants",
     "pre_exposure_balance": "Pre-exposure balance",
     "cuped_sanity": "CUPED sanity",
     "sample_size": "Sample size",

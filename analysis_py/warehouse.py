@@ -25,6 +25,7 @@ from __future__ import annotations
 import errno
 import re
 from collections.abc import Iterable
+from datetime import timezone
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -171,13 +172,17 @@ def missing_columns(contract: Iterable[Column], existing: set[str]) -> list[Colu
     return [column for column in contract if column.name not in existing]
 
 
-def _rows(frame: pd.DataFrame, columns: tuple[Column, ...]) -> list[tuple[Any, ...]]:
-    """The frame's rows as plain Python values in contract order, NaN as None."""
+def _rows(frame: pd.DataFrame, columns: tuple[Column, ...],
+          utc_aware: bool = False) -> list[tuple[Any, ...]]:
+    """The frame's rows as plain Python values in contract order, NaN as None. Timestamps
+    are UTC; ``utc_aware`` marks them so (pyspark reads a naive datetime as local time)."""
     values = []
+    zone = timezone.utc if utc_aware else None
     for column in columns:
         series = frame[column.name]
         if column.type == "timestamp":
-            items = [None if pd.isna(v) else pd.Timestamp(v).to_pydatetime() for v in series]
+            items = [None if pd.isna(v) else pd.Timestamp(v).to_pydatetime().replace(tzinfo=zone)
+                     for v in series]
         else:
             items = [None if pd.isna(v) else v for v in series.tolist()]
         values.append(items)
@@ -430,6 +435,12 @@ class SparkWarehouse:
 
         try:
             table = self.spark.table(self._table(name))
+            # Timestamps as TIMESTAMP_NTZ: collect() would turn them into the process's local
+            # time; they are UTC wall-clock times (the session's time zone is UTC).
+            table = table.select(*(
+                f"cast(`{field.name}` as timestamp_ntz) as `{field.name}`"
+                if field.dataType.typeName() == "timestamp" else f"`{field.name}`"
+                for field in table.schema.fields))
             # collect() rather than toPandas(): pyspark does not support pandas 3's
             # conversion path yet, and the mart is small.
             return pd.DataFrame([row.asDict() for row in table.collect()], columns=table.columns)
@@ -444,7 +455,8 @@ class SparkWarehouse:
             for name, frame in tables.items():
                 columns = TABLES[name]
                 ddl = ", ".join(f"`{c.name}` {self.TYPES[c.type]}" for c in columns)
-                staged = self.spark.createDataFrame(_rows(frame, columns), schema=ddl)
+                staged = self.spark.createDataFrame(_rows(frame, columns, utc_aware=True),
+                                                    schema=ddl)
                 staged.write.mode("overwrite").saveAsTable(
                     self._table(name + self.STAGING_SUFFIX))
                 if f"{name}_history" in TABLES:

@@ -431,7 +431,6 @@ def test_ctrl_c_is_one_line_and_exit_130(demo_copy: Path, monkeypatch: pytest.Mo
     before = result_tables(demo_copy)
     monkeypatch.setattr(dbtRunner, "invoke", lambda self, args: dbtRunnerResult(
         success=False, exception=KeyboardInterrupt()))
-    monkeypatch.setattr(cli, "_built_from_another_config", lambda target, config: False)
     assert main(["run", "--project-dir", str(REPO)]) == 130
     assert capsys.readouterr().err == "xp: interrupted; the previous results are intact\n"
 

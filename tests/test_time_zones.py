@@ -425,11 +425,8 @@ def test_spark_gives_one_utc_time_in_any_zone(tmp_path: Path) -> None:
     assert "The Spark session's time zone is 'Asia/Tokyo'; the models need UTC" in output
     assert outcomes[2]["exit_code"] == 1
     assert_names_the_bad_value(output)
-    try:
-        assert_hand_known(figures, label)
-    except AssertionError:
-        pytest.xfail("analysis_at is written to Spark in the process's zone: SparkWarehouse "
-                     "hands pyspark naive datetimes, which it reads as local times")
+    # analysis_at too: the Python step hands pyspark UTC-aware datetimes.
+    assert_hand_known(figures, label)
 
 
 def test_the_default_analysis_time_is_utc_in_any_zone(tmp_path: Path) -> None:
