@@ -494,3 +494,20 @@ def test_alternative_is_validated_and_kept_out_of_sequential_experiments() -> No
     with pytest.raises(ConfigError, match="always-valid intervals are two-sided, but metric "
                                           "'revenue' has alternative 'less'"):
         parse_config(document, "a.yml")
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/configuration.md"])
+def test_the_documented_config_examples_load(document: str) -> None:
+    """Every YAML block with experiments in the docs is a config the loader accepts."""
+    import re
+    import textwrap
+
+    import yaml
+
+    text = (DEMO_CONFIG.parent / document).read_text(encoding="utf-8")
+    examples = [yaml.safe_load(textwrap.dedent(block))
+                for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)]
+    examples = [e for e in examples if isinstance(e, dict) and "experiments" in e]
+    assert examples
+    for example in examples:
+        parse_config(example, document)
