@@ -99,8 +99,10 @@ def test_a_warehouse_with_older_columns_asks_for_a_full_refresh(
     """A warehouse built by a version whose incremental tables had other columns (here: the
     first exposures without subject_key, as before 0007) fails with a one-line reason that
     says what to run, keeps its results, and is rebuilt by `xp run --full-refresh`; so do
-    stored subject keys that the engine no longer hashes to."""
-    copy = tmp_path / "copy.duckdb"
+    stored subject keys that the engine no longer hashes to. (The copy keeps the file's name:
+    DuckDB names the database after it, and a source in another database would rebuild the
+    incremental models by itself, decision 0009.)"""
+    copy = tmp_path / demo_run.path.name
     shutil.copy(demo_run.path, copy)
     monkeypatch.setenv("XP_DUCKDB_PATH", str(copy))
     connection = duckdb.connect(str(copy))
