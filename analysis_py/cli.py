@@ -7,7 +7,7 @@
     xp validate   check the experiment config file, and (unless --offline, or when there is
                   no dbt target or DuckDB file yet) that the warehouse holds what it needs
 
-`run` and `analyze` start with the preflight (analysis_py/preflight.py): the source tables,
+`run` and `analyze` start with the preflight (analysis_py/pipeline/preflight.py): the source tables,
 the columns the config uses and their types, the experiments' exposures. Its warnings (an
 experiment not started, variants the config does not list) go to stdout as
 `xp: warning: ...`; an error stops the command before anything is built or replaced.
@@ -35,7 +35,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis_py.analysis import (
+from analysis_py.config import ConfigError, ExperimentConfig, load_config
+from analysis_py.pipeline.comparisons import (
     CROSS_PRODUCTS,
     DAILY_MART,
     DIMENSION_MART,
@@ -46,21 +47,25 @@ from analysis_py.analysis import (
     analyze_slices,
     needs_cross_products,
 )
-from analysis_py.config import ConfigError, ExperimentConfig, load_config
-from analysis_py.dbt_build import DbtBuildError, dbt_build, dbt_vars
-from analysis_py.manifest import mart_schema
-from analysis_py.preflight import (
+from analysis_py.pipeline.preflight import (
     Finding,
     PreflightError,
     PreflightUnavailable,
     preflight,
     raise_for_errors,
 )
-from analysis_py.profiles import DbtTarget, ProfileError, check_target, load_target
-from analysis_py.report import write_report
+from analysis_py.presentation.report import write_report
+from analysis_py.presentation.summary import format_summary
 from analysis_py.result_tables import column_names
-from analysis_py.summary import format_summary
-from analysis_py.warehouse import WarehouseError, check_reachable, connect, os_error_cause
+from analysis_py.warehouse.connection import (
+    WarehouseError,
+    check_reachable,
+    connect,
+    os_error_cause,
+)
+from analysis_py.warehouse.dbt import DbtBuildError, dbt_build, dbt_vars
+from analysis_py.warehouse.manifest import mart_schema
+from analysis_py.warehouse.profiles import DbtTarget, ProfileError, check_target, load_target
 
 
 class OutputError(RuntimeError):

@@ -1,4 +1,4 @@
-{#- The facts the preflight (analysis_py/preflight.py) judges, gathered through the adapter so
+{#- The facts the preflight (analysis_py/pipeline/preflight.py) judges, gathered through the adapter so
     that one macro serves every engine: `xp` runs it as
     `dbt run-operation xp_preflight --args '{"tables": [...], "sample_rows": N}'` before it
     builds or analyses, and reads the one log line it writes (marker XP_PREFLIGHT, JSON).

@@ -1,5 +1,5 @@
 {#- The names of the statistics marts' sum columns (after n), and of the ratio metrics'
-    further sums; analysis_py/analysis.py lists the same as SUM_COLUMNS and
+    further sums; analysis_py/pipeline/comparisons.py lists the same as SUM_COLUMNS and
     RATIO_SUM_COLUMNS. -#}
 {% macro xp_sum_columns() -%}
     {{ return(['sum_y', 'sum_y_squares', 'sum_x', 'sum_x_squares', 'sum_xy']) }}

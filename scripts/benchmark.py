@@ -51,8 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmark_peers import per_subject_aggregates  # noqa: E402
 from generate_scale_data import EVENT_NAMES, generate  # noqa: E402
 
-from analysis_py.analysis import RATIO_SUM_COLUMNS, analyze  # noqa: E402
 from analysis_py.config import parse_config  # noqa: E402
+from analysis_py.pipeline.comparisons import RATIO_SUM_COLUMNS, analyze  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 WINDOW_DAYS = 14
@@ -126,8 +126,8 @@ HOST_DBT = """
 import sys
 from pathlib import Path
 from analysis_py.config import load_config
-from analysis_py.dbt_build import run_dbt
-from analysis_py.profiles import load_target
+from analysis_py.warehouse.dbt import run_dbt
+from analysis_py.warehouse.profiles import load_target
 host = Path(sys.argv[1])
 target, config = load_target(host), load_config(host / "experiments.yml")
 """

@@ -27,11 +27,11 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from analysis_py import sequential
-from analysis_py.analysis import RATIO_SUM_COLUMNS, analyze
 from analysis_py.config import parse_config
-from analysis_py.statistics import SufficientStatistics
-from analysis_py.ttest import cuped_test, unadjusted_test
+from analysis_py.pipeline.comparisons import RATIO_SUM_COLUMNS, analyze
+from analysis_py.stats import sequential
+from analysis_py.stats.sufficient_statistics import SufficientStatistics
+from analysis_py.stats.ttest import cuped_test, unadjusted_test
 
 DAYS = 14
 SUBJECTS_PER_DAY_PER_ARM = 100

@@ -23,11 +23,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analysis_py import cli, warehouse
+from analysis_py import cli
 from analysis_py.cli import main
-from analysis_py.dbt_build import _node_failures
-from analysis_py.profiles import load_target
-from analysis_py.warehouse import WarehouseError, connect, error_cause
+from analysis_py.warehouse import connection as warehouse
+from analysis_py.warehouse.connection import WarehouseError, connect, error_cause
+from analysis_py.warehouse.dbt import _node_failures
+from analysis_py.warehouse.profiles import load_target
 from tests.conftest import DEMO_ANALYSIS_AT, REPO, SEEDS, DemoRun
 
 AT = DEMO_ANALYSIS_AT.isoformat()

@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis_py.analysis import RATIO_SUM_COLUMNS, analyze
 from analysis_py.config import parse_config
-from analysis_py.statistics import MultiCovariateStatistics
-from analysis_py.ttest import multi_cuped_test
+from analysis_py.pipeline.comparisons import RATIO_SUM_COLUMNS, analyze
+from analysis_py.stats.sufficient_statistics import MultiCovariateStatistics
+from analysis_py.stats.ttest import multi_cuped_test
 
 AT = datetime(2026, 3, 1, 12, 0)
 N_EXPERIMENTS = 2000

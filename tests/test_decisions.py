@@ -16,13 +16,13 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 
-from analysis_py import sequential
-from analysis_py.bayesian import relative_effect_posterior
-from analysis_py.multiple_testing import adjust_p_values, adjusted_quantile
-from analysis_py.noninferiority import noninferiority_p_value
-from analysis_py.power import power_analysis
-from analysis_py.statistics import MultiCovariateStatistics, SufficientStatistics
-from analysis_py.ttest import multi_cuped_test, unadjusted_test
+from analysis_py.stats import sequential
+from analysis_py.stats.bayesian import relative_effect_posterior
+from analysis_py.stats.multiple_testing import adjust_p_values, adjusted_quantile
+from analysis_py.stats.noninferiority import noninferiority_p_value
+from analysis_py.stats.power import power_analysis
+from analysis_py.stats.sufficient_statistics import MultiCovariateStatistics, SufficientStatistics
+from analysis_py.stats.ttest import multi_cuped_test, unadjusted_test
 
 EXACT = 1e-9
 
@@ -140,7 +140,7 @@ def test_sums_gbstats_refuses_get_the_negative_variance_status() -> None:
 def test_arm_mean_intervals_equal_statsmodels() -> None:
     from statsmodels.stats.weightstats import DescrStatsW
 
-    from analysis_py.ttest import mean_interval
+    from analysis_py.stats.ttest import mean_interval
 
     rng = np.random.default_rng(8)
     for n, level in ((3, 0.9), (40, 0.95), (2500, 0.99)):
@@ -178,7 +178,7 @@ def test_bayesian_posterior_equals_gbstats(case: int) -> None:
 
 
 def test_srm_p_value_equals_gbstats() -> None:
-    from analysis_py.analysis import analyze
+    from analysis_py.pipeline.comparisons import analyze
     from tests.test_analysis import AT, mart_rows, three_arm_config
 
     reference = GBSTATS["srm"]

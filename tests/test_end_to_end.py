@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis_py import warehouse
 from analysis_py.cli import main
-from analysis_py.presentation import VERDICT_LABEL, ordered_results
+from analysis_py.presentation.labels import VERDICT_LABEL, ordered_results
+from analysis_py.presentation.summary import format_summary
 from analysis_py.result_tables import TABLES, column_names
-from analysis_py.summary import format_summary
+from analysis_py.warehouse import connection as warehouse
 from tests.conftest import REPO, DemoRun, n_comparisons
 from tests.tables import TABLE_KEYS, assert_tables_agree
 
@@ -302,8 +302,8 @@ def test_history_written_by_an_earlier_version_gains_the_new_columns(
 def test_dbt_unit_tests_pass(demo_run: DemoRun, monkeypatch: pytest.MonkeyPatch) -> None:
     """`xp run` leaves dbt's unit tests out of the nightly build; they run here instead."""
     from analysis_py.config import load_config
-    from analysis_py.dbt_build import run_dbt
-    from analysis_py.profiles import load_target
+    from analysis_py.warehouse.dbt import run_dbt
+    from analysis_py.warehouse.profiles import load_target
 
     monkeypatch.setenv("XP_DUCKDB_PATH", str(demo_run.path))
     target = load_target(REPO)

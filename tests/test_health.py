@@ -7,8 +7,8 @@ import copy
 import pandas as pd
 import pytest
 
-from analysis_py.analysis import analyze
 from analysis_py.config import parse_config
+from analysis_py.pipeline.comparisons import analyze
 from tests.test_analysis import AT, mart_rows
 from tests.test_config import VALID
 

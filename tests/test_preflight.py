@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from analysis_py.config import parse_config
-from analysis_py.preflight import (
+from analysis_py.pipeline.preflight import (
     ASSIGNMENT_COLUMNS,
     EVENT_COLUMNS,
     Finding,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from analysis_py.cli import main
-from analysis_py.report import render_report
+from analysis_py.presentation.report import render_report
 from tests.conftest import REPO, DemoRun
 from tests.engines import missing_engine
 

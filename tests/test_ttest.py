@@ -13,8 +13,8 @@ import statsmodels.formula.api as smf
 import tea_tasting as tt
 from scipy import stats
 
-from analysis_py.statistics import SufficientStatistics
-from analysis_py.ttest import cuped_test, unadjusted_test
+from analysis_py.stats.sufficient_statistics import SufficientStatistics
+from analysis_py.stats.ttest import cuped_test, unadjusted_test
 
 # Floating-point agreement of two exact computations of the same formula.
 EXACT = 1e-9

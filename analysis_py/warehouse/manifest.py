@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from analysis_py.analysis import MART
-from analysis_py.profiles import DbtTarget
+from analysis_py.pipeline.comparisons import MART
+from analysis_py.warehouse.profiles import DbtTarget
 
 PACKAGE = "experiment_analysis"
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from analysis_py.config import DEFAULT_EVENT_SOURCE, ExperimentConfig
-from analysis_py.dbt_build import DbtBuildError, run_dbt
-from analysis_py.profiles import DbtTarget
+from analysis_py.warehouse.dbt import DbtBuildError, run_dbt
+from analysis_py.warehouse.profiles import DbtTarget
 
 #: Rows read from the start of each table to check that text parses as numbers or times.
 SAMPLE_ROWS = 10_000

@@ -16,7 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from analysis_py.statistics import MultiCovariateStatistics, SufficientStatistics, _divide
+from analysis_py.stats.sufficient_statistics import (
+    MultiCovariateStatistics,
+    SufficientStatistics,
+    _divide,
+)
 
 
 @dataclass(frozen=True)

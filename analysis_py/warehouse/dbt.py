@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from analysis_py.config import ExperimentConfig
-from analysis_py.profiles import DbtTarget, adapter_package
-from analysis_py.warehouse import error_cause, os_error_cause
+from analysis_py.warehouse.connection import error_cause, os_error_cause
+from analysis_py.warehouse.profiles import DbtTarget, adapter_package
 
 
 class DbtBuildError(RuntimeError):

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from analysis_py import defaults
-from analysis_py.decisions import decision_estimate
-from analysis_py.statistics import SufficientStatistics
-from analysis_py.ttest import welch_p_value
+from analysis_py.pipeline.decisions import decision_estimate
+from analysis_py.stats.sufficient_statistics import SufficientStatistics
+from analysis_py.stats.ttest import welch_p_value
 
 _HEALTH = np.array(["ok", "warning", "fail"], dtype=object)
 

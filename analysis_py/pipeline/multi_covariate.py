@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis_py.config import ExperimentConfig
-from analysis_py.statistics import MultiCovariateStatistics
+from analysis_py.stats.sufficient_statistics import MultiCovariateStatistics
 
 
 def multi_covariate_arms(

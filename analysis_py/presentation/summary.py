@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis_py.presentation import (
+from analysis_py.presentation.labels import (
     CHECKS,
     STATUS_LABEL,
     VERDICT_SYMBOL,

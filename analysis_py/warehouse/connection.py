@@ -31,8 +31,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from analysis_py.profiles import DbtTarget, adapter_package
 from analysis_py.result_tables import TABLES, Column
+from analysis_py.warehouse.profiles import DbtTarget, adapter_package
 
 
 class WarehouseError(RuntimeError):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis_py.formatting import missing, number, p_value, percent, share
+from analysis_py.presentation.formatting import missing, number, p_value, percent, share
 
 __all__ = ["missing", "number", "p_value", "percent", "share"]
 

@@ -16,8 +16,8 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from analysis_py import presentation as fmt
-from analysis_py.decisions import ESTIMATE_LABEL
+from analysis_py.pipeline.decisions import ESTIMATE_LABEL
+from analysis_py.presentation import labels as fmt
 
 COLOURS = {"better": "#1a7f37", "worse": "#cf222e", "inconclusive": "#57606a",
            "no_result": "#8c959f", "unhealthy": "#cf222e"}
@@ -191,7 +191,7 @@ def render_report(results: pd.DataFrame, diagnostics: pd.DataFrame,
                   over_time: pd.DataFrame | None = None) -> str:
     """The report's HTML for these result tables (and the results over time, if given)."""
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("analysis_py", "templates"),
+        loader=jinja2.PackageLoader("analysis_py.presentation", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
     environment.filters.update(percent=fmt.percent, p_value=fmt.p_value, number=fmt.number,
                                probability=fmt.probability, when=fmt.timestamp,

@@ -17,16 +17,16 @@ from scipy import stats
 
 from analysis_py import defaults
 from analysis_py.config import ExperimentConfig
-from analysis_py.decisions import (
+from analysis_py.pipeline.decisions import (
     with_decisions,
     with_health_verdicts,
     with_slice_health_verdicts,
 )
-from analysis_py.health import health_checks
-from analysis_py.multi_covariate import multi_covariate_arms
+from analysis_py.pipeline.health import health_checks
+from analysis_py.pipeline.multi_covariate import multi_covariate_arms
 from analysis_py.result_tables import RESULT_SCHEMA_VERSION, column_names
-from analysis_py.statistics import RatioStatistics, SufficientStatistics
-from analysis_py.ttest import (
+from analysis_py.stats.sufficient_statistics import RatioStatistics, SufficientStatistics
+from analysis_py.stats.ttest import (
     ESTIMATE_FIELDS,
     EffectEstimate,
     cuped_test,

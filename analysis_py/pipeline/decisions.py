@@ -13,13 +13,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis_py import sequential
-from analysis_py.bayesian import relative_effect_posterior
-from analysis_py.formatting import p_value_array, percent_array, signed_number
-from analysis_py.multiple_testing import adjust_p_values, adjusted_alpha
-from analysis_py.noninferiority import noninferiority_p_value
-from analysis_py.power import power_analysis
-from analysis_py.ttest import ESTIMATE_FIELDS, interval
+from analysis_py.presentation.formatting import p_value_array, percent_array, signed_number
+from analysis_py.stats import sequential
+from analysis_py.stats.bayesian import relative_effect_posterior
+from analysis_py.stats.multiple_testing import adjust_p_values, adjusted_alpha
+from analysis_py.stats.noninferiority import noninferiority_p_value
+from analysis_py.stats.power import power_analysis
+from analysis_py.stats.ttest import ESTIMATE_FIELDS, interval
 
 DECISION_ESTIMATE = {"multi": "cuped++", "single": "cuped", "none": "unadjusted"}
 #: Column prefix of each estimate in the comparisons frame and the result tables.

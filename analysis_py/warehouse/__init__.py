@@ -1,0 +1,2 @@
+"""Everything that touches the warehouse or dbt: the dbt target and profile, dbt runs, the
+manifest, and reading the marts and writing the result tables."""
