@@ -1,5 +1,5 @@
 {#- The validated experiment config, passed by `xp run` as the var xp_config
-    (analysis_py/config.py, ExperimentConfig.to_dbt_vars). While dbt only parses the
+    (analysis_py/config/types.py, ExperimentConfig.to_dbt_vars). While dbt only parses the
     project, a placeholder stands in so that every model still renders. -#}
 {% macro xp_config() -%}
     {%- set config = var('xp_config', none) -%}

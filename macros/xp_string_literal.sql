@@ -1,5 +1,5 @@
 {#- A config string as a SQL string literal. Config strings are also limited to a safe
-    character set in analysis_py/config.py; this quoting is the second line of defence. -#}
+    character set in analysis_py/config/parsing.py; this quoting is the second line of defence. -#}
 {% macro xp_string_literal(value) -%}
     {{ return(adapter.dispatch('xp_string_literal', 'experiment_analysis')(value)) }}
 {%- endmacro %}
@@ -14,7 +14,7 @@
 {%- endmacro %}
 
 {#- A config value as a typed SQL literal: null, a number, true/false, or a quoted string.
-    Numbers are checked in analysis_py/config.py and pass through int/float here. -#}
+    Numbers are checked in analysis_py/config/parsing.py and pass through int/float here. -#}
 {% macro xp_config_literal(value, type) -%}
     {%- if value is none -%}
         cast(null as {{ type }})

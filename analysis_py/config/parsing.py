@@ -1,4 +1,4 @@
-"""The experiment config file: load, validate, and hand to dbt.
+"""Validate a parsed experiment config document into the types of :mod:`.types`.
 
 One YAML file declares metrics and experiments. Python reads it here; dbt receives the
 validated, normalised form as the var ``xp_config`` (see :meth:`ExperimentConfig.to_dbt_vars`),
@@ -14,378 +14,43 @@ Every error names the file, the entry and the key at fault, e.g.::
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
-from dataclasses import asdict, dataclass, field, fields
-from functools import cached_property
-from pathlib import Path
-from typing import Any, Literal, get_args
-
-import yaml
+from dataclasses import fields
+from typing import Any, get_args
 
 from analysis_py import defaults
-
-Aggregation = Literal["sum", "count", "conversion", "distinct_days", "threshold", "retention",
-                      "ratio"]
-AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
-#: Aggregations of events; a ratio metric divides two such metrics instead.
-EVENT_AGGREGATIONS = tuple(a for a in AGGREGATIONS if a != "ratio")
-Direction = Literal["increase", "decrease"]
-#: The alternative hypothesis of a metric's tests (tea-tasting's names): "greater" means the
-#: treatment's mean is higher than the control's.
-Alternative = Literal["two-sided", "greater", "less"]
-Role = Literal["primary", "secondary", "guardrail"]
-ROLES: tuple[str, ...] = get_args(Role)
-MultipleTesting = Literal["holm", "benjamini_hochberg", "bonferroni", "none"]
-CupedMode = Literal["single", "multi", "none"]
-
-CONFIG_SCHEMA_VERSION = 1
+from analysis_py.config.types import (
+    AGGREGATIONS,
+    DEFAULT_EVENT_SOURCE,
+    DEFAULT_MAX_DIMENSION_VALUES,
+    FILTER_OPERATORS,
+    ROLES,
+    Alternative,
+    AnalysisSettings,
+    ConfigError,
+    CupedMode,
+    EventSource,
+    Experiment,
+    ExperimentConfig,
+    Filter,
+    Metric,
+    MultipleTesting,
+    Role,
+    Threshold,
+    Window,
+    Winsorize,
+)
 
 # Names are checked with fullmatch: ``$`` would also match before a final newline.
 # Metric ids may become column or file names later: keep them plain identifiers.
 _METRIC_ID = re.compile(r"[a-z][a-z0-9_]{0,62}")
 # Dimensions are column names of the assignments table: plain lowercase identifiers.
 _COLUMN = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-DEFAULT_MAX_DIMENSION_VALUES = 10  # Statsig's top 10 + other (GrowthBook: 20, Eppo: 50)
 # Experiment, variant and event names are values in the user's tables: allow what such ids
 # usually contain, but no quotes, backslashes or control characters.
 _DATA_VALUE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/ -]{0,199}")
 _TRAFFIC_TOLERANCE = 1e-6
-
-
-class ConfigError(ValueError):
-    """The experiment config file is invalid; the message names file, entry and key."""
-
-
-@dataclass(frozen=True)
-class Window:
-    """Seconds relative to first exposure, ``start_seconds <= t - exposure < end_seconds``,
-    declared in the config as whole days (24-hour blocks) or whole hours."""
-
-    start_seconds: int
-    end_seconds: int
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """For aggregation ``threshold``: 1 when the subject's ``of`` (count of events, or sum of
-    values) in the window reaches ``at_least``, else 0."""
-
-    of: Literal["count", "sum"]
-    at_least: float
-
-
-FILTER_OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "in", "not in")
-_STANDARD_EVENT_COLUMNS = ("subject_id", "event_name", "event_at", "value")
-
-
-@dataclass(frozen=True)
-class Filter:
-    """A condition on an event column: ``column op value``. Structured, never free SQL: the
-    column is an identifier, the operator one of FILTER_OPERATORS, the value a number or a
-    safe string (a list of them for in / not in), which dbt quotes as literals."""
-
-    column: str
-    op: str
-    value: Any
-
-
-#: The event source metrics read unless they name another: the events table of the input
-#: contract (dbt source experimentation.events, staged in stg_experimentation__events).
-DEFAULT_EVENT_SOURCE = "events"
-
-
-@dataclass(frozen=True)
-class EventSource:
-    """A further table of events, declared as a dbt source, with its own column names.
-
-    Without ``event_name_column`` every row is an event, and its metrics name no event.
-    Without ``value_column`` sums have nothing to add (use count, conversion, ...).
-    """
-
-    id: str
-    source_name: str
-    table_name: str
-    subject_id_column: str
-    timestamp_column: str
-    value_column: str | None = None
-    event_name_column: str | None = None
-
-
-@dataclass(frozen=True)
-class Winsorize:
-    """Caps on the per-subject values at percentiles over the experiment's subjects (all arms
-    pooled), e.g. upper 0.99: values above the 99th percentile become it. The pre-exposure
-    covariate gets its own caps at the same percentiles."""
-
-    upper: float
-    lower: float | None = None
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A per-subject metric: an aggregation of events of one name inside a window after
-    first exposure, or (aggregation ``ratio``) the ratio of the means of two such metrics.
-
-    ``matured_subjects_only`` counts only subjects whose window has ended at the analysis
-    time (always so for ``retention``: 1 if any event in the window, e.g. days 7-14)."""
-
-    id: str
-    aggregation: Aggregation
-    event_name: str = ""
-    window: Window | None = None
-    description: str = ""
-    direction: Direction = "increase"
-    alternative: Alternative = "two-sided"
-    display_name: str = ""
-    threshold: Threshold | None = None
-    filters: tuple[Filter, ...] = ()
-    winsorize: Winsorize | None = None
-    matured_subjects_only: bool = False
-    numerator: str = ""
-    denominator: str = ""
-    source: str = DEFAULT_EVENT_SOURCE
-
-    @property
-    def label(self) -> str:
-        """The name people see: display_name, else the id."""
-        return self.display_name or self.id
-
-    @property
-    def is_ratio(self) -> bool:
-        return self.aggregation == "ratio"
-
-    @property
-    def components(self) -> tuple[str, ...]:
-        """The event metrics this metric is computed from: itself, or numerator and
-        denominator for a ratio."""
-        return (self.numerator, self.denominator) if self.is_ratio else (self.id,)
-
-
-@dataclass(frozen=True)
-class AnalysisSettings:
-    """Per-experiment statistical options (the ``analysis`` key); defaults in defaults.py."""
-
-    multiple_testing: MultipleTesting = defaults.MULTIPLE_TESTING  # type: ignore[assignment]
-    sequential: bool = defaults.SEQUENTIAL
-    sequential_tuning: float = defaults.SEQUENTIAL_TUNING
-    bayesian: bool = defaults.BAYESIAN
-    bayesian_prior_sd: float = defaults.BAYESIAN_PRIOR_SD
-    cuped: CupedMode = defaults.CUPED  # type: ignore[assignment]
-    target_relative_effect: float = defaults.TARGET_RELATIVE_EFFECT
-    power: float = defaults.POWER
-    noninferiority_margin: float | None = None
-
-
-@dataclass(frozen=True)
-class Experiment:
-    """An experiment: its arms, control, expected traffic split and metrics with roles."""
-
-    id: str
-    variants: tuple[str, ...]
-    control: str
-    traffic: dict[str, float]
-    metrics: tuple[str, ...]
-    lookback_days: int
-    confidence_level: float = defaults.CONFIDENCE_LEVEL
-    description: str = ""
-    roles: dict[str, Role] | None = None
-    analysis: AnalysisSettings = AnalysisSettings()
-    dimensions: tuple[str, ...] = ()
-    max_dimension_values: int = DEFAULT_MAX_DIMENSION_VALUES
-
-    def role(self, metric_id: str) -> Role:
-        return (self.roles or {}).get(metric_id, "primary")
-
-    @property
-    def treatments(self) -> tuple[str, ...]:
-        return tuple(v for v in self.variants if v != self.control)
-
-
-@dataclass(frozen=True)
-class ExperimentConfig:
-    """The validated config file."""
-
-    path: str
-    metrics: dict[str, Metric]
-    experiments: tuple[Experiment, ...]
-    event_sources: dict[str, EventSource] = field(default_factory=dict)
-
-    def experiment(self, experiment_id: str) -> Experiment:
-        for experiment in self.experiments:
-            if experiment.id == experiment_id:
-                return experiment
-        raise KeyError(experiment_id)
-
-    def to_dbt_vars(self) -> dict[str, Any]:
-        """The ``--vars`` dbt receives: the normalised definitions plus their hash.
-
-        The hash lands in the statistics mart, so the analysis step can tell when the mart
-        was built from a different config than the one it is reading.
-        """
-        body = {
-            "schema_version": CONFIG_SCHEMA_VERSION,
-            "metrics": [self._metric_vars(m) for m in self.metrics.values()],
-            "event_sources": [asdict(s) for s in self.event_sources.values()],
-            "experiments": [
-                {
-                    "id": e.id,
-                    "variants": [
-                        {"id": v, "is_control": v == e.control, "expected_share": e.traffic[v]}
-                        for v in e.variants
-                    ],
-                    "metrics": list(self.computed_metrics(e)),
-                    "lookback_days": e.lookback_days,
-                    "cuped": e.analysis.cuped,
-                    "dimensions": list(e.dimensions),
-                    "max_dimension_values": e.max_dimension_values,
-                }
-                for e in self.experiments
-            ],
-        }
-        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
-        return {"xp_config": {**body, "hash": digest}}
-
-    def computed_metrics(self, experiment: Experiment) -> tuple[str, ...]:
-        """The metrics dbt computes for ``experiment``: the listed ones, then the numerators
-        and denominators of its ratio metrics that are not listed themselves."""
-        listed = list(experiment.metrics)
-        extra = [c for m in listed for c in self.metrics[m].components if c not in listed]
-        return tuple(listed + list(dict.fromkeys(extra)))
-
-    def matured_subjects_only(self, metric_id: str) -> bool:
-        """True when the metric counts only subjects whose window has ended (for a ratio:
-        when its numerator or denominator does), so its n can be below the arm's."""
-        return any(self.metrics[c].matured_subjects_only
-                   for c in self.metrics[metric_id].components)
-
-    @staticmethod
-    def _metric_vars(m: Metric) -> dict[str, Any]:
-        if m.is_ratio:
-            return {"id": m.id, "aggregation": "ratio", "numerator": m.numerator,
-                    "denominator": m.denominator}
-        assert m.window is not None
-        return {
-            "id": m.id,
-            "event_name": m.event_name,
-            "aggregation": m.aggregation,
-            "window_start_seconds": m.window.start_seconds,
-            "window_end_seconds": m.window.end_seconds,
-            "threshold_of": m.threshold.of if m.threshold else None,
-            "threshold_at_least": m.threshold.at_least if m.threshold else None,
-            "filters": [{"column": f.column, "op": f.op, "value": f.value} for f in m.filters],
-            "winsorize_upper": m.winsorize.upper if m.winsorize else None,
-            "winsorize_lower": m.winsorize.lower if m.winsorize else None,
-            "matured_subjects_only": m.matured_subjects_only,
-            "source": m.source,
-        }
-
-    @cached_property
-    def hash(self) -> str:
-        return self.to_dbt_vars()["xp_config"]["hash"]
-
-
-def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and validate the config file at ``path``; raise :class:`ConfigError` if invalid."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read the experiment config: {error.strerror}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        raise ConfigError(f"{path}: not UTF-8 text: byte 0x{data[error.start]:02x} at line "
-                          f"{line}; save the file as UTF-8") from None
-    try:
-        document = yaml.load(text, Loader=_UniqueKeyLoader)
-    except _DuplicateKeyError as error:
-        raise _Entry(str(path), error.entry, {"id": error.entry_id}).error(str(error)) from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML{_yaml_problem(error, text)}") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
-    if document is None:
-        raise ConfigError(f"{path}: the file is empty; it must be a mapping with keys "
-                          "'metrics' and 'experiments'")
-    return parse_config(document, str(path))
-
-
-class _DuplicateKeyError(yaml.YAMLError):
-    """A key given twice in one mapping, inside top-level ``entry`` (e.g. experiments[0])."""
-
-    def __init__(self, message: str, entry: str, entry_id: Any) -> None:
-        super().__init__(message)
-        self.entry, self.entry_id = entry, entry_id
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a key given twice in one mapping is an error:
-    PyYAML keeps the last, so a second ``control:`` would silently swap the arms."""
-
-    def construct_document(self, node: yaml.Node) -> Any:
-        self._check_unique_keys(node, (), None, set())
-        return super().construct_document(node)
-
-    def _check_unique_keys(self, node: yaml.Node, where: tuple[str | int, ...], entry_id: Any,
-                           checked: set[int]) -> None:
-        if id(node) in checked:  # an alias of a node already checked (or a recursive one)
-            return
-        checked.add(id(node))
-        if isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                self._check_unique_keys(item, (*where, index), entry_id, checked)
-            return
-        if not isinstance(node, yaml.MappingNode):
-            return
-        # Keys merged in with `<<: *anchor` may be overridden: that is what merging is for.
-        keys = [(k, v) for k, v in node.value
-                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge"]
-        if len(where) == 2 and isinstance(where[1], int):  # a top-level entry: label by its id
-            entry_id = next((self.construct_object(v) for k, v in keys
-                             if k.value == "id" and isinstance(v, yaml.ScalarNode)), None)
-        first_lines: dict[Any, int] = {}
-        for key_node, _ in keys:
-            key, line = self.construct_object(key_node), key_node.start_mark.line + 1
-            if key in first_lines:
-                entry, dotted = _dotted(where, key_node.value)
-                lines = (f"on line {line}" if line == first_lines[key]
-                         else f"at lines {first_lines[key]} and {line}")
-                raise _DuplicateKeyError(f"key '{dotted}': given twice, {lines} (YAML would "
-                                         "silently keep the last)", entry, entry_id)
-            first_lines[key] = line
-        for key_node, value_node in node.value:
-            key_text = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
-            self._check_unique_keys(value_node, (*where, key_text), entry_id, checked)
-
-
-def _dotted(where: tuple[str | int, ...], key: str) -> tuple[str, str]:
-    """The entry label and dotted key of ``key`` at ``where``, in the style of the other
-    errors: ("experiments[0]", "traffic.control"), or ("", "metrics") at the top level."""
-    entry = ""
-    if len(where) >= 2 and isinstance(where[1], int):
-        entry, where = f"{where[0]}[{where[1]}]", where[2:]
-    dotted = ""
-    for part in (*where, key):
-        dotted += f"[{part}]" if isinstance(part, int) else f".{part}" if dotted else part
-    return entry, dotted
-
-
-def _yaml_problem(error: yaml.YAMLError, text: str) -> str:
-    """Where and what PyYAML found wrong, on one line (its own message spans several)."""
-    if isinstance(error, yaml.MarkedYAMLError):
-        mark = error.problem_mark or error.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        what = ", ".join(part for part in (error.context, error.problem) if part)
-    elif isinstance(error, yaml.reader.ReaderError):
-        where = f" at line {text[:error.position].count(chr(10)) + 1}"
-        what = f"character #x{error.character:04x}: {error.reason}"
-    else:
-        where, what = "", str(error)
-    return f"{where}: {' '.join(what.split())}" if what.strip() else where
 
 
 def parse_config(document: Any, path: str = "<config>") -> ExperimentConfig:
