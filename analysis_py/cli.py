@@ -28,25 +28,11 @@ import argparse
 import json
 import os
 import sys
-import uuid
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pandas as pd
-
 from analysis_py.config import ConfigError, ExperimentConfig, load_config
-from analysis_py.pipeline.comparisons import (
-    CROSS_PRODUCTS,
-    DAILY_MART,
-    DIMENSION_MART,
-    MART,
-    AnalysisError,
-    AnalysisResults,
-    analyze,
-    analyze_slices,
-    needs_cross_products,
-)
+from analysis_py.pipeline.comparisons import AnalysisError
 from analysis_py.pipeline.preflight import (
     Finding,
     PreflightError,
@@ -56,7 +42,7 @@ from analysis_py.pipeline.preflight import (
 )
 from analysis_py.presentation.report import write_report
 from analysis_py.presentation.summary import format_summary
-from analysis_py.result_tables import column_names
+from analysis_py.run import InterruptedAfterWrite, run_analysis, utc_now
 from analysis_py.warehouse.connection import (
     WarehouseError,
     check_reachable,
@@ -72,10 +58,6 @@ class OutputError(RuntimeError):
     """The report cannot be written where --output says; the message names the path."""
 
 
-class InterruptedAfterWrite(KeyboardInterrupt):
-    """Interrupted once the new results were committed."""
-
-
 USER_ERRORS = (ConfigError, ProfileError, DbtBuildError, AnalysisError, WarehouseError,
                PreflightError, OutputError)
 INTERRUPTED = "xp: interrupted; the previous results are intact"
@@ -87,48 +69,6 @@ def _config_path(args: argparse.Namespace) -> Path:
     if os.environ.get("XP_CONFIG"):
         return Path(os.environ["XP_CONFIG"])
     return Path(args.project_dir) / "experiments.yml"
-
-
-def run_analysis(target: DbtTarget, config: ExperimentConfig,
-                 analysis_at: datetime | None = None) -> AnalysisResults:
-    """Read the marts, analyse them, and write the result tables (latest and history).
-
-    ``analysis_at`` (UTC, default now) stamps the run; the history keeps one snapshot per
-    UTC date of it.
-    """
-    warehouse = connect(target, mart_schema(target))
-    try:
-        mart = warehouse.read_table(MART)
-        cross_products = (warehouse.read_table(CROSS_PRODUCTS)
-                          if needs_cross_products(config) else None)
-        stamp = analysis_at or _now()
-        run_id = uuid.uuid4().hex
-        results = analyze(mart, config, run_id=run_id, analysis_at=stamp,
-                          cross_products=cross_products)
-        tables = {"experiment_results": results.results,
-                  "experiment_diagnostics": results.diagnostics,
-                  "experiment_results_over_time": analyze_slices(
-                      warehouse.read_table(DAILY_MART), config, run_id, stamp,
-                      ("day_number", "as_of_date"), "experiment_results_over_time")}
-        # Replaced even when no experiment has dimensions, so that no earlier config's
-        # breakdowns stay behind next to this run's results.
-        tables["experiment_dimension_results"] = (
-            analyze_slices(warehouse.read_table(DIMENSION_MART), config, run_id, stamp,
-                           ("dimension_name", "dimension_value"),
-                           "experiment_dimension_results")
-            if any(e.dimensions for e in config.experiments)
-            else pd.DataFrame({name: pd.Series(dtype=object)
-                               for name in column_names("experiment_dimension_results")}))
-        for warning in warehouse.write_results(tables):
-            _warn(warning)
-        results = replace(results, over_time=tables["experiment_results_over_time"])
-    except KeyboardInterrupt:
-        if warehouse.results_written:
-            raise InterruptedAfterWrite() from None
-        raise
-    finally:
-        warehouse.close()
-    return results
 
 
 def _warn(message: str) -> None:
@@ -159,7 +99,7 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
     check_target(target)
     if args.report:
         _check_writable(Path(args.output))
-    analysis_at = args.analysis_at or _now()
+    analysis_at = args.analysis_at or utc_now()
     if not build_first:
         check_reachable(target)
     _preflight(target, config, seeds_pending=build_first)
@@ -168,7 +108,7 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
         dbt_build(target, config, ["--full-refresh"] if args.full_refresh else None,
                   analysis_at)
         print()
-    results = run_analysis(target, config, analysis_at)
+    results = run_analysis(target, config, analysis_at, warn=_warn)
     print(format_summary(results.results, results.diagnostics))
     print(f"Wrote {len(results.results)} rows to experiment_results and "
           f"{len(results.diagnostics)} to experiment_diagnostics (target '{target.target_name}').")
@@ -232,10 +172,6 @@ def _command_report(args: argparse.Namespace) -> int:
 def _command_dbt_vars(args: argparse.Namespace) -> int:
     print(json.dumps(dbt_vars(load_config(_config_path(args)), args.analysis_at)))
     return 0
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 def _command_validate(args: argparse.Namespace) -> int:

@@ -20,8 +20,8 @@ import dagster as dg
 from dagster import AssetExecutionContext
 from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
-from analysis_py.cli import run_analysis
 from analysis_py.config import load_config
+from analysis_py.run import run_analysis
 from analysis_py.warehouse.dbt import run_dbt
 from analysis_py.warehouse.manifest import manifest_path
 from analysis_py.warehouse.profiles import load_target

@@ -52,7 +52,8 @@ from benchmark_peers import per_subject_aggregates  # noqa: E402
 from generate_scale_data import EVENT_NAMES, generate  # noqa: E402
 
 from analysis_py.config import parse_config  # noqa: E402
-from analysis_py.pipeline.comparisons import RATIO_SUM_COLUMNS, analyze  # noqa: E402
+from analysis_py.marts import RATIO_SUM_COLUMNS
+from analysis_py.pipeline.comparisons import analyze  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 WINDOW_DAYS = 14

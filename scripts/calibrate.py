@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from analysis_py.config import parse_config
-from analysis_py.pipeline.comparisons import RATIO_SUM_COLUMNS, analyze
+from analysis_py.marts import RATIO_SUM_COLUMNS
+from analysis_py.pipeline.comparisons import analyze
 from analysis_py.stats import sequential
 from analysis_py.stats.sufficient_statistics import SufficientStatistics
 from analysis_py.stats.ttest import cuped_test, unadjusted_test

@@ -7,7 +7,7 @@ import datetime
 import numpy as np
 import pandas as pd
 
-from analysis_py.pipeline.comparisons import MART
+from analysis_py.marts import MART
 
 TABLE_KEYS = {
     MART: ["experiment_id", "variant_id", "metric_id"],

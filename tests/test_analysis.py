@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 
 from analysis_py.config import parse_config
-from analysis_py.pipeline.comparisons import RATIO_SUM_COLUMNS, AnalysisError, analyze
+from analysis_py.marts import RATIO_SUM_COLUMNS
+from analysis_py.pipeline.comparisons import AnalysisError, analyze
 from analysis_py.result_tables import column_names
 from tests.test_config import VALID
 

@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from analysis_py import cli
+from analysis_py import cli, run
 from analysis_py.cli import main
 from analysis_py.warehouse import connection as warehouse
 from analysis_py.warehouse.connection import WarehouseError, connect, error_cause
@@ -417,7 +417,7 @@ def test_out_of_memory_is_one_line(demo_copy: Path, monkeypatch: pytest.MonkeyPa
     def no_memory(*args, **kwargs):
         raise MemoryError()
 
-    monkeypatch.setattr(cli, "analyze", no_memory)
+    monkeypatch.setattr(run, "analyze", no_memory)
     assert main(ANALYZE) == 1
     assert one_line_error(capsys).startswith("xp: error: out of memory")
     assert_unchanged(before, demo_copy)

@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 from analysis_py.config import parse_config
-from analysis_py.pipeline.comparisons import RATIO_SUM_COLUMNS, analyze
+from analysis_py.marts import RATIO_SUM_COLUMNS
+from analysis_py.pipeline.comparisons import analyze
 from analysis_py.stats.sufficient_statistics import MultiCovariateStatistics
 from analysis_py.stats.ttest import multi_cuped_test
 

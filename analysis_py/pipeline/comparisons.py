@@ -17,6 +17,13 @@ from scipy import stats
 
 from analysis_py import defaults
 from analysis_py.config import ExperimentConfig
+from analysis_py.marts import (
+    CROSS_PRODUCTS,
+    MART,
+    MART_COLUMNS,
+    RATIO_SUM_COLUMNS,
+    SUM_COLUMNS,
+)
 from analysis_py.pipeline.decisions import (
     with_decisions,
     with_health_verdicts,
@@ -34,19 +41,6 @@ from analysis_py.stats.ttest import (
     multi_cuped_test,
     unadjusted_test,
 )
-
-MART = "fct_variant_metric_statistics"
-CROSS_PRODUCTS = "fct_variant_covariate_cross_products"
-DAILY_MART = "fct_variant_metric_daily_statistics"
-DIMENSION_MART = "fct_variant_metric_dimension_statistics"
-SUM_COLUMNS = ("n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy")
-#: The further sums of ratio metrics (null for other metrics); see RatioStatistics.
-RATIO_SUM_COLUMNS = ("sum_d", "sum_d_squares", "sum_w", "sum_w_squares", "sum_yd", "sum_yw",
-                     "sum_xd", "sum_xw", "sum_dw")
-MART_COLUMNS = ("experiment_id", "variant_id", "metric_id", "is_control", "expected_share",
-                *SUM_COLUMNS, *RATIO_SUM_COLUMNS, "n_with_pre_exposure_events",
-                "n_multi_variant_subjects", "n_unknown_variant_subjects", "config_hash")
-
 
 #: The columns of a comparison that come from the config, in the result tables' order.
 COMPARISON_SETTINGS = (

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from analysis_py.pipeline.comparisons import MART
+from analysis_py.marts import MART
 from analysis_py.warehouse.profiles import DbtTarget
 
 PACKAGE = "experiment_analysis"

@@ -1,0 +1,78 @@
+"""One analysis run: read the marts, analyse them, write the result tables.
+
+The steps a night takes after dbt has built the marts; ``xp run`` and ``xp analyze`` (and an
+orchestrator, e.g. examples/dagster_nightly.py) call :func:`run_analysis`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from analysis_py.config import ExperimentConfig
+from analysis_py.marts import CROSS_PRODUCTS, DAILY_MART, DIMENSION_MART, MART
+from analysis_py.pipeline.comparisons import (
+    AnalysisResults,
+    analyze,
+    analyze_slices,
+    needs_cross_products,
+)
+from analysis_py.result_tables import column_names
+from analysis_py.warehouse.connection import connect
+from analysis_py.warehouse.manifest import mart_schema
+from analysis_py.warehouse.profiles import DbtTarget
+
+
+class InterruptedAfterWrite(KeyboardInterrupt):
+    """Interrupted once the new results were committed."""
+
+
+def run_analysis(target: DbtTarget, config: ExperimentConfig,
+                 analysis_at: datetime | None = None,
+                 warn: Callable[[str], None] = print) -> AnalysisResults:
+    """Read the marts, analyse them, and write the result tables (latest and history).
+
+    ``analysis_at`` (UTC, default now) stamps the run; the history keeps one snapshot per
+    UTC date of it.
+    """
+    warehouse = connect(target, mart_schema(target))
+    try:
+        mart = warehouse.read_table(MART)
+        cross_products = (warehouse.read_table(CROSS_PRODUCTS)
+                          if needs_cross_products(config) else None)
+        stamp = analysis_at or utc_now()
+        run_id = uuid.uuid4().hex
+        results = analyze(mart, config, run_id=run_id, analysis_at=stamp,
+                          cross_products=cross_products)
+        tables = {"experiment_results": results.results,
+                  "experiment_diagnostics": results.diagnostics,
+                  "experiment_results_over_time": analyze_slices(
+                      warehouse.read_table(DAILY_MART), config, run_id, stamp,
+                      ("day_number", "as_of_date"), "experiment_results_over_time")}
+        # Replaced even when no experiment has dimensions, so that no earlier config's
+        # breakdowns stay behind next to this run's results.
+        tables["experiment_dimension_results"] = (
+            analyze_slices(warehouse.read_table(DIMENSION_MART), config, run_id, stamp,
+                           ("dimension_name", "dimension_value"),
+                           "experiment_dimension_results")
+            if any(e.dimensions for e in config.experiments)
+            else pd.DataFrame({name: pd.Series(dtype=object)
+                               for name in column_names("experiment_dimension_results")}))
+        for warning in warehouse.write_results(tables):
+            warn(warning)
+        results = replace(results, over_time=tables["experiment_results_over_time"])
+    except KeyboardInterrupt:
+        if warehouse.results_written:
+            raise InterruptedAfterWrite() from None
+        raise
+    finally:
+        warehouse.close()
+    return results
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
