@@ -9,7 +9,6 @@ one family; guardrails are left out (label None).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 #: The corrections :func:`adjust_p_values` knows ("none" leaves p-values as they are).
@@ -28,7 +27,11 @@ def adjust_p_values(p_values: np.ndarray, families: np.ndarray,
     """
     p_values = np.asarray(p_values, dtype=float)
     adjusted = p_values.copy()
-    family_codes, _ = pd.factorize(np.asarray(families, dtype=object))  # None: -1
+    labels = np.asarray(families, dtype=object)
+    named = np.array([label is not None for label in labels], dtype=bool)
+    family_codes = np.full(len(labels), -1)
+    if named.any():
+        family_codes[named] = np.unique(labels[named].astype(str), return_inverse=True)[1]
     eligible = np.flatnonzero((family_codes >= 0) & ~np.isnan(p_values)
                               & np.isin(np.asarray(methods, dtype=object),
                                         ["holm", "benjamini_hochberg", "bonferroni"]))
@@ -41,19 +44,29 @@ def adjust_p_values(p_values: np.ndarray, families: np.ndarray,
     sizes = np.diff(np.r_[starts, family.size])
     m = np.repeat(sizes, sizes)
     rank = np.arange(family.size) - np.repeat(starts, sizes) + 1  # 1 = smallest p
-
-    # Running max (Holm) and min from the largest p down (BH) within each family.
-    by_family = pd.Series(family)
-    holm = pd.Series(np.minimum(1.0, (m - rank + 1) * p)).groupby(by_family).cummax()
-    bh_raw = pd.Series(np.minimum(1.0, m / rank * p)[::-1])
-    bh = bh_raw.groupby(by_family[::-1].to_numpy()).cummin().to_numpy()[::-1]
-    holm = holm.to_numpy()
+    # Running max (Holm) and min from the largest p down (BH) within each family, for every
+    # family in one accumulate: on integer keys family·n + rank of the value, which keep one
+    # family's run from reaching the next one's and map back to the values exactly.
+    holm = _running(np.minimum(1.0, (m - rank + 1) * p), family, np.maximum)
+    bh = _running(np.minimum(1.0, m / rank * p)[::-1], family[::-1], np.minimum)[::-1]
     bonferroni = np.minimum(1.0, m * p)
 
     method = np.asarray(methods, dtype=object)[order]
     adjusted[order] = np.select([method == "holm", method == "bonferroni"], [holm, bonferroni],
                                 bh)
     return adjusted
+
+
+def _running(values: np.ndarray, family: np.ndarray, accumulate: np.ufunc) -> np.ndarray:
+    """``accumulate`` (np.maximum or np.minimum) of ``values`` within each run of equal
+    ``family`` codes; families must be contiguous and, for np.maximum, ascending (for
+    np.minimum, descending)."""
+    n = values.size
+    by_value = np.argsort(values, kind="stable")
+    value_rank = np.empty(n, dtype=np.int64)
+    value_rank[by_value] = np.arange(n)
+    base = family.astype(np.int64) * n
+    return values[by_value[accumulate.accumulate(base + value_rank) - base]]
 
 
 def adjusted_alpha(p_value: np.ndarray, adjusted_p_value: np.ndarray,
