@@ -58,8 +58,15 @@ class OutputError(RuntimeError):
     """The report cannot be written where --output says; the message names the path."""
 
 
-USER_ERRORS = (ConfigError, ProfileError, DbtBuildError, AnalysisError, WarehouseError,
-               PreflightError, OutputError)
+USER_ERRORS = (
+    ConfigError,
+    ProfileError,
+    DbtBuildError,
+    AnalysisError,
+    WarehouseError,
+    PreflightError,
+    OutputError,
+)
 INTERRUPTED = "xp: interrupted; the previous results are intact"
 
 
@@ -105,20 +112,24 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
     _preflight(target, config, seeds_pending=build_first)
     if build_first:
         # Stale incremental state rebuilds by itself inside dbt (docs/decisions/0009).
-        dbt_build(target, config, ["--full-refresh"] if args.full_refresh else None,
-                  analysis_at)
+        dbt_build(target, config, ["--full-refresh"] if args.full_refresh else None, analysis_at)
         print()
     results = run_analysis(target, config, analysis_at, warn=_warn)
     print(format_summary(results.results, results.diagnostics))
-    print(f"Wrote {len(results.results)} rows to experiment_results and "
-          f"{len(results.diagnostics)} to experiment_diagnostics (target '{target.target_name}').")
+    print(
+        f"Wrote {len(results.results)} rows to experiment_results and "
+        f"{len(results.diagnostics)} to experiment_diagnostics (target '{target.target_name}')."
+    )
     if args.report:
         try:
-            path = write_report(results.results, results.diagnostics, args.output,
-                                results.over_time)
+            path = write_report(
+                results.results, results.diagnostics, args.output, results.over_time
+            )
         except OSError as error:
-            raise OutputError(f"the results were written, but not the report to "
-                              f"{args.output}: {os_error_cause(error)}") from None
+            raise OutputError(
+                f"the results were written, but not the report to "
+                f"{args.output}: {os_error_cause(error)}"
+            ) from None
         print(f"Wrote the report to {path}")
     return 0
 
@@ -126,8 +137,9 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
 def _check_writable(path: Path) -> None:
     """Fail before the run, rather than after it, when the report cannot be written."""
     if path.is_dir():
-        raise OutputError(f"--output {path} is a directory; name a file, e.g. "
-                          f"{path / 'experiment_report.html'}")
+        raise OutputError(
+            f"--output {path} is a directory; name a file, e.g. {path / 'experiment_report.html'}"
+        )
     if path.exists():
         if not os.access(path, os.W_OK):
             raise OutputError(f"cannot write the report to {path}: permission denied")
@@ -163,8 +175,9 @@ def _command_report(args: argparse.Namespace) -> int:
     try:
         path = write_report(results, diagnostics, args.output, over_time)
     except OSError as error:
-        raise OutputError(f"cannot write the report to {args.output}: "
-                          f"{os_error_cause(error)}") from None
+        raise OutputError(
+            f"cannot write the report to {args.output}: {os_error_cause(error)}"
+        ) from None
     print(f"Wrote the report to {path}")
     return 0
 
@@ -177,8 +190,10 @@ def _command_dbt_vars(args: argparse.Namespace) -> int:
 def _command_validate(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args))
     n_comparisons = sum(len(e.metrics) * len(e.treatments) for e in config.experiments)
-    print(f"{config.path}: {len(config.experiments)} experiments, {len(config.metrics)} "
-          f"metrics, {n_comparisons} comparisons: valid")
+    print(
+        f"{config.path}: {len(config.experiments)} experiments, {len(config.metrics)} "
+        f"metrics, {n_comparisons} comparisons: valid"
+    )
     if args.offline:
         return 0
     try:
@@ -196,9 +211,14 @@ def _command_validate(args: argparse.Namespace) -> int:
             print(f"xp: error: {finding.message}", file=sys.stderr)
         else:
             _warn(finding.message)
-    print(f"Target '{target.target_name}': " + (
-        f"{len(errors)} error(s), {len(findings) - len(errors)} warning(s)" if findings
-        else "the source tables hold what the config needs"))
+    print(
+        f"Target '{target.target_name}': "
+        + (
+            f"{len(errors)} error(s), {len(findings) - len(errors)} warning(s)"
+            if findings
+            else "the source tables hold what the config needs"
+        )
+    )
     return 1 if errors else 0
 
 
@@ -220,45 +240,64 @@ def build_parser() -> argparse.ArgumentParser:
         ("analyze", _command_analyze, "only the analysis step", True),
         ("report", _command_report, "render the current results to one HTML file", True),
         ("dbt-vars", _command_dbt_vars, "print the --vars for a plain dbt build", False),
-        ("validate", _command_validate, "check the experiment config file (and the warehouse)",
-         False),
+        (
+            "validate",
+            _command_validate,
+            "check the experiment config file (and the warehouse)",
+            False,
+        ),
     ):
         command = commands.add_parser(name, help=help_text)
         command.set_defaults(handler=handler)
-        command.add_argument("--project-dir", default=".",
-                             help="the dbt project directory (default: .)")
-        command.add_argument("--config",
-                             help="experiment config file (default: $XP_CONFIG, else "
-                                  "experiments.yml in the project directory)")
+        command.add_argument(
+            "--project-dir", default=".", help="the dbt project directory (default: .)"
+        )
+        command.add_argument(
+            "--config",
+            help="experiment config file (default: $XP_CONFIG, else "
+            "experiments.yml in the project directory)",
+        )
         if needs_target:
-            command.add_argument("--profiles-dir", help="directory of profiles.yml "
-                                 "(default: as dbt: $DBT_PROFILES_DIR, the project, ~/.dbt)")
-            command.add_argument("--target", help="dbt target (default: $DBT_TARGET, else "
-                                 "the profile's target)")
-            command.add_argument("--output", default="experiment_report.html",
-                                 help="where `report` (and `run`/`analyze` with --report) "
-                                      "write the HTML report")
+            command.add_argument(
+                "--profiles-dir",
+                help="directory of profiles.yml "
+                "(default: as dbt: $DBT_PROFILES_DIR, the project, ~/.dbt)",
+            )
+            command.add_argument(
+                "--target", help="dbt target (default: $DBT_TARGET, else the profile's target)"
+            )
+            command.add_argument(
+                "--output",
+                default="experiment_report.html",
+                help="where `report` (and `run`/`analyze` with --report) write the HTML report",
+            )
             if name != "report":
-                command.add_argument("--report", action="store_true",
-                                     help="also write the HTML report (to --output)")
+                command.add_argument(
+                    "--report", action="store_true", help="also write the HTML report (to --output)"
+                )
         if name == "validate":
             command.add_argument("--profiles-dir", help="directory of profiles.yml")
             command.add_argument("--target", help="dbt target whose tables to check")
-            command.add_argument("--offline", action="store_true",
-                                 help="check the file only, without the warehouse")
+            command.add_argument(
+                "--offline", action="store_true", help="check the file only, without the warehouse"
+            )
         if name == "run":
             command.add_argument(
-                "--full-refresh", action="store_true",
+                "--full-refresh",
+                action="store_true",
                 help="rebuild the incremental models from all events (needed after editing "
-                     "or deleting past rows; a changed config, code or source, or an "
-                     "--analysis-at before the last run's, rebuilds what it must by itself)")
+                "or deleting past rows; a changed config, code or source, or an "
+                "--analysis-at before the last run's, rebuilds what it must by itself)",
+            )
         if name in ("run", "analyze", "dbt-vars"):
             command.add_argument(
-                "--analysis-at", type=_utc_timestamp,
+                "--analysis-at",
+                type=_utc_timestamp,
                 help="UTC analysis time, e.g. 2026-03-20T06:00 (default: now). `run` and "
-                     "`dbt-vars` cut the data there (exposures and events before it; maturity "
-                     "judged at it), so a rerun for a past time is reproducible; every run is "
-                     "stamped with it, and the history keeps one snapshot per date")
+                "`dbt-vars` cut the data there (exposures and events before it; maturity "
+                "judged at it), so a rerun for a past time is reproducible; every run is "
+                "stamped with it, and the history keeps one snapshot per date",
+            )
     return parser
 
 
@@ -275,15 +314,18 @@ def main(argv: list[str] | None = None) -> int:
         print(INTERRUPTED, file=sys.stderr)
         return 130
     except MemoryError:
-        return _fail("out of memory: give the process more memory, or lower the dbt "
-                     "target's threads")
+        return _fail(
+            "out of memory: give the process more memory, or lower the dbt target's threads"
+        )
     except OSError as error:
         return _fail(os_error_cause(error))
     except Exception as error:  # a bug: still one line for a nightly log
         if os.environ.get("XP_DEBUG"):
             raise
-        return _fail(f"unexpected {type(error).__name__}: {error} (XP_DEBUG=1 shows the "
-                     "traceback; please report it)")
+        return _fail(
+            f"unexpected {type(error).__name__}: {error} (XP_DEBUG=1 shows the "
+            "traceback; please report it)"
+        )
 
 
 def _fail(message: str) -> int:

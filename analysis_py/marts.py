@@ -19,9 +19,28 @@ DIMENSION_MART = "fct_variant_metric_dimension_statistics"
 #: The sums of every metric: n, Σy, Σy², Σx, Σx², Σxy (y the metric, x its covariate).
 SUM_COLUMNS = ("n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy")
 #: The further sums of ratio metrics (null for other metrics); see RatioStatistics.
-RATIO_SUM_COLUMNS = ("sum_d", "sum_d_squares", "sum_w", "sum_w_squares", "sum_yd", "sum_yw",
-                     "sum_xd", "sum_xw", "sum_dw")
+RATIO_SUM_COLUMNS = (
+    "sum_d",
+    "sum_d_squares",
+    "sum_w",
+    "sum_w_squares",
+    "sum_yd",
+    "sum_yw",
+    "sum_xd",
+    "sum_xw",
+    "sum_dw",
+)
 #: Every column of the statistics mart that the analysis reads.
-MART_COLUMNS = ("experiment_id", "variant_id", "metric_id", "is_control", "expected_share",
-                *SUM_COLUMNS, *RATIO_SUM_COLUMNS, "n_with_pre_exposure_events",
-                "n_multi_variant_subjects", "n_unknown_variant_subjects", "config_hash")
+MART_COLUMNS = (
+    "experiment_id",
+    "variant_id",
+    "metric_id",
+    "is_control",
+    "expected_share",
+    *SUM_COLUMNS,
+    *RATIO_SUM_COLUMNS,
+    "n_with_pre_exposure_events",
+    "n_multi_variant_subjects",
+    "n_unknown_variant_subjects",
+    "config_hash",
+)

@@ -40,240 +40,436 @@ def _effect_columns(prefix: str, label: str) -> list[Column]:
     return [
         Column(f"{prefix}control_mean", "double", f"Control mean ({label})."),
         Column(f"{prefix}treatment_mean", "double", f"Treatment mean ({label})."),
-        Column(f"{prefix}absolute_effect", "double",
-               f"Treatment mean minus control mean ({label})."),
-        Column(f"{prefix}absolute_effect_std_error", "double",
-               "Standard error of the absolute effect."),
-        Column(f"{prefix}absolute_effect_ci_lower", "double",
-               "Lower bound of the absolute effect's confidence interval."),
-        Column(f"{prefix}absolute_effect_ci_upper", "double",
-               "Upper bound of the absolute effect's confidence interval."),
-        Column(f"{prefix}relative_effect", "double",
-               f"Treatment mean / control mean - 1 ({label}); null when the control mean is 0."),
-        Column(f"{prefix}relative_effect_ci_lower", "double",
-               "Lower bound of the relative effect's interval (delta method)."),
-        Column(f"{prefix}relative_effect_ci_upper", "double",
-               "Upper bound of the relative effect's interval (delta method)."),
+        Column(
+            f"{prefix}absolute_effect", "double", f"Treatment mean minus control mean ({label})."
+        ),
+        Column(
+            f"{prefix}absolute_effect_std_error", "double", "Standard error of the absolute effect."
+        ),
+        Column(
+            f"{prefix}absolute_effect_ci_lower",
+            "double",
+            "Lower bound of the absolute effect's confidence interval.",
+        ),
+        Column(
+            f"{prefix}absolute_effect_ci_upper",
+            "double",
+            "Upper bound of the absolute effect's confidence interval.",
+        ),
+        Column(
+            f"{prefix}relative_effect",
+            "double",
+            f"Treatment mean / control mean - 1 ({label}); null when the control mean is 0.",
+        ),
+        Column(
+            f"{prefix}relative_effect_ci_lower",
+            "double",
+            "Lower bound of the relative effect's interval (delta method).",
+        ),
+        Column(
+            f"{prefix}relative_effect_ci_upper",
+            "double",
+            "Upper bound of the relative effect's interval (delta method).",
+        ),
         Column(f"{prefix}degrees_of_freedom", "double", "Welch-Satterthwaite degrees of freedom."),
-        Column(f"{prefix}p_value", "double",
-               "Two-sided Welch t-test p-value of 'no difference in means' (absolute scale); "
-               "below 1 - confidence_level exactly when the absolute interval excludes 0."),
-        Column(f"{prefix}relative_p_value", "double",
-               "Two-sided p-value of 'no relative effect' (relative effect / its standard "
-               "error); below 1 - confidence_level exactly when the relative interval "
-               "excludes 0."),
+        Column(
+            f"{prefix}p_value",
+            "double",
+            "Two-sided Welch t-test p-value of 'no difference in means' (absolute scale); "
+            "below 1 - confidence_level exactly when the absolute interval excludes 0.",
+        ),
+        Column(
+            f"{prefix}relative_p_value",
+            "double",
+            "Two-sided p-value of 'no relative effect' (relative effect / its standard "
+            "error); below 1 - confidence_level exactly when the relative interval "
+            "excludes 0.",
+        ),
     ]
 
 
 EXPERIMENT_RESULTS: tuple[Column, ...] = (
     Column("run_id", "text", "Identifier of the analysis run that wrote the row."),
     Column("analysis_at", "timestamp", "When the analysis ran (UTC)."),
-    Column("analysis_date", "date",
-           "The UTC date of analysis_at: the history tables keep one snapshot per date."),
-    Column("schema_version", "bigint",
-           "Version of these columns (CHANGELOG.md); a reader can check it before it reads."),
+    Column(
+        "analysis_date",
+        "date",
+        "The UTC date of analysis_at: the history tables keep one snapshot per date.",
+    ),
+    Column(
+        "schema_version",
+        "bigint",
+        "Version of these columns (CHANGELOG.md); a reader can check it before it reads.",
+    ),
     Column("experiment_id", "text", "Experiment id from the config."),
     Column("metric_id", "text", "Metric id from the config."),
     Column("metric_display_name", "text", "The metric's display_name (config), else its id."),
     Column("metric_description", "text", "The metric's description (config)."),
     Column("metric_role", "text", "primary, secondary or guardrail (config)."),
     Column("metric_direction", "text", "increase or decrease: which way is good (config)."),
-    Column("alternative", "text",
-           "The metric's alternative hypothesis (config): two-sided, greater (treatment mean "
-           "higher) or less; one-sided intervals have a null (unbounded) upper or lower bound."),
+    Column(
+        "alternative",
+        "text",
+        "The metric's alternative hypothesis (config): two-sided, greater (treatment mean "
+        "higher) or less; one-sided intervals have a null (unbounded) upper or lower bound.",
+    ),
     Column("control_variant_id", "text", "The experiment's control variant."),
     Column("treatment_variant_id", "text", "The treatment variant compared with control."),
     Column("confidence_level", "double", "Two-sided confidence level of every interval."),
-    Column("status", "text",
-           "ok, non_finite_input, negative_variance, too_few_subjects, zero_variance or "
-           "zero_control_mean (see status_reason)."),
+    Column(
+        "status",
+        "text",
+        "ok, non_finite_input, negative_variance, too_few_subjects, zero_variance or "
+        "zero_control_mean (see status_reason).",
+    ),
     Column("status_reason", "text", "One line saying why the status is not ok; empty if ok."),
-    Column("verdict", "text",
-           "better or worse (the decision interval excludes 0, on the side the metric's "
-           "direction calls good or bad), inconclusive, no_result (no usable test: see "
-           "status), or unhealthy (the experiment's health is fail; the figures stay)."),
-    Column("verdict_reason", "text",
-           "One line: the estimate, interval and p-value the verdict rests on, or why there "
-           "is none."),
-    Column("decision_estimate", "text",
-           "The estimate the decision uses: cuped++, cuped or unadjusted (analysis.cuped)."),
-    Column("decision_method", "text",
-           "fixed_horizon, or sequential (always-valid) when analysis.sequential is true."),
-    Column("decision_scale", "text",
-           "relative, or absolute when the control mean is 0 (no relative effect)."),
+    Column(
+        "verdict",
+        "text",
+        "better or worse (the decision interval excludes 0, on the side the metric's "
+        "direction calls good or bad), inconclusive, no_result (no usable test: see "
+        "status), or unhealthy (the experiment's health is fail; the figures stay).",
+    ),
+    Column(
+        "verdict_reason",
+        "text",
+        "One line: the estimate, interval and p-value the verdict rests on, or why there is none.",
+    ),
+    Column(
+        "decision_estimate",
+        "text",
+        "The estimate the decision uses: cuped++, cuped or unadjusted (analysis.cuped).",
+    ),
+    Column(
+        "decision_method",
+        "text",
+        "fixed_horizon, or sequential (always-valid) when analysis.sequential is true.",
+    ),
+    Column(
+        "decision_scale",
+        "text",
+        "relative, or absolute when the control mean is 0 (no relative effect).",
+    ),
     Column("decision_control_mean", "double", "Control mean of the decision estimate."),
     Column("decision_treatment_mean", "double", "Treatment mean of the decision estimate."),
     Column("decision_absolute_effect", "double", "Absolute effect of the decision estimate."),
     Column("decision_relative_effect", "double", "Relative effect of the decision estimate."),
-    Column("decision_ci_lower", "double",
-           "Lower bound of the interval the verdict reads, on decision_scale, after the "
-           "experiment's multiple-testing and sequential settings."),
+    Column(
+        "decision_ci_lower",
+        "double",
+        "Lower bound of the interval the verdict reads, on decision_scale, after the "
+        "experiment's multiple-testing and sequential settings.",
+    ),
     Column("decision_ci_upper", "double", "Its upper bound."),
-    Column("decision_p_value", "double",
-           "The p-value the verdict reads (same settings and scale): below 1 - "
-           "confidence_level exactly when the decision interval excludes 0."),
+    Column(
+        "decision_p_value",
+        "double",
+        "The p-value the verdict reads (same settings and scale): below 1 - "
+        "confidence_level exactly when the decision interval excludes 0.",
+    ),
     *_arm_statistics("control"),
     *_arm_statistics("treatment"),
     *_effect_columns("", "unadjusted"),
-    Column("control_mean_ci_lower", "double",
-           "Lower bound of the control mean's t interval (unadjusted, confidence_level)."),
+    Column(
+        "control_mean_ci_lower",
+        "double",
+        "Lower bound of the control mean's t interval (unadjusted, confidence_level).",
+    ),
     Column("control_mean_ci_upper", "double", "Its upper bound."),
-    Column("treatment_mean_ci_lower", "double",
-           "Lower bound of the treatment mean's t interval (unadjusted, confidence_level)."),
+    Column(
+        "treatment_mean_ci_lower",
+        "double",
+        "Lower bound of the treatment mean's t interval (unadjusted, confidence_level).",
+    ),
     Column("treatment_mean_ci_upper", "double", "Its upper bound."),
-    Column("cuped_theta", "double",
-           "CUPED coefficient θ = cov(x, y) / var(x) over both arms pooled."),
+    Column(
+        "cuped_theta", "double", "CUPED coefficient θ = cov(x, y) / var(x) over both arms pooled."
+    ),
     *_effect_columns("cuped_", "CUPED-adjusted to the pooled covariate mean"),
-    Column("cuped_variance_reduction", "double",
-           "1 - Var(CUPED absolute effect) / Var(unadjusted absolute effect)."),
-    Column("cuped_fallback_reason", "text",
-           "Why the cuped_ columns equal the unadjusted estimate (no pre-exposure data, or "
-           "a ratio arm without a pre-exposure denominator); empty when CUPED adjusted."),
-    *_effect_columns("cupedpp_", "CUPED++: regression on every metric's pre-exposure value; "
-                     "null unless analysis.cuped is multi"),
-    Column("cupedpp_variance_reduction_vs_cuped", "double",
-           "1 - Var(CUPED++ absolute effect) / Var(CUPED absolute effect)."),
-    Column("multiple_testing_method", "text",
-           "holm, benjamini_hochberg, bonferroni or none; none for guardrails, which are not "
-           "corrected."),
-    Column("adjusted_p_value", "double",
-           "The decision estimate's absolute-scale p-value corrected over the experiment's "
-           "primary and secondary metrics × treatments."),
-    Column("adjusted_absolute_effect_ci_lower", "double",
-           "Lower bound of the absolute effect's interval consistent with adjusted_p_value: "
-           "it excludes 0 exactly when adjusted_p_value < 1 - confidence_level."),
+    Column(
+        "cuped_variance_reduction",
+        "double",
+        "1 - Var(CUPED absolute effect) / Var(unadjusted absolute effect).",
+    ),
+    Column(
+        "cuped_fallback_reason",
+        "text",
+        "Why the cuped_ columns equal the unadjusted estimate (no pre-exposure data, or "
+        "a ratio arm without a pre-exposure denominator); empty when CUPED adjusted.",
+    ),
+    *_effect_columns(
+        "cupedpp_",
+        "CUPED++: regression on every metric's pre-exposure value; "
+        "null unless analysis.cuped is multi",
+    ),
+    Column(
+        "cupedpp_variance_reduction_vs_cuped",
+        "double",
+        "1 - Var(CUPED++ absolute effect) / Var(CUPED absolute effect).",
+    ),
+    Column(
+        "multiple_testing_method",
+        "text",
+        "holm, benjamini_hochberg, bonferroni or none; none for guardrails, which are not "
+        "corrected.",
+    ),
+    Column(
+        "adjusted_p_value",
+        "double",
+        "The decision estimate's absolute-scale p-value corrected over the experiment's "
+        "primary and secondary metrics × treatments.",
+    ),
+    Column(
+        "adjusted_absolute_effect_ci_lower",
+        "double",
+        "Lower bound of the absolute effect's interval consistent with adjusted_p_value: "
+        "it excludes 0 exactly when adjusted_p_value < 1 - confidence_level.",
+    ),
     Column("adjusted_absolute_effect_ci_upper", "double", "Its upper bound."),
-    Column("adjusted_relative_p_value", "double",
-           "The decision estimate's relative-scale p-value, corrected likewise."),
-    Column("adjusted_relative_effect_ci_lower", "double",
-           "Relative effect's interval consistent with adjusted_relative_p_value (delta "
-           "method): it excludes 0 exactly when that p-value < 1 - confidence_level."),
+    Column(
+        "adjusted_relative_p_value",
+        "double",
+        "The decision estimate's relative-scale p-value, corrected likewise.",
+    ),
+    Column(
+        "adjusted_relative_effect_ci_lower",
+        "double",
+        "Relative effect's interval consistent with adjusted_relative_p_value (delta "
+        "method): it excludes 0 exactly when that p-value < 1 - confidence_level.",
+    ),
     Column("adjusted_relative_effect_ci_upper", "double", "Its upper bound."),
-    Column("sequential_absolute_effect_ci_lower", "double",
-           "Always-valid interval of the absolute effect (asymptotic confidence sequence), "
-           "consistent with sequential_p_value; null unless analysis.sequential."),
+    Column(
+        "sequential_absolute_effect_ci_lower",
+        "double",
+        "Always-valid interval of the absolute effect (asymptotic confidence sequence), "
+        "consistent with sequential_p_value; null unless analysis.sequential.",
+    ),
     Column("sequential_absolute_effect_ci_upper", "double", "Its upper bound."),
-    Column("sequential_p_value", "double",
-           "Always-valid p-value of 'no absolute effect', corrected for multiple testing like "
-           "adjusted_p_value."),
-    Column("sequential_relative_effect_ci_lower", "double",
-           "Always-valid interval of the relative effect, consistent with "
-           "sequential_relative_p_value."),
+    Column(
+        "sequential_p_value",
+        "double",
+        "Always-valid p-value of 'no absolute effect', corrected for multiple testing like "
+        "adjusted_p_value.",
+    ),
+    Column(
+        "sequential_relative_effect_ci_lower",
+        "double",
+        "Always-valid interval of the relative effect, consistent with "
+        "sequential_relative_p_value.",
+    ),
     Column("sequential_relative_effect_ci_upper", "double", "Its upper bound."),
-    Column("sequential_relative_p_value", "double",
-           "Always-valid p-value of 'no relative effect', corrected for multiple testing."),
-    Column("bayes_prior_sd", "double", "Standard deviation of the N(0, sd²) prior on the "
-           "relative effect; null (and every bayes_ column) when analysis.bayesian is false."),
+    Column(
+        "sequential_relative_p_value",
+        "double",
+        "Always-valid p-value of 'no relative effect', corrected for multiple testing.",
+    ),
+    Column(
+        "bayes_prior_sd",
+        "double",
+        "Standard deviation of the N(0, sd²) prior on the "
+        "relative effect; null (and every bayes_ column) when analysis.bayesian is false.",
+    ),
     Column("bayes_relative_effect_mean", "double", "Posterior mean of the relative effect."),
-    Column("bayes_relative_effect_ci_lower", "double",
-           "Lower bound of the posterior credible interval (confidence_level)."),
+    Column(
+        "bayes_relative_effect_ci_lower",
+        "double",
+        "Lower bound of the posterior credible interval (confidence_level).",
+    ),
     Column("bayes_relative_effect_ci_upper", "double", "Its upper bound."),
-    Column("bayes_chance_to_win", "double",
-           "Posterior probability that the effect goes the metric's desired way."),
-    Column("bayes_expected_loss", "double",
-           "Posterior expected relative loss of shipping the treatment (risk)."),
-    Column("power_target_relative_effect", "double",
-           "The relative effect the experiment should detect (analysis.target_relative_effect)."),
-    Column("power_minimum_detectable_relative_effect", "double",
-           "Smallest relative effect detectable now at the configured power."),
-    Column("power_subjects_needed", "double",
-           "Subjects (both arms) needed to detect the target effect at that power."),
+    Column(
+        "bayes_chance_to_win",
+        "double",
+        "Posterior probability that the effect goes the metric's desired way.",
+    ),
+    Column(
+        "bayes_expected_loss",
+        "double",
+        "Posterior expected relative loss of shipping the treatment (risk).",
+    ),
+    Column(
+        "power_target_relative_effect",
+        "double",
+        "The relative effect the experiment should detect (analysis.target_relative_effect).",
+    ),
+    Column(
+        "power_minimum_detectable_relative_effect",
+        "double",
+        "Smallest relative effect detectable now at the configured power.",
+    ),
+    Column(
+        "power_subjects_needed",
+        "double",
+        "Subjects (both arms) needed to detect the target effect at that power.",
+    ),
     Column("power_progress", "double", "Subjects now / subjects needed, at most 1."),
-    Column("noninferiority_margin", "double",
-           "Guardrails: the largest relative loss accepted (config); null otherwise."),
-    Column("noninferiority_p_value", "double",
-           "One-sided p-value of 'the treatment is worse than the margin allows'."),
-    Column("is_noninferior", "boolean",
-           "True when noninferiority_p_value < 1 - confidence_level."),
+    Column(
+        "noninferiority_margin",
+        "double",
+        "Guardrails: the largest relative loss accepted (config); null otherwise.",
+    ),
+    Column(
+        "noninferiority_p_value",
+        "double",
+        "One-sided p-value of 'the treatment is worse than the margin allows'.",
+    ),
+    Column("is_noninferior", "boolean", "True when noninferiority_p_value < 1 - confidence_level."),
     Column("config_hash", "text", "Hash of the experiment config the results come from."),
 )
 
 EXPERIMENT_DIAGNOSTICS: tuple[Column, ...] = (
     Column("run_id", "text", "Identifier of the analysis run that wrote the row."),
     Column("analysis_at", "timestamp", "When the analysis ran (UTC)."),
-    Column("analysis_date", "date",
-           "The UTC date of analysis_at: the history tables keep one snapshot per date."),
-    Column("schema_version", "bigint",
-           "Version of these columns (CHANGELOG.md); a reader can check it before it reads."),
+    Column(
+        "analysis_date",
+        "date",
+        "The UTC date of analysis_at: the history tables keep one snapshot per date.",
+    ),
+    Column(
+        "schema_version",
+        "bigint",
+        "Version of these columns (CHANGELOG.md); a reader can check it before it reads.",
+    ),
     Column("experiment_id", "text", "Experiment id from the config."),
     Column("n_variants", "bigint", "Number of variants in the config."),
     Column("n_analysed_subjects", "bigint", "Subjects in the analysis, all arms."),
-    Column("subjects_per_variant", "text",
-           "Analysed subjects per variant, e.g. 'control=1012, treatment=988'."),
-    Column("expected_shares", "text",
-           "Configured traffic split, e.g. 'control=0.5, treatment=0.5'."),
-    Column("srm_chi_square", "double",
-           "Pearson chi-square statistic of observed against expected subjects per variant."),
-    Column("srm_p_value", "double",
-           "Its p-value (k - 1 degrees of freedom); null without subjects."),
+    Column(
+        "subjects_per_variant",
+        "text",
+        "Analysed subjects per variant, e.g. 'control=1012, treatment=988'.",
+    ),
+    Column(
+        "expected_shares", "text", "Configured traffic split, e.g. 'control=0.5, treatment=0.5'."
+    ),
+    Column(
+        "srm_chi_square",
+        "double",
+        "Pearson chi-square statistic of observed against expected subjects per variant.",
+    ),
+    Column(
+        "srm_p_value", "double", "Its p-value (k - 1 degrees of freedom); null without subjects."
+    ),
     Column("srm_status", "text", "ok, fail (p below srm_threshold) or not_applicable."),
-    Column("srm_threshold", "double",
-           "The p-value below which a sample ratio mismatch is flagged."),
+    Column(
+        "srm_threshold", "double", "The p-value below which a sample ratio mismatch is flagged."
+    ),
     Column("srm_reason", "text", "One line on the sample ratio check."),
-    Column("n_multi_variant_subjects", "bigint",
-           "Subjects exposed to more than one variant, excluded from the analysis."),
-    Column("multi_variant_share", "double",
-           "n_multi_variant_subjects / all exposed subjects of the experiment."),
-    Column("n_unknown_variant_subjects", "bigint",
-           "Subjects exposed only to variants the config does not declare, excluded."),
+    Column(
+        "n_multi_variant_subjects",
+        "bigint",
+        "Subjects exposed to more than one variant, excluded from the analysis.",
+    ),
+    Column(
+        "multi_variant_share",
+        "double",
+        "n_multi_variant_subjects / all exposed subjects of the experiment.",
+    ),
+    Column(
+        "n_unknown_variant_subjects",
+        "bigint",
+        "Subjects exposed only to variants the config does not declare, excluded.",
+    ),
     Column("multi_variant_status", "text", "ok, or warning above 1% multi-variant subjects."),
     Column("multi_variant_reason", "text", "One line on the multi-variant check."),
-    Column("unknown_variant_share", "double",
-           "n_unknown_variant_subjects / all exposed subjects of the experiment."),
-    Column("unknown_variant_status", "text",
-           "ok, or warning when any subject saw only variants the config does not list."),
-    Column("unknown_variant_reason", "text",
-           "One line on the unknown-variant check, naming the count."),
-    Column("pre_exposure_balance_status", "text",
-           "fail when a covariate's pre-exposure means differ between arms at p < 0.001 "
-           "after Bonferroni over metrics × treatments."),
+    Column(
+        "unknown_variant_share",
+        "double",
+        "n_unknown_variant_subjects / all exposed subjects of the experiment.",
+    ),
+    Column(
+        "unknown_variant_status",
+        "text",
+        "ok, or warning when any subject saw only variants the config does not list.",
+    ),
+    Column(
+        "unknown_variant_reason", "text", "One line on the unknown-variant check, naming the count."
+    ),
+    Column(
+        "pre_exposure_balance_status",
+        "text",
+        "fail when a covariate's pre-exposure means differ between arms at p < 0.001 "
+        "after Bonferroni over metrics × treatments.",
+    ),
     Column("pre_exposure_balance_reason", "text", "One line naming the worst comparison."),
-    Column("cuped_sanity_status", "text",
-           "warning when a CUPED estimate falls outside its unadjusted interval."),
+    Column(
+        "cuped_sanity_status",
+        "text",
+        "warning when a CUPED estimate falls outside its unadjusted interval.",
+    ),
     Column("cuped_sanity_reason", "text", "One line on the CUPED check."),
     Column("sample_size_status", "text", "warning when an arm has fewer than 150 subjects."),
     Column("sample_size_reason", "text", "One line on the sample size check."),
-    Column("large_lift_status", "text",
-           "warning when a relative effect exceeds ±50%: check the data before believing it."),
+    Column(
+        "large_lift_status",
+        "text",
+        "warning when a relative effect exceeds ±50%: check the data before believing it.",
+    ),
     Column("large_lift_reason", "text", "One line naming the largest lift."),
-    Column("pre_exposure_data_share", "double",
-           "Lowest share, over the experiment's metrics, of subjects with pre-exposure data."),
-    Column("pre_exposure_data_status", "text",
-           "warning when that share is below 5%: CUPED has little to work with."),
+    Column(
+        "pre_exposure_data_share",
+        "double",
+        "Lowest share, over the experiment's metrics, of subjects with pre-exposure data.",
+    ),
+    Column(
+        "pre_exposure_data_status",
+        "text",
+        "warning when that share is below 5%: CUPED has little to work with.",
+    ),
     Column("pre_exposure_data_reason", "text", "One line on the pre-exposure data check."),
     Column("health_status", "text", "The worst status above: ok, warning or fail."),
     Column("config_hash", "text", "Hash of the experiment config the results come from."),
 )
+
 
 def _sliced(keys: list[Column]) -> tuple[Column, ...]:
     """The results columns with slice keys after experiment_id and the slice's own SRM."""
     position = [c.name for c in EXPERIMENT_RESULTS].index("experiment_id") + 1
     srm = [
         Column("slice_n_subjects", "bigint", "Analysed subjects in the slice, all arms."),
-        Column("slice_srm_p_value", "double",
-               "Sample-ratio χ² p-value within the slice (null without subjects)."),
+        Column(
+            "slice_srm_p_value",
+            "double",
+            "Sample-ratio χ² p-value within the slice (null without subjects).",
+        ),
         Column("slice_srm_status", "text", "ok, fail (p < 0.001) or not_applicable."),
     ]
-    return (*EXPERIMENT_RESULTS[:position], *keys, *EXPERIMENT_RESULTS[position:-1], *srm,
-            EXPERIMENT_RESULTS[-1])
+    return (
+        *EXPERIMENT_RESULTS[:position],
+        *keys,
+        *EXPERIMENT_RESULTS[position:-1],
+        *srm,
+        EXPERIMENT_RESULTS[-1],
+    )
 
 
 #: Results over time: one row per experiment, day, metric and treatment, as of that day.
-EXPERIMENT_RESULTS_OVER_TIME = _sliced([
-    Column("day_number", "bigint",
-           "Days since the experiment's first exposure date (day 1 = that date)."),
-    Column("as_of_date", "date",
-           "The date (UTC): the result as it stood at its end, with the subjects exposed and "
-           "the events that had happened by then."),
-])
+EXPERIMENT_RESULTS_OVER_TIME = _sliced(
+    [
+        Column(
+            "day_number",
+            "bigint",
+            "Days since the experiment's first exposure date (day 1 = that date).",
+        ),
+        Column(
+            "as_of_date",
+            "date",
+            "The date (UTC): the result as it stood at its end, with the subjects exposed and "
+            "the events that had happened by then.",
+        ),
+    ]
+)
 
 #: Results per dimension value: one row per experiment, dimension value, metric, treatment.
-EXPERIMENT_DIMENSION_RESULTS = _sliced([
-    Column("dimension_name", "text", "The dimension (a column of the assignment table)."),
-    Column("dimension_value", "text",
-           "Its value at first exposure; '(other)' gathers values beyond the top N, "
-           "'(missing)' nulls."),
-])
+EXPERIMENT_DIMENSION_RESULTS = _sliced(
+    [
+        Column("dimension_name", "text", "The dimension (a column of the assignment table)."),
+        Column(
+            "dimension_value",
+            "text",
+            "Its value at first exposure; '(other)' gathers values beyond the top N, "
+            "'(missing)' nulls.",
+        ),
+    ]
+)
 
 #: The latest snapshot: replaced by every run.
 LATEST_TABLES: dict[str, tuple[Column, ...]] = {
@@ -351,13 +547,17 @@ its own multiple-testing family and sample-ratio check; the overall rows in
 def reference_markdown() -> str:
     """The column reference of every latest table (docs/result-tables.md). The sliced tables
     list only the columns they add to experiment_results."""
-    lines = ["# Result tables", "",
-             "Generated from `analysis_py/result_tables.py` by "
-             "`python -m analysis_py.result_tables > docs/result-tables.md`; do not edit by hand.",
-             "", f"Schema version {RESULT_SCHEMA_VERSION} (`schema_version` on every row; "
-             "changes in CHANGELOG.md). Every run also appends its rows to "
-             "`experiment_results_history` and `experiment_diagnostics_history` (same columns), "
-             "replacing any earlier snapshot of the same `analysis_date`."]
+    lines = [
+        "# Result tables",
+        "",
+        "Generated from `analysis_py/result_tables.py` by "
+        "`python -m analysis_py.result_tables > docs/result-tables.md`; do not edit by hand.",
+        "",
+        f"Schema version {RESULT_SCHEMA_VERSION} (`schema_version` on every row; "
+        "changes in CHANGELOG.md). Every run also appends its rows to "
+        "`experiment_results_history` and `experiment_diagnostics_history` (same columns), "
+        "replacing any earlier snapshot of the same `analysis_date`.",
+    ]
     overall = {column.name for column in EXPERIMENT_RESULTS}
     for table, columns in LATEST_TABLES.items():
         sliced = table in ("experiment_results_over_time", "experiment_dimension_results")

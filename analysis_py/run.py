@@ -31,9 +31,12 @@ class InterruptedAfterWrite(KeyboardInterrupt):
     """Interrupted once the new results were committed."""
 
 
-def run_analysis(target: DbtTarget, config: ExperimentConfig,
-                 analysis_at: datetime | None = None,
-                 warn: Callable[[str], None] = print) -> AnalysisResults:
+def run_analysis(
+    target: DbtTarget,
+    config: ExperimentConfig,
+    analysis_at: datetime | None = None,
+    warn: Callable[[str], None] = print,
+) -> AnalysisResults:
     """Read the marts, analyse them, and write the result tables (latest and history).
 
     ``analysis_at`` (UTC, default now) stamps the run; the history keeps one snapshot per
@@ -42,26 +45,45 @@ def run_analysis(target: DbtTarget, config: ExperimentConfig,
     warehouse = connect(target, mart_schema(target))
     try:
         mart = warehouse.read_table(MART)
-        cross_products = (warehouse.read_table(CROSS_PRODUCTS)
-                          if needs_cross_products(config) else None)
+        cross_products = (
+            warehouse.read_table(CROSS_PRODUCTS) if needs_cross_products(config) else None
+        )
         stamp = analysis_at or utc_now()
         run_id = uuid.uuid4().hex
-        results = analyze(mart, config, run_id=run_id, analysis_at=stamp,
-                          cross_products=cross_products)
-        tables = {"experiment_results": results.results,
-                  "experiment_diagnostics": results.diagnostics,
-                  "experiment_results_over_time": analyze_slices(
-                      warehouse.read_table(DAILY_MART), config, run_id, stamp,
-                      ("day_number", "as_of_date"), "experiment_results_over_time")}
+        results = analyze(
+            mart, config, run_id=run_id, analysis_at=stamp, cross_products=cross_products
+        )
+        tables = {
+            "experiment_results": results.results,
+            "experiment_diagnostics": results.diagnostics,
+            "experiment_results_over_time": analyze_slices(
+                warehouse.read_table(DAILY_MART),
+                config,
+                run_id,
+                stamp,
+                ("day_number", "as_of_date"),
+                "experiment_results_over_time",
+            ),
+        }
         # Replaced even when no experiment has dimensions, so that no earlier config's
         # breakdowns stay behind next to this run's results.
         tables["experiment_dimension_results"] = (
-            analyze_slices(warehouse.read_table(DIMENSION_MART), config, run_id, stamp,
-                           ("dimension_name", "dimension_value"),
-                           "experiment_dimension_results")
+            analyze_slices(
+                warehouse.read_table(DIMENSION_MART),
+                config,
+                run_id,
+                stamp,
+                ("dimension_name", "dimension_value"),
+                "experiment_dimension_results",
+            )
             if any(e.dimensions for e in config.experiments)
-            else pd.DataFrame({name: pd.Series(dtype=object)
-                               for name in column_names("experiment_dimension_results")}))
+            else pd.DataFrame(
+                {
+                    name: pd.Series(dtype=object)
+                    for name in column_names("experiment_dimension_results")
+                }
+            )
+        )
         for warning in warehouse.write_results(tables):
             warn(warning)
         results = replace(results, over_time=tables["experiment_results_over_time"])

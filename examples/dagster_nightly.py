@@ -45,11 +45,13 @@ def experiment_results(context: AssetExecutionContext) -> dg.MaterializeResult:
     """Welch and CUPED results and diagnostics, written back next to the statistics mart."""
     results = run_analysis(TARGET, CONFIG)
     context.log.info("wrote %d comparisons", len(results.results))
-    return dg.MaterializeResult(metadata={
-        "comparisons": len(results.results),
-        "experiments": len(results.diagnostics),
-        "sample_ratio_mismatches": int((results.diagnostics["srm_status"] == "fail").sum()),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "comparisons": len(results.results),
+            "experiments": len(results.diagnostics),
+            "sample_ratio_mismatches": int((results.diagnostics["srm_status"] == "fail").sum()),
+        }
+    )
 
 
 nightly = dg.ScheduleDefinition(
@@ -64,8 +66,12 @@ DBT_EXECUTABLE = str(_LOCAL_DBT) if _LOCAL_DBT.exists() else (shutil.which("dbt"
 defs = dg.Definitions(
     assets=[dbt_models, experiment_results],
     schedules=[nightly],
-    resources={"dbt": DbtCliResource(project_dir=str(PROJECT_DIR),
-                                     profiles_dir=str(TARGET.profiles_dir),
-                                     target=TARGET.target_name,
-                                     dbt_executable=DBT_EXECUTABLE)},
+    resources={
+        "dbt": DbtCliResource(
+            project_dir=str(PROJECT_DIR),
+            profiles_dir=str(TARGET.profiles_dir),
+            target=TARGET.target_name,
+            dbt_executable=DBT_EXECUTABLE,
+        )
+    },
 )

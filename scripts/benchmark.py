@@ -62,22 +62,34 @@ LOOKBACK_DAYS = 14
 # rows); windows end by day 61. Two nights, each after a fresh full build the day before:
 # one while subjects are still being exposed (it re-reads their 14-day lookback), one after
 # the last exposure, in the middle of the windows (it re-reads only the late-data days).
-NIGHTS = {"during enrollment": ("2026-02-10T00:00", "2026-02-11T00:00"),
-          "after enrollment": ("2026-02-20T00:00", "2026-02-21T00:00")}
+NIGHTS = {
+    "during enrollment": ("2026-02-10T00:00", "2026-02-11T00:00"),
+    "after enrollment": ("2026-02-20T00:00", "2026-02-21T00:00"),
+}
 
 
 def benchmark_config(experiments: int) -> dict:
     metrics = [
-        {"id": f"{name}_{aggregation}", "event_name": name, "aggregation": aggregation,
-         "window": {"start_day": 0, "end_day": WINDOW_DAYS}}
-        for name in EVENT_NAMES for aggregation in ("sum", "count")
+        {
+            "id": f"{name}_{aggregation}",
+            "event_name": name,
+            "aggregation": aggregation,
+            "window": {"start_day": 0, "end_day": WINDOW_DAYS},
+        }
+        for name in EVENT_NAMES
+        for aggregation in ("sum", "count")
     ]
     return {
         "metrics": metrics,
         "experiments": [
-            {"id": f"exp_{i}", "variants": ["control", "treatment"], "control": "control",
-             "traffic": {"control": 0.5, "treatment": 0.5},
-             "metrics": [m["id"] for m in metrics], "lookback_days": LOOKBACK_DAYS}
+            {
+                "id": f"exp_{i}",
+                "variants": ["control", "treatment"],
+                "control": "control",
+                "traffic": {"control": 0.5, "treatment": 0.5},
+                "metrics": [m["id"] for m in metrics],
+                "lookback_days": LOOKBACK_DAYS,
+            }
             for i in range(experiments)
         ],
     }
@@ -86,7 +98,8 @@ def benchmark_config(experiments: int) -> dict:
 def make_host_project(work: Path, data: Path, experiments: int) -> Path:
     host = work / "host"
     (host / "models").mkdir(parents=True, exist_ok=True)
-    (host / "dbt_project.yml").write_text(textwrap.dedent("""\
+    (host / "dbt_project.yml").write_text(
+        textwrap.dedent("""\
         name: benchmark_host
         version: "1.0.0"
         config-version: 2
@@ -97,28 +110,44 @@ def make_host_project(work: Path, data: Path, experiments: int) -> Path:
             xp_assignments_table: assignments
             xp_events_table: events
             xp_demo_data: false
-        """))
+        """)
+    )
     (host / "packages.yml").write_text(f"packages:\n  - local: {REPO}\n")
     database = work / "warehouse.duckdb"
-    (host / "profiles.yml").write_text(textwrap.dedent(f"""\
+    (host / "profiles.yml").write_text(
+        textwrap.dedent(f"""\
         benchmark_host:
           target: dev
           outputs:
             dev: {{type: duckdb, path: "{database}", schema: analytics, threads: 2,
                   settings: {{preserve_insertion_order: false}}}}
-        """))
+        """)
+    )
     (host / "experiments.yml").write_text(yaml.safe_dump(benchmark_config(experiments)))
     if database.exists():
         database.unlink()
     connection = duckdb.connect(str(database))
     connection.execute("create schema raw")
-    connection.execute("create table raw.assignments as select * from read_parquet(?)",
-                       [str(data / "assignments.parquet")])
-    connection.execute("create table raw.events as select * from read_parquet(?)",
-                       [str(data / "events.parquet")])
+    connection.execute(
+        "create table raw.assignments as select * from read_parquet(?)",
+        [str(data / "assignments.parquet")],
+    )
+    connection.execute(
+        "create table raw.events as select * from read_parquet(?)", [str(data / "events.parquet")]
+    )
     connection.close()
-    subprocess.run([str(Path(sys.executable).parent / "dbt"), "deps", "--project-dir",
-                    str(host), "--profiles-dir", str(host)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "deps",
+            "--project-dir",
+            str(host),
+            "--profiles-dir",
+            str(host),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return host
 
 
@@ -136,12 +165,15 @@ target, config = load_target(host), load_config(host / "experiments.yml")
 WARM_PARSE = HOST_DBT + 'run_dbt("parse", target, config)\n'
 # The start-up floor: what `xp run` imports, then dbt on one view, its parse cache warm (the
 # analysis time of the night before it, argv[2]: dbt re-parses what reads a changed one).
-STARTUP_FLOOR = HOST_DBT + """
+STARTUP_FLOOR = (
+    HOST_DBT
+    + """
 from datetime import datetime
 import analysis_py.cli  # noqa: F401  (the analysis stack that xp run imports)
 run_dbt("run", target, config, ["--select", "stg_experimentation__events"],
         datetime.fromisoformat(sys.argv[2]))
 """
+)
 
 
 def dbt_elapsed(host: Path) -> float:
@@ -152,8 +184,7 @@ def dbt_elapsed(host: Path) -> float:
 def measured(command: list[str], env: dict | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS in GB) of a command run in a fresh process."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -183,8 +214,10 @@ VARIANT_SUMS_QUERY = """
 select experiment_id, variant_id, count(*) as n, {sums}
 from {per_subject} group by experiment_id, variant_id
 """
-FLOOR_SCRIPT = ("import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
-                "c.execute('set threads = 2'); c.execute(sys.argv[2]).fetchall()")
+FLOOR_SCRIPT = (
+    "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+    "c.execute('set threads = 2'); c.execute(sys.argv[2]).fetchall()"
+)
 # The state floor: the floor's per-subject values written to a table (in a scratch file, so
 # the warehouse stays as it was), then the per-variant sums read from it.
 STATE_FLOOR_SCRIPT = """
@@ -202,8 +235,11 @@ c.execute(variant_sums).fetchall()
 
 
 def per_subject_sql() -> str:
-    return PER_SUBJECT_QUERY.format(aggregates=",\n       ".join(per_subject_aggregates()),
-                                    lookback=LOOKBACK_DAYS, window=WINDOW_DAYS)
+    return PER_SUBJECT_QUERY.format(
+        aggregates=",\n       ".join(per_subject_aggregates()),
+        lookback=LOOKBACK_DAYS,
+        window=WINDOW_DAYS,
+    )
 
 
 def variant_sums_sql(per_subject: str) -> str:
@@ -231,14 +267,45 @@ def python_step_seconds(comparisons: int = 10_000) -> tuple[float, float]:
             for metric_id in experiment.metrics:
                 n = 100_000
                 mean_y, mean_x = rng.uniform(1, 3), rng.uniform(1, 3)
-                rows.append((experiment.id, variant, metric_id, variant == "control", 0.5, n,
-                             n * mean_y, n * (mean_y**2 + 4), n * mean_x, n * (mean_x**2 + 4),
-                             n * (mean_x * mean_y + 2), n // 2, 0, 0, config.hash))
-    mart = pd.DataFrame(rows, columns=[
-        "experiment_id", "variant_id", "metric_id", "is_control", "expected_share", "n",
-        "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy",
-        "n_with_pre_exposure_events", "n_multi_variant_subjects",
-        "n_unknown_variant_subjects", "config_hash"])
+                rows.append(
+                    (
+                        experiment.id,
+                        variant,
+                        metric_id,
+                        variant == "control",
+                        0.5,
+                        n,
+                        n * mean_y,
+                        n * (mean_y**2 + 4),
+                        n * mean_x,
+                        n * (mean_x**2 + 4),
+                        n * (mean_x * mean_y + 2),
+                        n // 2,
+                        0,
+                        0,
+                        config.hash,
+                    )
+                )
+    mart = pd.DataFrame(
+        rows,
+        columns=[
+            "experiment_id",
+            "variant_id",
+            "metric_id",
+            "is_control",
+            "expected_share",
+            "n",
+            "sum_y",
+            "sum_y_squares",
+            "sum_x",
+            "sum_x_squares",
+            "sum_xy",
+            "n_with_pre_exposure_events",
+            "n_multi_variant_subjects",
+            "n_unknown_variant_subjects",
+            "config_hash",
+        ],
+    )
     for column in RATIO_SUM_COLUMNS:  # no ratio metrics here
         mart[column] = np.nan
     timings = []
@@ -250,8 +317,14 @@ def python_step_seconds(comparisons: int = 10_000) -> tuple[float, float]:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text()
-                .splitlines() if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     memory = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
     return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GB, DuckDB {duckdb.__version__}"
 
@@ -265,72 +338,113 @@ def main() -> None:
     args = parser.parse_args()
 
     data = args.work_dir / f"data-{args.events}-{args.subjects}"
-    counts = (json.loads((data / "counts.json").read_text()) if (data / "counts.json").exists()
-              else generate(data, args.events, args.subjects, args.experiments))
+    counts = (
+        json.loads((data / "counts.json").read_text())
+        if (data / "counts.json").exists()
+        else generate(data, args.events, args.subjects, args.experiments)
+    )
     (data / "counts.json").write_text(json.dumps(counts))
     host = make_host_project(args.work_dir, data, args.experiments)
     database = args.work_dir / "warehouse.duckdb"
 
     env = {**os.environ, "DO_NOT_TRACK": "1"}
-    floor_wall, floor_memory = measured([sys.executable, "-c", FLOOR_SCRIPT, str(database),
-                                         floor_sql()], env)
+    floor_wall, floor_memory = measured(
+        [sys.executable, "-c", FLOOR_SCRIPT, str(database), floor_sql()], env
+    )
     scratch = args.work_dir / "state-floor.duckdb"
-    state_floor_wall, _ = measured([sys.executable, "-c", STATE_FLOOR_SCRIPT, str(database),
-                                    str(scratch), per_subject_sql(),
-                                    variant_sums_sql("scratch.main.per_subject")], env)
+    state_floor_wall, _ = measured(
+        [
+            sys.executable,
+            "-c",
+            STATE_FLOOR_SCRIPT,
+            str(database),
+            str(scratch),
+            per_subject_sql(),
+            variant_sums_sql("scratch.main.per_subject"),
+        ],
+        env,
+    )
     scratch.unlink()
     xp = str(Path(sys.executable).parent / "xp")
     # A nightly run finds dbt's parse cache warm (same code, config and profile); a run after
     # any change parses the whole project first (~2.5 s). Measure the steady state.
-    subprocess.run([sys.executable, "-c", WARM_PARSE, str(host)], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", WARM_PARSE, str(host)], env=env, check=True, capture_output=True
+    )
     pipeline_wall, pipeline_memory = measured([xp, "run", "--project-dir", str(host)], env)
     nights = {}
     for name, (before, night) in NIGHTS.items():
         make_host_project(args.work_dir, data, args.experiments)  # a fresh warehouse
-        before_wall, _ = measured([xp, "run", "--project-dir", str(host),
-                                   "--analysis-at", before], env)
+        before_wall, _ = measured(
+            [xp, "run", "--project-dir", str(host), "--analysis-at", before], env
+        )
         before_dbt = dbt_elapsed(host)
-        night_wall, night_memory = measured([xp, "run", "--project-dir", str(host),
-                                             "--analysis-at", night], env)
+        night_wall, night_memory = measured(
+            [xp, "run", "--project-dir", str(host), "--analysis-at", night], env
+        )
         nights[name] = (before_wall, before_dbt, night_wall, dbt_elapsed(host), night_memory)
     # After the last night, with its analysis time: dbt's parse cache is as that night left it.
-    startup_wall, _ = measured([sys.executable, "-c", STARTUP_FLOOR, str(host),
-                                list(NIGHTS.values())[-1][1]], env)
-    peers = {path: measured([sys.executable, str(REPO / "scripts" / "benchmark_peers.py"),
-                             path, str(data)], env)
-             for path in ("tea-tasting", "pandas")}
+    startup_wall, _ = measured(
+        [sys.executable, "-c", STARTUP_FLOOR, str(host), list(NIGHTS.values())[-1][1]], env
+    )
+    peers = {
+        path: measured(
+            [sys.executable, str(REPO / "scripts" / "benchmark_peers.py"), path, str(data)], env
+        )
+        for path in ("tea-tasting", "pandas")
+    }
     python_seconds = python_step_seconds()
 
     print(f"machine: {machine()}")
-    print(f"data: {counts['events']:,} events, {counts['subjects']:,} subjects, "
-          f"{counts['assignment_rows']:,} assignment rows, {counts['experiments']} experiments, "
-          f"10 metrics\n")
+    print(
+        f"data: {counts['events']:,} events, {counts['subjects']:,} subjects, "
+        f"{counts['assignment_rows']:,} assignment rows, {counts['experiments']} experiments, "
+        f"10 metrics\n"
+    )
     print("| path | wall time | peak memory |\n|---|---|---|")
-    print(f"| floor: one DuckDB query (first exposures, join, per-variant sums) | "
-          f"{floor_wall:.1f} s | {floor_memory:.2f} GB |")
-    print(f"| pipeline: `xp run` (dbt build with tests, analysis, write-back) | "
-          f"{pipeline_wall:.1f} s | {pipeline_memory:.2f} GB |")
+    print(
+        f"| floor: one DuckDB query (first exposures, join, per-variant sums) | "
+        f"{floor_wall:.1f} s | {floor_memory:.2f} GB |"
+    )
+    print(
+        f"| pipeline: `xp run` (dbt build with tests, analysis, write-back) | "
+        f"{pipeline_wall:.1f} s | {pipeline_memory:.2f} GB |"
+    )
     print(f"| ratio pipeline / floor | {pipeline_wall / floor_wall:.2f}× | |")
-    print(f"| state floor: the floor's per-subject values written to a table, then summed | "
-          f"{state_floor_wall:.1f} s ({state_floor_wall / floor_wall:.2f}× floor) | |")
-    print(f"| start-up floor: `xp run`'s imports and dbt on one view, no data read | "
-          f"{startup_wall:.1f} s ({startup_wall / floor_wall:.2f}× floor) | |")
+    print(
+        f"| state floor: the floor's per-subject values written to a table, then summed | "
+        f"{state_floor_wall:.1f} s ({state_floor_wall / floor_wall:.2f}× floor) | |"
+    )
+    print(
+        f"| start-up floor: `xp run`'s imports and dbt on one view, no data read | "
+        f"{startup_wall:.1f} s ({startup_wall / floor_wall:.2f}× floor) | |"
+    )
     for name, (before, night) in NIGHTS.items():
         before_wall, before_dbt, night_wall, night_dbt, night_memory = nights[name]
-        print(f"| {name}: full build at {before} (fresh warehouse) | {before_wall:.1f} s "
-              f"(dbt {before_dbt:.1f} s) | |")
-        print(f"| {name}: incremental night at {night} | {night_wall:.1f} s "
-              f"(dbt {night_dbt:.1f} s) | {night_memory:.2f} GB |")
-        print(f"| {name}: ratio night / full build | {night_wall / before_wall:.0%} "
-              f"(dbt's elapsed: {night_dbt / before_dbt:.0%}) | |")
-    for path, label in (("tea-tasting", "tea-tasting on a per-subject table built in DuckDB"),
-                        ("pandas", "pandas merge/groupby + statsmodels OLS")):
+        print(
+            f"| {name}: full build at {before} (fresh warehouse) | {before_wall:.1f} s "
+            f"(dbt {before_dbt:.1f} s) | |"
+        )
+        print(
+            f"| {name}: incremental night at {night} | {night_wall:.1f} s "
+            f"(dbt {night_dbt:.1f} s) | {night_memory:.2f} GB |"
+        )
+        print(
+            f"| {name}: ratio night / full build | {night_wall / before_wall:.0%} "
+            f"(dbt's elapsed: {night_dbt / before_dbt:.0%}) | |"
+        )
+    for path, label in (
+        ("tea-tasting", "tea-tasting on a per-subject table built in DuckDB"),
+        ("pandas", "pandas merge/groupby + statsmodels OLS"),
+    ):
         wall, memory = peers[path]
-        print(f"| peer: {label} | {wall:.1f} s ({wall / floor_wall:.2f}× floor) | "
-              f"{memory:.2f} GB |")
-    print(f"| Python step alone, 10,000 comparisons: first call / median of 3 | "
-          f"{python_seconds[0]:.3f} s / {python_seconds[1]:.3f} s | |")
+        print(
+            f"| peer: {label} | {wall:.1f} s ({wall / floor_wall:.2f}× floor) | {memory:.2f} GB |"
+        )
+    print(
+        f"| Python step alone, 10,000 comparisons: first call / median of 3 | "
+        f"{python_seconds[0]:.3f} s / {python_seconds[1]:.3f} s | |"
+    )
 
 
 if __name__ == "__main__":

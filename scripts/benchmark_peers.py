@@ -27,9 +27,15 @@ def pandas_statsmodels(data: Path) -> list[tuple[str, str, float, float]]:
 
     assignments = pd.read_parquet(data / "assignments.parquet")
     events = pd.read_parquet(data / "events.parquet")
-    first = assignments.groupby(["experiment_id", "subject_id"]).agg(
-        exposed_at=("assigned_at", "min"), variant_id=("variant_id", "first"),
-        n_variants=("variant_id", "nunique")).reset_index()
+    first = (
+        assignments.groupby(["experiment_id", "subject_id"])
+        .agg(
+            exposed_at=("assigned_at", "min"),
+            variant_id=("variant_id", "first"),
+            n_variants=("variant_id", "nunique"),
+        )
+        .reset_index()
+    )
     first = first[first.n_variants == 1].drop(columns="n_variants")
     joined = events.merge(first, on="subject_id")
     since = joined.event_at - joined.exposed_at
@@ -38,8 +44,11 @@ def pandas_statsmodels(data: Path) -> list[tuple[str, str, float, float]]:
     joined.loc[(since >= pd.Timedelta(0)) & (since < WINDOW_DAYS * day), "period"] = "y"
     joined.loc[(since < pd.Timedelta(0)) & (since >= -LOOKBACK_DAYS * day), "period"] = "x"
     joined = joined[joined.period.notna()]
-    sums = joined.groupby(["experiment_id", "subject_id", "event_name", "period"]).agg(
-        count=("event_at", "size"), sum=("value", "sum")).unstack(["event_name", "period"])
+    sums = (
+        joined.groupby(["experiment_id", "subject_id", "event_name", "period"])
+        .agg(count=("event_at", "size"), sum=("value", "sum"))
+        .unstack(["event_name", "period"])
+    )
     sums.columns = [f"{name}_{aggregation}_{period}" for aggregation, name, period in sums.columns]
     per_subject = first.set_index(["experiment_id", "subject_id"]).join(sums).fillna(0)
     per_subject["treatment"] = (per_subject.variant_id == "treatment").astype(float)
@@ -49,10 +58,17 @@ def pandas_statsmodels(data: Path) -> list[tuple[str, str, float, float]]:
             for aggregation in ("sum", "count"):
                 y, x = f"{name}_{aggregation}_y", f"{name}_{aggregation}_x"
                 frame = subjects[["treatment"]].assign(
-                    y=subjects.get(y, 0.0), x=subjects.get(x, 0.0))
+                    y=subjects.get(y, 0.0), x=subjects.get(x, 0.0)
+                )
                 fit = smf.ols("y ~ treatment + x", data=frame).fit(cov_type="HC2")
-                results.append((experiment_id, f"{name}_{aggregation}",
-                                float(fit.params["treatment"]), float(fit.pvalues["treatment"])))
+                results.append(
+                    (
+                        experiment_id,
+                        f"{name}_{aggregation}",
+                        float(fit.params["treatment"]),
+                        float(fit.pvalues["treatment"]),
+                    )
+                )
     return results
 
 
@@ -62,12 +78,15 @@ def per_subject_aggregates() -> list[str]:
     joined to first exposures ``f`` within the lookback and the window."""
     aggregates = []
     for name in EVENT_NAMES:
-        for period, condition in (("y", "e.event_at >= f.exposed_at"),
-                                  ("x", "e.event_at < f.exposed_at")):
+        for period, condition in (
+            ("y", "e.event_at >= f.exposed_at"),
+            ("x", "e.event_at < f.exposed_at"),
+        ):
             match = f"e.event_name = '{name}' and {condition}"
             aggregates.append(f"count(*) filter (where {match}) as {name}_count_{period}")
             aggregates.append(
-                f"coalesce(sum(e.value) filter (where {match}), 0) as {name}_sum_{period}")
+                f"coalesce(sum(e.value) filter (where {match}), 0) as {name}_sum_{period}"
+            )
     return aggregates
 
 
@@ -95,9 +114,13 @@ def tea_tasting(data: Path) -> list[tuple[str, str, float, float]]:
             and e.event_at < f.exposed_at + interval {WINDOW_DAYS} day
         group by f.experiment_id, f.variant_id, f.subject_id
     """).df()
-    metrics = {f"{name}_{aggregation}": tt.Mean(f"{name}_{aggregation}_y",
-                                                covariate=f"{name}_{aggregation}_x")
-               for name in EVENT_NAMES for aggregation in ("sum", "count")}
+    metrics = {
+        f"{name}_{aggregation}": tt.Mean(
+            f"{name}_{aggregation}_y", covariate=f"{name}_{aggregation}_x"
+        )
+        for name in EVENT_NAMES
+        for aggregation in ("sum", "count")
+    }
     experiment = tt.Experiment(metrics, variant="variant_id")
     results = []
     for experiment_id, subjects in per_subject.groupby("experiment_id"):

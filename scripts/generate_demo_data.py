@@ -47,8 +47,20 @@ MULTI_VARIANT_SHARE = 0.01
 NULL_VALUE_SHARE = 0.01
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 PLATFORMS = (("web", 0.5), ("ios", 0.3), ("android", 0.2))
-COUNTRIES = (("US", 0.35), ("DE", 0.15), ("GB", 0.12), ("FR", 0.1), ("BR", 0.08), ("IN", 0.07),
-             ("JP", 0.05), ("CA", 0.03), ("ES", 0.02), ("IT", 0.01), ("NL", 0.01), ("SE", 0.01))
+COUNTRIES = (
+    ("US", 0.35),
+    ("DE", 0.15),
+    ("GB", 0.12),
+    ("FR", 0.1),
+    ("BR", 0.08),
+    ("IN", 0.07),
+    ("JP", 0.05),
+    ("CA", 0.03),
+    ("ES", 0.02),
+    ("IT", 0.01),
+    ("NL", 0.01),
+    ("SE", 0.01),
+)
 
 
 @dataclass(frozen=True)
@@ -103,10 +115,12 @@ def generate(seed: int = SEED) -> tuple[list[tuple], list[tuple]]:
     purchase_value_mean = rng.lognormal(mean=np.log(40.0), sigma=0.4, size=n_total)
     # Attributes from a stream of their own, so adding them changed no other draw.
     attributes = np.random.default_rng(seed + 1)
-    platform = attributes.choice([p for p, _ in PLATFORMS], size=n_total,
-                                 p=[w for _, w in PLATFORMS])
-    country = attributes.choice([c for c, _ in COUNTRIES], size=n_total,
-                                p=[w for _, w in COUNTRIES])
+    platform = attributes.choice(
+        [p for p, _ in PLATFORMS], size=n_total, p=[w for _, w in PLATFORMS]
+    )
+    country = attributes.choice(
+        [c for c, _ in COUNTRIES], size=n_total, p=[w for _, w in COUNTRIES]
+    )
 
     assignments: list[tuple] = []
     # subject index -> list of (exposure day, event_name, multiplier)
@@ -116,10 +130,15 @@ def generate(seed: int = SEED) -> tuple[list[tuple], list[tuple]]:
         enrolled = np.flatnonzero(rng.random(N_SUBJECTS) < experiment.subject_share)
         arms = rng.choice(len(experiment.variants), size=enrolled.size, p=experiment.weights)
         exposure_day = start_day + rng.random(enrolled.size) * experiment.enrolment_days
-        n_duplicates = rng.choice([0, 1, 2], size=enrolled.size,
-                                  p=[1 - DUPLICATE_EXPOSURE_SHARE,
-                                     DUPLICATE_EXPOSURE_SHARE * 0.7,
-                                     DUPLICATE_EXPOSURE_SHARE * 0.3])
+        n_duplicates = rng.choice(
+            [0, 1, 2],
+            size=enrolled.size,
+            p=[
+                1 - DUPLICATE_EXPOSURE_SHARE,
+                DUPLICATE_EXPOSURE_SHARE * 0.7,
+                DUPLICATE_EXPOSURE_SHARE * 0.3,
+            ],
+        )
         is_multi_variant = rng.random(enrolled.size) < MULTI_VARIANT_SHARE
         for subject, arm, day, duplicates, multi in zip(
             enrolled, arms, exposure_day, n_duplicates, is_multi_variant, strict=True
@@ -132,9 +151,16 @@ def generate(seed: int = SEED) -> tuple[list[tuple], list[tuple]]:
                 other = experiment.variants[(arm + 1) % len(experiment.variants)]
                 rows.append((day + rng.random() * 3, other))
             for row_day, row_variant in rows:
-                assignments.append((subject_ids[subject], experiment.experiment_id,
-                                    row_variant, _timestamp(row_day), platform[subject],
-                                    country[subject]))
+                assignments.append(
+                    (
+                        subject_ids[subject],
+                        experiment.experiment_id,
+                        row_variant,
+                        _timestamp(row_day),
+                        platform[subject],
+                        country[subject],
+                    )
+                )
             if variant in experiment.effects and not multi:
                 event_name, multiplier = experiment.effects[variant]
                 effects_by_subject.setdefault(subject, []).append((day, event_name, multiplier))
@@ -142,8 +168,10 @@ def generate(seed: int = SEED) -> tuple[list[tuple], list[tuple]]:
     events: list[tuple] = []
     max_multiplier = {"session_start": 1.10, "purchase": 1.15}
     for subject in range(n_total):
-        for event_name, rate in (("session_start", session_rate[subject]),
-                                 ("purchase", purchase_rate[subject])):
+        for event_name, rate in (
+            ("session_start", session_rate[subject]),
+            ("purchase", purchase_rate[subject]),
+        ):
             # Inhomogeneous Poisson process by thinning: draw at the highest rate, keep an
             # event with probability (rate at its time) / (highest rate).
             ceiling = max_multiplier[event_name]
@@ -165,8 +193,15 @@ def generate(seed: int = SEED) -> tuple[list[tuple], list[tuple]]:
                     value_field = f"{value:.2f}"
                 else:
                     value_field = ""  # sessions carry no value; some purchases lost theirs
-                events.append((subject_ids[subject], event_name, _timestamp(day), value_field,
-                               country[subject]))
+                events.append(
+                    (
+                        subject_ids[subject],
+                        event_name,
+                        _timestamp(day),
+                        value_field,
+                        country[subject],
+                    )
+                )
 
     assignments.sort()
     events.sort()
@@ -196,8 +231,14 @@ def generate_support_tickets(seed: int = SEED) -> list[tuple]:
 
 EVENT_COLUMNS = ("subject_id", "event_name", "event_at", "value", "country")
 TICKET_COLUMNS = ("user_id", "opened_at", "minutes_to_resolve", "channel")
-ASSIGNMENT_COLUMNS = ("subject_id", "experiment_id", "variant_id", "assigned_at", "platform",
-                      "country")
+ASSIGNMENT_COLUMNS = (
+    "subject_id",
+    "experiment_id",
+    "variant_id",
+    "assigned_at",
+    "platform",
+    "country",
+)
 
 
 def write_csv(path: Path, header: tuple[str, ...], rows: list[tuple]) -> None:
@@ -218,8 +259,10 @@ def main() -> None:
     write_csv(args.out_dir / "demo_events.csv", EVENT_COLUMNS, events)
     tickets = generate_support_tickets(args.seed)
     write_csv(args.out_dir / "demo_support_tickets.csv", TICKET_COLUMNS, tickets)
-    print(f"wrote {len(assignments)} assignment rows, {len(events)} event rows and "
-          f"{len(tickets)} support tickets to {args.out_dir}")
+    print(
+        f"wrote {len(assignments)} assignment rows, {len(events)} event rows and "
+        f"{len(tickets)} support tickets to {args.out_dir}"
+    )
 
 
 if __name__ == "__main__":

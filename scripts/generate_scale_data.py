@@ -27,8 +27,9 @@ def _uniform(expression: str, salt: int) -> str:
     return f"(hash(({expression}) * 16 + {salt}) % 1000000007) / 1000000007.0"
 
 
-def generate(out_dir: Path, events: int, subjects: int, experiments: int,
-             threads: int = 2) -> dict[str, int]:
+def generate(
+    out_dir: Path, events: int, subjects: int, experiments: int, threads: int = 2
+) -> dict[str, int]:
     out_dir.mkdir(parents=True, exist_ok=True)
     connection = duckdb.connect()
     connection.execute(f"set threads = {threads}")
@@ -39,19 +40,19 @@ def generate(out_dir: Path, events: int, subjects: int, experiments: int,
                     i as subject_number,
                     'u' || i as subject_id,
                     'exp_' || (i % {experiments}) as experiment_id,
-                    case when {_uniform('i', 1)} < 0.5 then 'control' else 'treatment' end
+                    case when {_uniform("i", 1)} < 0.5 then 'control' else 'treatment' end
                         as variant_id,
                     timestamp '{START}' + to_seconds(cast(
-                        (30 + {_uniform('i', 2)} * 14) * 86400 as bigint)) as assigned_at
+                        (30 + {_uniform("i", 2)} * 14) * 86400 as bigint)) as assigned_at
                 from range({subjects}) as t(i)
             )
             select subject_id, experiment_id, variant_id, assigned_at from subjects
             union all
             select subject_id, experiment_id, variant_id,
-                   assigned_at + to_seconds(cast({_uniform('subject_number', 3)} * 86400 * 3
+                   assigned_at + to_seconds(cast({_uniform("subject_number", 3)} * 86400 * 3
                                                  as bigint))
             from subjects
-            where {_uniform('subject_number', 4)} < 0.10
+            where {_uniform("subject_number", 4)} < 0.10
         ) to '{out_dir / "assignments.parquet"}' (format parquet)
     """)
     # Events: subject chosen with a skew (squared uniform: heavy users), name by frequency.
@@ -60,11 +61,11 @@ def generate(out_dir: Path, events: int, subjects: int, experiments: int,
             with draws as (
                 select
                     i,
-                    cast(floor(pow({_uniform('i', 5)}, 2) * {subjects}) as bigint)
+                    cast(floor(pow({_uniform("i", 5)}, 2) * {subjects}) as bigint)
                         as subject_number,
-                    {_uniform('i', 6)} as name_draw,
-                    {_uniform('i', 7)} as time_draw,
-                    {_uniform('i', 8)} as value_draw
+                    {_uniform("i", 6)} as name_draw,
+                    {_uniform("i", 7)} as time_draw,
+                    {_uniform("i", 8)} as value_draw
                 from range({events}) as t(i)
             )
             select
@@ -85,9 +86,11 @@ def generate(out_dir: Path, events: int, subjects: int, experiments: int,
     """)
     counts = {
         "assignment_rows": connection.execute(
-            f"select count(*) from '{out_dir / 'assignments.parquet'}'").fetchone()[0],
+            f"select count(*) from '{out_dir / 'assignments.parquet'}'"
+        ).fetchone()[0],
         "events": connection.execute(
-            f"select count(*) from '{out_dir / 'events.parquet'}'").fetchone()[0],
+            f"select count(*) from '{out_dir / 'events.parquet'}'"
+        ).fetchone()[0],
         "subjects": subjects,
         "experiments": experiments,
     }

@@ -62,8 +62,10 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     previous = os.environ.get("XP_DUCKDB_PATH")
     os.environ["XP_DUCKDB_PATH"] = str(path)
     try:
-        assert main(["run", "--project-dir", str(REPO),
-                     "--analysis-at", DEMO_ANALYSIS_AT.isoformat()]) == 0
+        assert (
+            main(["run", "--project-dir", str(REPO), "--analysis-at", DEMO_ANALYSIS_AT.isoformat()])
+            == 0
+        )
     finally:
         if previous is None:
             del os.environ["XP_DUCKDB_PATH"]

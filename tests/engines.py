@@ -57,23 +57,43 @@ def throwaway_postgres() -> Iterator[int]:
         subprocess.run([*as_postgres, *command], check=True, capture_output=True, text=True)
 
     try:
-        run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-            "-E", "UTF8", "--locale=C.UTF-8")
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(directory / "log"), "-w",
-            "-o", f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start")
+        run(
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        )
+        run(
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(directory / "log"),
+            "-w",
+            "-o",
+            f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        )
         import psycopg2
 
-        connection = psycopg2.connect(host="127.0.0.1", port=port, user="postgres",
-                                      dbname="postgres")
+        connection = psycopg2.connect(
+            host="127.0.0.1", port=port, user="postgres", dbname="postgres"
+        )
         connection.autocommit = True
         with connection.cursor() as cursor:
             cursor.execute(f"create database {DATABASE}")
         connection.close()
         yield port
     finally:
-        subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast",
-                        "stop"], capture_output=True)
+        subprocess.run(
+            [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+            capture_output=True,
+        )
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -91,8 +111,9 @@ def require_spark() -> None:
 # and the JVM's when they start. A run in another zone therefore gets a process of its own.
 
 
-def run_in_time_zone(zone: str, steps: list[dict], env: dict[str, str] | None = None,
-                     cwd: Path | None = None) -> tuple[list[dict], str]:
+def run_in_time_zone(
+    zone: str, steps: list[dict], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> tuple[list[dict], str]:
     """Run `xp` steps in a fresh Python process whose time zone is `zone` (TZ, and PGTZ for
     the Postgres session); returns each step's outcome and the process's whole output.
 
@@ -110,12 +131,23 @@ def run_in_time_zone(zone: str, steps: list[dict], env: dict[str, str] | None = 
     request, answer = directory / "request.json", directory / "answer.json"
     request.write_text(json.dumps({"steps": steps, "answer": str(answer)}))
     repo = Path(__file__).resolve().parent.parent
-    child_env = {**os.environ, **(env or {}), "TZ": zone, "PGTZ": zone,
-                 "PYTHONPATH": str(repo), "DO_NOT_TRACK": "1"}
+    child_env = {
+        **os.environ,
+        **(env or {}),
+        "TZ": zone,
+        "PGTZ": zone,
+        "PYTHONPATH": str(repo),
+        "DO_NOT_TRACK": "1",
+    }
     try:
-        process = subprocess.run([sys.executable, "-m", "tests.engines", str(request)],
-                                 env=child_env, cwd=cwd or directory, capture_output=True,
-                                 text=True, timeout=900)
+        process = subprocess.run(
+            [sys.executable, "-m", "tests.engines", str(request)],
+            env=child_env,
+            cwd=cwd or directory,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         output = process.stdout + process.stderr
         assert answer.exists(), f"the run in {zone} stopped early:\n{output[-3000:]}"
         return json.loads(answer.read_text()), output
@@ -136,8 +168,10 @@ def _run_steps(request_path: str) -> None:
     outcomes = []
     for step in request["steps"]:
         os.environ.update(step.get("env", {}))
-        if any(key in step for key in ("spark_sql", "spark_time_zone", "spark_queries")) \
-                and spark is None:
+        if (
+            any(key in step for key in ("spark_sql", "spark_time_zone", "spark_queries"))
+            and spark is None
+        ):
             from pyspark.sql import SparkSession
 
             # The builder dbt-spark's session mode uses, so that both share the session.
@@ -147,9 +181,14 @@ def _run_steps(request_path: str) -> None:
         if "spark_time_zone" in step:
             spark.conf.set("spark.sql.session.timeZone", step["spark_time_zone"])
         exit_code = main(step["argv"])
-        rows = {name: [list(row) for row in spark.sql(query).collect()]
-                for name, query in step.get("spark_queries", {}).items()} \
-            if exit_code == 0 else {}
+        rows = (
+            {
+                name: [list(row) for row in spark.sql(query).collect()]
+                for name, query in step.get("spark_queries", {}).items()
+            }
+            if exit_code == 0
+            else {}
+        )
         outcomes.append({"exit_code": exit_code, "rows": rows})
     Path(request["answer"]).write_text(json.dumps(outcomes, default=str))
 

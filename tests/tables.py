@@ -13,14 +13,32 @@ TABLE_KEYS = {
     MART: ["experiment_id", "variant_id", "metric_id"],
     "experiment_results": ["experiment_id", "metric_id", "treatment_variant_id"],
     "experiment_diagnostics": ["experiment_id"],
-    "fct_variant_metric_daily_statistics": ["experiment_id", "day_number", "variant_id",
-                                            "metric_id"],
-    "fct_variant_metric_dimension_statistics": ["experiment_id", "dimension_name",
-                                                "dimension_value", "variant_id", "metric_id"],
-    "experiment_results_over_time": ["experiment_id", "day_number", "metric_id",
-                                     "treatment_variant_id"],
-    "experiment_dimension_results": ["experiment_id", "dimension_name", "dimension_value",
-                                     "metric_id", "treatment_variant_id"],
+    "fct_variant_metric_daily_statistics": [
+        "experiment_id",
+        "day_number",
+        "variant_id",
+        "metric_id",
+    ],
+    "fct_variant_metric_dimension_statistics": [
+        "experiment_id",
+        "dimension_name",
+        "dimension_value",
+        "variant_id",
+        "metric_id",
+    ],
+    "experiment_results_over_time": [
+        "experiment_id",
+        "day_number",
+        "metric_id",
+        "treatment_variant_id",
+    ],
+    "experiment_dimension_results": [
+        "experiment_id",
+        "dimension_name",
+        "dimension_value",
+        "metric_id",
+        "treatment_variant_id",
+    ],
     # One snapshot in each compared database, so the run's analysis_date needs no key.
     "experiment_results_history": ["experiment_id", "metric_id", "treatment_variant_id"],
     "experiment_diagnostics_history": ["experiment_id"],
@@ -29,8 +47,13 @@ TABLE_KEYS = {
 RUN_COLUMNS = {"run_id", "analysis_at", "analysis_date"}
 
 
-def assert_tables_agree(reference: pd.DataFrame, other: pd.DataFrame, keys: list[str],
-                        table: str, ignore: frozenset[str] = frozenset()) -> None:
+def assert_tables_agree(
+    reference: pd.DataFrame,
+    other: pd.DataFrame,
+    keys: list[str],
+    table: str,
+    ignore: frozenset[str] = frozenset(),
+) -> None:
     """Same columns, identical row sets on the keys, every number within 1e-9 relative.
 
     Column order may differ only where an engine moves a partition column last (Spark's
@@ -42,16 +65,23 @@ def assert_tables_agree(reference: pd.DataFrame, other: pd.DataFrame, keys: list
         other = other[list(reference.columns)]
     reference = reference.sort_values(keys).reset_index(drop=True)
     other = other.sort_values(keys).reset_index(drop=True)
-    assert other[keys].astype(str).to_numpy().tolist() == \
-        reference[keys].astype(str).to_numpy().tolist(), table
+    assert (
+        other[keys].astype(str).to_numpy().tolist()
+        == reference[keys].astype(str).to_numpy().tolist()
+    ), table
     for column in reference.columns:
         if column in RUN_COLUMNS | ignore:
             continue
         expected, actual = reference[column], other[column]
         if pd.api.types.is_numeric_dtype(expected) and not pd.api.types.is_bool_dtype(expected):
-            np.testing.assert_allclose(actual.astype(float), expected.astype(float),
-                                       rtol=1e-9, atol=0, equal_nan=True,
-                                       err_msg=f"{table}.{column}")
+            np.testing.assert_allclose(
+                actual.astype(float),
+                expected.astype(float),
+                rtol=1e-9,
+                atol=0,
+                equal_nan=True,
+                err_msg=f"{table}.{column}",
+            )
         else:
             # Engines return missing values as None, NaN or pd.NA: compare them as None.
             assert _plain(actual) == _plain(expected), f"{table}.{column}"
@@ -60,10 +90,12 @@ def assert_tables_agree(reference: pd.DataFrame, other: pd.DataFrame, keys: list
 def _plain(series: pd.Series) -> list:
     """Values comparable across engines: missing as None, dates and times as ISO text
     (engines return a date as datetime.date, pandas Timestamp or numpy datetime64)."""
+
     def plain(value):
         if pd.isna(value):
             return None
         if isinstance(value, datetime.date | np.datetime64):
             return pd.Timestamp(value).isoformat()
         return value
+
     return [plain(value) for value in series.tolist()]

@@ -32,26 +32,40 @@ def mart_rows(config, arms: dict[str, tuple], multi: int = 0) -> pd.DataFrame:
     experiment = config.experiments[0]
     rows = []
     for variant, (n, sy, syy, sx, sxx, sxy) in arms.items():
-        rows.append({
-            "experiment_id": experiment.id, "variant_id": variant, "metric_id": "revenue",
-            "is_control": variant == experiment.control,
-            "expected_share": experiment.traffic[variant], "n": n, "sum_y": sy,
-            "sum_y_squares": syy, "sum_x": sx, "sum_x_squares": sxx, "sum_xy": sxy,
-            **dict.fromkeys(RATIO_SUM_COLUMNS),  # null: not a ratio metric
-            "n_with_pre_exposure_events": n // 2,
-            "n_multi_variant_subjects": multi, "n_unknown_variant_subjects": 0,
-            "config_hash": config.hash,
-        })
+        rows.append(
+            {
+                "experiment_id": experiment.id,
+                "variant_id": variant,
+                "metric_id": "revenue",
+                "is_control": variant == experiment.control,
+                "expected_share": experiment.traffic[variant],
+                "n": n,
+                "sum_y": sy,
+                "sum_y_squares": syy,
+                "sum_x": sx,
+                "sum_x_squares": sxx,
+                "sum_xy": sxy,
+                **dict.fromkeys(RATIO_SUM_COLUMNS),  # null: not a ratio metric
+                "n_with_pre_exposure_events": n // 2,
+                "n_multi_variant_subjects": multi,
+                "n_unknown_variant_subjects": 0,
+                "config_hash": config.hash,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def test_one_row_per_treatment_with_the_contract_columns() -> None:
     config = three_arm_config()
-    mart = mart_rows(config, {
-        "control": (1000, 5000.0, 40000.0, 4000.0, 30000.0, 25000.0),
-        "b": (480, 2500.0, 20000.0, 1900.0, 14000.0, 12000.0),
-        "c": (520, 2500.0, 19000.0, 2100.0, 15000.0, 12500.0),
-    }, multi=12)
+    mart = mart_rows(
+        config,
+        {
+            "control": (1000, 5000.0, 40000.0, 4000.0, 30000.0, 25000.0),
+            "b": (480, 2500.0, 20000.0, 1900.0, 14000.0, 12000.0),
+            "c": (520, 2500.0, 19000.0, 2100.0, 15000.0, 12500.0),
+        },
+        multi=12,
+    )
     out = analyze(mart, config, run_id="abc", analysis_at=AT)
     assert list(out.results.columns) == column_names("experiment_results")
     assert list(out.diagnostics.columns) == column_names("experiment_diagnostics")
@@ -86,11 +100,14 @@ def test_sample_ratio_mismatch_is_flagged() -> None:
 
 def test_data_problems_become_statuses_not_exceptions() -> None:
     config = three_arm_config()
-    mart = mart_rows(config, {
-        "control": (10, 0.0, 0.0, 0.0, 0.0, 0.0),   # every value 0: control mean 0
-        "b": (1, 3.0, 9.0, 0.0, 0.0, 0.0),          # one subject
-        "c": (10, 5.0, 5.0, 0.0, 0.0, 0.0),          # converts at 50%
-    })
+    mart = mart_rows(
+        config,
+        {
+            "control": (10, 0.0, 0.0, 0.0, 0.0, 0.0),  # every value 0: control mean 0
+            "b": (1, 3.0, 9.0, 0.0, 0.0, 0.0),  # one subject
+            "c": (10, 5.0, 5.0, 0.0, 0.0, 0.0),  # converts at 50%
+        },
+    )
     results = analyze(mart, config, "r", AT).results.set_index("treatment_variant_id")
     assert results.loc["b", "status"] == "too_few_subjects"
     assert "an arm has 1 subject(s)" in results.loc["b", "status_reason"]
@@ -99,8 +116,9 @@ def test_data_problems_become_statuses_not_exceptions() -> None:
     assert np.isnan(results.loc["c", "relative_effect"])
     assert results.loc["c", "absolute_effect"] == pytest.approx(0.5)
 
-    constant = mart_rows(config, {v: (10, 10.0, 10.0, 0.0, 0.0, 0.0)
-                                  for v in ("control", "b", "c")})
+    constant = mart_rows(
+        config, {v: (10, 10.0, 10.0, 0.0, 0.0, 0.0) for v in ("control", "b", "c")}
+    )
     statuses = analyze(constant, config, "r", AT).results["status"]
     assert (statuses == "zero_variance").all()
 
@@ -126,21 +144,25 @@ def test_mart_from_another_config_is_refused() -> None:
 def test_missing_mart_row_is_named() -> None:
     config = three_arm_config()
     mart = mart_rows(config, {v: (10, 1.0, 1.0, 0.0, 0.0, 0.0) for v in ("control", "b")})
-    with pytest.raises(AnalysisError, match="no row for experiment 'exp_a', variant 'c', "
-                                            "metric 'revenue'"):
+    with pytest.raises(
+        AnalysisError, match="no row for experiment 'exp_a', variant 'c', metric 'revenue'"
+    ):
         analyze(mart, config, "r", AT)
 
 
 def test_duplicate_mart_rows_are_refused() -> None:
     config = three_arm_config()
     mart = mart_rows(config, {v: (10, 1.0, 1.0, 0.0, 0.0, 0.0) for v in ("control", "b", "c")})
-    with pytest.raises(AnalysisError, match="more than one row for the same experiment_id, "
-                                            "metric_id and variant_id"):
+    with pytest.raises(
+        AnalysisError,
+        match="more than one row for the same experiment_id, metric_id and variant_id",
+    ):
         analyze(pd.concat([mart, mart.iloc[:1]]), config, "r", AT)
 
 
 # Data problems that used to look like results (issue 17, item 4): each has its own status,
 # names the metric and the arm, and writes nothing non-finite.
+
 
 def _one_treatment(control: tuple, treatment: tuple) -> pd.Series:
     config = parse_config(copy.deepcopy(VALID), "test.yml")
@@ -150,8 +172,9 @@ def _one_treatment(control: tuple, treatment: tuple) -> pd.Series:
 
 def test_sums_that_imply_a_negative_variance_are_refused() -> None:
     # GrowthBook's t-test case with the control's Σy² cut to 52: below (Σy)²/n = 572.7.
-    row = _one_treatment((3407, 1396.87, 52.0, 0.0, 0.0, 0.0),
-                         (3461, 2422.7, 134698.29, 0.0, 0.0, 0.0))
+    row = _one_treatment(
+        (3407, 1396.87, 52.0, 0.0, 0.0, 0.0), (3461, 2422.7, 134698.29, 0.0, 0.0, 0.0)
+    )
     assert row["status"] == "negative_variance"
     assert "control arm" in row["status_reason"] and "'revenue'" in row["status_reason"]
     assert row["verdict"] == "no_result" and row["verdict_reason"] == row["status_reason"]
@@ -165,11 +188,14 @@ def test_rounding_is_not_a_negative_variance() -> None:
     assert row["status"] == "ok"
 
 
-@pytest.mark.parametrize(("sums", "shown"), [
-    ((3, 3e300, np.inf, 0.0, 0.0, 0.0), "sum_y_squares for metric 'revenue' is inf"),
-    ((3, np.nan, np.nan, 0.0, 0.0, 0.0), "sum_y for metric 'revenue' is nan"),
-    ((3, 6.0, 14.0, np.inf, 0.0, 0.0), "sum_x for metric 'revenue' is inf"),
-])
+@pytest.mark.parametrize(
+    ("sums", "shown"),
+    [
+        ((3, 3e300, np.inf, 0.0, 0.0, 0.0), "sum_y_squares for metric 'revenue' is inf"),
+        ((3, np.nan, np.nan, 0.0, 0.0, 0.0), "sum_y for metric 'revenue' is nan"),
+        ((3, 6.0, 14.0, np.inf, 0.0, 0.0), "sum_x for metric 'revenue' is inf"),
+    ],
+)
 def test_non_finite_sums_get_their_own_status(sums: tuple, shown: str) -> None:
     row = _one_treatment((3, 10.0, 34.0, 0.0, 0.0, 0.0), sums)
     assert row["status"] == "non_finite_input"
@@ -189,17 +215,27 @@ def test_moments_that_overflow_get_the_non_finite_status() -> None:
 def _ratio_config():
     document = copy.deepcopy(VALID)
     document["metrics"] += [
-        {"id": "purchases", "event_name": "purchase", "aggregation": "count",
-         "window": {"start_day": 0, "end_day": 14}},
-        {"id": "order_value", "aggregation": "ratio", "numerator": "revenue",
-         "denominator": "purchases"}]
+        {
+            "id": "purchases",
+            "event_name": "purchase",
+            "aggregation": "count",
+            "window": {"start_day": 0, "end_day": 14},
+        },
+        {
+            "id": "order_value",
+            "aggregation": "ratio",
+            "numerator": "revenue",
+            "denominator": "purchases",
+        },
+    ]
     document["experiments"][0]["metrics"] = ["order_value"]
     return parse_config(document, "test.yml")
 
 
 @pytest.mark.parametrize("treatment_has_history", [False, True])
 def test_ratio_cuped_without_pre_exposure_data_falls_back_to_the_unadjusted_ratio(
-        treatment_has_history: bool) -> None:
+    treatment_has_history: bool,
+) -> None:
     config = _ratio_config()
     rows = []
     rng = np.random.default_rng(5)
@@ -209,17 +245,34 @@ def test_ratio_cuped_without_pre_exposure_data_falls_back_to_the_unadjusted_rati
         y = d * rng.gamma(2, 10, n)
         x = np.where(has_history, y * rng.uniform(0.5, 1.5, n), 0.0)
         w = np.where(has_history, d, 0.0)
-        rows.append({
-            "experiment_id": "exp_a", "variant_id": variant, "metric_id": "order_value",
-            "is_control": variant == "control", "expected_share": 0.5, "n": n,
-            "sum_y": y.sum(), "sum_y_squares": (y * y).sum(), "sum_x": x.sum(),
-            "sum_x_squares": (x * x).sum(), "sum_xy": (x * y).sum(), "sum_d": d.sum(),
-            "sum_d_squares": (d * d).sum(), "sum_w": w.sum(), "sum_w_squares": (w * w).sum(),
-            "sum_yd": (y * d).sum(), "sum_yw": (y * w).sum(), "sum_xd": (x * d).sum(),
-            "sum_xw": (x * w).sum(), "sum_dw": (d * w).sum(),
-            "n_with_pre_exposure_events": n if has_history else 0,
-            "n_multi_variant_subjects": 0, "n_unknown_variant_subjects": 0,
-            "config_hash": config.hash})
+        rows.append(
+            {
+                "experiment_id": "exp_a",
+                "variant_id": variant,
+                "metric_id": "order_value",
+                "is_control": variant == "control",
+                "expected_share": 0.5,
+                "n": n,
+                "sum_y": y.sum(),
+                "sum_y_squares": (y * y).sum(),
+                "sum_x": x.sum(),
+                "sum_x_squares": (x * x).sum(),
+                "sum_xy": (x * y).sum(),
+                "sum_d": d.sum(),
+                "sum_d_squares": (d * d).sum(),
+                "sum_w": w.sum(),
+                "sum_w_squares": (w * w).sum(),
+                "sum_yd": (y * d).sum(),
+                "sum_yw": (y * w).sum(),
+                "sum_xd": (x * d).sum(),
+                "sum_xw": (x * w).sum(),
+                "sum_dw": (d * w).sum(),
+                "n_with_pre_exposure_events": n if has_history else 0,
+                "n_multi_variant_subjects": 0,
+                "n_unknown_variant_subjects": 0,
+                "config_hash": config.hash,
+            }
+        )
     row = analyze(pd.DataFrame(rows), config, "r", AT).results.iloc[0]
     assert row["status"] == "ok"
     assert "no pre-exposure data in the control arm" in row["cuped_fallback_reason"]
@@ -243,7 +296,10 @@ def test_failing_health_withholds_every_verdict_but_keeps_the_numbers() -> None:
     assert analysed.diagnostics["srm_status"].iloc[0] == "fail"
     results = analysed.results
     assert (results["verdict"] == "unhealthy").all()
-    assert results["verdict_reason"].str.startswith(
-        "experiment health is fail: sample ratio mismatch").all()
+    assert (
+        results["verdict_reason"]
+        .str.startswith("experiment health is fail: sample ratio mismatch")
+        .all()
+    )
     assert results["decision_p_value"].notna().all()
     assert results["decision_ci_lower"].notna().all()

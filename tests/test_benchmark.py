@@ -49,14 +49,22 @@ def test_the_floor_sums_what_the_statistics_mart_holds(tmp_path: Path) -> None:
     for metric_id in metric_ids:
         y, x = f"{metric_id}_y", f"{metric_id}_x"
         ours = mart.xs(metric_id, level="metric_id")
-        theirs = pd.DataFrame({
-            "sum_y": floor[f"sum({y})"], "sum_y_squares": floor[f"sum(({y} * {y}))"],
-            "sum_x": floor[f"sum({x})"], "sum_x_squares": floor[f"sum(({x} * {x}))"],
-            "sum_xy": floor[f"sum(({x} * {y}))"]})
+        theirs = pd.DataFrame(
+            {
+                "sum_y": floor[f"sum({y})"],
+                "sum_y_squares": floor[f"sum(({y} * {y}))"],
+                "sum_x": floor[f"sum({x})"],
+                "sum_x_squares": floor[f"sum(({x} * {x}))"],
+                "sum_xy": floor[f"sum(({x} * {y}))"],
+            }
+        )
         # Sums of counts and of generated values: equal up to float summation order.
-        np.testing.assert_allclose(ours[theirs.columns].to_numpy(dtype=float),
-                                   theirs.to_numpy(dtype=float), rtol=1e-9,
-                                   err_msg=metric_id)
+        np.testing.assert_allclose(
+            ours[theirs.columns].to_numpy(dtype=float),
+            theirs.to_numpy(dtype=float),
+            rtol=1e-9,
+            err_msg=metric_id,
+        )
         if (theirs["sum_y"] > 0).all() and (theirs["sum_xy"] > 0).all():
             compared.append(metric_id)
     # Not a comparison of zeros: the generator gives values to some event names only, so
@@ -70,9 +78,17 @@ def test_the_state_floor_writes_the_per_subject_values(tmp_path: Path) -> None:
     benchmark.generate(data, 50_000, 5_000, 2)
     benchmark.make_host_project(tmp_path, data, 2)
     warehouse, scratch = tmp_path / "warehouse.duckdb", tmp_path / "scratch.duckdb"
-    benchmark.measured([sys.executable, "-c", benchmark.STATE_FLOOR_SCRIPT, str(warehouse),
-                        str(scratch), benchmark.per_subject_sql(),
-                        benchmark.variant_sums_sql("scratch.main.per_subject")])
+    benchmark.measured(
+        [
+            sys.executable,
+            "-c",
+            benchmark.STATE_FLOOR_SCRIPT,
+            str(warehouse),
+            str(scratch),
+            benchmark.per_subject_sql(),
+            benchmark.variant_sums_sql("scratch.main.per_subject"),
+        ]
+    )
     connection = duckdb.connect(str(scratch), read_only=True)
     try:
         per_subject = connection.execute("select * from per_subject").df()
@@ -83,7 +99,8 @@ def test_the_state_floor_writes_the_per_subject_values(tmp_path: Path) -> None:
         floor = connection.execute(benchmark.floor_sql()).df()
         n_exposed = connection.execute(
             "select count(*) from (select experiment_id, subject_id from raw.assignments "
-            "group by all having count(distinct variant_id) = 1)").fetchone()[0]
+            "group by all having count(distinct variant_id) = 1)"
+        ).fetchone()[0]
     finally:
         connection.close()
     assert len(per_subject) == n_exposed == floor["n"].sum()

@@ -20,15 +20,20 @@ def figures() -> dict[str, float]:
     return load_script(REPO / "scripts" / "calibrate.py").simulate()
 
 
-@pytest.mark.parametrize("name", ["aa_fixed_horizon_fpr_unadjusted",
-                                  "aa_fixed_horizon_fpr_cuped"])
+@pytest.mark.parametrize("name", ["aa_fixed_horizon_fpr_unadjusted", "aa_fixed_horizon_fpr_cuped"])
 def test_fixed_horizon_false_positive_rate_is_nominal(figures, name) -> None:
     assert 0.035 <= figures[name] <= 0.065
 
 
-@pytest.mark.parametrize("name", ["ab_coverage_absolute_unadjusted",
-                                  "ab_coverage_relative_unadjusted",
-                                  "ab_coverage_absolute_cuped", "ab_coverage_relative_cuped"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ab_coverage_absolute_unadjusted",
+        "ab_coverage_relative_unadjusted",
+        "ab_coverage_absolute_cuped",
+        "ab_coverage_relative_cuped",
+    ],
+)
 def test_intervals_cover_the_true_effect(figures, name) -> None:
     assert 0.935 <= figures[name] <= 0.965
 

@@ -76,8 +76,18 @@ class SmallProject:
         return self.root / "experiments.yml"
 
     def run(self, *extra: str, config: Path | None = None) -> int:
-        return main(["run", "--project-dir", str(self.root), "--config",
-                     str(config or self.config), "--analysis-at", AT, *extra])
+        return main(
+            [
+                "run",
+                "--project-dir",
+                str(self.root),
+                "--config",
+                str(config or self.config),
+                "--analysis-at",
+                AT,
+                *extra,
+            ]
+        )
 
 
 def make_small_project(root: Path) -> Path:
@@ -86,10 +96,11 @@ def make_small_project(root: Path) -> Path:
         (root / folder).symlink_to(REPO / folder)
     project = (REPO / "dbt_project.yml").read_text()
     for old, new in (
-            ("xp_source_schema: null", "xp_source_schema: src"),
-            ("xp_assignments_table: demo_assignments", "xp_assignments_table: assignments"),
-            ("xp_events_table: demo_events", "xp_events_table: events"),
-            ("xp_demo_data: true", "xp_demo_data: false")):
+        ("xp_source_schema: null", "xp_source_schema: src"),
+        ("xp_assignments_table: demo_assignments", "xp_assignments_table: assignments"),
+        ("xp_events_table: demo_events", "xp_events_table: events"),
+        ("xp_demo_data: true", "xp_demo_data: false"),
+    ):
         assert old in project
         project = project.replace(old, new)
     (root / "dbt_project.yml").write_text(project)
@@ -101,10 +112,13 @@ def make_small_project(root: Path) -> Path:
 def load_sources(path: Path) -> None:
     connection = duckdb.connect(str(path))
     connection.execute("create schema src")
-    connection.execute("create table src.assignments as select * from read_csv(?)",
-                       [str(SEEDS / "demo_assignments.csv")])
-    connection.execute("create table src.events as select * from read_csv(?)",
-                       [str(SEEDS / "demo_events.csv")])
+    connection.execute(
+        "create table src.assignments as select * from read_csv(?)",
+        [str(SEEDS / "demo_assignments.csv")],
+    )
+    connection.execute(
+        "create table src.events as select * from read_csv(?)", [str(SEEDS / "demo_events.csv")]
+    )
     connection.close()
 
 
@@ -162,61 +176,93 @@ def assert_unchanged(before: dict[str, pd.DataFrame], path: Path) -> None:
 
 DATA_CASES = {
     "misspelt experiment id": (
-        [], ("- id: checkout_redesign", "- id: checkout_redesing"),
+        [],
+        ("- id: checkout_redesign", "- id: checkout_redesing"),
         "xp: error: experiment 'checkout_redesing' has no exposures in src.assignments; "
-        "did you mean 'checkout_redesign'?"),
+        "did you mean 'checkout_redesign'?",
+    ),
     "missing events table": (
-        ["drop table src.events"], None,
+        ["drop table src.events"],
+        None,
         "xp: error: the events table src.events does not exist: set the vars "
-        "xp_source_schema and xp_events_table to your table (README, Use your own data)"),
+        "xp_source_schema and xp_events_table to your table (README, Use your own data)",
+    ),
     "missing value column": (
-        ["alter table src.events drop column value"], None,
+        ["alter table src.events drop column value"],
+        None,
         "xp: error: the events table src.events has no column 'value' (input contract); its "
-        "columns: subject_id, event_name, event_at, country"),
+        "columns: subject_id, event_name, event_at, country",
+    ),
     "missing subject_id column": (
-        ["alter table src.assignments drop column subject_id"], None,
+        ["alter table src.assignments drop column subject_id"],
+        None,
         "xp: error: the assignments table src.assignments has no column 'subject_id' (input "
-        "contract); its columns: experiment_id, variant_id, assigned_at, platform, country"),
+        "contract); its columns: experiment_id, variant_id, assigned_at, platform, country",
+    ),
     "missing filter column": (
-        ["alter table src.events drop column country"], None,
+        ["alter table src.events drop column country"],
+        None,
         "xp: error: the events table src.events has no column 'country' (filter of metric "
-        "'eu_revenue'); its columns: subject_id, event_name, event_at, value"),
+        "'eu_revenue'); its columns: subject_id, event_name, event_at, value",
+    ),
     "missing dimension column": (
-        ["alter table src.assignments drop column platform"], None,
+        ["alter table src.assignments drop column platform"],
+        None,
         "xp: error: the assignments table src.assignments has no column 'platform' "
         "(dimension of experiment 'checkout_redesign'); its columns: subject_id, "
-        "experiment_id, variant_id, assigned_at, country"),
+        "experiment_id, variant_id, assigned_at, country",
+    ),
     "text in value": (
-        ["alter table src.events alter value type varchar",
-         "update src.events set value = 'abc' where rowid = 5"], None,
-        "xp: error: src.events.value is not a number: 'abc' (1 of its first 10,000 rows)"),
+        [
+            "alter table src.events alter value type varchar",
+            "update src.events set value = 'abc' where rowid = 5",
+        ],
+        None,
+        "xp: error: src.events.value is not a number: 'abc' (1 of its first 10,000 rows)",
+    ),
     "day-first date in assigned_at": (
-        ["alter table src.assignments alter assigned_at type varchar",
-         "update src.assignments set assigned_at = '15/01/2026' where rowid = 7"], None,
+        [
+            "alter table src.assignments alter assigned_at type varchar",
+            "update src.assignments set assigned_at = '15/01/2026' where rowid = 7",
+        ],
+        None,
         "xp: error: src.assignments.assigned_at is not an ISO 8601 timestamp ('YYYY-MM-DD "
-        "HH:MM:SS', optionally with Z or +HH:MM): '15/01/2026' (1 of its 4,244 rows)"),
+        "HH:MM:SS', optionally with Z or +HH:MM): '15/01/2026' (1 of its 4,244 rows)",
+    ),
     "integer epoch in assigned_at": (
-        ["alter table src.assignments alter assigned_at type bigint "
-         "using epoch(assigned_at)::bigint"], None,
+        [
+            "alter table src.assignments alter assigned_at type bigint "
+            "using epoch(assigned_at)::bigint"
+        ],
+        None,
         "xp: error: the assignments table src.assignments: column 'assigned_at' is BIGINT, "
         "not a timestamp (input contract); convert it in a view over the table (e.g. epoch "
-        "seconds to a timestamp) and point the source at the view"),
+        "seconds to a timestamp) and point the source at the view",
+    ),
     "empty events table": (
-        ["delete from src.events"], None,
+        ["delete from src.events"],
+        None,
         "xp: error: the events table src.events is empty: a run now would replace the "
-        "results with empty ones"),
+        "results with empty ones",
+    ),
     "empty assignments table": (
-        ["delete from src.assignments"], None,
+        ["delete from src.assignments"],
+        None,
         "xp: error: the assignments table src.assignments is empty: a run now would replace "
-        "the results with empty ones"),
+        "the results with empty ones",
+    ),
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(DATA_CASES))
 def test_data_problems_stop_the_run_before_anything_is_replaced(
-        name: str, small_project: SmallProject, case: Path, tmp_path: Path,
-        capsys: pytest.CaptureFixture) -> None:
+    name: str,
+    small_project: SmallProject,
+    case: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture,
+) -> None:
     statements, config_edit, expected = DATA_CASES[name]
     execute(case, *statements)
     config = small_project.config
@@ -231,42 +277,53 @@ def test_data_problems_stop_the_run_before_anything_is_replaced(
 
 @pytest.mark.slow
 def test_validate_checks_the_warehouse_and_offline_only_the_file(
-        small_project: SmallProject, case: Path, capsys: pytest.CaptureFixture) -> None:
+    small_project: SmallProject, case: Path, capsys: pytest.CaptureFixture
+) -> None:
     validate = ["validate", "--project-dir", str(small_project.root)]
     assert main(validate) == 0
     assert capsys.readouterr().out.endswith(
-        "Target 'duckdb': the source tables hold what the config needs\n")
+        "Target 'duckdb': the source tables hold what the config needs\n"
+    )
     execute(case, "alter table src.events drop column value")
     assert main(validate) == 1
-    assert one_line_error(capsys).startswith("xp: error: the events table src.events has no "
-                                             "column 'value'")
+    assert one_line_error(capsys).startswith(
+        "xp: error: the events table src.events has no column 'value'"
+    )
     assert main([*validate, "--offline"]) == 0
     assert capsys.readouterr().out.endswith("comparisons: valid\n")
 
 
 @pytest.mark.slow
 def test_a_renamed_variant_is_reported_and_gets_its_own_health_check(
-        small_project: SmallProject, case: Path, capsys: pytest.CaptureFixture) -> None:
-    execute(case, "update src.assignments set variant_id = 'cheap' "
-                  "where variant_id = 'treatment' and experiment_id = 'checkout_redesign'")
+    small_project: SmallProject, case: Path, capsys: pytest.CaptureFixture
+) -> None:
+    execute(
+        case,
+        "update src.assignments set variant_id = 'cheap' "
+        "where variant_id = 'treatment' and experiment_id = 'checkout_redesign'",
+    )
     assert small_project.run("--full-refresh") == 0
     captured = capsys.readouterr()
     assert captured.err == ""
-    assert ("xp: warning: experiment 'checkout_redesign': variant 'cheap' has 1,073 exposure "
-            "rows in src.assignments but is not in the config; its subjects are left out\n"
-            in captured.out)
+    assert (
+        "xp: warning: experiment 'checkout_redesign': variant 'cheap' has 1,073 exposure "
+        "rows in src.assignments but is not in the config; its subjects are left out\n"
+        in captured.out
+    )
     diagnostics = result_tables(case)["experiment_diagnostics"].set_index("experiment_id")
     checkout = diagnostics.loc["checkout_redesign"]
     assert checkout.n_unknown_variant_subjects == 936
     assert checkout.unknown_variant_status == "warning"
-    assert checkout.unknown_variant_reason.startswith("936 subjects (48.22%) were exposed "
-                                                      "only to variants the config does not")
+    assert checkout.unknown_variant_reason.startswith(
+        "936 subjects (48.22%) were exposed only to variants the config does not"
+    )
     assert diagnostics.loc["onboarding_flow", "unknown_variant_status"] == "ok"
 
 
 @pytest.mark.slow
 def test_removing_dimensions_empties_the_dimension_results(
-        small_project: SmallProject, case: Path, tmp_path: Path) -> None:
+    small_project: SmallProject, case: Path, tmp_path: Path
+) -> None:
     assert len(result_tables(case)["experiment_dimension_results"]) > 0
     config = tmp_path / "experiments.yml"
     config.write_text(SMALL_CONFIG.replace("    dimensions: [platform]\n", ""))
@@ -277,9 +334,12 @@ def test_removing_dimensions_empties_the_dimension_results(
 
 
 @pytest.mark.slow
-def test_failing_dbt_nodes_name_their_cause(small_project: SmallProject, case: Path,
-                                            monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture) -> None:
+def test_failing_dbt_nodes_name_their_cause(
+    small_project: SmallProject,
+    case: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
     """Past the preflight (here switched off, as for a value beyond its sample), dbt's
     failure names the model and, read from the adapter's message, the cause."""
     monkeypatch.setattr(cli, "preflight", lambda *args, **kwargs: [])
@@ -288,16 +348,21 @@ def test_failing_dbt_nodes_name_their_cause(small_project: SmallProject, case: P
     assert small_project.run() == 1
     assert one_line_error(capsys) == (
         "xp: error: dbt build failed: stg_experimentation__events (error): column 'value' "
-        "does not exist in the table it reads (source experimentation.events)")
+        "does not exist in the table it reads (source experimentation.events)"
+    )
     text_values = case.with_name("text_values.duckdb")
     shutil.copy(small_project.good, text_values)
     monkeypatch.setenv("XP_DUCKDB_PATH", str(text_values))
-    execute(text_values, "alter table src.events alter value type varchar",
-            "update src.events set value = 'abc' where rowid = 5")
+    execute(
+        text_values,
+        "alter table src.events alter value type varchar",
+        "update src.events set value = 'abc' where rowid = 5",
+    )
     assert small_project.run("--full-refresh") == 1
     assert one_line_error(capsys) == (
         "xp: error: dbt build failed: int_subject_metric_days (error): value 'abc' in column "
-        "value cannot be converted to DOUBLE")
+        "value cannot be converted to DOUBLE"
+    )
     assert_unchanged(before, case)
 
 
@@ -305,13 +370,26 @@ def test_failing_dbt_nodes_name_their_cause(small_project: SmallProject, case: P
 def test_ctrl_c_during_dbt_build(small_project: SmallProject, case: Path) -> None:
     """A real SIGINT, sent as soon as dbt starts building a table."""
     before = result_tables(case)
-    env = {**os.environ, "XP_DUCKDB_PATH": str(case), "DO_NOT_TRACK": "1",
-           "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "XP_DUCKDB_PATH": str(case), "DO_NOT_TRACK": "1", "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "analysis_py.cli", "run", "--project-dir",
-         str(small_project.root), "--analysis-at", AT, "--full-refresh"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        [
+            sys.executable,
+            "-m",
+            "analysis_py.cli",
+            "run",
+            "--project-dir",
+            str(small_project.root),
+            "--analysis-at",
+            AT,
+            "--full-refresh",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     for line in process.stdout:
         if "START sql table model" in line:
             process.send_signal(signal.SIGINT)
@@ -347,8 +425,9 @@ class FailingConnection:
     failed commit has ended the transaction (as DuckDB's does), so a rollback after it
     fails too."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection, fail_on: str,
-                 error: BaseException) -> None:
+    def __init__(
+        self, connection: duckdb.DuckDBPyConnection, fail_on: str, error: BaseException
+    ) -> None:
         self.connection, self.fail_on, self.error = connection, fail_on, error
 
     def execute(self, sql: str, *args):
@@ -362,8 +441,7 @@ class FailingConnection:
         return getattr(self.connection, name)
 
 
-def inject(monkeypatch: pytest.MonkeyPatch, fail_on: str,
-           error: BaseException = FULL_DISK) -> None:
+def inject(monkeypatch: pytest.MonkeyPatch, fail_on: str, error: BaseException = FULL_DISK) -> None:
     original = warehouse.DuckDBWarehouse.__init__
 
     def init(self, target, schema=None):
@@ -374,7 +452,8 @@ def inject(monkeypatch: pytest.MonkeyPatch, fail_on: str,
 
 
 def test_a_full_disk_at_commit_names_the_disk_and_keeps_the_results(
-        demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     """Simulated: the commit raises DuckDB's IOException for ENOSPC."""
     before = result_tables(demo_copy)
     inject(monkeypatch, "commit")
@@ -382,34 +461,45 @@ def test_a_full_disk_at_commit_names_the_disk_and_keeps_the_results(
     assert one_line_error(capsys) == (
         "xp: error: writing the result tables failed, previous results kept: the disk is "
         'full (No space left on device): Could not write file "copy.duckdb.wal": No space '
-        "left on device")
+        "left on device"
+    )
     assert_unchanged(before, demo_copy)
 
 
 def test_a_full_disk_at_checkpoint_warns_as_the_results_are_committed(
-        demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     """Simulated: the checkpoint after the commit raises DuckDB's IOException for ENOSPC."""
     before = result_tables(demo_copy)
     inject(monkeypatch, "checkpoint")
     assert main(ANALYZE) == 0
     captured = capsys.readouterr()
     assert captured.err == ""
-    assert ("xp: warning: the results are committed, but moving them from the write-ahead log "
-            f"into '{demo_copy}' failed (the disk is full" in captured.out)
+    assert (
+        "xp: warning: the results are committed, but moving them from the write-ahead log "
+        f"into '{demo_copy}' failed (the disk is full" in captured.out
+    )
     after = result_tables(demo_copy)["experiment_results"]
     assert after.run_id.iloc[0] != before["experiment_results"].run_id.iloc[0]
 
 
-def test_out_of_memory_is_one_line(demo_copy: Path, monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture) -> None:
+def test_out_of_memory_is_one_line(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     """Simulated: DuckDB runs out of memory reading the mart; then Python itself does."""
     before = result_tables(demo_copy)
-    inject(monkeypatch, "select * from", duckdb.OutOfMemoryException(
-        "Out of Memory Error: failed to allocate data of size 16.0 MiB (1.0 GiB/1.0 GiB used)"))
+    inject(
+        monkeypatch,
+        "select * from",
+        duckdb.OutOfMemoryException(
+            "Out of Memory Error: failed to allocate data of size 16.0 MiB (1.0 GiB/1.0 GiB used)"
+        ),
+    )
     assert main(ANALYZE) == 1
     assert one_line_error(capsys) == (
         "xp: error: reading main.fct_variant_metric_statistics failed: out of memory: Out of "
-        "Memory Error: failed to allocate data of size 16.0 MiB (1.0 GiB/1.0 GiB used)")
+        "Memory Error: failed to allocate data of size 16.0 MiB (1.0 GiB/1.0 GiB used)"
+    )
     monkeypatch.undo()
     monkeypatch.setenv("XP_DUCKDB_PATH", str(demo_copy))
     monkeypatch.setattr(cli, "preflight", lambda *args, **kwargs: [])
@@ -423,15 +513,19 @@ def test_out_of_memory_is_one_line(demo_copy: Path, monkeypatch: pytest.MonkeyPa
     assert_unchanged(before, demo_copy)
 
 
-def test_ctrl_c_is_one_line_and_exit_130(demo_copy: Path, monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture) -> None:
+def test_ctrl_c_is_one_line_and_exit_130(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     """Simulated: dbt returns the KeyboardInterrupt it caught (as dbtRunner does), then an
     interrupt arrives while the results are written (rolled back) and after the commit."""
     from dbt.cli.main import dbtRunner, dbtRunnerResult
 
     before = result_tables(demo_copy)
-    monkeypatch.setattr(dbtRunner, "invoke", lambda self, args: dbtRunnerResult(
-        success=False, exception=KeyboardInterrupt()))
+    monkeypatch.setattr(
+        dbtRunner,
+        "invoke",
+        lambda self, args: dbtRunnerResult(success=False, exception=KeyboardInterrupt()),
+    )
     assert main(["run", "--project-dir", str(REPO)]) == 130
     assert capsys.readouterr().err == "xp: interrupted; the previous results are intact\n"
 
@@ -451,15 +545,16 @@ def test_ctrl_c_is_one_line_and_exit_130(demo_copy: Path, monkeypatch: pytest.Mo
 
 
 def test_an_unwritable_report_path_fails_before_the_run(
-        demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture) -> None:
+    demo_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     before = result_tables(demo_copy)
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     output = blocker / "report.html"
     assert main([*ANALYZE, "--report", "--output", str(output)]) == 1
     assert one_line_error(capsys) == (
-        f"xp: error: cannot write the report to {output}: {blocker} is not a directory")
+        f"xp: error: cannot write the report to {output}: {blocker} is not a directory"
+    )
     assert_unchanged(before, demo_copy)
     assert main([*ANALYZE, "--report", "--output", str(tmp_path)]) == 1
     assert one_line_error(capsys).startswith(f"xp: error: --output {tmp_path} is a directory")
@@ -472,21 +567,26 @@ def test_an_unwritable_report_path_fails_before_the_run(
     assert main([*ANALYZE, "--report", "--output", str(tmp_path / "r.html")]) == 1
     assert one_line_error(capsys) == (
         f"xp: error: the results were written, but not the report to {tmp_path / 'r.html'}: "
-        f"the disk is full (No space left on device): {tmp_path / 'r.html'}")
+        f"the disk is full (No space left on device): {tmp_path / 'r.html'}"
+    )
 
 
 def test_a_missing_adapter_names_the_package_to_install(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    (tmp_path / "profiles.yml").write_text(textwrap.dedent("""\
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    (tmp_path / "profiles.yml").write_text(
+        textwrap.dedent("""\
         experiment_analysis:
           target: warehouse
           outputs:
             warehouse: {type: snowflake, account: x, schema: analytics}
-        """))
+        """)
+    )
     assert main([*ANALYZE, "--profiles-dir", str(tmp_path)]) == 1
     assert one_line_error(capsys) == (
         "xp: error: dbt target 'warehouse' has type 'snowflake', but dbt's adapter for it is "
-        "not installed: pip install dbt-snowflake")
+        "not installed: pip install dbt-snowflake"
+    )
 
     # Simulated: dbt-postgres is installed, its driver psycopg2 is not.
     monkeypatch.setitem(sys.modules, "psycopg2", None)
@@ -494,41 +594,70 @@ def test_a_missing_adapter_names_the_package_to_install(
         connect(load_target(REPO, target="postgres"))
 
 
-@pytest.mark.parametrize(("message", "cause"), [
-    # DuckDB
-    ("Runtime Error in model stg_experimentation__events (models/staging/x.sql)\n"
-     "  Catalog Error: Table with name events does not exist!\nDid you mean \"demo_events\"?",
-     "table 'events' does not exist"),
-    ('Binder Error: Referenced column "value" not found in FROM clause!',
-     "column 'value' does not exist in the table it reads"),
-    ("Conversion Error: invalid timestamp field format: \"15/01/2026\", expected format is "
-     "(YYYY-MM-DD HH:MM[:SS[.US]]) when casting from source column assigned_at",
-     "value '15/01/2026' in column assigned_at is not a timestamp (expected "
-     "YYYY-MM-DD HH:MM:SS)"),
-    ("Conversion Error: Unimplemented type for cast (BIGINT -> TIMESTAMP) when casting from "
-     "source column assigned_at", "a BIGINT in column assigned_at cannot be cast to TIMESTAMP"),
-    # The staging models' own error (macros/xp_utc_timestamp.sql), on any engine
-    ("Invalid Input Error: xp: events.event_at is not an ISO 8601 timestamp ('YYYY-MM-DD "
-     "HH:MM:SS', optionally with Z or +HH:MM): 15/01/2026",
-     "events.event_at is not an ISO 8601 timestamp ('YYYY-MM-DD HH:MM:SS', optionally with Z "
-     "or +HH:MM): 15/01/2026"),
-    # Postgres
-    ('relation "src.events" does not exist\nLINE 12', "table 'src.events' does not exist"),
-    ('column "value" does not exist', "column 'value' does not exist in the table it reads"),
-    ('invalid input syntax for type double precision: "abc"',
-     "value 'abc' cannot be converted to double precision"),
-    ('could not extend file "base/16384/2619": No space left on device',
-     'the disk is full (No space left on device): could not extend file '
-     '"base/16384/2619": No space left on device'),
-    # Spark
-    ("[TABLE_OR_VIEW_NOT_FOUND] The table or view `src`.`events` cannot be found.",
-     "table 'src.events' does not exist"),
-    ("[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column, variable, or function parameter with name "
-     "`value` cannot be resolved.", "column 'value' does not exist in the table it reads"),
-    ('[CAST_INVALID_INPUT] The value \'abc\' of the type "STRING" cannot be cast to "DOUBLE" '
-     "because it is malformed.", "value 'abc' cannot be converted to DOUBLE"),
-    ("Something else entirely\nsecond line", "Something else entirely"),
-])
+@pytest.mark.parametrize(
+    ("message", "cause"),
+    [
+        # DuckDB
+        (
+            "Runtime Error in model stg_experimentation__events (models/staging/x.sql)\n"
+            '  Catalog Error: Table with name events does not exist!\nDid you mean "demo_events"?',
+            "table 'events' does not exist",
+        ),
+        (
+            'Binder Error: Referenced column "value" not found in FROM clause!',
+            "column 'value' does not exist in the table it reads",
+        ),
+        (
+            'Conversion Error: invalid timestamp field format: "15/01/2026", expected format is '
+            "(YYYY-MM-DD HH:MM[:SS[.US]]) when casting from source column assigned_at",
+            "value '15/01/2026' in column assigned_at is not a timestamp (expected "
+            "YYYY-MM-DD HH:MM:SS)",
+        ),
+        (
+            "Conversion Error: Unimplemented type for cast (BIGINT -> TIMESTAMP) when casting from "
+            "source column assigned_at",
+            "a BIGINT in column assigned_at cannot be cast to TIMESTAMP",
+        ),
+        # The staging models' own error (macros/xp_utc_timestamp.sql), on any engine
+        (
+            "Invalid Input Error: xp: events.event_at is not an ISO 8601 timestamp ('YYYY-MM-DD "
+            "HH:MM:SS', optionally with Z or +HH:MM): 15/01/2026",
+            "events.event_at is not an ISO 8601 timestamp ('YYYY-MM-DD "
+            "HH:MM:SS', optionally with Z "
+            "or +HH:MM): 15/01/2026",
+        ),
+        # Postgres
+        ('relation "src.events" does not exist\nLINE 12', "table 'src.events' does not exist"),
+        ('column "value" does not exist', "column 'value' does not exist in the table it reads"),
+        (
+            'invalid input syntax for type double precision: "abc"',
+            "value 'abc' cannot be converted to double precision",
+        ),
+        (
+            'could not extend file "base/16384/2619": No space left on device',
+            "the disk is full (No space left on device): could not extend file "
+            '"base/16384/2619": No space left on device',
+        ),
+        # Spark
+        (
+            "[TABLE_OR_VIEW_NOT_FOUND] The table or view `src`.`events` cannot be found.",
+            "table 'src.events' does not exist",
+        ),
+        (
+            "[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column, variable, or "
+            "function parameter with name "
+            "`value` cannot be resolved.",
+            "column 'value' does not exist in the table it reads",
+        ),
+        (
+            "[CAST_INVALID_INPUT] The value 'abc' of the type \"STRING\" "
+            'cannot be cast to "DOUBLE" '
+            "because it is malformed.",
+            "value 'abc' cannot be converted to DOUBLE",
+        ),
+        ("Something else entirely\nsecond line", "Something else entirely"),
+    ],
+)
 def test_engine_errors_are_read_for_their_cause(message: str, cause: str) -> None:
     assert error_cause(message) == cause
 
@@ -544,15 +673,28 @@ def test_node_failures_name_the_first_cause_and_count_the_rest() -> None:
             self.node, self.status = Node(name, sources), status
             self.message, self.failures = message, failures
 
-    results = [Result("stg_experimentation__events", "error",
-                      'Binder Error: Referenced column "value" not found in FROM clause!',
-                      ["source.experiment_analysis.experimentation.events"]),
-               *(Result(f"model_{i}", "error", "") for i in range(4)),
-               Result("fine", "success", "")]
+    results = [
+        Result(
+            "stg_experimentation__events",
+            "error",
+            'Binder Error: Referenced column "value" not found in FROM clause!',
+            ["source.experiment_analysis.experimentation.events"],
+        ),
+        *(Result(f"model_{i}", "error", "") for i in range(4)),
+        Result("fine", "success", ""),
+    ]
     assert _node_failures(results, []) == (
         "stg_experimentation__events (error), model_0 (error), model_1 (error) and 2 more: "
-        "column 'value' does not exist in the table it reads (source experimentation.events)")
-    test = [Result("not_null_stg_experimentation__assignments_assigned_at", "fail",
-                   "Got 5 results, configured to fail if != 0", failures=5)]
+        "column 'value' does not exist in the table it reads (source experimentation.events)"
+    )
+    test = [
+        Result(
+            "not_null_stg_experimentation__assignments_assigned_at",
+            "fail",
+            "Got 5 results, configured to fail if != 0",
+            failures=5,
+        )
+    ]
     assert _node_failures(test, []) == (
-        "not_null_stg_experimentation__assignments_assigned_at (fail): 5 failing rows")
+        "not_null_stg_experimentation__assignments_assigned_at (fail): 5 failing rows"
+    )

@@ -14,8 +14,26 @@ from analysis_py.config import ConfigError, parse_config
 from tests.conftest import DEMO_CONFIG
 
 FREE_TEXT = {"description", "display_name"}
-WRONG = ["text", "", ["a"], [], [["a"]], [{"a": 1}], {"a": 1}, {}, None, True, False,
-         math.nan, math.inf, -math.inf, 0, -1, 1.5, 10**30]
+WRONG = [
+    "text",
+    "",
+    ["a"],
+    [],
+    [["a"]],
+    [{"a": 1}],
+    {"a": 1},
+    {},
+    None,
+    True,
+    False,
+    math.nan,
+    math.inf,
+    -math.inf,
+    0,
+    -1,
+    1.5,
+    10**30,
+]
 KEYS = [1, None, True, 1.5, "new\nkey"]  # keys YAML gives that are not plain text
 
 
@@ -27,18 +45,30 @@ def base() -> dict:
         if metric.get("source") == "support_tickets":
             metric["event_name"] = "ticket"
     document["metrics"].append(
-        {"id": "extra", "event_name": "x", "aggregation": "conversion",
-         "window": {"start_hours": 0, "end_hours": 5}, "matured_subjects_only": True,
-         "winsorize": {"upper": 0.9, "lower": 0.1}})
+        {
+            "id": "extra",
+            "event_name": "x",
+            "aggregation": "conversion",
+            "window": {"start_hours": 0, "end_hours": 5},
+            "matured_subjects_only": True,
+            "winsorize": {"upper": 0.9, "lower": 0.1},
+        }
+    )
     document["experiments"][1]["analysis"].update(
-        sequential=True, sequential_tuning=4000, bayesian=False)
+        sequential=True, sequential_tuning=4000, bayesian=False
+    )
     return document
 
 
 def paths(node: object, prefix: tuple = ()) -> Iterator[tuple]:
     """Every key and list index below ``node``, as paths of keys and indices."""
-    items = (node.items() if isinstance(node, dict)
-             else enumerate(node) if isinstance(node, list) else ())
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else ()
+    )
     for key, value in items:
         yield (*prefix, key)
         yield from paths(value, (*prefix, key))
@@ -80,10 +110,11 @@ def test_every_value_replaced_or_removed(section: str) -> None:
             else:
                 parent[path[-1]] = copy.deepcopy(value)  # type: ignore[index]
             is_number = isinstance(original, int | float) and not isinstance(original, bool)
-            must_fail = ((isinstance(value, float) and not math.isfinite(value))
-                         or (isinstance(value, bool) and is_number)
-                         or (isinstance(value, str) and value.endswith("\n")
-                             and path[-1] not in FREE_TEXT))
+            must_fail = (
+                (isinstance(value, float) and not math.isfinite(value))
+                or (isinstance(value, bool) and is_number)
+                or (isinstance(value, str) and value.endswith("\n") and path[-1] not in FREE_TEXT)
+            )
             try:
                 check(changed, must_fail)
             except AssertionError as error:

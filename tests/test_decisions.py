@@ -31,9 +31,10 @@ EXACT = 1e-9
 GBSTATS = json.loads((Path(__file__).parent / "data" / "gbstats_reference.json").read_text())
 
 
-@pytest.mark.parametrize(("ours", "theirs"), [("holm", "holm"),
-                                              ("benjamini_hochberg", "fdr_bh"),
-                                              ("bonferroni", "bonferroni")])
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [("holm", "holm"), ("benjamini_hochberg", "fdr_bh"), ("bonferroni", "bonferroni")],
+)
 def test_adjusted_p_values_equal_statsmodels(ours: str, theirs: str) -> None:
     rng = np.random.default_rng(0)
     p_values = np.concatenate([rng.uniform(0, 0.2, 7), rng.uniform(0, 1, 5)])
@@ -45,8 +46,7 @@ def test_adjusted_p_values_equal_statsmodels(ours: str, theirs: str) -> None:
         np.testing.assert_allclose(adjusted[mask], expected, rtol=EXACT)
 
 
-@pytest.mark.parametrize(("ours", "theirs"), [("holm", "holm"),
-                                              ("benjamini_hochberg", "fdr_bh")])
+@pytest.mark.parametrize(("ours", "theirs"), [("holm", "holm"), ("benjamini_hochberg", "fdr_bh")])
 def test_many_families_at_once_equal_statsmodels_per_family(ours: str, theirs: str) -> None:
     # 3,000 families adjusted in one vectorised call, tiny and ordinary p-values mixed.
     rng = np.random.default_rng(9)
@@ -121,7 +121,8 @@ def test_sequential_interval_and_p_value_equal_gbstats(case: int) -> None:
         assert effect - half == pytest.approx(expected["ci"][0], rel=EXACT)
         assert effect + half == pytest.approx(expected["ci"][1], rel=EXACT)
         assert sequential.p_value(effect, se, n_total, 0.05, 5000.0) == pytest.approx(
-            expected["p_value"], rel=EXACT)
+            expected["p_value"], rel=EXACT
+        )
 
 
 @pytest.mark.parametrize("case", range(len(GBSTATS["cases"])))
@@ -129,15 +130,19 @@ def test_fixed_horizon_intervals_and_p_values_equal_gbstats_on_both_scales(case:
     # gbstats tests the relative effect on its own scale: our relative_p_value is that test,
     # and p_value the absolute one (the last case is gbstats' own, where they disagree).
     reference = GBSTATS["cases"][case]
-    estimate = unadjusted_test(SufficientStatistics(*reference["control"], 0, 0, 0),
-                               SufficientStatistics(*reference["treatment"], 0, 0, 0), 0.95)
-    for scale, p_value in (("relative", estimate.relative_p_value),
-                           ("absolute", estimate.p_value)):
+    estimate = unadjusted_test(
+        SufficientStatistics(*reference["control"], 0, 0, 0),
+        SufficientStatistics(*reference["treatment"], 0, 0, 0),
+        0.95,
+    )
+    for scale, p_value in (("relative", estimate.relative_p_value), ("absolute", estimate.p_value)):
         expected = reference[f"fixed_{scale}"]
         assert getattr(estimate, f"{scale}_effect_ci_lower") == pytest.approx(
-            expected["ci"][0], rel=EXACT)
+            expected["ci"][0], rel=EXACT
+        )
         assert getattr(estimate, f"{scale}_effect_ci_upper") == pytest.approx(
-            expected["ci"][1], rel=EXACT)
+            expected["ci"][1], rel=EXACT
+        )
         assert p_value == pytest.approx(expected["p_value"], rel=EXACT)
 
 
@@ -146,8 +151,9 @@ def test_sums_gbstats_refuses_get_the_negative_variance_status() -> None:
 
     refused = GBSTATS["impossible"]
     assert refused["error_message"] == "ZERO_NEGATIVE_VARIANCE"
-    row = _one_treatment((*refused["control"], 0.0, 0.0, 0.0),
-                         (*refused["treatment"], 0.0, 0.0, 0.0))
+    row = _one_treatment(
+        (*refused["control"], 0.0, 0.0, 0.0), (*refused["treatment"], 0.0, 0.0, 0.0)
+    )
     assert row["status"] == "negative_variance" and row["verdict"] == "no_result"
 
 
@@ -172,11 +178,18 @@ def test_sequential_interval_is_wider_than_the_fixed_horizon_one() -> None:
 @pytest.mark.parametrize("case", range(len(GBSTATS["cases"])))
 def test_bayesian_posterior_equals_gbstats(case: int) -> None:
     reference = GBSTATS["cases"][case]
-    estimate = unadjusted_test(SufficientStatistics(*reference["control"], 0, 0, 0),
-                               SufficientStatistics(*reference["treatment"], 0, 0, 0), 0.95)
-    posterior = relative_effect_posterior(estimate.relative_effect,
-                                          estimate.relative_effect_std_error,
-                                          np.array(0.3), np.array(0.95), np.array(True))
+    estimate = unadjusted_test(
+        SufficientStatistics(*reference["control"], 0, 0, 0),
+        SufficientStatistics(*reference["treatment"], 0, 0, 0),
+        0.95,
+    )
+    posterior = relative_effect_posterior(
+        estimate.relative_effect,
+        estimate.relative_effect_std_error,
+        np.array(0.3),
+        np.array(0.95),
+        np.array(True),
+    )
     expected = reference["bayesian_relative"]
     assert posterior.mean == pytest.approx(expected["mean"], rel=EXACT)
     assert posterior.std == pytest.approx(expected["stddev"], rel=EXACT)
@@ -185,9 +198,13 @@ def test_bayesian_posterior_equals_gbstats(case: int) -> None:
     assert posterior.chance_to_win == pytest.approx(expected["chance_to_win"], rel=EXACT)
     # gbstats' risk of choosing the treatment is our expected loss.
     assert posterior.expected_loss == pytest.approx(expected["risk_treatment"], rel=1e-7)
-    flipped = relative_effect_posterior(estimate.relative_effect,
-                                        estimate.relative_effect_std_error, np.array(0.3),
-                                        np.array(0.95), np.array(False))
+    flipped = relative_effect_posterior(
+        estimate.relative_effect,
+        estimate.relative_effect_std_error,
+        np.array(0.3),
+        np.array(0.95),
+        np.array(False),
+    )
     assert flipped.chance_to_win == pytest.approx(1 - expected["chance_to_win"], rel=1e-7)
 
 
@@ -214,52 +231,68 @@ def multi_covariate_data(seed: int, balance: bool) -> pd.DataFrame:
     if balance:
         for j in range(3):
             x[treated == 1, j] -= x[treated == 1, j].mean() - x[treated == 0, j].mean()
-    return pd.DataFrame({"y": y, "treatment": treated, "x0": x[:, 0], "x1": x[:, 1],
-                         "x2": x[:, 2]})
+    return pd.DataFrame({"y": y, "treatment": treated, "x0": x[:, 0], "x1": x[:, 1], "x2": x[:, 2]})
 
 
 def multi_arm(frame: pd.DataFrame) -> MultiCovariateStatistics:
     x = frame[["x0", "x1", "x2"]].to_numpy()
     y = frame["y"].to_numpy()
     return MultiCovariateStatistics(
-        n=np.array([len(y)], dtype=float), sum_y=np.array([y.sum()]),
-        sum_y_squares=np.array([(y * y).sum()]), sum_x=x.sum(axis=0)[None, :],
-        sum_yx=(y[:, None] * x).sum(axis=0)[None, :], sum_xx=(x.T @ x)[None, :, :])
+        n=np.array([len(y)], dtype=float),
+        sum_y=np.array([y.sum()]),
+        sum_y_squares=np.array([(y * y).sum()]),
+        sum_x=x.sum(axis=0)[None, :],
+        sum_yx=(y[:, None] * x).sum(axis=0)[None, :],
+        sum_xx=(x.T @ x)[None, :, :],
+    )
 
 
 @pytest.mark.parametrize("balance", [True, False])
 def test_cuped_plus_plus_equals_ols_with_several_covariates(balance: bool) -> None:
     data = multi_covariate_data(3, balance)
-    estimate = multi_cuped_test(multi_arm(data[data.treatment == 0]),
-                                multi_arm(data[data.treatment == 1]), 0.95)
+    estimate = multi_cuped_test(
+        multi_arm(data[data.treatment == 0]), multi_arm(data[data.treatment == 1]), 0.95
+    )
     ols = smf.ols("y ~ treatment + x0 + x1 + x2", data=data).fit(cov_type="HC2")
     if balance:
         # Equal covariate means: the pooled β is the OLS slope and the effects agree exactly.
         assert estimate.absolute_effect[0] == pytest.approx(ols.params["treatment"], rel=EXACT)
-        np.testing.assert_allclose(estimate.coefficients[0], ols.params[["x0", "x1", "x2"]],
-                                   rtol=EXACT)
+        np.testing.assert_allclose(
+            estimate.coefficients[0], ols.params[["x0", "x1", "x2"]], rtol=EXACT
+        )
     else:
         # The between-arm term of the pooled covariance moves β a little: within 5% of an SE.
         difference = abs(estimate.absolute_effect[0] - ols.params["treatment"])
         assert difference < 0.05 * ols.bse["treatment"]
-    assert estimate.absolute_effect_std_error[0] == pytest.approx(ols.bse["treatment"],
-                                                                  rel=0.01)
+    assert estimate.absolute_effect_std_error[0] == pytest.approx(ols.bse["treatment"], rel=0.01)
 
 
 def test_power_equals_statsmodels_for_equal_variances() -> None:
     n_control, n_treatment, sigma, mean = 4000, 6000, 2.0, 10.0
     se = sigma * np.sqrt(1 / n_control + 1 / n_treatment)
-    result = power_analysis(np.array(se), np.array(mean), np.array(10_000.0),
-                            np.array(0.95), np.array(0.8), np.array(0.02))
-    standardized = NormalIndPower().solve_power(nobs1=n_control, alpha=0.05, power=0.8,
-                                                ratio=n_treatment / n_control)
+    result = power_analysis(
+        np.array(se),
+        np.array(mean),
+        np.array(10_000.0),
+        np.array(0.95),
+        np.array(0.8),
+        np.array(0.02),
+    )
+    standardized = NormalIndPower().solve_power(
+        nobs1=n_control, alpha=0.05, power=0.8, ratio=n_treatment / n_control
+    )
     # statsmodels adds the far tail's tiny power; agreement to 1e-4 relative.
     assert result.minimum_detectable_relative_effect == pytest.approx(
-        standardized * sigma / mean, rel=1e-4)
+        standardized * sigma / mean, rel=1e-4
+    )
     # With the sample it asks for (same split), statsmodels gives the target effect 80% power.
     needed_control = float(result.subjects_needed) * n_control / 10_000
-    achieved = NormalIndPower().power(effect_size=0.02 * mean / sigma, nobs1=needed_control,
-                                      alpha=0.05, ratio=n_treatment / n_control)
+    achieved = NormalIndPower().power(
+        effect_size=0.02 * mean / sigma,
+        nobs1=needed_control,
+        alpha=0.05,
+        ratio=n_treatment / n_control,
+    )
     assert achieved == pytest.approx(0.8, abs=1e-3)
     assert result.progress == pytest.approx(min(1.0, 10_000 / result.subjects_needed))
 

@@ -21,10 +21,12 @@ from tests.tables import TABLE_KEYS, assert_tables_agree
 
 def test_results_have_one_row_per_experiment_metric_and_treatment(demo_run: DemoRun) -> None:
     results = demo_run.query("select * from experiment_results")
-    expected = {(e.id, m, t) for e in demo_run.config.experiments
-                for m in e.metrics for t in e.treatments}
-    keys = list(zip(results.experiment_id, results.metric_id, results.treatment_variant_id,
-                    strict=True))
+    expected = {
+        (e.id, m, t) for e in demo_run.config.experiments for m in e.metrics for t in e.treatments
+    }
+    keys = list(
+        zip(results.experiment_id, results.metric_id, results.treatment_variant_id, strict=True)
+    )
     assert len(keys) == len(set(keys)) == len(expected) == n_comparisons(demo_run.config) == 24
     assert set(keys) == expected
     assert list(results.columns) == column_names("experiment_results")
@@ -32,8 +34,10 @@ def test_results_have_one_row_per_experiment_metric_and_treatment(demo_run: Demo
     assert (results.status == "ok").all()
     for prefix in ("", "cuped_"):
         assert results[f"{prefix}p_value"].between(0, 1).all()
-        assert (results[f"{prefix}absolute_effect_ci_lower"]
-                < results[f"{prefix}absolute_effect_ci_upper"]).all()
+        assert (
+            results[f"{prefix}absolute_effect_ci_lower"]
+            < results[f"{prefix}absolute_effect_ci_upper"]
+        ).all()
 
 
 def test_results_carry_the_statistics_they_come_from(demo_run: DemoRun) -> None:
@@ -50,7 +54,8 @@ def test_results_carry_the_statistics_they_come_from(demo_run: DemoRun) -> None:
 
 def test_demo_shows_its_planted_effects(demo_run: DemoRun) -> None:
     results = demo_run.query("select * from experiment_results").set_index(
-        ["experiment_id", "metric_id", "treatment_variant_id"])
+        ["experiment_id", "metric_id", "treatment_variant_id"]
+    )
     purchases = results.loc[("checkout_redesign", "purchases", "treatment")]
     assert purchases.cuped_p_value < 0.05 and purchases.cuped_relative_effect > 0
     # Activity persists, so the pre-exposure covariate predicts sessions well.
@@ -63,9 +68,12 @@ def test_demo_shows_its_planted_effects(demo_run: DemoRun) -> None:
     assert (diagnostics.n_multi_variant_subjects > 0).all()
 
 
-def test_failed_write_keeps_previous_results(demo_run: DemoRun, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture) -> None:
+def test_failed_write_keeps_previous_results(
+    demo_run: DemoRun,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
     copy = tmp_path / "copy.duckdb"
     shutil.copy(demo_run.path, copy)
     monkeypatch.setenv("XP_DUCKDB_PATH", str(copy))
@@ -94,8 +102,11 @@ def test_failed_write_keeps_previous_results(demo_run: DemoRun, tmp_path: Path,
 
 @pytest.mark.slow
 def test_a_warehouse_with_older_columns_asks_for_a_full_refresh(
-        demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture) -> None:
+    demo_run: DemoRun,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
     """A warehouse built by a version whose incremental tables had other columns (here: the
     first exposures without subject_key, as before 0007) fails with a one-line reason that
     says what to run, keeps its results, and is rebuilt by `xp run --full-refresh`; so do
@@ -113,33 +124,44 @@ def test_a_warehouse_with_older_columns_asks_for_a_full_refresh(
 
     assert main(["run", "--project-dir", str(REPO), "--analysis-at", at]) == 1
     error = capsys.readouterr().err
-    assert error.startswith("xp: error: dbt build failed: int_exposures_deduplicated (error): "
-                            "its columns changed")
+    assert error.startswith(
+        "xp: error: dbt build failed: int_exposures_deduplicated (error): its columns changed"
+    )
     assert error.rstrip().endswith("rebuild once with `xp run --full-refresh`")
     after = DemoRun(copy, demo_run.config).query("select * from experiment_results")
     assert after.run_id.tolist() == before.run_id.tolist()
 
     assert main(["run", "--project-dir", str(REPO), "--analysis-at", at, "--full-refresh"]) == 0
     rebuilt = DemoRun(copy, demo_run.config).query("select * from experiment_results")
-    assert_tables_agree(before, rebuilt, TABLE_KEYS["experiment_results"], "experiment_results",
-                        ignore=frozenset({"run_id"}))
+    assert_tables_agree(
+        before,
+        rebuilt,
+        TABLE_KEYS["experiment_results"],
+        "experiment_results",
+        ignore=frozenset({"run_id"}),
+    )
 
     # Stored subject keys that are no longer the engine's hash (as after an engine upgrade
     # that changed it) stop the run the same way, before any model reads them.
     connection = duckdb.connect(str(copy))
-    connection.execute("update int_exposures_deduplicated set subject_key = subject_key + 1 "
-                       "where subject_id in (select min(subject_id) "
-                       "from int_exposures_deduplicated)")
+    connection.execute(
+        "update int_exposures_deduplicated set subject_key = subject_key + 1 "
+        "where subject_id in (select min(subject_id) "
+        "from int_exposures_deduplicated)"
+    )
     connection.close()
     assert main(["run", "--project-dir", str(REPO), "--analysis-at", at]) == 1
     error = capsys.readouterr().err
-    assert error.startswith("xp: error: dbt build failed: assert_subject_keys_are_their_hash "
-                            "(fail): the engine now hashes subjects to other keys")
+    assert error.startswith(
+        "xp: error: dbt build failed: assert_subject_keys_are_their_hash "
+        "(fail): the engine now hashes subjects to other keys"
+    )
     assert error.rstrip().endswith("rebuild once with `xp run --full-refresh`")
 
 
-def test_user_errors_give_one_line_and_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture) -> None:
+def test_user_errors_give_one_line_and_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     monkeypatch.setenv("XP_DUCKDB_PATH", str(tmp_path / "missing.duckdb"))
     assert main(["analyze", "--project-dir", str(REPO)]) == 1
     error = capsys.readouterr().err
@@ -150,15 +172,16 @@ def test_user_errors_give_one_line_and_exit_1(tmp_path: Path, monkeypatch: pytes
     bad.write_text("metrics: []\nexperiments: []\n")
     assert main(["run", "--project-dir", str(REPO), "--config", str(bad)]) == 1
     assert capsys.readouterr().err == (
-        f"xp: error: {bad}: key 'metrics': must be a non-empty list\n")
+        f"xp: error: {bad}: key 'metrics': must be a non-empty list\n"
+    )
 
     assert main(["analyze", "--project-dir", str(REPO), "--target", "nope"]) == 1
     assert "has no target 'nope' (targets: duckdb, postgres, spark)" in capsys.readouterr().err
 
 
-def test_dbt_failure_exits_1_without_touching_results(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch,
-                                                      capsys: pytest.CaptureFixture) -> None:
+def test_dbt_failure_exits_1_without_touching_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     monkeypatch.setenv("XP_DUCKDB_PATH", str(tmp_path / "no_such_dir" / "x.duckdb"))
     assert main(["run", "--project-dir", str(REPO)]) == 1
     error = capsys.readouterr().err
@@ -175,7 +198,8 @@ def test_dbt_vars_and_validate(capsys: pytest.CaptureFixture) -> None:
 
 def test_demo_carries_every_method_it_configures(demo_run: DemoRun) -> None:
     results = demo_run.query("select * from experiment_results").set_index(
-        ["experiment_id", "metric_id", "treatment_variant_id"])
+        ["experiment_id", "metric_id", "treatment_variant_id"]
+    )
     checkout = results.loc["checkout_redesign"]
     onboarding = results.loc["onboarding_flow"]
     # checkout_redesign: CUPED decides, Holm over 3 primary/secondary metrics, sequential on,
@@ -183,8 +207,9 @@ def test_demo_carries_every_method_it_configures(demo_run: DemoRun) -> None:
     assert (checkout.decision_estimate == "cuped").all()
     assert checkout.cupedpp_p_value.isna().all()
     assert checkout.sequential_p_value.notna().all()
-    sequential_width = (checkout.sequential_absolute_effect_ci_upper
-                        - checkout.sequential_absolute_effect_ci_lower)
+    sequential_width = (
+        checkout.sequential_absolute_effect_ci_upper - checkout.sequential_absolute_effect_ci_lower
+    )
     fixed_width = checkout.cuped_absolute_effect_ci_upper - checkout.cuped_absolute_effect_ci_lower
     assert (sequential_width > fixed_width).all()
     guardrail = checkout.loc[("sessions", "treatment")]
@@ -209,16 +234,18 @@ def test_demo_carries_every_method_it_configures(demo_run: DemoRun) -> None:
     for frame in (checkout, onboarding):
         assert frame.bayes_chance_to_win.between(0, 1).all()
         assert (frame.power_minimum_detectable_relative_effect > 0).all()
-    diagnostics = demo_run.query("select * from experiment_diagnostics").set_index(
-        "experiment_id")
+    diagnostics = demo_run.query("select * from experiment_diagnostics").set_index("experiment_id")
     assert diagnostics.loc["onboarding_flow", "health_status"] == "ok"
     # eu_revenue, a sparse filtered metric, swings by more than 50%: the large-lift check
     # warns, and nothing else does.
     checkout = diagnostics.loc["checkout_redesign"]
     assert checkout.health_status == "warning" and checkout.large_lift_status == "warning"
     assert "'eu_revenue'" in checkout.large_lift_reason
-    statuses = [checkout[c] for c in diagnostics.columns if c.endswith("_status")
-                and c not in ("health_status", "large_lift_status")]
+    statuses = [
+        checkout[c]
+        for c in diagnostics.columns
+        if c.endswith("_status") and c not in ("health_status", "large_lift_status")
+    ]
     assert set(statuses) == {"ok"}
 
 
@@ -227,35 +254,49 @@ def test_summary_report_and_sql_give_the_same_verdicts(demo_run: DemoRun) -> Non
     diagnostics = demo_run.query("select * from experiment_diagnostics")
     summary = format_summary(results, diagnostics).splitlines()
     # Each comparison's summary line ends with its stored verdict, in the table's order.
-    shown = [line.rsplit(" ", 2)[-1] if "no result" not in line else "no result"
-             for line in summary if line.startswith("  ") and line.endswith(tuple(
-                 VERDICT_LABEL.get(v, v) for v in ("better", "worse", "inconclusive",
-                                                    "no_result", "unhealthy")))]
-    expected = [VERDICT_LABEL.get(v, v) for e in diagnostics.experiment_id
-                for v in ordered_results(results, e)["verdict"]]
+    shown = [
+        line.rsplit(" ", 2)[-1] if "no result" not in line else "no result"
+        for line in summary
+        if line.startswith("  ")
+        and line.endswith(
+            tuple(
+                VERDICT_LABEL.get(v, v)
+                for v in ("better", "worse", "inconclusive", "no_result", "unhealthy")
+            )
+        )
+    ]
+    expected = [
+        VERDICT_LABEL.get(v, v)
+        for e in diagnostics.experiment_id
+        for v in ordered_results(results, e)["verdict"]
+    ]
     assert shown == expected and len(shown) == len(results)
     # checkout_redesign is sequential: its verdicts read the Holm-adjusted always-valid
     # relative interval, which for revenue contains 0 (the fixed-horizon one does not).
     checkout = results[results.experiment_id == "checkout_redesign"].set_index("metric_id")
     assert (checkout.decision_method == "sequential").all()
-    np.testing.assert_allclose(checkout.decision_ci_lower,
-                               checkout.sequential_relative_effect_ci_lower, rtol=1e-12)
-    np.testing.assert_allclose(checkout.decision_p_value, checkout.sequential_relative_p_value,
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        checkout.decision_ci_lower, checkout.sequential_relative_effect_ci_lower, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        checkout.decision_p_value, checkout.sequential_relative_p_value, rtol=1e-12
+    )
     revenue = checkout.loc["revenue"]
     assert revenue.verdict == "inconclusive" and revenue.adjusted_relative_effect_ci_lower > 0
 
 
-def test_history_keeps_one_snapshot_per_date(demo_run: DemoRun, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_history_keeps_one_snapshot_per_date(
+    demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     copy = tmp_path / "history.duckdb"
     shutil.copy(demo_run.path, copy)
     monkeypatch.setenv("XP_DUCKDB_PATH", str(copy))
     database = DemoRun(copy, demo_run.config)
     for stamp in ("2026-03-20T06:00", "2026-03-21T06:00", "2026-03-21T07:30"):
         assert main(["analyze", "--project-dir", str(REPO), "--analysis-at", stamp]) == 0
-    history = database.query("select *, strftime(analysis_date, '%Y-%m-%d') as day "
-                             "from experiment_results_history")
+    history = database.query(
+        "select *, strftime(analysis_date, '%Y-%m-%d') as day from experiment_results_history"
+    )
     snapshots = history.groupby("day").run_id.unique()
     # The demo fixture's own run (today), then 03-20 and 03-21: the second 03-21 run
     # replaced the first one's snapshot rather than adding to it.
@@ -275,7 +316,8 @@ def test_history_keeps_one_snapshot_per_date(demo_run: DemoRun, tmp_path: Path,
 
 
 def test_history_written_by_an_earlier_version_gains_the_new_columns(
-        demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An upgrade adds result columns: the next run adds them to the history tables (null in
     the older snapshots) instead of failing, and inserts by name whatever the column order."""
     copy = tmp_path / "upgraded.duckdb"
@@ -295,8 +337,12 @@ def test_history_written_by_an_earlier_version_gains_the_new_columns(
     assert older.config_hash.isna().all()
     newest = history[history.analysis_date == pd.Timestamp("2026-03-22")]
     latest = database.query("select * from experiment_results")
-    assert_tables_agree(latest, newest[latest.columns], TABLE_KEYS["experiment_results"],
-                        "experiment_results_history")
+    assert_tables_agree(
+        latest,
+        newest[latest.columns],
+        TABLE_KEYS["experiment_results"],
+        "experiment_results_history",
+    )
 
 
 def test_dbt_unit_tests_pass(demo_run: DemoRun, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -307,7 +353,8 @@ def test_dbt_unit_tests_pass(demo_run: DemoRun, monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setenv("XP_DUCKDB_PATH", str(demo_run.path))
     target = load_target(REPO)
-    run_dbt("test", target, load_config(REPO / "experiments.yml"),
-            ["--select", "test_type:unit"])  # raises DbtBuildError on a failure
+    run_dbt(
+        "test", target, load_config(REPO / "experiments.yml"), ["--select", "test_type:unit"]
+    )  # raises DbtBuildError on a failure
     results = (REPO / "target" / "run_results.json").read_text()
     assert '"unit_test.experiment_analysis.' in results and '"status": "pass"' in results

@@ -31,37 +31,59 @@ def postgres_port() -> Iterator[int]:
         yield port
 
 
-def test_postgres_agrees_with_duckdb(demo_run: DemoRun, postgres_port: int,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_postgres_agrees_with_duckdb(
+    demo_run: DemoRun, postgres_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import psycopg2
 
-    for name, value in {"XP_TARGET": "postgres", "XP_POSTGRES_PORT": str(postgres_port),
-                        "XP_POSTGRES_DATABASE": DATABASE, "XP_POSTGRES_SCHEMA": SCHEMA}.items():
+    for name, value in {
+        "XP_TARGET": "postgres",
+        "XP_POSTGRES_PORT": str(postgres_port),
+        "XP_POSTGRES_DATABASE": DATABASE,
+        "XP_POSTGRES_SCHEMA": SCHEMA,
+    }.items():
         monkeypatch.setenv(name, value)
     # Two nights: the second is incremental (delete+insert on Postgres) and must end where
     # DuckDB's one full build at the same analysis time does.
     assert main(["run", "--project-dir", str(REPO), "--analysis-at", "2026-03-27T00:00"]) == 0
-    connection = psycopg2.connect(host="127.0.0.1", port=postgres_port, user="postgres",
-                                  dbname=DATABASE)
+    connection = psycopg2.connect(
+        host="127.0.0.1", port=postgres_port, user="postgres", dbname=DATABASE
+    )
     try:
         # As if the first night had run an earlier version, without this column: the second
         # night adds it to the history table.
         with connection.cursor() as cursor:
-            cursor.execute(f"alter table {SCHEMA}.experiment_results_history "
-                           "drop column config_hash")
+            cursor.execute(
+                f"alter table {SCHEMA}.experiment_results_history drop column config_hash"
+            )
         connection.commit()
-        assert main(["run", "--project-dir", str(REPO),
-                     "--analysis-at", demo_run.analysis_at.isoformat()]) == 0
-        daily = next((REPO / "target" / "compiled").rglob(
-            "fct_variant_metric_daily_statistics.sql")).read_text()
+        assert (
+            main(
+                [
+                    "run",
+                    "--project-dir",
+                    str(REPO),
+                    "--analysis-at",
+                    demo_run.analysis_at.isoformat(),
+                ]
+            )
+            == 0
+        )
+        daily = next(
+            (REPO / "target" / "compiled").rglob("fct_variant_metric_daily_statistics.sql")
+        ).read_text()
         assert "kept_days" in daily  # the daily statistics replayed only the recent days
         with connection.cursor() as cursor:
-            cursor.execute("select count(distinct loaded_at) "
-                           f"from {SCHEMA}.int_subject_metric_days")
+            cursor.execute(
+                f"select count(distinct loaded_at) from {SCHEMA}.int_subject_metric_days"
+            )
             assert cursor.fetchone()[0] == 2  # the second night added to the first
         for table, expected in reference_tables(demo_run).items():
-            latest = (f" where analysis_date = (select max(analysis_date) from {SCHEMA}.{table})"
-                      if table.endswith("_history") else "")
+            latest = (
+                f" where analysis_date = (select max(analysis_date) from {SCHEMA}.{table})"
+                if table.endswith("_history")
+                else ""
+            )
             with connection.cursor() as cursor:
                 cursor.execute(f"select * from {SCHEMA}.{table}{latest}")
                 names = [d.name for d in cursor.description]
@@ -71,8 +93,9 @@ def test_postgres_agrees_with_duckdb(demo_run: DemoRun, postgres_port: int,
         connection.close()
 
 
-def test_spark_agrees_with_duckdb(demo_run: DemoRun, tmp_path: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_spark_agrees_with_duckdb(
+    demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     require_spark()
     # Session mode writes metastore_db/, derby.log and spark-warehouse/ into the working
     # directory: keep them in a temporary one.
@@ -85,8 +108,10 @@ def test_spark_agrees_with_duckdb(demo_run: DemoRun, tmp_path: Path,
     # A diagnostics history table as an earlier version with fewer columns would have left
     # it: the run adds the missing columns and inserts in the table's own column order.
     spark.sql(f"create schema if not exists {SCHEMA}")
-    spark.sql(f"create table {SCHEMA}.experiment_diagnostics_history (experiment_id string, "
-              "run_id string, analysis_date date) using parquet partitioned by (analysis_date)")
+    spark.sql(
+        f"create table {SCHEMA}.experiment_diagnostics_history (experiment_id string, "
+        "run_id string, analysis_date date) using parquet partitioned by (analysis_date)"
+    )
     assert main(["run", "--project-dir", str(REPO)]) == 0
 
     for table, expected in reference_tables(demo_run).items():

@@ -22,8 +22,14 @@ def two_arm_config(**analysis):
 
 def arm(n: int, mean_y: float, var_y: float, mean_x: float, var_x: float, cov: float):
     """The six sums of an arm with these sample moments."""
-    return (n, n * mean_y, (n - 1) * var_y + n * mean_y**2, n * mean_x,
-            (n - 1) * var_x + n * mean_x**2, (n - 1) * cov + n * mean_x * mean_y)
+    return (
+        n,
+        n * mean_y,
+        (n - 1) * var_y + n * mean_y**2,
+        n * mean_x,
+        (n - 1) * var_x + n * mean_x**2,
+        (n - 1) * cov + n * mean_x * mean_y,
+    )
 
 
 def diagnostics(control, treatment, multi: int = 0, **analysis):
@@ -37,8 +43,16 @@ HEALTHY = (arm(2000, 10.0, 4.0, 9.0, 4.0, 2.0), arm(2000, 10.2, 4.0, 9.0, 4.0, 2
 
 def test_a_healthy_experiment_is_ok_everywhere() -> None:
     row = diagnostics(*HEALTHY)
-    for check in ("srm", "multi_variant", "unknown_variant", "pre_exposure_balance",
-                  "cuped_sanity", "sample_size", "large_lift", "pre_exposure_data"):
+    for check in (
+        "srm",
+        "multi_variant",
+        "unknown_variant",
+        "pre_exposure_balance",
+        "cuped_sanity",
+        "sample_size",
+        "large_lift",
+        "pre_exposure_data",
+    ):
         assert row[f"{check}_status"] == "ok", (check, row[f"{check}_reason"])
     assert row["health_status"] == "ok"
 
@@ -54,15 +68,18 @@ def test_subjects_in_variants_the_config_does_not_list_warn() -> None:
     assert row["unknown_variant_share"] == pytest.approx(1192 / (4000 + 1192))
     assert row["unknown_variant_reason"] == (
         "1192 subjects (22.96%) were exposed only to variants the config does not list and "
-        "are excluded: add the variants to the experiment, or check the assignment code")
+        "are excluded: add the variants to the experiment, or check the assignment code"
+    )
     assert row["health_status"] == "warning"
 
 
 def test_pre_exposure_imbalance_fails() -> None:
     row = diagnostics(arm(2000, 10.0, 4.0, 9.0, 4.0, 2.0), arm(2000, 10.2, 4.0, 9.6, 4.0, 2.0))
     assert row["pre_exposure_balance_status"] == "fail"
-    assert "'revenue' before exposure, control against 'treatment'" in \
-        row["pre_exposure_balance_reason"]
+    assert (
+        "'revenue' before exposure, control against 'treatment'"
+        in row["pre_exposure_balance_reason"]
+    )
     assert row["health_status"] == "fail"
 
 
@@ -79,11 +96,13 @@ def test_cuped_off_makes_the_check_not_applicable() -> None:
 
 
 def test_small_arms_large_lifts_and_many_multi_variant_subjects_warn() -> None:
-    row = diagnostics(arm(100, 1.0, 1.0, 1.0, 1.0, 0.5), arm(100, 1.8, 1.0, 1.0, 1.0, 0.5),
-                      multi=10)
+    row = diagnostics(
+        arm(100, 1.0, 1.0, 1.0, 1.0, 0.5), arm(100, 1.8, 1.0, 1.0, 1.0, 0.5), multi=10
+    )
     assert row["sample_size_status"] == "warning"
-    assert row["sample_size_reason"] == \
-        "smallest arm has 100 subjects; below 150, results are fragile"
+    assert (
+        row["sample_size_reason"] == "smallest arm has 100 subjects; below 150, results are fragile"
+    )
     assert row["large_lift_status"] == "warning"
     assert "largest lift 'revenue' for 'treatment'" in row["large_lift_reason"]
     assert row["multi_variant_status"] == "warning"
@@ -105,7 +124,12 @@ def test_turning_methods_off_leaves_their_columns_null() -> None:
     mart = mart_rows(config, {"control": HEALTHY[0], "treatment": HEALTHY[1]})
     results = analyze(mart, config, "r", AT).results.iloc[0]
     assert results["decision_estimate"] == "unadjusted"
-    for column in ("bayes_prior_sd", "bayes_chance_to_win", "bayes_expected_loss",
-                   "sequential_p_value", "cupedpp_p_value"):
+    for column in (
+        "bayes_prior_sd",
+        "bayes_chance_to_win",
+        "bayes_expected_loss",
+        "sequential_p_value",
+        "cupedpp_p_value",
+    ):
         assert pd.isna(results[column]), column
     assert results["adjusted_p_value"] == results["p_value"]  # one comparison: nothing to adjust

@@ -23,9 +23,11 @@ from tests.test_dbt_package import OUR_SCHEMA, make_host_project, query
 
 pytestmark = pytest.mark.slow
 
-LATE = ("hash(subject_id || cast(event_at as varchar)) % 3 = 0 and ("
-        "event_at >= '2026-03-18' and event_at < '2026-03-20' or "
-        "event_at >= '2026-04-01' and event_at < '2026-04-03')")
+LATE = (
+    "hash(subject_id || cast(event_at as varchar)) % 3 = 0 and ("
+    "event_at >= '2026-03-18' and event_at < '2026-03-20' or "
+    "event_at >= '2026-04-01' and event_at < '2026-04-03')"
+)
 NIGHTS = ("2026-03-20T00:00", "2026-03-27T00:00", "2026-04-03T00:00", "2026-04-10T00:00")
 
 
@@ -33,8 +35,9 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
     host = make_host_project(tmp_path)
     database = host / "warehouse.duckdb"
     connection = duckdb.connect(str(database))
-    connection.execute(f"create table raw.late_events as select * from raw.product_events "
-                       f"where {LATE}")
+    connection.execute(
+        f"create table raw.late_events as select * from raw.product_events where {LATE}"
+    )
     n_late = connection.execute("select count(*) from raw.late_events").fetchone()[0]
     connection.execute(f"delete from raw.product_events where {LATE}")
     connection.close()
@@ -42,25 +45,31 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
 
     assert main(["run", "--project-dir", str(host), "--analysis-at", NIGHTS[0]]) == 0
     connection = duckdb.connect(str(database))
-    connection.execute("insert into raw.product_events select * from raw.late_events "
-                       "where event_at < '2026-04-01'")
+    connection.execute(
+        "insert into raw.product_events select * from raw.late_events where event_at < '2026-04-01'"
+    )
     connection.close()
     replayed_from_kept_days, recomputed_new_exposures_only, read_from = [], [], []
     for night in NIGHTS[1:]:
         if night == NIGHTS[-1]:  # the late events of 04-01 and 04-02 land
             connection = duckdb.connect(str(database))
-            connection.execute("insert into raw.product_events select * from raw.late_events "
-                               "where event_at >= '2026-04-01'")
+            connection.execute(
+                "insert into raw.product_events select * from raw.late_events "
+                "where event_at >= '2026-04-01'"
+            )
             connection.close()
         assert main(["run", "--project-dir", str(host), "--analysis-at", night]) == 0
-        compiled = next((host / "target" / "compiled").rglob(
-            "int_subject_metric_days.sql")).read_text()
+        compiled = next(
+            (host / "target" / "compiled").rglob("int_subject_metric_days.sql")
+        ).read_text()
         read_from.append(compiled.split("event_at >= cast('")[1][:10])
-        compiled = next((host / "target" / "compiled").rglob(
-            "fct_variant_metric_daily_statistics.sql")).read_text()
+        compiled = next(
+            (host / "target" / "compiled").rglob("fct_variant_metric_daily_statistics.sql")
+        ).read_text()
         replayed_from_kept_days.append("kept_days" in compiled)
-        compiled = next((host / "target" / "compiled").rglob(
-            "int_exposures_deduplicated.sql")).read_text()
+        compiled = next(
+            (host / "target" / "compiled").rglob("int_exposures_deduplicated.sql")
+        ).read_text()
         recomputed_new_exposures_only.append("subjects_with_new_exposures" in compiled)
     # At least one night replayed only the recent days of the daily statistics, and every
     # night recomputed only the subjects with new exposures.
@@ -71,22 +80,35 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
     # 03-17, so from 03-03); once no subject was first exposed since, only the late-data
     # days (03-26 and 04-02 less 2 days).
     assert read_from == ["2026-03-03", "2026-03-24", "2026-03-31"], read_from
-    loaded = query(host, f"select count(distinct loaded_at) as n "
-                         f"from {OUR_SCHEMA}.int_subject_metric_days")
+    loaded = query(
+        host, f"select count(distinct loaded_at) as n from {OUR_SCHEMA}.int_subject_metric_days"
+    )
     assert loaded.n[0] == 4  # rows written by each of the four nights: it was incremental
 
-    tables = {table: query(host, f"select * from {OUR_SCHEMA}.{table}")
-              for table in ("int_exposures_deduplicated", "int_subject_metric_values",
-                            "fct_subject_metrics", *TABLE_KEYS)
-              if not table.endswith("_history")}
-    assert main(["run", "--project-dir", str(host), "--analysis-at", NIGHTS[-1],
-                 "--full-refresh"]) == 0
-    loaded = query(host, f"select count(distinct loaded_at) as n "
-                         f"from {OUR_SCHEMA}.int_subject_metric_days")
+    tables = {
+        table: query(host, f"select * from {OUR_SCHEMA}.{table}")
+        for table in (
+            "int_exposures_deduplicated",
+            "int_subject_metric_values",
+            "fct_subject_metrics",
+            *TABLE_KEYS,
+        )
+        if not table.endswith("_history")
+    }
+    assert (
+        main(["run", "--project-dir", str(host), "--analysis-at", NIGHTS[-1], "--full-refresh"])
+        == 0
+    )
+    loaded = query(
+        host, f"select count(distinct loaded_at) as n from {OUR_SCHEMA}.int_subject_metric_days"
+    )
     assert loaded.n[0] == 1
-    keys = {"int_exposures_deduplicated": ["experiment_id", "subject_id"],
-            "int_subject_metric_values": ["experiment_id", "subject_key", "metric_id"],
-            "fct_subject_metrics": ["experiment_id", "subject_id", "metric_id"], **TABLE_KEYS}
+    keys = {
+        "int_exposures_deduplicated": ["experiment_id", "subject_id"],
+        "int_subject_metric_values": ["experiment_id", "subject_key", "metric_id"],
+        "fct_subject_metrics": ["experiment_id", "subject_id", "metric_id"],
+        **TABLE_KEYS,
+    }
     for table, incremental in tables.items():
         full = query(host, f"select * from {OUR_SCHEMA}.{table}")
         if table == "int_subject_metric_values":
@@ -96,9 +118,13 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
             full, incremental = full[full.is_analysed], incremental[incremental.is_analysed]
         assert_tables_agree(full, incremental, keys[table], table)
     # And both equal the demo's own full run at the same analysis time.
-    assert_tables_agree(demo_run.query("select * from experiment_results"),
-                        tables["experiment_results"], TABLE_KEYS["experiment_results"],
-                        "experiment_results", ignore=frozenset({"config_hash"}))
+    assert_tables_agree(
+        demo_run.query("select * from experiment_results"),
+        tables["experiment_results"],
+        TABLE_KEYS["experiment_results"],
+        "experiment_results",
+        ignore=frozenset({"config_hash"}),
+    )
 
 
 def test_nights_during_enrollment_keep_the_earlier_days(tmp_path: Path) -> None:
@@ -117,21 +143,28 @@ def test_nights_during_enrollment_keep_the_earlier_days(tmp_path: Path) -> None:
     kept_days = []
     for night in nights:
         assert main(["run", "--project-dir", str(host), "--analysis-at", night]) == 0
-        compiled = next((host / "target" / "compiled").rglob(
-            "fct_variant_metric_daily_statistics.sql")).read_text()
+        compiled = next(
+            (host / "target" / "compiled").rglob("fct_variant_metric_daily_statistics.sql")
+        ).read_text()
         kept_days.append("kept_days" in compiled)
     assert kept_days == [False, True, True]
-    newly_exposed = query(host, f"""
+    newly_exposed = query(
+        host,
+        f"""
         select count(*) as n from {OUR_SCHEMA}.int_exposures_deduplicated
-        where first_exposed_at >= '2026-03-13'""")
+        where first_exposed_at >= '2026-03-13'""",
+    )
     assert newly_exposed.n[0] > 100
 
     daily = "fct_variant_metric_daily_statistics"
     incremental = query(host, f"select * from {OUR_SCHEMA}.{daily}")
-    assert main(["run", "--project-dir", str(host), "--analysis-at", nights[-1],
-                 "--full-refresh"]) == 0
-    assert_tables_agree(query(host, f"select * from {OUR_SCHEMA}.{daily}"), incremental,
-                        TABLE_KEYS[daily], daily)
+    assert (
+        main(["run", "--project-dir", str(host), "--analysis-at", nights[-1], "--full-refresh"])
+        == 0
+    )
+    assert_tables_agree(
+        query(host, f"select * from {OUR_SCHEMA}.{daily}"), incremental, TABLE_KEYS[daily], daily
+    )
 
 
 def test_a_changed_config_rebuilds_in_full(tmp_path: Path) -> None:
@@ -140,6 +173,7 @@ def test_a_changed_config_rebuilds_in_full(tmp_path: Path) -> None:
     config = host / "experiments.yml"
     config.write_text(config.read_text().replace("lookback_days: 14", "lookback_days: 7"))
     assert main(["run", "--project-dir", str(host), "--analysis-at", NIGHTS[0]]) == 0
-    loaded = query(host, f"select count(distinct loaded_at) as n "
-                         f"from {OUR_SCHEMA}.int_subject_metric_days")
+    loaded = query(
+        host, f"select count(distinct loaded_at) as n from {OUR_SCHEMA}.int_subject_metric_days"
+    )
     assert loaded.n[0] == 1  # rebuilt, not appended to

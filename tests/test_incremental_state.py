@@ -28,8 +28,12 @@ from tests.engines import DATABASE, throwaway_postgres
 from tests.tables import TABLE_KEYS, assert_tables_agree
 from tests.test_dbt_package import OUR_SCHEMA, make_host_project, query
 
-INCREMENTAL_MODELS = ("int_exposures_deduplicated", "int_subject_metric_days",
-                      "int_subject_metric_values", "fct_variant_metric_daily_statistics")
+INCREMENTAL_MODELS = (
+    "int_exposures_deduplicated",
+    "int_subject_metric_days",
+    "int_subject_metric_values",
+    "fct_variant_metric_daily_statistics",
+)
 #: Macro files that run around the models but do not shape their rows.
 NOT_SHAPING_ROWS = {"macros/xp_incremental_state.sql", "macros/xp_analyze_table.sql"}
 PAST, NIGHT = "2026-03-17T00:00", "2026-04-10T00:00"
@@ -44,10 +48,14 @@ def macros_version(manifest: dict) -> str:
     call (directly or through other macros). Files, not macros, so that every engine's
     dispatched version counts."""
     nodes, macros = manifest["nodes"], manifest["macros"]
-    ours = {node_id: node for node_id, node in nodes.items()
-            if node["resource_type"] == "model" and node["package_name"] == "experiment_analysis"}
-    stack = [node_id for node_id, node in ours.items()
-             if node["config"]["materialized"] == "incremental"]
+    ours = {
+        node_id: node
+        for node_id, node in nodes.items()
+        if node["resource_type"] == "model" and node["package_name"] == "experiment_analysis"
+    }
+    stack = [
+        node_id for node_id, node in ours.items() if node["config"]["materialized"] == "incremental"
+    ]
     models = set()
     while stack:
         node_id = stack.pop()
@@ -63,9 +71,14 @@ def macros_version(manifest: dict) -> str:
             continue
         reached.add(macro)
         stack.extend(macros[macro]["depends_on"]["macros"])
-    files = sorted({macros[macro]["original_file_path"] for macro in reached
-                    if macros[macro]["package_name"] == "experiment_analysis"}
-                   - NOT_SHAPING_ROWS)
+    files = sorted(
+        {
+            macros[macro]["original_file_path"]
+            for macro in reached
+            if macros[macro]["package_name"] == "experiment_analysis"
+        }
+        - NOT_SHAPING_ROWS
+    )
     digest = hashlib.sha256()
     for path in files:
         # Jinja comments left out: editing a comment should not rebuild a team's tables.
@@ -78,10 +91,19 @@ def parse_manifest(tmp_path: Path) -> dict:
     from dbt.cli.main import dbtRunner
 
     target_path = tmp_path / "target"
-    result = dbtRunner().invoke([
-        "parse", "--project-dir", str(REPO), "--profiles-dir", str(REPO),
-        "--target-path", str(target_path),
-        "--vars", json.dumps(load_config(REPO / "experiments.yml").to_dbt_vars())])
+    result = dbtRunner().invoke(
+        [
+            "parse",
+            "--project-dir",
+            str(REPO),
+            "--profiles-dir",
+            str(REPO),
+            "--target-path",
+            str(target_path),
+            "--vars",
+            json.dumps(load_config(REPO / "experiments.yml").to_dbt_vars()),
+        ]
+    )
     assert result.success, result.exception
     return json.loads((target_path / "manifest.json").read_text())
 
@@ -92,7 +114,8 @@ def test_the_macros_version_is_the_hash_of_the_macros_that_shape_rows(tmp_path: 
     assert f"return('{expected}')" in source, (
         "macros/xp_incremental_state.sql: a macro that shapes the incremental models' rows "
         f"changed; set xp_incremental_macros_version() to return('{expected}'), so that "
-        "stored rows built by the previous code are rebuilt")
+        "stored rows built by the previous code are rebuilt"
+    )
 
 
 def revenue_window(host: Path, days: int) -> None:
@@ -102,8 +125,7 @@ def revenue_window(host: Path, days: int) -> None:
     start = text.index("- id: revenue\n")
     end = text.index("window:", start)
     line_end = text.index("\n", end)
-    config.write_text(text[:end] + f"window: {{start_day: 0, end_day: {days}}}"
-                      + text[line_end:])
+    config.write_text(text[:end] + f"window: {{start_day: 0, end_day: {days}}}" + text[line_end:])
 
 
 def xp(host: Path, *args: str) -> None:
@@ -117,22 +139,37 @@ def dbt(host: Path, capsys: pytest.CaptureFixture, analysis_at: str, *args: str)
     capsys.readouterr()
     xp(host, "dbt-vars", "--analysis-at", analysis_at)
     variables = capsys.readouterr().out.strip()
-    assert variables == json.dumps(dbt_vars(load_config(host / "experiments.yml"),
-                                            pd.Timestamp(analysis_at).to_pydatetime()))
-    return dbtRunner().invoke(["build", "--project-dir", str(host), "--profiles-dir", str(host),
-                               "--vars", variables, *args])
+    assert variables == json.dumps(
+        dbt_vars(load_config(host / "experiments.yml"), pd.Timestamp(analysis_at).to_pydatetime())
+    )
+    return dbtRunner().invoke(
+        [
+            "build",
+            "--project-dir",
+            str(host),
+            "--profiles-dir",
+            str(host),
+            "--vars",
+            variables,
+            *args,
+        ]
+    )
 
 
 def tables(host: Path, analysis_at: str) -> dict[str, pd.DataFrame]:
     """The marts, the latest result tables and the history's snapshot of the analysis date."""
     day = pd.Timestamp(analysis_at).date().isoformat()
-    return {table: query(host, f"select * from {OUR_SCHEMA}.{table}" + (
-                f" where analysis_date = '{day}'" if table.endswith("_history") else ""))
-            for table in (*TABLE_KEYS, "int_exposures_deduplicated")}
+    return {
+        table: query(
+            host,
+            f"select * from {OUR_SCHEMA}.{table}"
+            + (f" where analysis_date = '{day}'" if table.endswith("_history") else ""),
+        )
+        for table in (*TABLE_KEYS, "int_exposures_deduplicated")
+    }
 
 
-def assert_same_tables(reference: dict[str, pd.DataFrame],
-                       other: dict[str, pd.DataFrame]) -> None:
+def assert_same_tables(reference: dict[str, pd.DataFrame], other: dict[str, pd.DataFrame]) -> None:
     keys = {**TABLE_KEYS, "int_exposures_deduplicated": ["experiment_id", "subject_id"]}
     for table, frame in reference.items():
         assert not frame.empty, table
@@ -147,8 +184,11 @@ def assert_equals_a_full_refresh(host: Path, analysis_at: str) -> None:
 
 
 def revenue_means(host: Path) -> tuple[float, float]:
-    row = query(host, f"select control_mean, treatment_mean from {OUR_SCHEMA}.experiment_results "
-                      "where metric_id = 'revenue'")
+    row = query(
+        host,
+        f"select control_mean, treatment_mean from {OUR_SCHEMA}.experiment_results "
+        "where metric_id = 'revenue'",
+    )
     return row.control_mean[0], row.treatment_mean[0]
 
 
@@ -158,7 +198,8 @@ def state(host: Path) -> pd.DataFrame:
 
 @pytest.mark.slow
 def test_a_config_changed_under_a_plain_dbt_build_rebuilds(
-        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     """Case 1 of issue 18: the scheduler's path, `dbt build --vars "$(xp dbt-vars)" && xp
     analyze`, after the revenue window went from 14 to 3 days."""
     host = make_host_project(tmp_path)
@@ -172,15 +213,17 @@ def test_a_config_changed_under_a_plain_dbt_build_rebuilds(
     assert three_days[0] < fourteen_days[0] / 2, (three_days, fourteen_days)
     config_hash = load_config(host / "experiments.yml").hash
     assert set(state(host).config_hash) == {config_hash}
-    assert set(query(host, f"select config_hash from {OUR_SCHEMA}.experiment_results")
-               .config_hash) == {config_hash}
+    assert set(
+        query(host, f"select config_hash from {OUR_SCHEMA}.experiment_results").config_hash
+    ) == {config_hash}
     assert_equals_a_full_refresh(host, NIGHT)
     np.testing.assert_allclose(revenue_means(host), three_days, rtol=1e-9)
 
 
 @pytest.mark.slow
 def test_a_run_stopped_after_a_config_change_then_reverted_rebuilds(
-        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     """Case 2: a run with a changed config stopped after the first incremental models
     (simulated by a full refresh of only them and what they read, as `xp run` used to pass
     --full-refresh on a config change), then the config reverted: the statistics mart still
@@ -189,11 +232,14 @@ def test_a_run_stopped_after_a_config_change_then_reverted_rebuilds(
     host = make_host_project(tmp_path)
     xp(host, "run", "--analysis-at", ENROLLING[0])
     revenue_window(host, 3)
-    result = dbt(host, capsys, ENROLLING[1], "--full-refresh",
-                 "--select", "+int_subject_metric_days")
+    result = dbt(
+        host, capsys, ENROLLING[1], "--full-refresh", "--select", "+int_subject_metric_days"
+    )
     assert result.success, result.exception
-    assert state(host).config_hash["int_subject_metric_days"] != \
-        state(host).config_hash["int_subject_metric_values"]
+    assert (
+        state(host).config_hash["int_subject_metric_days"]
+        != state(host).config_hash["int_subject_metric_values"]
+    )
     revenue_window(host, 14)
     xp(host, "run", "--analysis-at", ENROLLING[1])
     assert_equals_a_full_refresh(host, ENROLLING[1])
@@ -208,9 +254,13 @@ def test_a_rerun_for_a_past_time_rebuilds_and_the_next_night_continues(tmp_path:
     xp(host, "run", "--full-refresh", "--analysis-at", PAST)
     past = tables(host, PAST)
     xp(host, "run", "--analysis-at", NIGHT)
-    assert not np.allclose(revenue_means(host), past["experiment_results"]
-                           [past["experiment_results"].metric_id == "revenue"]
-                           [["control_mean", "treatment_mean"]].to_numpy()[0], rtol=1e-3)
+    assert not np.allclose(
+        revenue_means(host),
+        past["experiment_results"][past["experiment_results"].metric_id == "revenue"][
+            ["control_mean", "treatment_mean"]
+        ].to_numpy()[0],
+        rtol=1e-3,
+    )
     xp(host, "run", "--analysis-at", PAST)
     assert_same_tables(past, tables(host, PAST))
     rebuilt = state(host)
@@ -223,14 +273,18 @@ def test_a_rerun_for_a_past_time_rebuilds_and_the_next_night_continues(tmp_path:
     assert (night.loaded_at > rebuilt.loaded_at).all()
     assert_equals_a_full_refresh(host, NIGHT)
     # The past snapshot of the history survived the nights after it.
-    assert_tables_agree(past["experiment_results_history"],
-                        tables(host, PAST)["experiment_results_history"],
-                        TABLE_KEYS["experiment_results_history"], "experiment_results_history")
+    assert_tables_agree(
+        past["experiment_results_history"],
+        tables(host, PAST)["experiment_results_history"],
+        TABLE_KEYS["experiment_results_history"],
+        "experiment_results_history",
+    )
 
 
 @pytest.mark.slow
 def test_changed_code_or_no_record_rebuilds_from_that_model_down(
-        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     """A record of another code version rebuilds that model and the incremental models that
     read it, and no others; a project without records (built before them) rebuilds all; an
     upstream model rebuilt by one dbt invocation makes the next rebuild its readers; and a
@@ -239,16 +293,19 @@ def test_changed_code_or_no_record_rebuilds_from_that_model_down(
     xp(host, "run", "--analysis-at", PAST)
     first = state(host)
     connection = duckdb.connect(str(host / "warehouse.duckdb"))
-    connection.execute(f"update {STATE} set code_hash = 'older' "
-                       "where model_name = 'int_subject_metric_values'")
+    connection.execute(
+        f"update {STATE} set code_hash = 'older' where model_name = 'int_subject_metric_values'"
+    )
     connection.close()
     xp(host, "run", "--analysis-at", NIGHT)
     second = state(host)
     rebuilt = second.rebuilt_at > first.rebuilt_at
-    assert rebuilt.to_dict() == {"int_exposures_deduplicated": False,
-                                 "int_subject_metric_days": False,
-                                 "int_subject_metric_values": True,
-                                 "fct_variant_metric_daily_statistics": True}
+    assert rebuilt.to_dict() == {
+        "int_exposures_deduplicated": False,
+        "int_subject_metric_days": False,
+        "int_subject_metric_values": True,
+        "fct_variant_metric_daily_statistics": True,
+    }
     assert (second.code_hash != "older").all()
 
     connection = duckdb.connect(str(host / "warehouse.duckdb"))
@@ -264,16 +321,22 @@ def test_changed_code_or_no_record_rebuilds_from_that_model_down(
     result = dbt(host, capsys, NIGHT, "--select", "int_subject_metric_values+")
     assert result.success, result.exception
     fourth = state(host)
-    assert (fourth.rebuilt_at.drop("int_exposures_deduplicated")
-            > third.rebuilt_at.drop("int_exposures_deduplicated")).all()
+    assert (
+        fourth.rebuilt_at.drop("int_exposures_deduplicated")
+        > third.rebuilt_at.drop("int_exposures_deduplicated")
+    ).all()
     assert_equals_a_full_refresh(host, NIGHT)
 
     revenue_window(host, 3)
     result = dbt(host, capsys, NIGHT, "--select", "int_subject_metric_values")
     assert not result.success
     messages = [str(node.message) for node in result.result if str(node.status) == "error"]
-    assert len(messages) == 1 and "is stale (built from experiment config" in messages[0] \
-        and "not part of this run" in messages[0] and "run `xp run`" in messages[0], messages
+    assert (
+        len(messages) == 1
+        and "is stale (built from experiment config" in messages[0]
+        and "not part of this run" in messages[0]
+        and "run `xp run`" in messages[0]
+    ), messages
 
 
 @pytest.mark.slow
@@ -284,19 +347,24 @@ def test_postgres_rebuilds_for_a_past_time_and_continues(monkeypatch: pytest.Mon
     import psycopg2
 
     with throwaway_postgres() as port:
-        for name, value in {"XP_TARGET": "postgres", "XP_POSTGRES_PORT": str(port),
-                            "XP_POSTGRES_DATABASE": DATABASE,
-                            "XP_POSTGRES_SCHEMA": "xp_state_test"}.items():
+        for name, value in {
+            "XP_TARGET": "postgres",
+            "XP_POSTGRES_PORT": str(port),
+            "XP_POSTGRES_DATABASE": DATABASE,
+            "XP_POSTGRES_SCHEMA": "xp_state_test",
+        }.items():
             monkeypatch.setenv(name, value)
 
         def read(table: str) -> pd.DataFrame:
-            connection = psycopg2.connect(host="127.0.0.1", port=port, user="postgres",
-                                          dbname=DATABASE)
+            connection = psycopg2.connect(
+                host="127.0.0.1", port=port, user="postgres", dbname=DATABASE
+            )
             try:
                 with connection.cursor() as cursor:
                     cursor.execute(f"select * from xp_state_test.{table}")
-                    return pd.DataFrame(cursor.fetchall(),
-                                        columns=[d.name for d in cursor.description])
+                    return pd.DataFrame(
+                        cursor.fetchall(), columns=[d.name for d in cursor.description]
+                    )
             finally:
                 connection.close()
 
@@ -307,9 +375,14 @@ def test_postgres_rebuilds_for_a_past_time_and_continues(monkeypatch: pytest.Mon
         assert len(past) == len(INCREMENTAL_MODELS)
         assert (past.rebuilt_at > night.rebuilt_at).all()
         assert (past.analysis_at == pd.Timestamp(PAST)).all()
-        rerun = {table: read(table) for table in ("fct_variant_metric_statistics",
-                                                  "fct_variant_metric_daily_statistics",
-                                                  "experiment_results")}
+        rerun = {
+            table: read(table)
+            for table in (
+                "fct_variant_metric_statistics",
+                "fct_variant_metric_daily_statistics",
+                "experiment_results",
+            )
+        }
         xp(REPO, "run", "--full-refresh", "--analysis-at", PAST)
         for table, frame in rerun.items():
             assert_tables_agree(read(table), frame, TABLE_KEYS[table], table)

@@ -21,9 +21,13 @@ from analysis_py.pipeline.preflight import (
 from tests.conftest import REPO
 from tests.test_config import VALID
 
-TYPES = {"text": ("VARCHAR", False, True), "number": ("DOUBLE", True, False),
-         "time": ("TIMESTAMP", False, False), "bigint": ("BIGINT", True, False),
-         "boolean": ("BOOLEAN", False, False)}
+TYPES = {
+    "text": ("VARCHAR", False, True),
+    "number": ("DOUBLE", True, False),
+    "time": ("TIMESTAMP", False, False),
+    "bigint": ("BIGINT", True, False),
+    "boolean": ("BOOLEAN", False, False),
+}
 
 
 def config_with(**experiment):
@@ -32,24 +36,45 @@ def config_with(**experiment):
     return parse_config(document, "test.yml")
 
 
-def table(relation: str, columns: dict[str, str], n_rows: int = 100, unreadable=(),
-          exposures=None, exists: bool = True) -> dict:
+def table(
+    relation: str,
+    columns: dict[str, str],
+    n_rows: int = 100,
+    unreadable=(),
+    exposures=None,
+    exists: bool = True,
+) -> dict:
     """Facts about one table, as the macro reports them."""
-    facts = {"declared": True, "exists": exists, "relation": relation,
-             "source": f"experimentation.{relation.split('.')[-1]}"}
+    facts = {
+        "declared": True,
+        "exists": exists,
+        "relation": relation,
+        "source": f"experimentation.{relation.split('.')[-1]}",
+    }
     if not exists:
         return facts
-    facts.update(columns={name.lower(): dict(zip(("dtype", "is_number", "is_string"),
-                                                 TYPES[kind], strict=True), name=name)
-                          for name, kind in columns.items()},
-                 n_sampled_rows=n_rows, sample_rows=10_000, unreadable=list(unreadable))
+    facts.update(
+        columns={
+            name.lower(): dict(
+                zip(("dtype", "is_number", "is_string"), TYPES[kind], strict=True), name=name
+            )
+            for name, kind in columns.items()
+        },
+        n_sampled_rows=n_rows,
+        sample_rows=10_000,
+        unreadable=list(unreadable),
+    )
     if exposures is not None:
         facts["exposures"] = exposures
     return facts
 
 
-ASSIGNMENTS = {"subject_id": "text", "experiment_id": "text", "variant_id": "text",
-               "assigned_at": "time"}
+ASSIGNMENTS = {
+    "subject_id": "text",
+    "experiment_id": "text",
+    "variant_id": "text",
+    "assigned_at": "time",
+}
 EVENTS = {"subject_id": "text", "event_name": "text", "event_at": "time", "value": "number"}
 
 
@@ -57,10 +82,15 @@ def findings(config, assignments=None, events=None, exposures=None, **options) -
     experiment = config.experiments[0]
     if exposures is None:
         exposures = [[experiment.id, variant, 500] for variant in experiment.variants]
-    facts = {"demo_data": options.pop("demo_data", False), "tables": [
-        assignments if assignments is not None
-        else table("src.assignments", ASSIGNMENTS, exposures=exposures),
-        events if events is not None else table("src.events", EVENTS)]}
+    facts = {
+        "demo_data": options.pop("demo_data", False),
+        "tables": [
+            assignments
+            if assignments is not None
+            else table("src.assignments", ASSIGNMENTS, exposures=exposures),
+            events if events is not None else table("src.events", EVENTS),
+        ],
+    }
     return judge(facts, config, table_specs(config), **options)
 
 
@@ -76,18 +106,28 @@ def test_the_input_contract_is_the_sources_declared_columns() -> None:
     """One fact, two copies: the columns checked here are those _staging__sources.yml
     declares for the two input tables."""
     sources = yaml.safe_load((REPO / "models/staging/_staging__sources.yml").read_text())
-    declared = {t["name"]: [c["name"] for c in t["columns"]]
-                for t in sources["sources"][0]["tables"] if t["name"] in ("assignments", "events")}
+    declared = {
+        t["name"]: [c["name"] for c in t["columns"]]
+        for t in sources["sources"][0]["tables"]
+        if t["name"] in ("assignments", "events")
+    }
     assert declared == {"assignments": list(ASSIGNMENT_COLUMNS), "events": list(EVENT_COLUMNS)}
 
 
 def test_a_misspelt_experiment_id_fails_with_the_closest_id_in_the_data() -> None:
     config = config_with(id="checkout_redesing")
-    found = findings(config, exposures=[["checkout_redesign", "control", 600],
-                                        ["checkout_redesign", "treatment", 590],
-                                        ["pricing_test", "control", 10]])
-    assert messages(found) == ["experiment 'checkout_redesing' has no exposures in "
-                               "src.assignments; did you mean 'checkout_redesign'?"]
+    found = findings(
+        config,
+        exposures=[
+            ["checkout_redesign", "control", 600],
+            ["checkout_redesign", "treatment", 590],
+            ["pricing_test", "control", 10],
+        ],
+    )
+    assert messages(found) == [
+        "experiment 'checkout_redesing' has no exposures in "
+        "src.assignments; did you mean 'checkout_redesign'?"
+    ]
     with pytest.raises(PreflightError, match="did you mean 'checkout_redesign'"):
         raise_for_errors(found)
 
@@ -95,38 +135,55 @@ def test_a_misspelt_experiment_id_fails_with_the_closest_id_in_the_data() -> Non
 def test_an_experiment_without_exposures_is_not_started_a_warning() -> None:
     config = config_with(id="checkout_v2")
     # checkout_v1 is its predecessor, not a misspelling: only the version differs.
-    found = findings(config, exposures=[["checkout_v1", "control", 600],
-                                        ["checkout_v1", "treatment", 590]])
+    found = findings(
+        config, exposures=[["checkout_v1", "control", 600], ["checkout_v1", "treatment", 590]]
+    )
     assert messages(found) == []
     assert messages(found, "warning") == [
-        "experiment 'checkout_v2' has no exposures in src.assignments yet (not started)"]
+        "experiment 'checkout_v2' has no exposures in src.assignments yet (not started)"
+    ]
     assert raise_for_errors(found) == found
 
 
 def test_variants_the_config_does_not_list_are_reported() -> None:
     config = config_with()
     experiment = config.experiments[0]
-    found = findings(config, exposures=[[experiment.id, experiment.control, 1200],
-                                        [experiment.id, "cheap", 1192]])
+    found = findings(
+        config,
+        exposures=[[experiment.id, experiment.control, 1200], [experiment.id, "cheap", 1192]],
+    )
     treatment = experiment.treatments[0]
     assert messages(found) == []
     assert messages(found, "warning") == [
         f"experiment '{experiment.id}': variant 'cheap' has 1,192 exposure rows in "
         "src.assignments but is not in the config; its subjects are left out",
         f"experiment '{experiment.id}': configured variant '{treatment}' has no exposures "
-        "in src.assignments"]
+        "in src.assignments",
+    ]
 
 
-@pytest.mark.parametrize(("table_name", "drop", "expected"), [
-    ("events", "value", "the events table src.events has no column 'value' (input contract); "
-                        "its columns: subject_id, event_name, event_at"),
-    ("assignments", "subject_id", "the assignments table src.assignments has no column "
-                                  "'subject_id' (input contract); its columns: experiment_id, "
-                                  "variant_id, assigned_at"),
-])
+@pytest.mark.parametrize(
+    ("table_name", "drop", "expected"),
+    [
+        (
+            "events",
+            "value",
+            "the events table src.events has no column 'value' (input contract); "
+            "its columns: subject_id, event_name, event_at",
+        ),
+        (
+            "assignments",
+            "subject_id",
+            "the assignments table src.assignments has no column "
+            "'subject_id' (input contract); its columns: experiment_id, "
+            "variant_id, assigned_at",
+        ),
+    ],
+)
 def test_a_missing_contract_column_is_named(table_name, drop, expected) -> None:
-    columns = {k: v for k, v in (EVENTS if table_name == "events" else ASSIGNMENTS).items()
-               if k != drop}
+    columns = {
+        k: v for k, v in (EVENTS if table_name == "events" else ASSIGNMENTS).items() if k != drop
+    }
     relation = f"src.{table_name}"
     config = config_with()
     if table_name == "events":
@@ -148,47 +205,71 @@ def test_missing_filter_and_dimension_columns_name_who_uses_them() -> None:
         f"experiment '{config.experiments[0].id}'); its columns: subject_id, experiment_id, "
         "variant_id, assigned_at",
         "the events table src.events has no column 'country' (filter of metric "
-        f"'{metric['id']}'); its columns: subject_id, event_name, event_at, value"]
+        f"'{metric['id']}'); its columns: subject_id, event_name, event_at, value",
+    ]
 
 
 def test_unusable_types_and_unreadable_text_are_named() -> None:
     config = config_with()
-    epoch = table("src.assignments", {**ASSIGNMENTS, "assigned_at": "bigint"},
-                  exposures=[[config.experiments[0].id, v, 5]
-                             for v in config.experiments[0].variants])
+    epoch = table(
+        "src.assignments",
+        {**ASSIGNMENTS, "assigned_at": "bigint"},
+        exposures=[[config.experiments[0].id, v, 5] for v in config.experiments[0].variants],
+    )
     assert messages(findings(config, assignments=epoch))[0].startswith(
         "the assignments table src.assignments: column 'assigned_at' is BIGINT, not a "
-        "timestamp (input contract)")
+        "timestamp (input contract)"
+    )
     boolean = table("src.events", {**EVENTS, "value": "boolean"})
     assert messages(findings(config, events=boolean)) == [
-        "the events table src.events: column 'value' is BOOLEAN, not a number "
-        "(input contract)"]
-    text = table("src.events", {**EVENTS, "value": "text"}, n_rows=4244, unreadable=[
-        {"column": "value", "kind": "number", "count": 3, "example": "abc"}])
+        "the events table src.events: column 'value' is BOOLEAN, not a number (input contract)"
+    ]
+    text = table(
+        "src.events",
+        {**EVENTS, "value": "text"},
+        n_rows=4244,
+        unreadable=[{"column": "value", "kind": "number", "count": 3, "example": "abc"}],
+    )
     assert messages(findings(config, events=text)) == [
-        "src.events.value is not a number: 'abc' (3 of its 4,244 rows)"]
-    dates = table("src.events", {**EVENTS, "event_at": "text"}, unreadable=[
-        {"column": "event_at", "kind": "time", "count": 1, "example": "15/01/2026"}])
+        "src.events.value is not a number: 'abc' (3 of its 4,244 rows)"
+    ]
+    dates = table(
+        "src.events",
+        {**EVENTS, "event_at": "text"},
+        unreadable=[{"column": "event_at", "kind": "time", "count": 1, "example": "15/01/2026"}],
+    )
     assert messages(findings(config, events=dates)) == [
         "src.events.event_at is not an ISO 8601 timestamp ('YYYY-MM-DD HH:MM:SS', optionally "
-        "with Z or +HH:MM): '15/01/2026' (1 of its 100 rows)"]
-    readable = table("src.events", {**EVENTS, "event_at": "text"}, unreadable=[
-        {"column": "event_at", "kind": "time", "count": 0, "example": None}])
+        "with Z or +HH:MM): '15/01/2026' (1 of its 100 rows)"
+    ]
+    readable = table(
+        "src.events",
+        {**EVENTS, "event_at": "text"},
+        unreadable=[{"column": "event_at", "kind": "time", "count": 0, "example": None}],
+    )
     assert findings(config, events=readable) == []
 
 
 def test_empty_and_missing_tables_fail() -> None:
     config = config_with()
     assert messages(findings(config, events=table("src.events", EVENTS, n_rows=0))) == [
-        "the events table src.events is empty: a run now would replace the results with "
-        "empty ones"]
+        "the events table src.events is empty: a run now would replace the results with empty ones"
+    ]
     missing = findings(config, events=table("src.events", EVENTS, exists=False))
     assert messages(missing) == [
         "the events table src.events does not exist: set the vars xp_source_schema and "
-        "xp_events_table to your table (README, Use your own data)"]
+        "xp_events_table to your table (README, Use your own data)"
+    ]
     # The demo seeds: `xp run` loads them before anything reads them.
-    assert findings(config, events=table("main.demo_events", EVENTS, exists=False),
-                    demo_data=True, seeds_pending=True) == []
+    assert (
+        findings(
+            config,
+            events=table("main.demo_events", EVENTS, exists=False),
+            demo_data=True,
+            seeds_pending=True,
+        )
+        == []
+    )
 
 
 def test_errors_come_first_and_the_first_is_raised_with_a_count() -> None:
@@ -200,7 +281,8 @@ def test_errors_come_first_and_the_first_is_raised_with_a_count() -> None:
         raise_for_errors(found)
     assert str(raised.value) == (
         "the events table src.events has no column 'event_name' (input contract); its "
-        "columns: subject_id (and 3 more: `xp validate` lists them)")
+        "columns: subject_id (and 3 more: `xp validate` lists them)"
+    )
 
 
 def test_event_sources_are_checked_with_their_own_column_names() -> None:
@@ -211,16 +293,27 @@ def test_event_sources_are_checked_with_their_own_column_names() -> None:
     tickets = specs["support_tickets"]
     assert (tickets.source_name, tickets.table_name) == ("experimentation", "support_tickets")
     assert [(c.name, c.kind) for c in tickets.columns] == [
-        ("user_id", "any"), ("opened_at", "time"), ("minutes_to_resolve", "number"),
-        ("channel", "any")]
+        ("user_id", "any"),
+        ("opened_at", "time"),
+        ("minutes_to_resolve", "number"),
+        ("channel", "any"),
+    ]
     assert [c.name for c in specs["assignments"].columns][4:] == ["platform", "country"]
     assert [c.name for c in specs["events"].columns][4:] == ["country"]
-    undeclared = {"declared": False, "exists": False,
-                  "source": "experimentation.support_tickets"}
-    facts = {"demo_data": False, "tables": [
-        table("main.a", {**ASSIGNMENTS, "platform": "text", "country": "text"}, exposures=[
-            [e.id, v, 10] for e in config.experiments for v in e.variants]),
-        table("main.e", {**EVENTS, "country": "text"}), undeclared]}
+    undeclared = {"declared": False, "exists": False, "source": "experimentation.support_tickets"}
+    facts = {
+        "demo_data": False,
+        "tables": [
+            table(
+                "main.a",
+                {**ASSIGNMENTS, "platform": "text", "country": "text"},
+                exposures=[[e.id, v, 10] for e in config.experiments for v in e.variants],
+            ),
+            table("main.e", {**EVENTS, "country": "text"}),
+            undeclared,
+        ],
+    }
     assert messages(judge(facts, config, list(specs.values()))) == [
         "event source 'support_tickets': dbt source experimentation.support_tickets is not "
-        "declared in the dbt project (or is disabled)"]
+        "declared in the dbt project (or is disabled)"
+    ]

@@ -13,9 +13,11 @@ from tests.conftest import DemoRun
 from tests.test_statistics_mart import pandas_subject_values
 
 EXACT = 1e-9  # same data, same formulas, different order of floating-point sums
-RATIOS = [("checkout_redesign", "average_order_value", "treatment"),
-          ("onboarding_flow", "purchases_per_session", "short_form"),
-          ("onboarding_flow", "purchases_per_session", "guided_tour")]
+RATIOS = [
+    ("checkout_redesign", "average_order_value", "treatment"),
+    ("onboarding_flow", "purchases_per_session", "short_form"),
+    ("onboarding_flow", "purchases_per_session", "guided_tour"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -26,46 +28,61 @@ def subjects(demo_run: DemoRun):
 @pytest.fixture(scope="module")
 def results(demo_run: DemoRun):
     return demo_run.query("select * from experiment_results").set_index(
-        ["experiment_id", "metric_id", "treatment_variant_id"])
+        ["experiment_id", "metric_id", "treatment_variant_id"]
+    )
 
 
 @pytest.mark.parametrize(("experiment_id", "metric_id", "treatment"), RATIOS)
-def test_ratio_equals_tea_tasting_ratio_of_means(subjects, results, demo_run: DemoRun,
-                                                 experiment_id, metric_id, treatment) -> None:
+def test_ratio_equals_tea_tasting_ratio_of_means(
+    subjects, results, demo_run: DemoRun, experiment_id, metric_id, treatment
+) -> None:
     control = demo_run.config.experiment(experiment_id).control
-    data = subjects[(subjects.experiment_id == experiment_id) & (subjects.metric_id == metric_id)
-                    & subjects.variant_id.isin([control, treatment])]
+    data = subjects[
+        (subjects.experiment_id == experiment_id)
+        & (subjects.metric_id == metric_id)
+        & subjects.variant_id.isin([control, treatment])
+    ]
     row = results.loc[(experiment_id, metric_id, treatment)]
-    for prefix, metric in (("", tt.RatioOfMeans("y", "d")),
-                           ("cuped_", tt.RatioOfMeans("y", "d", "x", "w"))):
-        reference = tt.Experiment(y=metric, variant="variant_id").analyze(
-            data, control=control).to_dicts()[0]
+    for prefix, metric in (
+        ("", tt.RatioOfMeans("y", "d")),
+        ("cuped_", tt.RatioOfMeans("y", "d", "x", "w")),
+    ):
+        reference = (
+            tt.Experiment(y=metric, variant="variant_id")
+            .analyze(data, control=control)
+            .to_dicts()[0]
+        )
         assert row[prefix + "control_mean"] == pytest.approx(reference["control"], rel=EXACT)
         assert row[prefix + "treatment_mean"] == pytest.approx(reference["treatment"], rel=EXACT)
-        assert row[prefix + "absolute_effect"] == pytest.approx(reference["effect_size"],
-                                                                rel=EXACT)
+        assert row[prefix + "absolute_effect"] == pytest.approx(reference["effect_size"], rel=EXACT)
         for side in ("lower", "upper"):
             assert row[f"{prefix}absolute_effect_ci_{side}"] == pytest.approx(
-                reference[f"effect_size_ci_{side}"], rel=EXACT)
+                reference[f"effect_size_ci_{side}"], rel=EXACT
+            )
         assert row[prefix + "p_value"] == pytest.approx(reference["pvalue"], rel=EXACT)
         # tea-tasting's relative interval is log-normal, ours the delta method: only the
         # point estimate is shared.
-        assert row[prefix + "relative_effect"] == pytest.approx(reference["rel_effect_size"],
-                                                                rel=EXACT)
+        assert row[prefix + "relative_effect"] == pytest.approx(
+            reference["rel_effect_size"], rel=EXACT
+        )
     # The covariates help: CUPED narrows the interval.
     assert row.cuped_variance_reduction > 0
 
 
 @pytest.mark.parametrize(("experiment_id", "metric_id", "treatment"), RATIOS)
-def test_ratio_equals_a_hand_delta_method(subjects, results, demo_run: DemoRun,
-                                          experiment_id, metric_id, treatment) -> None:
+def test_ratio_equals_a_hand_delta_method(
+    subjects, results, demo_run: DemoRun, experiment_id, metric_id, treatment
+) -> None:
     """Var(ȳ/d̄) ≈ gᵀ S g / n with g = (1/d̄, -ȳ/d̄²) and S the sample covariance of (y, d)."""
     control = demo_run.config.experiment(experiment_id).control
     row = results.loc[(experiment_id, metric_id, treatment)]
     moments = {}
     for variant in (control, treatment):
-        arm = subjects[(subjects.experiment_id == experiment_id)
-                       & (subjects.metric_id == metric_id) & (subjects.variant_id == variant)]
+        arm = subjects[
+            (subjects.experiment_id == experiment_id)
+            & (subjects.metric_id == metric_id)
+            & (subjects.variant_id == variant)
+        ]
         y, d = arm.y.to_numpy(), arm.d.to_numpy()
         gradient = np.array([1 / d.mean(), -y.mean() / d.mean() ** 2])
         variance_of_ratio = gradient @ np.cov(np.vstack([y, d]), ddof=1) @ gradient / len(y)

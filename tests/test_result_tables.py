@@ -16,7 +16,8 @@ REFERENCE = REPO / "docs" / "result-tables.md"
 def test_the_reference_is_generated_from_the_contract() -> None:
     assert REFERENCE.read_text(encoding="utf-8") == reference_markdown(), (
         "docs/result-tables.md differs from the contract: run "
-        "`python -m analysis_py.result_tables > docs/result-tables.md`")
+        "`python -m analysis_py.result_tables > docs/result-tables.md`"
+    )
 
 
 @pytest.mark.parametrize("table", sorted(LATEST_TABLES))
@@ -25,9 +26,11 @@ def test_the_reference_lists_the_contract_columns(table: str) -> None:
     section = section.split("\n## ", 1)[0]
     documented = re.findall(r"^\| `(\w+)` \| (\w+) \|", section, flags=re.MULTILINE)
     overall = {c.name for c in EXPERIMENT_RESULTS}
-    expected = [(c.name, c.type) for c in LATEST_TABLES[table]
-                if table in ("experiment_results", "experiment_diagnostics")
-                or c.name not in overall]
+    expected = [
+        (c.name, c.type)
+        for c in LATEST_TABLES[table]
+        if table in ("experiment_results", "experiment_diagnostics") or c.name not in overall
+    ]
     assert documented == expected
 
 

@@ -9,37 +9,57 @@ from analysis_py.config import ExperimentConfig
 from tests.conftest import SEEDS, DemoRun
 
 SUMS = ["n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy"]
-RATIO_SUMS = ["sum_d", "sum_d_squares", "sum_w", "sum_w_squares", "sum_yd", "sum_yw", "sum_xd",
-              "sum_xw", "sum_dw"]
+RATIO_SUMS = [
+    "sum_d",
+    "sum_d_squares",
+    "sum_w",
+    "sum_w_squares",
+    "sum_yd",
+    "sum_yw",
+    "sum_xd",
+    "sum_xw",
+    "sum_dw",
+]
 
 
-def pandas_subject_values(config: ExperimentConfig,
-                          analysis_at: pd.Timestamp | None = None) -> pd.DataFrame:
+def pandas_subject_values(
+    config: ExperimentConfig, analysis_at: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """Per experiment, metric and analysed subject: y, x (and d, w for ratios), as defined
     in the README, written independently in pandas on the seed CSV files. ``analysis_at``
     cuts exposures and events and judges maturity."""
     assignments = pd.read_csv(SEEDS / "demo_assignments.csv", parse_dates=["assigned_at"])
     sources = {"events": pd.read_csv(SEEDS / "demo_events.csv", parse_dates=["event_at"])}
     for source in config.event_sources.values():  # the demo's second source, renamed
-        table = pd.read_csv(SEEDS / f"demo_{source.table_name}.csv",
-                            parse_dates=[source.timestamp_column])
-        sources[source.id] = table.rename(columns={
-            source.subject_id_column: "subject_id", source.timestamp_column: "event_at",
-            source.value_column: "value"})
+        table = pd.read_csv(
+            SEEDS / f"demo_{source.table_name}.csv", parse_dates=[source.timestamp_column]
+        )
+        sources[source.id] = table.rename(
+            columns={
+                source.subject_id_column: "subject_id",
+                source.timestamp_column: "event_at",
+                source.value_column: "value",
+            }
+        )
     if analysis_at is not None:
         assignments = assignments[assignments.assigned_at < analysis_at]
         sources = {k: v[v.event_at < analysis_at] for k, v in sources.items()}
-    exposures = assignments.groupby(["experiment_id", "subject_id"]).agg(
-        first_exposed_at=("assigned_at", "min"),
-        n_variants=("variant_id", "nunique"),
-        variant_id=("variant_id", "first"),
-    ).reset_index()
+    exposures = (
+        assignments.groupby(["experiment_id", "subject_id"])
+        .agg(
+            first_exposed_at=("assigned_at", "min"),
+            n_variants=("variant_id", "nunique"),
+            variant_id=("variant_id", "first"),
+        )
+        .reset_index()
+    )
 
     frames = []
     for experiment in config.experiments:
         in_experiment = exposures[exposures.experiment_id == experiment.id]
-        analysed = in_experiment[(in_experiment.n_variants == 1)
-                                 & in_experiment.variant_id.isin(experiment.variants)]
+        analysed = in_experiment[
+            (in_experiment.n_variants == 1) & in_experiment.variant_id.isin(experiment.variants)
+        ]
         n_multi = int((in_experiment.n_variants > 1).sum())
         values = {}
         for metric_id in config.computed_metrics(experiment):
@@ -51,18 +71,21 @@ def pandas_subject_values(config: ExperimentConfig,
                 events = events[events.event_name == metric.event_name]
             selected_events = _filtered(events, metric)
             joined = selected_events.merge(
-                analysed[["subject_id", "first_exposed_at"]], on="subject_id")
+                analysed[["subject_id", "first_exposed_at"]], on="subject_id"
+            )
             seconds = (joined.event_at - joined.first_exposed_at).dt.total_seconds()
             windows = {
                 "y": (seconds >= metric.window.start_seconds)
-                     & (seconds < metric.window.end_seconds),
+                & (seconds < metric.window.end_seconds),
                 "x": (seconds >= -experiment.lookback_days * 86400) & (seconds < 0),
             }
             per_subject = analysed[["subject_id", "variant_id", "first_exposed_at"]].set_index(
-                "subject_id")
+                "subject_id"
+            )
             if metric.matured_subjects_only:
                 ends = per_subject.first_exposed_at + pd.to_timedelta(
-                    metric.window.end_seconds, unit="s")
+                    metric.window.end_seconds, unit="s"
+                )
                 per_subject = per_subject[ends <= analysis_at]
             for name, mask in windows.items():
                 selected = joined[mask]
@@ -72,47 +95,87 @@ def pandas_subject_values(config: ExperimentConfig,
                 if metric.winsorize:
                     # Caps over the experiment's subjects, all arms pooled, zeros included;
                     # pandas' default quantile interpolates linearly, as percentile_cont.
-                    lower = (per_subject[name].quantile(metric.winsorize.lower)
-                             if metric.winsorize.lower is not None else None)
+                    lower = (
+                        per_subject[name].quantile(metric.winsorize.lower)
+                        if metric.winsorize.lower is not None
+                        else None
+                    )
                     per_subject[name] = per_subject[name].clip(
-                        lower=lower, upper=per_subject[name].quantile(metric.winsorize.upper))
+                        lower=lower, upper=per_subject[name].quantile(metric.winsorize.upper)
+                    )
             values[metric_id] = per_subject
         for metric_id in experiment.metrics:
             metric = config.metrics[metric_id]
             if metric.is_ratio:
                 numerator, denominator = values[metric.numerator], values[metric.denominator]
                 frame = numerator[["variant_id", "y", "x"]].join(
-                    denominator[["y", "x"]].rename(columns={"y": "d", "x": "w"}), how="inner")
+                    denominator[["y", "x"]].rename(columns={"y": "d", "x": "w"}), how="inner"
+                )
             else:
                 frame = values[metric_id][["variant_id", "y", "x"]]
-            frames.append(frame.reset_index().assign(
-                experiment_id=experiment.id, metric_id=metric_id, n_multi_variant_subjects=n_multi))
+            frames.append(
+                frame.reset_index().assign(
+                    experiment_id=experiment.id,
+                    metric_id=metric_id,
+                    n_multi_variant_subjects=n_multi,
+                )
+            )
     return pd.concat(frames, ignore_index=True)
 
 
-def pandas_statistics(config: ExperimentConfig,
-                      analysis_at: pd.Timestamp | None = None) -> pd.DataFrame:
+def pandas_statistics(
+    config: ExperimentConfig, analysis_at: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """The statistics mart's sums from :func:`pandas_subject_values`, every variant listed."""
     subjects = pandas_subject_values(config, analysis_at)
-    for left, right in (("y", "y"), ("x", "x"), ("x", "y"), ("d", "d"), ("w", "w"), ("y", "d"),
-                        ("y", "w"), ("x", "d"), ("x", "w"), ("d", "w")):
+    for left, right in (
+        ("y", "y"),
+        ("x", "x"),
+        ("x", "y"),
+        ("d", "d"),
+        ("w", "w"),
+        ("y", "d"),
+        ("y", "w"),
+        ("x", "d"),
+        ("x", "w"),
+        ("d", "w"),
+    ):
         if left in subjects and right in subjects:
             subjects[left + right] = subjects[left] * subjects[right]
-    names = {"y": "sum_y", "yy": "sum_y_squares", "x": "sum_x", "xx": "sum_x_squares",
-             "xy": "sum_xy", "d": "sum_d", "dd": "sum_d_squares", "w": "sum_w",
-             "ww": "sum_w_squares", "yd": "sum_yd", "yw": "sum_yw", "xd": "sum_xd",
-             "xw": "sum_xw", "dw": "sum_dw"}
+    names = {
+        "y": "sum_y",
+        "yy": "sum_y_squares",
+        "x": "sum_x",
+        "xx": "sum_x_squares",
+        "xy": "sum_xy",
+        "d": "sum_d",
+        "dd": "sum_d_squares",
+        "w": "sum_w",
+        "ww": "sum_w_squares",
+        "yd": "sum_yd",
+        "yw": "sum_yw",
+        "xd": "sum_xd",
+        "xw": "sum_xw",
+        "dw": "sum_dw",
+    }
     rows = []
     for experiment in config.experiments:
         for metric_id in experiment.metrics:
             for variant in experiment.variants:
-                arm = subjects[(subjects.experiment_id == experiment.id)
-                               & (subjects.metric_id == metric_id)
-                               & (subjects.variant_id == variant)]
-                row = {"experiment_id": experiment.id, "variant_id": variant,
-                       "metric_id": metric_id, "n": len(arm),
-                       "n_multi_variant_subjects": subjects.n_multi_variant_subjects[
-                           subjects.experiment_id == experiment.id].iloc[0]}
+                arm = subjects[
+                    (subjects.experiment_id == experiment.id)
+                    & (subjects.metric_id == metric_id)
+                    & (subjects.variant_id == variant)
+                ]
+                row = {
+                    "experiment_id": experiment.id,
+                    "variant_id": variant,
+                    "metric_id": metric_id,
+                    "n": len(arm),
+                    "n_multi_variant_subjects": subjects.n_multi_variant_subjects[
+                        subjects.experiment_id == experiment.id
+                    ].iloc[0],
+                }
                 is_ratio = config.metrics[metric_id].is_ratio
                 for column, name in names.items():
                     if column in arm and (is_ratio or not {"d", "w"} & set(column)):
@@ -121,8 +184,14 @@ def pandas_statistics(config: ExperimentConfig,
     return pd.DataFrame(rows)
 
 
-OPERATORS = {"=": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__",
-             ">=": "__ge__"}
+OPERATORS = {
+    "=": "__eq__",
+    "!=": "__ne__",
+    "<": "__lt__",
+    "<=": "__le__",
+    ">": "__gt__",
+    ">=": "__ge__",
+}
 
 
 def _filtered(events: pd.DataFrame, metric) -> pd.DataFrame:
@@ -167,7 +236,8 @@ def test_mart_equals_pandas_from_raw_tables(demo_run: DemoRun) -> None:
     for column in [*SUMS, *RATIO_SUMS, "n_multi_variant_subjects"]:
         # Floating sums in a different order: agree to 1e-9 relative (null where not a ratio).
         assert mart[column].astype(float).to_numpy() == pytest.approx(
-            expected[column].astype(float).to_numpy(), rel=1e-9, nan_ok=True), column
+            expected[column].astype(float).to_numpy(), rel=1e-9, nan_ok=True
+        ), column
     assert (mart["n_unknown_variant_subjects"] == 0).all()
     assert (mart["config_hash"] == demo_run.config.hash).all()
 
@@ -213,7 +283,8 @@ experiments:
 
 
 def test_more_aggregations_and_hour_windows_equal_pandas(
-        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from analysis_py.cli import main
     from analysis_py.config import load_config
     from tests.conftest import REPO
@@ -229,7 +300,8 @@ def test_more_aggregations_and_hour_windows_equal_pandas(
     assert mart[keys].to_numpy().tolist() == expected[keys].to_numpy().tolist()
     for column in SUMS:
         assert mart[column].astype(float).to_numpy() == pytest.approx(
-            expected[column].astype(float).to_numpy(), rel=1e-9), column
+            expected[column].astype(float).to_numpy(), rel=1e-9
+        ), column
     # Every new aggregation has variation, so the comparison above is not vacuous.
     assert (mart.sum_y > 0).all() and (mart.sum_x > 0).all()
     caps = run.query("select * from int_metric_winsorisation_caps")
@@ -242,8 +314,10 @@ def test_more_aggregations_and_hour_windows_equal_pandas(
     assert last[keys].to_numpy().tolist() == replayed[keys].to_numpy().tolist()
     assert last.sum_y.to_numpy() == pytest.approx(replayed.sum_y.to_numpy(), rel=1e-9)
     results = run.query("select metric_id, metric_display_name from experiment_results")
-    assert dict(zip(results.metric_id, results.metric_display_name, strict=True))[
-        "active_days"] == "Active days"
+    assert (
+        dict(zip(results.metric_id, results.metric_display_name, strict=True))["active_days"]
+        == "Active days"
+    )
 
 
 def test_subject_facts_have_one_row_per_experiment_subject_and_metric(demo_run: DemoRun) -> None:
@@ -259,7 +333,8 @@ def test_subject_facts_have_one_row_per_experiment_subject_and_metric(demo_run: 
 
 
 def test_analysis_time_cuts_the_data_and_judges_maturity(
-        tmp_path, monkeypatch: pytest.MonkeyPatch, demo_run: DemoRun) -> None:
+    tmp_path, monkeypatch: pytest.MonkeyPatch, demo_run: DemoRun
+) -> None:
     """`xp run --analysis-at` mid-experiment: only exposures and events before that time, and
     retention counts only subjects whose days 7-14 have ended. Every listed metric (ratios,
     winsorised and retention included) equals pandas on the raw tables cut the same way."""
@@ -269,17 +344,20 @@ def test_analysis_time_cuts_the_data_and_judges_maturity(
     # onboarding_flow exposes from 03-09 to 03-26: on 03-24 part of it has had 14 days.
     analysis_at = pd.Timestamp("2026-03-24 12:00:00")
     monkeypatch.setenv("XP_DUCKDB_PATH", str(tmp_path / "past.duckdb"))
-    assert main(["run", "--project-dir", str(REPO),
-                 "--analysis-at", analysis_at.isoformat()]) == 0
+    assert main(["run", "--project-dir", str(REPO), "--analysis-at", analysis_at.isoformat()]) == 0
     run = DemoRun(tmp_path / "past.duckdb", demo_run.config, analysis_at)
     keys = ["experiment_id", "variant_id", "metric_id"]
     expected = pandas_statistics(run.config, analysis_at).sort_values(keys)
-    mart = run.query("select * from fct_variant_metric_statistics").merge(
-        expected[keys], on=keys).sort_values(keys)
+    mart = (
+        run.query("select * from fct_variant_metric_statistics")
+        .merge(expected[keys], on=keys)
+        .sort_values(keys)
+    )
     assert mart[keys].to_numpy().tolist() == expected[keys].to_numpy().tolist()
     for column in [*SUMS, *RATIO_SUMS]:
         assert mart[column].astype(float).to_numpy() == pytest.approx(
-            expected[column].astype(float).to_numpy(), rel=1e-9, nan_ok=True), column
+            expected[column].astype(float).to_numpy(), rel=1e-9, nan_ok=True
+        ), column
 
     # Not vacuous: the cut removed events, and retention counts fewer subjects than the rest.
     full = demo_run.query("select * from fct_variant_metric_statistics")
@@ -293,16 +371,21 @@ def test_analysis_time_cuts_the_data_and_judges_maturity(
     assert (results.analysis_at == analysis_at).all()
 
 
-@pytest.mark.parametrize(("table", "keys"), [
-    ("fct_subject_metrics", "experiment_id, subject_id, metric_id"),
-    ("int_subject_metric_values", "experiment_id, subject_key, metric_id"),
-    ("int_subject_metric_days", "experiment_id, subject_key, metric_id, period, event_on"),
-])
-def test_subject_grain_tables_are_unique_on_their_keys(demo_run: DemoRun, table: str,
-                                                       keys: str) -> None:
+@pytest.mark.parametrize(
+    ("table", "keys"),
+    [
+        ("fct_subject_metrics", "experiment_id, subject_id, metric_id"),
+        ("int_subject_metric_values", "experiment_id, subject_key, metric_id"),
+        ("int_subject_metric_days", "experiment_id, subject_key, metric_id, period, event_on"),
+    ],
+)
+def test_subject_grain_tables_are_unique_on_their_keys(
+    demo_run: DemoRun, table: str, keys: str
+) -> None:
     """Checked here rather than by a dbt test in every build (they scan every row)."""
-    counts = demo_run.query(f"select count(*) as n_rows, count(distinct ({keys})) as n_keys "
-                            f"from {table}")
+    counts = demo_run.query(
+        f"select count(*) as n_rows, count(distinct ({keys})) as n_keys from {table}"
+    )
     assert counts.n_rows[0] == counts.n_keys[0] > 10_000
 
 
@@ -321,13 +404,25 @@ def test_weighted_subject_rows_sum_like_the_subject_facts(demo_run: DemoRun) -> 
     def sums(frame: pd.DataFrame, weight: pd.Series) -> pd.DataFrame:
         y, x = frame.metric_value, frame.covariate_value
         d, w = frame.denominator_value, frame.covariate_denominator_value
-        terms = {"n": weight * 1.0, "sum_y": weight * y, "sum_y_squares": weight * y * y,
-                 "sum_x": weight * x, "sum_x_squares": weight * x * x,
-                 "sum_xy": weight * x * y, "sum_d": weight * d, "sum_dw": weight * d * w,
-                 "sum_yd": weight * y * d, "sum_xw": weight * x * w,
-                 "n_with_pre_exposure_events": weight * frame.has_pre_exposure_events}
-        return (pd.DataFrame({**{k: frame[k] for k in keys}, **terms})
-                .groupby(keys).sum(min_count=1).sort_index())
+        terms = {
+            "n": weight * 1.0,
+            "sum_y": weight * y,
+            "sum_y_squares": weight * y * y,
+            "sum_x": weight * x,
+            "sum_x_squares": weight * x * x,
+            "sum_xy": weight * x * y,
+            "sum_d": weight * d,
+            "sum_dw": weight * d * w,
+            "sum_yd": weight * y * d,
+            "sum_xw": weight * x * w,
+            "n_with_pre_exposure_events": weight * frame.has_pre_exposure_events,
+        }
+        return (
+            pd.DataFrame({**{k: frame[k] for k in keys}, **terms})
+            .groupby(keys)
+            .sum(min_count=1)
+            .sort_index()
+        )
 
     expected = sums(facts, pd.Series(1, index=facts.index))
     actual = sums(weighted, weighted.n_subjects)
@@ -335,4 +430,5 @@ def test_weighted_subject_rows_sum_like_the_subject_facts(demo_run: DemoRun) -> 
     assert expected.sum_d.notna().any()  # ratio metrics are in
     for column in expected.columns:
         assert actual[column].astype(float).to_numpy() == pytest.approx(
-            expected[column].astype(float).to_numpy(), rel=1e-9, nan_ok=True), column
+            expected[column].astype(float).to_numpy(), rel=1e-9, nan_ok=True
+        ), column

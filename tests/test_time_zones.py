@@ -38,33 +38,33 @@ EXPERIMENT = "tz_test"
 
 # (subject_id, variant_id, assigned_at): instants written with offsets; stored time-zone aware.
 ASSIGNMENTS = [
-    ("c1", "control", "2026-03-08 08:30:00+09:00"),    # 03-07 23:30 UTC: first exposure
-    ("c1", "control", "2026-03-08 05:00:00+00:00"),    # a later, repeated exposure
-    ("c2", "control", "2026-03-08 01:00:00-08:00"),    # 03-08 09:00 UTC, Los Angeles winter
+    ("c1", "control", "2026-03-08 08:30:00+09:00"),  # 03-07 23:30 UTC: first exposure
+    ("c1", "control", "2026-03-08 05:00:00+00:00"),  # a later, repeated exposure
+    ("c2", "control", "2026-03-08 01:00:00-08:00"),  # 03-08 09:00 UTC, Los Angeles winter
     ("c3", "control", "2026-03-09 00:30:00+00:00"),
-    ("c4", "control", "2026-03-10 11:30:00+00:00"),    # 30 minutes before the analysis time
+    ("c4", "control", "2026-03-10 11:30:00+00:00"),  # 30 minutes before the analysis time
     ("t1", "treatment", "2026-03-07 22:00:00+00:00"),
     ("t2", "treatment", "2026-03-08 03:30:00-07:00"),  # 03-08 10:30 UTC, Los Angeles summer
     ("t3", "treatment", "2026-03-09 23:45:00+00:00"),
     ("t4", "treatment", "2026-03-10 12:30:00+00:00"),  # after the analysis time: left out
-    ("m1", "control", "2026-03-08 00:00:00+00:00"),    # both variants: left out
+    ("m1", "control", "2026-03-08 00:00:00+00:00"),  # both variants: left out
     ("m1", "treatment", "2026-03-10 11:00:00+00:00"),
 ]
 # (subject_id, event_name, event_at as text, value): the UTC instant in the comment.
 EVENTS = [
     ("c1", "purchase", "2026-03-09T01:29:00+02:00", 10.0),  # 03-08 23:29: exposure + 23:59
-    ("c1", "purchase", "2026-03-07T11:00:00-12:00", 5.0),   # 03-07 23:00: lookback
-    ("c2", "purchase", "2026-03-09T08:59:00Z", 20.0),       # exposure + 23:59
-    ("c2", "purchase", "2026-03-09 09:00:00", 7.0),         # naive, UTC: + 24:00, out
-    ("c3", "purchase", "2026-03-09T00:29:00Z", 3.0),        # exposure - 0:01: lookback
+    ("c1", "purchase", "2026-03-07T11:00:00-12:00", 5.0),  # 03-07 23:00: lookback
+    ("c2", "purchase", "2026-03-09T08:59:00Z", 20.0),  # exposure + 23:59
+    ("c2", "purchase", "2026-03-09 09:00:00", 7.0),  # naive, UTC: + 24:00, out
+    ("c3", "purchase", "2026-03-09T00:29:00Z", 3.0),  # exposure - 0:01: lookback
     ("c3", "purchase", "2026-03-09T00:30:00.000+0000", 4.0),  # exposure + 0:00
-    ("c4", "purchase", "2026-03-10T11:59:59Z", 6.0),        # a second before the analysis time
-    ("c4", "purchase", "2026-03-10T12:00:00Z", 100.0),      # at the analysis time: out
-    ("t1", "purchase", "2026-03-08T21:59:00+00", 30.0),     # exposure + 23:59
-    ("t1", "purchase", "2026-03-07T21:00:00-01:00", 1.0),   # 03-07 22:00: exposure + 0:00
-    ("t2", "purchase", "2026-03-09T10:29:00Z", 8.0),        # exposure + 23:59
-    ("t2", "purchase", "2026-03-08T10:29:00Z", 2.0),        # exposure - 0:01: lookback
-    ("t3", "purchase", "2026-03-09T11:59:00-12:00", 9.0),   # 03-09 23:59: exposure + 0:14
+    ("c4", "purchase", "2026-03-10T11:59:59Z", 6.0),  # a second before the analysis time
+    ("c4", "purchase", "2026-03-10T12:00:00Z", 100.0),  # at the analysis time: out
+    ("t1", "purchase", "2026-03-08T21:59:00+00", 30.0),  # exposure + 23:59
+    ("t1", "purchase", "2026-03-07T21:00:00-01:00", 1.0),  # 03-07 22:00: exposure + 0:00
+    ("t2", "purchase", "2026-03-09T10:29:00Z", 8.0),  # exposure + 23:59
+    ("t2", "purchase", "2026-03-08T10:29:00Z", 2.0),  # exposure - 0:01: lookback
+    ("t3", "purchase", "2026-03-09T11:59:00-12:00", 9.0),  # 03-09 23:59: exposure + 0:14
     ("t4", "purchase", "2026-03-10T12:40:00Z", 40.0),
     ("m1", "purchase", "2026-03-08T01:00:00Z", 50.0),
 ]
@@ -82,21 +82,53 @@ TICKETS = [
 # Per analysed subject and metric: (first exposure in UTC, metric value, covariate value),
 # worked out by hand from the rows above. ordered_matured counts only subjects whose 24-hour
 # window has ended by the analysis time (not c4, not t3).
-FIRST_EXPOSED = {"c1": "2026-03-07 23:30:00", "c2": "2026-03-08 09:00:00",
-                 "c3": "2026-03-09 00:30:00", "c4": "2026-03-10 11:30:00",
-                 "t1": "2026-03-07 22:00:00", "t2": "2026-03-08 10:30:00",
-                 "t3": "2026-03-09 23:45:00"}
+FIRST_EXPOSED = {
+    "c1": "2026-03-07 23:30:00",
+    "c2": "2026-03-08 09:00:00",
+    "c3": "2026-03-09 00:30:00",
+    "c4": "2026-03-10 11:30:00",
+    "t1": "2026-03-07 22:00:00",
+    "t2": "2026-03-08 10:30:00",
+    "t3": "2026-03-09 23:45:00",
+}
 EXPECTED = {
-    "revenue": {"c1": (10, 5), "c2": (20, 0), "c3": (4, 3), "c4": (6, 0),
-                "t1": (31, 0), "t2": (8, 2), "t3": (9, 0)},
-    "orders": {"c1": (1, 1), "c2": (1, 0), "c3": (1, 1), "c4": (1, 0),
-               "t1": (2, 0), "t2": (1, 1), "t3": (1, 0)},
-    "ordered_matured": {"c1": (1, 1), "c2": (1, 0), "c3": (1, 1),
-                        "t1": (1, 0), "t2": (1, 1)},
-    "tickets": {"c1": (2, 0), "c2": (0, 1), "c3": (0, 0), "c4": (0, 0),
-                "t1": (2, 0), "t2": (0, 0), "t3": (1, 0)},
-    "ticket_days": {"c1": (2, 0), "c2": (0, 1), "c3": (0, 0), "c4": (0, 0),
-                    "t1": (2, 0), "t2": (0, 0), "t3": (1, 0)},
+    "revenue": {
+        "c1": (10, 5),
+        "c2": (20, 0),
+        "c3": (4, 3),
+        "c4": (6, 0),
+        "t1": (31, 0),
+        "t2": (8, 2),
+        "t3": (9, 0),
+    },
+    "orders": {
+        "c1": (1, 1),
+        "c2": (1, 0),
+        "c3": (1, 1),
+        "c4": (1, 0),
+        "t1": (2, 0),
+        "t2": (1, 1),
+        "t3": (1, 0),
+    },
+    "ordered_matured": {"c1": (1, 1), "c2": (1, 0), "c3": (1, 1), "t1": (1, 0), "t2": (1, 1)},
+    "tickets": {
+        "c1": (2, 0),
+        "c2": (0, 1),
+        "c3": (0, 0),
+        "c4": (0, 0),
+        "t1": (2, 0),
+        "t2": (0, 0),
+        "t3": (1, 0),
+    },
+    "ticket_days": {
+        "c1": (2, 0),
+        "c2": (0, 1),
+        "c3": (0, 0),
+        "c4": (0, 0),
+        "t1": (2, 0),
+        "t2": (0, 0),
+        "t3": (1, 0),
+    },
 }
 
 CONFIG = textwrap.dedent(f"""\
@@ -126,9 +158,11 @@ CONFIG = textwrap.dedent(f"""\
     """)
 
 # Engine-specific spellings: the string type, the time-zone-aware type, and a double.
-TYPES = {"duckdb": ("varchar", "timestamptz", "double"),
-         "postgres": ("text", "timestamptz", "double precision"),
-         "spark": ("string", "timestamp", "double")}
+TYPES = {
+    "duckdb": ("varchar", "timestamptz", "double"),
+    "postgres": ("text", "timestamptz", "double precision"),
+    "spark": ("string", "timestamp", "double"),
+}
 
 
 def make_project(root: Path) -> Path:
@@ -141,20 +175,23 @@ def make_project(root: Path) -> Path:
     for name in ("models", "macros", "data-tests"):
         shutil.copytree(REPO / name, project / name)
     settings = (project / "dbt_project.yml").read_text()
-    for old, new in (("xp_assignments_table: demo_assignments",
-                      "xp_assignments_table: tz_assignments"),
-                     ("xp_events_table: demo_events", "xp_events_table: tz_events"),
-                     ("xp_demo_data: true", "xp_demo_data: false")):
+    for old, new in (
+        ("xp_assignments_table: demo_assignments", "xp_assignments_table: tz_assignments"),
+        ("xp_events_table: demo_events", "xp_events_table: tz_events"),
+        ("xp_demo_data: true", "xp_demo_data: false"),
+    ):
         assert old in settings, old
         settings = settings.replace(old, new)
     (project / "dbt_project.yml").write_text(settings)
-    (project / "models" / "staging" / "_fixture__sources.yml").write_text(textwrap.dedent("""\
+    (project / "models" / "staging" / "_fixture__sources.yml").write_text(
+        textwrap.dedent("""\
         version: 2
         sources:
           - name: fixture
             schema: "{{ target.schema }}"
             tables: [{name: tz_tickets}]
-        """))
+        """)
+    )
     (project / "experiments.yml").write_text(CONFIG)
     return project
 
@@ -172,20 +209,31 @@ def fixture_sql(engine: str, schema: str, events: list[tuple] = EVENTS) -> list[
     def table(name: str, columns: str, rows: list[tuple], select: str) -> list[str]:
         values = ", ".join("(" + ", ".join(_literal(v) for v in row) + ")" for row in rows)
         aliases = ", ".join(f"v{i}" for i in range(len(rows[0])))
-        return [f"create table {schema}.{name} ({columns}){using}",
-                f"insert into {schema}.{name} select {select} "
-                f"from (values {values}) as v({aliases})"]
+        return [
+            f"create table {schema}.{name} ({columns}){using}",
+            f"insert into {schema}.{name} select {select} from (values {values}) as v({aliases})",
+        ]
 
     return [
-        *table("tz_assignments",
-               f"subject_id {string}, experiment_id {string}, variant_id {string}, "
-               f"assigned_at {aware}", ASSIGNMENTS,
-               f"v0, '{EXPERIMENT}', v1, cast(v2 as {aware})"),
-        *table("tz_events",
-               f"subject_id {string}, event_name {string}, event_at {string}, value {double}",
-               events, "v0, v1, v2, v3"),
-        *table("tz_tickets", f"user_id {string}, opened_at {aware}", TICKETS,
-               f"v0, cast(v1 as {aware})"),
+        *table(
+            "tz_assignments",
+            f"subject_id {string}, experiment_id {string}, variant_id {string}, "
+            f"assigned_at {aware}",
+            ASSIGNMENTS,
+            f"v0, '{EXPERIMENT}', v1, cast(v2 as {aware})",
+        ),
+        *table(
+            "tz_events",
+            f"subject_id {string}, event_name {string}, event_at {string}, value {double}",
+            events,
+            "v0, v1, v2, v3",
+        ),
+        *table(
+            "tz_tickets",
+            f"user_id {string}, opened_at {aware}",
+            TICKETS,
+            f"v0, cast(v1 as {aware})",
+        ),
     ]
 
 
@@ -196,29 +244,34 @@ def figure_queries(engine: str, schema: str) -> dict[str, str]:
     string = TYPES[engine][0]
 
     def columns(table: str) -> str:
-        return ", ".join(f"cast({c.name} as {string}) as {c.name}"
-                         if c.type in ("timestamp", "date") else c.name
-                         for c in TABLES[table])
+        return ", ".join(
+            f"cast({c.name} as {string}) as {c.name}" if c.type in ("timestamp", "date") else c.name
+            for c in TABLES[table]
+        )
 
     return {
         "subjects": "select subject_id, metric_id, variant_id, "
-                    f"cast(first_exposed_at as {string}) as first_exposed_at, metric_value, "
-                    f"covariate_value from {schema}.fct_subject_metrics "
-                    "order by metric_id, subject_id",
+        f"cast(first_exposed_at as {string}) as first_exposed_at, metric_value, "
+        f"covariate_value from {schema}.fct_subject_metrics "
+        "order by metric_id, subject_id",
         "statistics": "select variant_id, metric_id, n, sum_y, sum_y_squares, sum_x, "
-                      "sum_x_squares, sum_xy, n_with_pre_exposure_events, "
-                      "n_multi_variant_subjects, n_unknown_variant_subjects "
-                      f"from {schema}.fct_variant_metric_statistics "
-                      "order by variant_id, metric_id",
+        "sum_x_squares, sum_xy, n_with_pre_exposure_events, "
+        "n_multi_variant_subjects, n_unknown_variant_subjects "
+        f"from {schema}.fct_variant_metric_statistics "
+        "order by variant_id, metric_id",
         "experiment_results": f"select {columns('experiment_results')} "
-                              f"from {schema}.experiment_results order by metric_id",
+        f"from {schema}.experiment_results order by metric_id",
         "experiment_diagnostics": f"select {columns('experiment_diagnostics')} "
-                                  f"from {schema}.experiment_diagnostics",
+        f"from {schema}.experiment_diagnostics",
     }
 
 
-def assert_figures_agree(reference: dict[str, list], other: dict[str, list], label: str,
-                         ignore: set[str] | frozenset[str] = frozenset()) -> None:
+def assert_figures_agree(
+    reference: dict[str, list],
+    other: dict[str, list],
+    label: str,
+    ignore: set[str] | frozenset[str] = frozenset(),
+) -> None:
     """Same rows, text equal, numbers within 1e-9 relative; run ids (and the result tables'
     columns in `ignore`) may differ."""
     for name, rows in reference.items():
@@ -230,8 +283,9 @@ def assert_figures_agree(reference: dict[str, list], other: dict[str, list], lab
                 if names and names[position] in {"run_id", *ignore}:
                     continue
                 if isinstance(e, (int, float)) and not isinstance(e, bool):
-                    np.testing.assert_allclose(float(a), float(e), rtol=1e-9, atol=0,
-                                               equal_nan=True, err_msg=where)
+                    np.testing.assert_allclose(
+                        float(a), float(e), rtol=1e-9, atol=0, equal_nan=True, err_msg=where
+                    )
                 else:
                     assert _text(a) == _text(e), where
 
@@ -246,18 +300,28 @@ def _text(value: object) -> str | None:
 def assert_hand_known(figures: dict[str, list], label: str, with_stamps: bool = True) -> None:
     """The per-subject values and the statistics mart's counts and sums worked out above, and
     (with_stamps) the result tables' analysis time and date."""
-    actual = {(metric, subject): (variant, _text(first), float(value), float(covariate))
-              for subject, metric, variant, first, value, covariate in figures["subjects"]}
-    expected = {(metric, subject): ("control" if subject.startswith("c") else "treatment",
-                                    FIRST_EXPOSED[subject], float(value), float(covariate))
-                for metric, values in EXPECTED.items()
-                for subject, (value, covariate) in values.items()}
+    actual = {
+        (metric, subject): (variant, _text(first), float(value), float(covariate))
+        for subject, metric, variant, first, value, covariate in figures["subjects"]
+    }
+    expected = {
+        (metric, subject): (
+            "control" if subject.startswith("c") else "treatment",
+            FIRST_EXPOSED[subject],
+            float(value),
+            float(covariate),
+        )
+        for metric, values in EXPECTED.items()
+        for subject, (value, covariate) in values.items()
+    }
     assert actual == expected, label
     for variant, metric, n, sum_y, _, sum_x, *_, n_multi, n_unknown in figures["statistics"]:
         rows = [v for s, v in EXPECTED[metric].items() if s.startswith(variant[0])]
         assert (n, float(sum_y), float(sum_x)) == (
-            len(rows), float(sum(y for y, _ in rows)), float(sum(x for _, x in rows))), \
-            f"{label}: {variant} {metric}"
+            len(rows),
+            float(sum(y for y, _ in rows)),
+            float(sum(x for _, x in rows)),
+        ), f"{label}: {variant} {metric}"
         assert (n_multi, n_unknown) == (1, 0), label
     assert len(figures["experiment_results"]) == len(EXPECTED), label
     for table in ("experiment_results", "experiment_diagnostics"):
@@ -274,8 +338,10 @@ BAD_EVENTS = [*EVENTS, ("c1", "purchase", "2026-03-08 at noon", 1.0)]
 
 def assert_names_the_bad_value(output: str) -> None:
     """A line of the run's output names the table, the column and the value."""
-    assert any("tz_events.event_at is not an ISO 8601 timestamp" in line
-               and "2026-03-08 at noon" in line for line in output.splitlines()), output[-3000:]
+    assert any(
+        "tz_events.event_at is not an ISO 8601 timestamp" in line and "2026-03-08 at noon" in line
+        for line in output.splitlines()
+    ), output[-3000:]
 
 
 def xp_run(project: Path) -> list[str]:
@@ -297,8 +363,10 @@ def _duckdb_fixture(path: Path, events: list[tuple] = EVENTS) -> None:
 def _duckdb_figures(path: Path) -> dict[str, list]:
     connection = duckdb.connect(str(path))
     try:
-        return {name: [list(row) for row in connection.execute(query).fetchall()]
-                for name, query in figure_queries("duckdb", "main").items()}
+        return {
+            name: [list(row) for row in connection.execute(query).fetchall()]
+            for name, query in figure_queries("duckdb", "main").items()
+        }
     finally:
         connection.close()
 
@@ -309,8 +377,9 @@ def test_duckdb_gives_one_utc_time_in_every_zone(tmp_path: Path) -> None:
     for zone in ZONES:
         path = tmp_path / f"{zone.replace('/', '_')}.duckdb"
         _duckdb_fixture(path)
-        outcomes, output = run_in_time_zone(zone, [{"argv": xp_run(project)}],
-                                            env={"XP_DUCKDB_PATH": str(path)})
+        outcomes, output = run_in_time_zone(
+            zone, [{"argv": xp_run(project)}], env={"XP_DUCKDB_PATH": str(path)}
+        )
         assert outcomes[0]["exit_code"] == 0, output[-3000:]
         figures[zone] = _duckdb_figures(path)
         assert_hand_known(figures[zone], f"DuckDB, TZ={zone}")
@@ -321,8 +390,9 @@ def test_unparseable_text_timestamp_fails_naming_the_column(tmp_path: Path) -> N
     project = make_project(tmp_path)
     path = tmp_path / "bad.duckdb"
     _duckdb_fixture(path, BAD_EVENTS)
-    outcomes, output = run_in_time_zone("UTC", [{"argv": xp_run(project)}],
-                                        env={"XP_DUCKDB_PATH": str(path)})
+    outcomes, output = run_in_time_zone(
+        "UTC", [{"argv": xp_run(project)}], env={"XP_DUCKDB_PATH": str(path)}
+    )
     assert outcomes[0]["exit_code"] == 1
     assert_names_the_bad_value(output)
 
@@ -341,8 +411,9 @@ def test_postgres_gives_one_utc_time_in_every_zone(tmp_path: Path, postgres_port
     import psycopg2
 
     project = make_project(tmp_path)
-    connection = psycopg2.connect(host="127.0.0.1", port=postgres_port, user="postgres",
-                                  dbname=DATABASE)
+    connection = psycopg2.connect(
+        host="127.0.0.1", port=postgres_port, user="postgres", dbname=DATABASE
+    )
     connection.autocommit = True
     figures = {}
     try:
@@ -352,9 +423,16 @@ def test_postgres_gives_one_utc_time_in_every_zone(tmp_path: Path, postgres_port
                 cursor.execute(f"create schema {schema}")
                 for statement in fixture_sql("postgres", schema):
                     cursor.execute(statement)
-            outcomes, output = run_in_time_zone(zone, [{"argv": xp_run(project)}], env={
-                "XP_TARGET": "postgres", "XP_POSTGRES_PORT": str(postgres_port),
-                "XP_POSTGRES_DATABASE": DATABASE, "XP_POSTGRES_SCHEMA": schema})
+            outcomes, output = run_in_time_zone(
+                zone,
+                [{"argv": xp_run(project)}],
+                env={
+                    "XP_TARGET": "postgres",
+                    "XP_POSTGRES_PORT": str(postgres_port),
+                    "XP_POSTGRES_DATABASE": DATABASE,
+                    "XP_POSTGRES_SCHEMA": schema,
+                },
+            )
             assert outcomes[0]["exit_code"] == 0, output[-3000:]
             with connection.cursor() as cursor:
                 figures[zone] = {}
@@ -367,9 +445,16 @@ def test_postgres_gives_one_utc_time_in_every_zone(tmp_path: Path, postgres_port
             cursor.execute("create schema tz_bad")
             for statement in fixture_sql("postgres", "tz_bad", BAD_EVENTS):
                 cursor.execute(statement)
-        outcomes, output = run_in_time_zone("UTC", [{"argv": xp_run(project)}], env={
-            "XP_TARGET": "postgres", "XP_POSTGRES_PORT": str(postgres_port),
-            "XP_POSTGRES_DATABASE": DATABASE, "XP_POSTGRES_SCHEMA": "tz_bad"})
+        outcomes, output = run_in_time_zone(
+            "UTC",
+            [{"argv": xp_run(project)}],
+            env={
+                "XP_TARGET": "postgres",
+                "XP_POSTGRES_PORT": str(postgres_port),
+                "XP_POSTGRES_DATABASE": DATABASE,
+                "XP_POSTGRES_SCHEMA": "tz_bad",
+            },
+        )
         assert outcomes[0]["exit_code"] == 1
         assert_names_the_bad_value(output)
     finally:
@@ -389,31 +474,42 @@ def test_spark_gives_one_utc_time_in_any_zone(tmp_path: Path) -> None:
     project = make_project(tmp_path)
     reference = tmp_path / "reference.duckdb"
     _duckdb_fixture(reference)
-    outcomes, output = run_in_time_zone("UTC", [{"argv": xp_run(project)}],
-                                        env={"XP_DUCKDB_PATH": str(reference)})
+    outcomes, output = run_in_time_zone(
+        "UTC", [{"argv": xp_run(project)}], env={"XP_DUCKDB_PATH": str(reference)}
+    )
     assert outcomes[0]["exit_code"] == 0, output[-3000:]
     expected = _duckdb_figures(reference)
 
     unpinned = tmp_path / "unpinned"
     unpinned.mkdir()
     profile = (project / "profiles.yml").read_text()
-    without_pin = re.sub(r"\n +server_side_parameters:\n(.*\n)*? +spark[.]sql[.]session"
-                         r"[.]timeZone: UTC", "", profile)
+    without_pin = re.sub(
+        r"\n +server_side_parameters:\n(.*\n)*? +spark[.]sql[.]session"
+        r"[.]timeZone: UTC",
+        "",
+        profile,
+    )
     assert without_pin != profile and "timeZone" not in without_pin
     (unpinned / "profiles.yml").write_text(without_pin)
     steps = [
-        {"env": {"XP_TARGET": "spark", "XP_SPARK_SCHEMA": "tz_pinned"},
-         "spark_sql": ["create schema tz_pinned", *fixture_sql("spark", "tz_pinned")],
-         "spark_time_zone": "Asia/Tokyo",
-         "argv": xp_run(project),
-         "spark_queries": figure_queries("spark", "tz_pinned")},
-        {"env": {"XP_SPARK_SCHEMA": "tz_unpinned"},
-         "spark_sql": ["create schema tz_unpinned", *fixture_sql("spark", "tz_unpinned")],
-         "spark_time_zone": "Asia/Tokyo",
-         "argv": [*xp_run(project), "--profiles-dir", str(unpinned)]},
-        {"env": {"XP_SPARK_SCHEMA": "tz_bad"},
-         "spark_sql": ["create schema tz_bad", *fixture_sql("spark", "tz_bad", BAD_EVENTS)],
-         "argv": xp_run(project)},
+        {
+            "env": {"XP_TARGET": "spark", "XP_SPARK_SCHEMA": "tz_pinned"},
+            "spark_sql": ["create schema tz_pinned", *fixture_sql("spark", "tz_pinned")],
+            "spark_time_zone": "Asia/Tokyo",
+            "argv": xp_run(project),
+            "spark_queries": figure_queries("spark", "tz_pinned"),
+        },
+        {
+            "env": {"XP_SPARK_SCHEMA": "tz_unpinned"},
+            "spark_sql": ["create schema tz_unpinned", *fixture_sql("spark", "tz_unpinned")],
+            "spark_time_zone": "Asia/Tokyo",
+            "argv": [*xp_run(project), "--profiles-dir", str(unpinned)],
+        },
+        {
+            "env": {"XP_SPARK_SCHEMA": "tz_bad"},
+            "spark_sql": ["create schema tz_bad", *fixture_sql("spark", "tz_bad", BAD_EVENTS)],
+            "argv": xp_run(project),
+        },
     ]
     outcomes, output = run_in_time_zone("America/Los_Angeles", steps)
     assert outcomes[0]["exit_code"] == 0, output[-3000:]
@@ -434,12 +530,33 @@ def test_the_default_analysis_time_is_utc_in_any_zone(tmp_path: Path) -> None:
     session's wall clock (Tokyo is 9 hours ahead)."""
     dbt = Path(sys.executable).with_name("dbt")
     process = subprocess.run(
-        [str(dbt), "show", "--inline", "select {{ xp_analysis_at_sql() }} as analysis_at",
-         "--project-dir", str(REPO), "--profiles-dir", str(REPO),
-         "--target-path", str(tmp_path / "target"), "--output", "json", "--log-format", "text"],
-        env={**os.environ, "TZ": "Asia/Tokyo", "DO_NOT_TRACK": "1",
-             "XP_DUCKDB_PATH": str(tmp_path / "now.duckdb")},
-        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        [
+            str(dbt),
+            "show",
+            "--inline",
+            "select {{ xp_analysis_at_sql() }} as analysis_at",
+            "--project-dir",
+            str(REPO),
+            "--profiles-dir",
+            str(REPO),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--output",
+            "json",
+            "--log-format",
+            "text",
+        ],
+        env={
+            **os.environ,
+            "TZ": "Asia/Tokyo",
+            "DO_NOT_TRACK": "1",
+            "XP_DUCKDB_PATH": str(tmp_path / "now.duckdb"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-2000:]
     shown = re.search(r'"analysis_at": "([^"]+)"', process.stdout)
     assert shown, process.stdout[-2000:]

@@ -21,13 +21,23 @@ EXACT = 1e-9
 
 
 def sums(y: np.ndarray, x: np.ndarray) -> SufficientStatistics:
-    return SufficientStatistics(n=len(y), sum_y=y.sum(), sum_y_squares=(y * y).sum(),
-                                sum_x=x.sum(), sum_x_squares=(x * x).sum(),
-                                sum_xy=(x * y).sum())
+    return SufficientStatistics(
+        n=len(y),
+        sum_y=y.sum(),
+        sum_y_squares=(y * y).sum(),
+        sum_x=x.sum(),
+        sum_x_squares=(x * x).sum(),
+        sum_xy=(x * y).sum(),
+    )
 
 
-def simulate(seed: int, n_control: int = 800, n_treatment: int = 900, effect: float = 0.3,
-             balance_covariate: bool = False) -> pd.DataFrame:
+def simulate(
+    seed: int,
+    n_control: int = 800,
+    n_treatment: int = 900,
+    effect: float = 0.3,
+    balance_covariate: bool = False,
+) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     n = n_control + n_treatment
     x = rng.gamma(2.0, 2.0, size=n)
@@ -44,8 +54,10 @@ def simulate(seed: int, n_control: int = 800, n_treatment: int = 900, effect: fl
 
 def arms(data: pd.DataFrame) -> tuple[SufficientStatistics, SufficientStatistics]:
     control, treatment = data[data.treatment == 0], data[data.treatment == 1]
-    return (sums(control.y.to_numpy(), control.x.to_numpy()),
-            sums(treatment.y.to_numpy(), treatment.x.to_numpy()))
+    return (
+        sums(control.y.to_numpy(), control.x.to_numpy()),
+        sums(treatment.y.to_numpy(), treatment.x.to_numpy()),
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -54,8 +66,9 @@ def test_unadjusted_equals_scipy_welch(seed: int, confidence_level: float) -> No
     data = simulate(seed)
     control, treatment = arms(data)
     estimate = unadjusted_test(control, treatment, confidence_level)
-    reference = stats.ttest_ind(data.y[data.treatment == 1], data.y[data.treatment == 0],
-                                equal_var=False)
+    reference = stats.ttest_ind(
+        data.y[data.treatment == 1], data.y[data.treatment == 0], equal_var=False
+    )
     interval = reference.confidence_interval(confidence_level)
     assert estimate.t_statistic == pytest.approx(reference.statistic, rel=EXACT)
     assert estimate.p_value == pytest.approx(reference.pvalue, rel=EXACT)
@@ -91,16 +104,19 @@ def test_cuped_equals_tea_tasting(seed: int) -> None:
     assert estimate.treatment_mean == pytest.approx(reference["treatment"], rel=EXACT)
     assert estimate.absolute_effect == pytest.approx(reference["effect_size"], rel=EXACT)
     assert estimate.absolute_effect_ci_lower == pytest.approx(
-        reference["effect_size_ci_lower"], rel=EXACT)
+        reference["effect_size_ci_lower"], rel=EXACT
+    )
     assert estimate.absolute_effect_ci_upper == pytest.approx(
-        reference["effect_size_ci_upper"], rel=EXACT)
+        reference["effect_size_ci_upper"], rel=EXACT
+    )
     assert estimate.p_value == pytest.approx(reference["pvalue"], rel=EXACT)
     assert estimate.relative_effect == pytest.approx(reference["rel_effect_size"], rel=EXACT)
     # tea-tasting's relative interval is on the log scale, ours is the delta method: they
     # agree to first order only (here within 2% of the interval's width).
     width = estimate.relative_effect_ci_upper - estimate.relative_effect_ci_lower
     assert estimate.relative_effect_ci_lower == pytest.approx(
-        reference["rel_effect_size_ci_lower"], abs=0.02 * width)
+        reference["rel_effect_size_ci_lower"], abs=0.02 * width
+    )
 
 
 def test_cuped_equals_ols_when_covariate_means_match() -> None:
@@ -152,15 +168,17 @@ def test_many_comparisons_at_once_equal_one_at_a_time() -> None:
 
     def stacked(index: int) -> SufficientStatistics:
         fields = ("n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy")
-        return SufficientStatistics(**{
-            f: np.array([getattr(pair[index], f) for pair in pairs]) for f in fields})
+        return SufficientStatistics(
+            **{f: np.array([getattr(pair[index], f) for pair in pairs]) for f in fields}
+        )
 
     together = cuped_test(stacked(0), stacked(1), np.array([0.95, 0.9, 0.8]))
     for i, (control, treatment) in enumerate(pairs):
         alone = cuped_test(control, treatment, [0.95, 0.9, 0.8][i])
         assert together.p_value[i] == pytest.approx(float(alone.p_value), rel=EXACT)
         assert together.relative_effect_ci_upper[i] == pytest.approx(
-            float(alone.relative_effect_ci_upper), rel=EXACT)
+            float(alone.relative_effect_ci_upper), rel=EXACT
+        )
 
 
 @pytest.mark.parametrize("alternative", ["greater", "less"])

@@ -17,5 +17,14 @@ from analysis_py.config.types import (
     Metric,
 )
 
-__all__ = ["DEFAULT_EVENT_SOURCE", "AnalysisSettings", "ConfigError", "EventSource",
-           "Experiment", "ExperimentConfig", "Metric", "load_config", "parse_config"]
+__all__ = [
+    "DEFAULT_EVENT_SOURCE",
+    "AnalysisSettings",
+    "ConfigError",
+    "EventSource",
+    "Experiment",
+    "ExperimentConfig",
+    "Metric",
+    "load_config",
+    "parse_config",
+]

@@ -27,9 +27,11 @@ def load_config(path: str | Path) -> ExperimentConfig:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        raise ConfigError(f"{path}: not UTF-8 text: byte 0x{data[error.start]:02x} at line "
-                          f"{line}; save the file as UTF-8") from None
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text: byte 0x{data[error.start]:02x} at line "
+            f"{line}; save the file as UTF-8"
+        ) from None
     try:
         document = yaml.load(text, Loader=_UniqueKeyLoader)
     except _DuplicateKeyError as error:
@@ -39,8 +41,9 @@ def load_config(path: str | Path) -> ExperimentConfig:
     except RecursionError:
         raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
     if document is None:
-        raise ConfigError(f"{path}: the file is empty; it must be a mapping with keys "
-                          "'metrics' and 'experiments'")
+        raise ConfigError(
+            f"{path}: the file is empty; it must be a mapping with keys 'metrics' and 'experiments'"
+        )
     return parse_config(document, str(path))
 
 
@@ -60,8 +63,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         self._check_unique_keys(node, (), None, set())
         return super().construct_document(node)
 
-    def _check_unique_keys(self, node: yaml.Node, where: tuple[str | int, ...], entry_id: Any,
-                           checked: set[int]) -> None:
+    def _check_unique_keys(
+        self, node: yaml.Node, where: tuple[str | int, ...], entry_id: Any, checked: set[int]
+    ) -> None:
         if id(node) in checked:  # an alias of a node already checked (or a recursive one)
             return
         checked.add(id(node))
@@ -72,20 +76,35 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         if not isinstance(node, yaml.MappingNode):
             return
         # Keys merged in with `<<: *anchor` may be overridden: that is what merging is for.
-        keys = [(k, v) for k, v in node.value
-                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge"]
+        keys = [
+            (k, v)
+            for k, v in node.value
+            if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge"
+        ]
         if len(where) == 2 and isinstance(where[1], int):  # a top-level entry: label by its id
-            entry_id = next((self.construct_object(v) for k, v in keys
-                             if k.value == "id" and isinstance(v, yaml.ScalarNode)), None)
+            entry_id = next(
+                (
+                    self.construct_object(v)
+                    for k, v in keys
+                    if k.value == "id" and isinstance(v, yaml.ScalarNode)
+                ),
+                None,
+            )
         first_lines: dict[Any, int] = {}
         for key_node, _ in keys:
             key, line = self.construct_object(key_node), key_node.start_mark.line + 1
             if key in first_lines:
                 entry, dotted = _dotted(where, key_node.value)
-                lines = (f"on line {line}" if line == first_lines[key]
-                         else f"at lines {first_lines[key]} and {line}")
-                raise _DuplicateKeyError(f"key '{dotted}': given twice, {lines} (YAML would "
-                                         "silently keep the last)", entry, entry_id)
+                lines = (
+                    f"on line {line}"
+                    if line == first_lines[key]
+                    else f"at lines {first_lines[key]} and {line}"
+                )
+                raise _DuplicateKeyError(
+                    f"key '{dotted}': given twice, {lines} (YAML would silently keep the last)",
+                    entry,
+                    entry_id,
+                )
             first_lines[key] = line
         for key_node, value_node in node.value:
             key_text = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
@@ -111,7 +130,7 @@ def _yaml_problem(error: yaml.YAMLError, text: str) -> str:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         what = ", ".join(part for part in (error.context, error.problem) if part)
     elif isinstance(error, yaml.reader.ReaderError):
-        where = f" at line {text[:error.position].count(chr(10)) + 1}"
+        where = f" at line {text[: error.position].count(chr(10)) + 1}"
         what = f"character #x{error.character:04x}: {error.reason}"
     else:
         where, what = "", str(error)

@@ -16,8 +16,9 @@ from typing import Any, Literal, get_args
 
 from analysis_py import defaults
 
-Aggregation = Literal["sum", "count", "conversion", "distinct_days", "threshold", "retention",
-                      "ratio"]
+Aggregation = Literal[
+    "sum", "count", "conversion", "distinct_days", "threshold", "retention", "ratio"
+]
 AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 #: Aggregations of events; a ratio metric divides two such metrics instead.
 EVENT_AGGREGATIONS = tuple(a for a in AGGREGATIONS if a != "ratio")
@@ -237,14 +238,19 @@ class ExperimentConfig:
     def matured_subjects_only(self, metric_id: str) -> bool:
         """True when the metric counts only subjects whose window has ended (for a ratio:
         when its numerator or denominator does), so its n can be below the arm's."""
-        return any(self.metrics[c].matured_subjects_only
-                   for c in self.metrics[metric_id].components)
+        return any(
+            self.metrics[c].matured_subjects_only for c in self.metrics[metric_id].components
+        )
 
     @staticmethod
     def _metric_vars(m: Metric) -> dict[str, Any]:
         if m.is_ratio:
-            return {"id": m.id, "aggregation": "ratio", "numerator": m.numerator,
-                    "denominator": m.denominator}
+            return {
+                "id": m.id,
+                "aggregation": "ratio",
+                "numerator": m.numerator,
+                "denominator": m.denominator,
+            }
         assert m.window is not None
         return {
             "id": m.id,

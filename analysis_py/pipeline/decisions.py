@@ -29,8 +29,9 @@ ESTIMATE_PREFIX = {"cuped++": "cupedpp_", "cuped": "cuped_", "unadjusted": ""}
 def decision_estimate(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The fields of the estimate each comparison decides on."""
     mode = frame["cuped_mode"].to_numpy(dtype=object)
-    modes = {cuped_mode: rows for cuped_mode in DECISION_ESTIMATE
-             if (rows := mode == cuped_mode).any()}  # only the modes in use
+    modes = {
+        cuped_mode: rows for cuped_mode in DECISION_ESTIMATE if (rows := mode == cuped_mode).any()
+    }  # only the modes in use
     chosen = {}
     for name in ESTIMATE_FIELDS:
         value = np.full(len(frame), np.nan)
@@ -46,8 +47,12 @@ TESTED_STATUSES = ("ok", "zero_control_mean")
 #: verdict values, in the order of precedence in which they are decided.
 VERDICTS = ("unhealthy", "no_result", "better", "worse", "inconclusive")
 ESTIMATE_LABEL = {"cuped++": "CUPED++", "cuped": "CUPED", "unadjusted": "unadjusted"}
-_METHOD_LABEL = {"holm": "Holm-adjusted ", "benjamini_hochberg": "BH-adjusted ",
-                 "bonferroni": "Bonferroni-adjusted ", "none": ""}
+_METHOD_LABEL = {
+    "holm": "Holm-adjusted ",
+    "benjamini_hochberg": "BH-adjusted ",
+    "bonferroni": "Bonferroni-adjusted ",
+    "none": "",
+}
 
 
 def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
@@ -60,8 +65,11 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     """
     estimate = decision_estimate(frame)
     columns: dict[str, object] = {
-        "decision_estimate": np.array([DECISION_ESTIMATE[mode] for mode in
-                                       frame["cuped_mode"].to_numpy(dtype=object)], dtype=object)}
+        "decision_estimate": np.array(
+            [DECISION_ESTIMATE[mode] for mode in frame["cuped_mode"].to_numpy(dtype=object)],
+            dtype=object,
+        )
+    }
     level = frame["confidence_level"].to_numpy(dtype=float)
     alpha = 1 - level
     effect, se = estimate["absolute_effect"], estimate["absolute_effect_std_error"]
@@ -74,27 +82,35 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     # with a usable test); guardrails are tested on their own.
     usable = frame["status"].isin(TESTED_STATUSES).to_numpy()
     family = np.where((role != "guardrail") & usable, frame["family"], None)
-    methods = np.where(role == "guardrail", "none",
-                       frame["multiple_testing"].to_numpy(dtype=object))
+    methods = np.where(
+        role == "guardrail", "none", frame["multiple_testing"].to_numpy(dtype=object)
+    )
     columns["multiple_testing_method"] = methods
 
     alternative = frame["alternative"].to_numpy(dtype=object)
 
-    def adjusted_fixed(p_raw: np.ndarray, value: np.ndarray, std_error: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def adjusted_fixed(
+        p_raw: np.ndarray, value: np.ndarray, std_error: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         p_adjusted = adjust_p_values(p_raw, family, methods)
-        lower, upper = interval(value, std_error, adjusted_alpha(p_raw, p_adjusted, alpha), df,
-                                alternative)
+        lower, upper = interval(
+            value, std_error, adjusted_alpha(p_raw, p_adjusted, alpha), df, alternative
+        )
         return p_adjusted, lower, upper
 
     absolute_p, relative_p = estimate["p_value"], estimate["relative_p_value"]
     p_adjusted, lower, upper = adjusted_fixed(absolute_p, effect, se)
-    columns |= {"adjusted_p_value": p_adjusted, "adjusted_absolute_effect_ci_lower": lower,
-                "adjusted_absolute_effect_ci_upper": upper}
+    columns |= {
+        "adjusted_p_value": p_adjusted,
+        "adjusted_absolute_effect_ci_lower": lower,
+        "adjusted_absolute_effect_ci_upper": upper,
+    }
     p_adjusted, lower, upper = adjusted_fixed(relative_p, relative, relative_se)
-    columns |= {"adjusted_relative_p_value": p_adjusted,
-                "adjusted_relative_effect_ci_lower": lower,
-                "adjusted_relative_effect_ci_upper": upper}
+    columns |= {
+        "adjusted_relative_p_value": p_adjusted,
+        "adjusted_relative_effect_ci_lower": lower,
+        "adjusted_relative_effect_ci_upper": upper,
+    }
 
     # Sequential: always-valid p-values, adjusted in the same families, and the intervals
     # that agree with them, for experiments that ask for them.
@@ -102,12 +118,14 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     n_total = (frame["control_n"] + frame["treatment_n"]).to_numpy(dtype=float)
     tuning = frame["sequential_tuning"].to_numpy(dtype=float)
 
-    def adjusted_sequential(value: np.ndarray, std_error: np.ndarray
-                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def adjusted_sequential(
+        value: np.ndarray, std_error: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         p_raw = sequential.p_value(value, std_error, n_total, alpha, tuning)
         p_adjusted = adjust_p_values(p_raw, family, methods)
-        half = sequential.half_width(std_error, n_total, alpha, tuning,
-                                     adjusted_alpha(p_raw, p_adjusted, alpha))
+        half = sequential.half_width(
+            std_error, n_total, alpha, tuning, adjusted_alpha(p_raw, p_adjusted, alpha)
+        )
         return p_raw, p_adjusted, value - half, value + half
 
     sequential_absolute = adjusted_sequential(effect, se)
@@ -127,9 +145,11 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     # decision p-values are adjusted as one family, so a zero control mean still counts.
     on_relative = ~np.isnan(relative_p)
     fixed_raw = np.where(on_relative, relative_p, absolute_p)
-    raw = np.where(is_sequential,
-                   np.where(on_relative, sequential_relative[0], sequential_absolute[0]),
-                   fixed_raw)
+    raw = np.where(
+        is_sequential,
+        np.where(on_relative, sequential_relative[0], sequential_absolute[0]),
+        fixed_raw,
+    )
     decision_p = adjust_p_values(raw, family, methods)
     decision_value = np.where(on_relative, relative, effect)
     decision_se = np.where(on_relative, relative_se, se)
@@ -151,12 +171,12 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
         "decision_p_value": decision_p,
     }
     columns["verdict"], columns["verdict_reason"] = _verdicts(
-        frame, columns, decision_value, alpha, increase_is_good)
+        frame, columns, decision_value, alpha, increase_is_good
+    )
 
     # Bayesian: normal-normal on the relative effect (prior sd null: turned off, all null).
     prior_sd = frame["bayes_prior_sd"].to_numpy(dtype=float)
-    posterior = relative_effect_posterior(relative, relative_se, prior_sd, level,
-                                          increase_is_good)
+    posterior = relative_effect_posterior(relative, relative_se, prior_sd, level, increase_is_good)
     columns["bayes_relative_effect_mean"] = posterior.mean
     columns["bayes_relative_effect_ci_lower"] = posterior.ci_lower
     columns["bayes_relative_effect_ci_upper"] = posterior.ci_upper
@@ -166,9 +186,14 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     # Power at the current sample size.
     # A one-sided test at level 1 - α has the power of a two-sided one at level 1 - 2α.
     power_level = np.where(alternative == "two-sided", level, 2 * level - 1)
-    power = power_analysis(se, estimate["control_mean"], n_total, power_level,
-                           frame["power"].to_numpy(dtype=float),
-                           frame["power_target_relative_effect"].to_numpy(dtype=float))
+    power = power_analysis(
+        se,
+        estimate["control_mean"],
+        n_total,
+        power_level,
+        frame["power"].to_numpy(dtype=float),
+        frame["power_target_relative_effect"].to_numpy(dtype=float),
+    )
     columns["power_minimum_detectable_relative_effect"] = power.minimum_detectable_relative_effect
     columns["power_subjects_needed"] = power.subjects_needed
     columns["power_progress"] = power.progress
@@ -179,19 +204,35 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     has_margin = ~np.isnan(margin) & ~np.isnan(p_noninferior)
     columns["noninferiority_p_value"] = np.where(has_margin, p_noninferior, np.nan)
     columns["is_noninferior"] = pd.arrays.BooleanArray(
-        np.where(has_margin, p_noninferior < alpha, False), mask=~has_margin)
+        np.where(has_margin, p_noninferior < alpha, False), mask=~has_margin
+    )
     # Text columns stay plain object arrays: converting 10,000s of strings to Arrow costs
     # more than the rest of this function.
-    text = pd.DataFrame({name: columns.pop(name)
-                         for name in ("decision_estimate", "multiple_testing_method",
-                                      "decision_method", "decision_scale", "verdict",
-                                      "verdict_reason")},
-                        index=frame.index, dtype=object)
+    text = pd.DataFrame(
+        {
+            name: columns.pop(name)
+            for name in (
+                "decision_estimate",
+                "multiple_testing_method",
+                "decision_method",
+                "decision_scale",
+                "verdict",
+                "verdict_reason",
+            )
+        },
+        index=frame.index,
+        dtype=object,
+    )
     return pd.concat([frame, text, pd.DataFrame(columns, index=frame.index)], axis=1)
 
 
-def _verdicts(frame: pd.DataFrame, columns: dict[str, object], decision_value: np.ndarray,
-              alpha: np.ndarray, increase_is_good: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _verdicts(
+    frame: pd.DataFrame,
+    columns: dict[str, object],
+    decision_value: np.ndarray,
+    alpha: np.ndarray,
+    increase_is_good: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """verdict and verdict_reason per comparison, from the decision columns alone.
 
     better / worse: the decision interval excludes 0 (decision_p_value < α), on the side the
@@ -206,18 +247,28 @@ def _verdicts(frame: pd.DataFrame, columns: dict[str, object], decision_value: n
     no_result = ~np.isin(status, TESTED_STATUSES) | np.isnan(p) | np.isnan(decision_value)
     significant = ~no_result & (p < alpha)
     went_up = decision_value > 0
-    verdict = np.select([no_result, significant & (went_up == increase_is_good), significant],
-                        ["no_result", "better", "worse"], "inconclusive").astype(object)
+    verdict = np.select(
+        [no_result, significant & (went_up == increase_is_good), significant],
+        ["no_result", "better", "worse"],
+        "inconclusive",
+    ).astype(object)
     reasons = np.asarray(frame["status_reason"].to_numpy(dtype=object), dtype=object).copy()
     reasons[no_result & (reasons == "")] = "the decision estimate could not be computed"
-    reasons[~no_result] = _reasons(columns, decision_value, lower, upper, p, alpha,
-                                   verdict)[~no_result]
+    reasons[~no_result] = _reasons(columns, decision_value, lower, upper, p, alpha, verdict)[
+        ~no_result
+    ]
     return verdict, reasons
 
 
-def _reasons(columns: dict[str, object], value: np.ndarray, lower: np.ndarray,
-             upper: np.ndarray, p: np.ndarray, alpha: np.ndarray,
-             verdict: np.ndarray) -> np.ndarray:
+def _reasons(
+    columns: dict[str, object],
+    value: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    p: np.ndarray,
+    alpha: np.ndarray,
+    verdict: np.ndarray,
+) -> np.ndarray:
     """One line per comparison: the estimate and interval the verdict rests on, and why it
     is what it is. Built with numpy string operations: a nightly run may have 10,000s."""
     scale = np.asarray(columns["decision_scale"], dtype=object)
@@ -229,16 +280,34 @@ def _reasons(columns: dict[str, object], value: np.ndarray, lower: np.ndarray,
             text[i] = signed_number(v[i])
         figures.append(text)
     labels = [ESTIMATE_LABEL.get(e, e) for e in columns["decision_estimate"]]
-    kinds = [("always-valid " if method == "sequential" else "") + _METHOD_LABEL.get(c, "")
-             for method, c in zip(columns["decision_method"],
-                                  columns["multiple_testing_method"], strict=True)]
-    return np.array([
-        f"{label} {s} effect {v}, {kind}interval [{lo}, {hi}], p = {p_text}: the interval "
-        + (f"contains 0 (p >= {a:g})" if outcome == "inconclusive"
-           else f"excludes 0 (p < {a:g})")
-        for label, s, v, kind, lo, hi, p_text, a, outcome in zip(
-            labels, scale, *figures[:1], kinds, *figures[1:], p_value_array(p),
-            alpha.tolist(), verdict, strict=True)], dtype=object)
+    kinds = [
+        ("always-valid " if method == "sequential" else "") + _METHOD_LABEL.get(c, "")
+        for method, c in zip(
+            columns["decision_method"], columns["multiple_testing_method"], strict=True
+        )
+    ]
+    return np.array(
+        [
+            f"{label} {s} effect {v}, {kind}interval [{lo}, {hi}], p = {p_text}: the interval "
+            + (
+                f"contains 0 (p >= {a:g})"
+                if outcome == "inconclusive"
+                else f"excludes 0 (p < {a:g})"
+            )
+            for label, s, v, kind, lo, hi, p_text, a, outcome in zip(
+                labels,
+                scale,
+                *figures[:1],
+                kinds,
+                *figures[1:],
+                p_value_array(p),
+                alpha.tolist(),
+                verdict,
+                strict=True,
+            )
+        ],
+        dtype=object,
+    )
 
 
 def with_health_verdicts(results: pd.DataFrame, diagnostics: pd.DataFrame) -> pd.DataFrame:
@@ -247,13 +316,18 @@ def with_health_verdicts(results: pd.DataFrame, diagnostics: pd.DataFrame) -> pd
     failing = diagnostics[diagnostics["health_status"] == "fail"]
     if failing.empty:
         return results
-    checks = [c[:-len("_status")] for c in diagnostics.columns
-              if c.endswith("_status") and c != "health_status"
-              and c[:-len("_status")] + "_reason" in diagnostics.columns]
+    checks = [
+        c[: -len("_status")]
+        for c in diagnostics.columns
+        if c.endswith("_status")
+        and c != "health_status"
+        and c[: -len("_status")] + "_reason" in diagnostics.columns
+    ]
     why = {}
     for row in failing.to_dict("records"):
-        failed = [str(row[f"{check}_reason"]) for check in checks
-                  if row[f"{check}_status"] == "fail"]
+        failed = [
+            str(row[f"{check}_reason"]) for check in checks if row[f"{check}_status"] == "fail"
+        ]
         why[row["experiment_id"]] = "experiment health is fail: " + "; ".join(failed)
     rows = results["experiment_id"].isin(why).to_numpy()
     verdict = results["verdict"].to_numpy(dtype=object).copy()
@@ -272,6 +346,7 @@ def with_slice_health_verdicts(results: pd.DataFrame) -> pd.DataFrame:
     results = results.copy()
     results.loc[rows, "verdict"] = "unhealthy"
     results.loc[rows, "verdict_reason"] = [
-        f"sample ratio mismatch within this slice (p = {p:.2g}): its results are not "
-        "trustworthy" for p in results.loc[rows, "slice_srm_p_value"]]
+        f"sample ratio mismatch within this slice (p = {p:.2g}): its results are not trustworthy"
+        for p in results.loc[rows, "slice_srm_p_value"]
+    ]
     return results

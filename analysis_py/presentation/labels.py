@@ -65,8 +65,13 @@ def decision(row: Any) -> dict[str, Any]:
     }
 
 
-VERDICT_SYMBOL = {"better": "▲", "worse": "▼", "inconclusive": "●", "no_result": "○",
-                  "unhealthy": "✗"}
+VERDICT_SYMBOL = {
+    "better": "▲",
+    "worse": "▼",
+    "inconclusive": "●",
+    "no_result": "○",
+    "unhealthy": "✗",
+}
 VERDICT_LABEL = {"no_result": "no result"}
 
 
@@ -76,8 +81,9 @@ def interval_label(row: Any) -> str:
     kind = "always-valid CI" if row["decision_method"] == "sequential" else "CI"
     if row.get("alternative", "two-sided") != "two-sided":
         kind = f"one-sided {kind}"
-    correction = {"holm": ", Holm", "benjamini_hochberg": ", BH",
-                  "bonferroni": ", Bonferroni"}.get(row["multiple_testing_method"], "")
+    correction = {"holm": ", Holm", "benjamini_hochberg": ", BH", "bonferroni": ", Bonferroni"}.get(
+        row["multiple_testing_method"], ""
+    )
     return f"{level} {kind}{correction}"
 
 
@@ -86,5 +92,4 @@ def ordered_results(results: pd.DataFrame, experiment_id: str) -> pd.DataFrame:
     rows = results[results["experiment_id"] == experiment_id].copy()
     rows["_role"] = rows["metric_role"].map(ROLE_ORDER)
     rows["_order"] = range(len(rows))
-    return rows.sort_values(["_role", "_order"], kind="stable").drop(columns=["_role",
-                                                                               "_order"])
+    return rows.sort_values(["_role", "_order"], kind="stable").drop(columns=["_role", "_order"])

@@ -19,8 +19,13 @@ import pandas as pd
 from analysis_py.pipeline.decisions import ESTIMATE_LABEL
 from analysis_py.presentation import labels as fmt
 
-COLOURS = {"better": "#1a7f37", "worse": "#cf222e", "inconclusive": "#57606a",
-           "no_result": "#8c959f", "unhealthy": "#cf222e"}
+COLOURS = {
+    "better": "#1a7f37",
+    "worse": "#cf222e",
+    "inconclusive": "#57606a",
+    "no_result": "#8c959f",
+    "unhealthy": "#cf222e",
+}
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,12 @@ def forest_plot(rows: list[PlotRow], estimate_label: str) -> str:
     """An inline SVG forest plot of relative lifts: the decision estimate (filled circle,
     thick line) above the unadjusted one (hollow diamond, thin line), a dashed line at 0."""
     width, left, right, row_height, top = 760, 230, 200, 38, 34
-    bounds = [abs(v) for r in rows for v in (r.lower, r.upper, r.unadjusted_lower,
-                                             r.unadjusted_upper) if not fmt.missing(v)]
+    bounds = [
+        abs(v)
+        for r in rows
+        for v in (r.lower, r.upper, r.unadjusted_lower, r.unadjusted_upper)
+        if not fmt.missing(v)
+    ]
     extent = max(bounds + [0.01]) * 1.1
     plot_width = width - left - right
 
@@ -48,36 +57,50 @@ def forest_plot(rows: list[PlotRow], estimate_label: str) -> str:
         return left + (value + extent) / (2 * extent) * plot_width
 
     height = top + row_height * len(rows) + 30
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-             f'width="100%" role="img" aria-labelledby="plot-title">',
-             f'<title id="plot-title">Relative lift with {html.escape(estimate_label)} and '
-             'unadjusted intervals, one row per metric and treatment</title>',
-             f'<line x1="{x(0):.1f}" y1="{top - 10}" x2="{x(0):.1f}" y2="{height - 24}" '
-             'stroke="#8c959f" stroke-dasharray="4 3"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-labelledby="plot-title">',
+        f'<title id="plot-title">Relative lift with {html.escape(estimate_label)} and '
+        "unadjusted intervals, one row per metric and treatment</title>",
+        f'<line x1="{x(0):.1f}" y1="{top - 10}" x2="{x(0):.1f}" y2="{height - 24}" '
+        'stroke="#8c959f" stroke-dasharray="4 3"/>',
+    ]
     for tick in (-extent / 1.1, -extent / 2.2, 0.0, extent / 2.2, extent / 1.1):
-        parts.append(f'<text x="{x(tick):.1f}" y="{height - 8}" font-size="11" '
-                     f'text-anchor="middle" fill="#57606a">{fmt.percent(tick, 0)}</text>')
+        parts.append(
+            f'<text x="{x(tick):.1f}" y="{height - 8}" font-size="11" '
+            f'text-anchor="middle" fill="#57606a">{fmt.percent(tick, 0)}</text>'
+        )
     for index, row in enumerate(rows):
         y = top + index * row_height
         colour = COLOURS[row.verdict]
-        parts.append(f'<text x="{left - 10}" y="{y + 4}" font-size="13" text-anchor="end" '
-                     f'fill="#1f2328">{html.escape(row.label)}</text>')
+        parts.append(
+            f'<text x="{left - 10}" y="{y + 4}" font-size="13" text-anchor="end" '
+            f'fill="#1f2328">{html.escape(row.label)}</text>'
+        )
         if not fmt.missing(row.lower):
-            parts.append(f'<line x1="{x(row.lower):.1f}" y1="{y}" x2="{x(row.upper):.1f}" '
-                         f'y2="{y}" stroke="{colour}" stroke-width="4"/>')
+            parts.append(
+                f'<line x1="{x(row.lower):.1f}" y1="{y}" x2="{x(row.upper):.1f}" '
+                f'y2="{y}" stroke="{colour}" stroke-width="4"/>'
+            )
             parts.append(f'<circle cx="{x(row.lift):.1f}" cy="{y}" r="6" fill="{colour}"/>')
         if not fmt.missing(row.unadjusted_lower):
             yy = y + 12
-            parts.append(f'<line x1="{x(row.unadjusted_lower):.1f}" y1="{yy}" '
-                         f'x2="{x(row.unadjusted_upper):.1f}" y2="{yy}" stroke="{colour}" '
-                         'stroke-width="1.5" opacity="0.8"/>')
+            parts.append(
+                f'<line x1="{x(row.unadjusted_lower):.1f}" y1="{yy}" '
+                f'x2="{x(row.unadjusted_upper):.1f}" y2="{yy}" stroke="{colour}" '
+                'stroke-width="1.5" opacity="0.8"/>'
+            )
             cx = x(row.unadjusted_lift)
-            parts.append(f'<path d="M {cx:.1f} {yy - 5} L {cx + 5:.1f} {yy} L {cx:.1f} {yy + 5} '
-                         f'L {cx - 5:.1f} {yy} Z" fill="white" stroke="{colour}" '
-                         'stroke-width="1.5"/>')
-        parts.append(f'<text x="{width - right + 12}" y="{y + 4}" font-size="13" '
-                     f'fill="{colour}">{fmt.VERDICT_SYMBOL[row.verdict]} {row.verdict} '
-                     f'{fmt.percent(row.lift)}</text>')
+            parts.append(
+                f'<path d="M {cx:.1f} {yy - 5} L {cx + 5:.1f} {yy} L {cx:.1f} {yy + 5} '
+                f'L {cx - 5:.1f} {yy} Z" fill="white" stroke="{colour}" '
+                'stroke-width="1.5"/>'
+            )
+        parts.append(
+            f'<text x="{width - right + 12}" y="{y + 4}" font-size="13" '
+            f'fill="{colour}">{fmt.VERDICT_SYMBOL[row.verdict]} {row.verdict} '
+            f"{fmt.percent(row.lift)}</text>"
+        )
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -105,56 +128,78 @@ def time_series_plot(series: pd.DataFrame, title: str) -> str:
 
     keep = ~(pd.isna(lower) | pd.isna(upper))
     band = [f"{x(d):.1f},{y(v):.1f}" for d, v in zip(days[keep], upper[keep], strict=True)]
-    band += [f"{x(d):.1f},{y(v):.1f}"
-             for d, v in zip(days[keep][::-1], lower[keep][::-1], strict=True)]
-    line = " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in zip(days, lift, strict=True)
-                    if not fmt.missing(v))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-             f'width="100%" role="img"><title>{html.escape(title)}</title>',
-             f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}" '
-             'stroke="#8c959f" stroke-dasharray="4 3"/>']
+    band += [
+        f"{x(d):.1f},{y(v):.1f}" for d, v in zip(days[keep][::-1], lower[keep][::-1], strict=True)
+    ]
+    line = " ".join(
+        f"{x(d):.1f},{y(v):.1f}" for d, v in zip(days, lift, strict=True) if not fmt.missing(v)
+    )
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img"><title>{html.escape(title)}</title>',
+        f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}" '
+        'stroke="#8c959f" stroke-dasharray="4 3"/>',
+    ]
     if band:
         parts.append(f'<polygon points="{" ".join(band)}" fill="#0969da" opacity="0.15"/>')
     parts.append(f'<polyline points="{line}" fill="none" stroke="#0969da" stroke-width="2"/>')
     for value in (low, 0.0, high):
-        parts.append(f'<text x="{left - 6}" y="{y(value) + 4:.1f}" font-size="11" '
-                     f'text-anchor="end" fill="#57606a">{fmt.percent(value, 0)}</text>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y(value) + 4:.1f}" font-size="11" '
+            f'text-anchor="end" fill="#57606a">{fmt.percent(value, 0)}</text>'
+        )
     for day in sorted({int(first), int((first + last) / 2), int(last)}):
-        parts.append(f'<text x="{x(day):.1f}" y="{height - 12}" font-size="11" '
-                     f'text-anchor="middle" fill="#57606a">day {day}</text>')
+        parts.append(
+            f'<text x="{x(day):.1f}" y="{height - 12}" font-size="11" '
+            f'text-anchor="middle" fill="#57606a">day {day}</text>'
+        )
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-def _over_time_charts(experiment_id: str, rows: list[dict[str, Any]],
-                      over_time: pd.DataFrame | None) -> list[tuple[str, str]]:
+def _over_time_charts(
+    experiment_id: str, rows: list[dict[str, Any]], over_time: pd.DataFrame | None
+) -> list[tuple[str, str]]:
     """(caption, SVG) for each treatment of the experiment's first primary metric."""
     if over_time is None or over_time.empty or not rows:
         return []
     primary = next((r for r in rows if r["metric_role"] == "primary"), rows[0])["metric_id"]
     charts = []
-    mine = over_time[(over_time["experiment_id"] == experiment_id)
-                     & (over_time["metric_id"] == primary)]
+    mine = over_time[
+        (over_time["experiment_id"] == experiment_id) & (over_time["metric_id"] == primary)
+    ]
     for treatment, series in mine.groupby("treatment_variant_id", sort=False):
         first = series.iloc[0]
-        caption = (f"{primary} · {treatment}: cumulative relative lift "
-                   f"({ESTIMATE_LABEL[first['decision_estimate']]}) and its "
-                   f"{fmt.interval_label(first)}, "
-                   "day by day")
+        caption = (
+            f"{primary} · {treatment}: cumulative relative lift "
+            f"({ESTIMATE_LABEL[first['decision_estimate']]}) and its "
+            f"{fmt.interval_label(first)}, "
+            "day by day"
+        )
         charts.append((caption, time_series_plot(series.sort_values("day_number"), caption)))
     return charts
 
 
-def _experiment_context(diagnostic: dict[str, Any], results: pd.DataFrame,
-                        over_time: pd.DataFrame | None = None) -> dict[str, Any]:
+def _experiment_context(
+    diagnostic: dict[str, Any], results: pd.DataFrame, over_time: pd.DataFrame | None = None
+) -> dict[str, Any]:
     rows = fmt.ordered_results(results, diagnostic["experiment_id"]).to_dict("records")
     plot_rows, table_rows = [], []
     for row in rows:
         shown = fmt.decision(row)
         label = f"{row['metric_display_name']} · {row['treatment_variant_id']}"
-        plot_rows.append(PlotRow(label, shown["verdict"], shown["lift"], shown["lower"],
-                                 shown["upper"], shown["unadjusted_lift"],
-                                 shown["unadjusted_lower"], shown["unadjusted_upper"]))
+        plot_rows.append(
+            PlotRow(
+                label,
+                shown["verdict"],
+                shown["lift"],
+                shown["lower"],
+                shown["upper"],
+                shown["unadjusted_lift"],
+                shown["unadjusted_lower"],
+                shown["unadjusted_upper"],
+            )
+        )
         table_rows.append({"row": row, "shown": shown})
     headline = next((r for r in table_rows if r["row"]["metric_role"] == "primary"), None)
     estimate = rows[0]["decision_estimate"] if rows else "cuped"
@@ -162,12 +207,17 @@ def _experiment_context(diagnostic: dict[str, Any], results: pd.DataFrame,
         "d": diagnostic,
         "rows": table_rows,
         "plot": forest_plot(plot_rows, estimate) if plot_rows else "",
-        "headline": [r for r in table_rows
-                     if headline and r["row"]["metric_id"] == headline["row"]["metric_id"]],
+        "headline": [
+            r
+            for r in table_rows
+            if headline and r["row"]["metric_id"] == headline["row"]["metric_id"]
+        ],
         "estimate": estimate,
         "interval_label": fmt.interval_label(rows[0]) if rows else "",
-        "checks": [(label, diagnostic[f"{check}_status"], diagnostic[f"{check}_reason"])
-                   for check, label in fmt.CHECKS.items()],
+        "checks": [
+            (label, diagnostic[f"{check}_status"], diagnostic[f"{check}_reason"])
+            for check, label in fmt.CHECKS.items()
+        ],
         "over_time": _over_time_charts(diagnostic["experiment_id"], rows, over_time),
         "dates": _dates(diagnostic["experiment_id"], over_time),
     }
@@ -183,31 +233,51 @@ def _dates(experiment_id: str, over_time: pd.DataFrame | None) -> str:
     first = pd.Timestamp(mine.loc[mine["day_number"].idxmin(), "as_of_date"])
     last = pd.Timestamp(mine["as_of_date"].max())
     days = int(mine["day_number"].max())
-    return (f"started {first:%Y-%m-%d} · data through {last:%Y-%m-%d} "
-            f"({days} day{'s' if days != 1 else ''})")
+    return (
+        f"started {first:%Y-%m-%d} · data through {last:%Y-%m-%d} "
+        f"({days} day{'s' if days != 1 else ''})"
+    )
 
 
-def render_report(results: pd.DataFrame, diagnostics: pd.DataFrame,
-                  over_time: pd.DataFrame | None = None) -> str:
+def render_report(
+    results: pd.DataFrame, diagnostics: pd.DataFrame, over_time: pd.DataFrame | None = None
+) -> str:
     """The report's HTML for these result tables (and the results over time, if given)."""
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("analysis_py.presentation", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
-    environment.filters.update(percent=fmt.percent, p_value=fmt.p_value, number=fmt.number,
-                               probability=fmt.probability, when=fmt.timestamp,
-                               share=fmt.share)
-    experiments = [_experiment_context(d, results, over_time)
-                   for d in diagnostics.to_dict("records")]
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    environment.filters.update(
+        percent=fmt.percent,
+        p_value=fmt.p_value,
+        number=fmt.number,
+        probability=fmt.probability,
+        when=fmt.timestamp,
+        share=fmt.share,
+    )
+    experiments = [
+        _experiment_context(d, results, over_time) for d in diagnostics.to_dict("records")
+    ]
     analysis_at = diagnostics["analysis_at"].iloc[0] if len(diagnostics) else None
     return environment.get_template("report.html.j2").render(
-        experiments=experiments, analysis_at=analysis_at,
+        experiments=experiments,
+        analysis_at=analysis_at,
         run_id=diagnostics["run_id"].iloc[0] if len(diagnostics) else "",
-        status_label=fmt.STATUS_LABEL, status_symbol=fmt.STATUS_SYMBOL,
-        verdict_symbol=fmt.VERDICT_SYMBOL, colours=COLOURS, missing=fmt.missing)
+        status_label=fmt.STATUS_LABEL,
+        status_symbol=fmt.STATUS_SYMBOL,
+        verdict_symbol=fmt.VERDICT_SYMBOL,
+        colours=COLOURS,
+        missing=fmt.missing,
+    )
 
 
-def write_report(results: pd.DataFrame, diagnostics: pd.DataFrame, path: str | Path,
-                 over_time: pd.DataFrame | None = None) -> Path:
+def write_report(
+    results: pd.DataFrame,
+    diagnostics: pd.DataFrame,
+    path: str | Path,
+    over_time: pd.DataFrame | None = None,
+) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_report(results, diagnostics, over_time), encoding="utf-8")

@@ -26,9 +26,13 @@ class Posterior:
     expected_loss: np.ndarray
 
 
-def relative_effect_posterior(effect: np.ndarray, std_error: np.ndarray, prior_sd: np.ndarray,
-                              confidence_level: np.ndarray,
-                              increase_is_good: np.ndarray) -> Posterior:
+def relative_effect_posterior(
+    effect: np.ndarray,
+    std_error: np.ndarray,
+    prior_sd: np.ndarray,
+    confidence_level: np.ndarray,
+    increase_is_good: np.ndarray,
+) -> Posterior:
     """Posterior of the relative effect under a N(0, prior_sd²) prior.
 
     Example:

@@ -15,8 +15,7 @@ from scipy import stats
 METHODS = ("holm", "benjamini_hochberg", "bonferroni", "none")
 
 
-def adjust_p_values(p_values: np.ndarray, families: np.ndarray,
-                    methods: np.ndarray) -> np.ndarray:
+def adjust_p_values(p_values: np.ndarray, families: np.ndarray, methods: np.ndarray) -> np.ndarray:
     """Adjusted p-values; comparisons without a family (None) or with method "none", or
     with a NaN p-value, keep their p-value. Vectorised over all families at once.
 
@@ -32,9 +31,11 @@ def adjust_p_values(p_values: np.ndarray, families: np.ndarray,
     family_codes = np.full(len(labels), -1)
     if named.any():
         family_codes[named] = np.unique(labels[named].astype(str), return_inverse=True)[1]
-    eligible = np.flatnonzero((family_codes >= 0) & ~np.isnan(p_values)
-                              & np.isin(np.asarray(methods, dtype=object),
-                                        ["holm", "benjamini_hochberg", "bonferroni"]))
+    eligible = np.flatnonzero(
+        (family_codes >= 0)
+        & ~np.isnan(p_values)
+        & np.isin(np.asarray(methods, dtype=object), ["holm", "benjamini_hochberg", "bonferroni"])
+    )
     if eligible.size == 0:
         return adjusted
     # Families contiguous, p ascending within each (stable: ties keep their order).
@@ -52,8 +53,7 @@ def adjust_p_values(p_values: np.ndarray, families: np.ndarray,
     bonferroni = np.minimum(1.0, m * p)
 
     method = np.asarray(methods, dtype=object)[order]
-    adjusted[order] = np.select([method == "holm", method == "bonferroni"], [holm, bonferroni],
-                                bh)
+    adjusted[order] = np.select([method == "holm", method == "bonferroni"], [holm, bonferroni], bh)
     return adjusted
 
 
@@ -69,8 +69,9 @@ def _running(values: np.ndarray, family: np.ndarray, accumulate: np.ufunc) -> np
     return values[by_value[accumulate.accumulate(base + value_rank) - base]]
 
 
-def adjusted_alpha(p_value: np.ndarray, adjusted_p_value: np.ndarray,
-                   alpha: np.ndarray) -> np.ndarray:
+def adjusted_alpha(
+    p_value: np.ndarray, adjusted_p_value: np.ndarray, alpha: np.ndarray
+) -> np.ndarray:
     """The level α·p/p_adj of an interval consistent with the adjusted p-value.
 
     An interval at that level excludes 0 exactly when p < α·p/p_adj, that is when
@@ -82,9 +83,12 @@ def adjusted_alpha(p_value: np.ndarray, adjusted_p_value: np.ndarray,
     return np.asarray(alpha, dtype=float) * ratio
 
 
-def adjusted_quantile(p_value: np.ndarray, adjusted_p_value: np.ndarray,
-                      confidence_level: np.ndarray, degrees_of_freedom: np.ndarray) -> np.ndarray:
+def adjusted_quantile(
+    p_value: np.ndarray,
+    adjusted_p_value: np.ndarray,
+    confidence_level: np.ndarray,
+    degrees_of_freedom: np.ndarray,
+) -> np.ndarray:
     """The two-sided t quantile of the interval at :func:`adjusted_alpha`'s level."""
-    alpha = adjusted_alpha(p_value, adjusted_p_value, 1 - np.asarray(confidence_level,
-                                                                         dtype=float))
+    alpha = adjusted_alpha(p_value, adjusted_p_value, 1 - np.asarray(confidence_level, dtype=float))
     return stats.t.ppf(1 - alpha / 2, degrees_of_freedom)

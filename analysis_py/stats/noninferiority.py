@@ -13,17 +13,25 @@ import numpy as np
 from scipy import stats
 
 
-def noninferiority_p_value(relative_effect: np.ndarray, relative_std_error: np.ndarray,
-                           degrees_of_freedom: np.ndarray, margin: np.ndarray,
-                           increase_is_good: np.ndarray) -> np.ndarray:
+def noninferiority_p_value(
+    relative_effect: np.ndarray,
+    relative_std_error: np.ndarray,
+    degrees_of_freedom: np.ndarray,
+    margin: np.ndarray,
+    increase_is_good: np.ndarray,
+) -> np.ndarray:
     """One-sided p-value of H0: the treatment is worse than the margin allows."""
     relative_effect, relative_std_error, degrees_of_freedom, margin = np.broadcast_arrays(
-        *(np.asarray(a, dtype=float) for a in (relative_effect, relative_std_error,
-                                               degrees_of_freedom, margin)))
+        *(
+            np.asarray(a, dtype=float)
+            for a in (relative_effect, relative_std_error, degrees_of_freedom, margin)
+        )
+    )
     distance = np.where(increase_is_good, relative_effect + margin, margin - relative_effect)
     p_value = np.full(distance.shape, np.nan)
     tested = ~np.isnan(margin)  # the t distribution is costly: only where there is a margin
     with np.errstate(divide="ignore", invalid="ignore"):
-        p_value[tested] = stats.t.sf(distance[tested] / relative_std_error[tested],
-                                     degrees_of_freedom[tested])
+        p_value[tested] = stats.t.sf(
+            distance[tested] / relative_std_error[tested], degrees_of_freedom[tested]
+        )
     return p_value

@@ -21,14 +21,20 @@ class PowerAnalysis:
     progress: np.ndarray
 
 
-def power_analysis(absolute_std_error: np.ndarray, control_mean: np.ndarray,
-                   n_total: np.ndarray, confidence_level: np.ndarray, power: np.ndarray,
-                   target_relative_effect: np.ndarray) -> PowerAnalysis:
+def power_analysis(
+    absolute_std_error: np.ndarray,
+    control_mean: np.ndarray,
+    n_total: np.ndarray,
+    confidence_level: np.ndarray,
+    power: np.ndarray,
+    target_relative_effect: np.ndarray,
+) -> PowerAnalysis:
     """MDE (relative to the control mean) at the current sample, and the sample needed."""
     z = stats.norm.ppf((1 + np.asarray(confidence_level)) / 2) + stats.norm.ppf(power)
     with np.errstate(divide="ignore", invalid="ignore"):
         mde = z * absolute_std_error / np.abs(control_mean)
         needed = np.ceil(n_total * (mde / target_relative_effect) ** 2)
         progress = np.minimum(1.0, (target_relative_effect / mde) ** 2)
-    return PowerAnalysis(minimum_detectable_relative_effect=mde, subjects_needed=needed,
-                         progress=progress)
+    return PowerAnalysis(
+        minimum_detectable_relative_effect=mde, subjects_needed=needed, progress=progress
+    )

@@ -23,8 +23,13 @@ def rho_squared(alpha: np.ndarray, tuning: np.ndarray) -> np.ndarray:
     return (-2 * log_alpha + np.log(-2 * log_alpha + 1)) / tuning
 
 
-def half_width(std_error: np.ndarray, n_total: np.ndarray, alpha: np.ndarray,
-               tuning: np.ndarray, interval_alpha: np.ndarray | None = None) -> np.ndarray:
+def half_width(
+    std_error: np.ndarray,
+    n_total: np.ndarray,
+    alpha: np.ndarray,
+    tuning: np.ndarray,
+    interval_alpha: np.ndarray | None = None,
+) -> np.ndarray:
     """Half-width of the always-valid interval around an estimate with this standard error.
 
     ρ² is tuned for ``alpha``; ``interval_alpha`` (default ``alpha``) is the level of the
@@ -36,12 +41,20 @@ def half_width(std_error: np.ndarray, n_total: np.ndarray, alpha: np.ndarray,
     level = alpha if interval_alpha is None else interval_alpha
     n_rho2 = n_total * rho2
     with np.errstate(divide="ignore", invalid="ignore"):
-        return std_error * np.sqrt(n_total) * np.sqrt(
-            2 * (n_rho2 + 1) / (n_total * n_rho2) * np.log(np.sqrt(n_rho2 + 1) / level))
+        return (
+            std_error
+            * np.sqrt(n_total)
+            * np.sqrt(2 * (n_rho2 + 1) / (n_total * n_rho2) * np.log(np.sqrt(n_rho2 + 1) / level))
+        )
 
 
-def p_value(estimate: np.ndarray, std_error: np.ndarray, n_total: np.ndarray,
-            alpha: np.ndarray, tuning: np.ndarray) -> np.ndarray:
+def p_value(
+    estimate: np.ndarray,
+    std_error: np.ndarray,
+    n_total: np.ndarray,
+    alpha: np.ndarray,
+    tuning: np.ndarray,
+) -> np.ndarray:
     """Always-valid p-value of H0: the effect is 0."""
     rho2 = rho_squared(alpha, tuning)
     tr2p1 = n_total * rho2 + 1

@@ -23,21 +23,20 @@ class _SubjectSums:
 
     def __post_init__(self) -> None:
         for field in fields(self):  # type: ignore[arg-type]
-            object.__setattr__(self, field.name,
-                               np.asarray(getattr(self, field.name), dtype=float))
+            object.__setattr__(self, field.name, np.asarray(getattr(self, field.name), dtype=float))
         if np.any(self.n < 0):
             raise ValueError("n must be >= 0")
 
     @classmethod
     def from_columns(cls, frame: Any, prefix: str = "") -> Any:
         """The sums in columns ``{prefix}n``, ``{prefix}sum_y``, ... of a DataFrame."""
-        return cls(*(frame[f"{prefix}{field.name}"].to_numpy(dtype=float)
-                     for field in fields(cls)))  # type: ignore[arg-type]
+        return cls(*(frame[f"{prefix}{field.name}"].to_numpy(dtype=float) for field in fields(cls)))  # type: ignore[arg-type]
 
     def __add__(self, other: Any) -> Any:
         """Pool two groups of subjects (e.g. control and treatment)."""
-        return type(self)(*(getattr(self, field.name) + getattr(other, field.name)
-                            for field in fields(self)))  # type: ignore[arg-type]
+        return type(self)(
+            *(getattr(self, field.name) + getattr(other, field.name) for field in fields(self))
+        )  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -91,8 +90,9 @@ class SufficientStatistics(_SubjectSums):
         """Sample covariance of x and y; NaN when n < 2."""
         return self._comoment(self.sum_xy, self.sum_x, self.sum_y)
 
-    def _comoment(self, sum_products: np.ndarray, sum_a: np.ndarray,
-                  sum_b: np.ndarray) -> np.ndarray:
+    def _comoment(
+        self, sum_products: np.ndarray, sum_a: np.ndarray, sum_b: np.ndarray
+    ) -> np.ndarray:
         centred = sum_products - _divide(sum_a * sum_b, self.n)
         return _divide(centred, self.n - 1)
 
@@ -102,8 +102,9 @@ def _divide(numerator: ArrayLike, denominator: ArrayLike) -> np.ndarray:
     numerator = np.asarray(numerator, dtype=float)
     denominator = np.asarray(denominator, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1),
-                        np.nan)
+        return np.where(
+            denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan
+        )
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,12 @@ class MultiCovariateStatistics:
     sum_xx: np.ndarray
 
     def __add__(self, other: MultiCovariateStatistics) -> MultiCovariateStatistics:
-        return MultiCovariateStatistics(*(getattr(self, f) + getattr(other, f) for f in (
-            "n", "sum_y", "sum_y_squares", "sum_x", "sum_yx", "sum_xx")))
+        return MultiCovariateStatistics(
+            *(
+                getattr(self, f) + getattr(other, f)
+                for f in ("n", "sum_y", "sum_y_squares", "sum_x", "sum_yx", "sum_xx")
+            )
+        )
 
     @property
     def mean_y(self) -> np.ndarray:
@@ -194,10 +199,18 @@ class RatioStatistics(_SubjectSums):
     def _ratio_cov(self, a: str, b: str, c: str, e: str) -> np.ndarray:
         """n·Cov(ā/b̄, c̄/ē) by the delta method, from the sums of a, b, c, e."""
         sums = {"y": self.sum_y, "d": self.sum_d, "x": self.sum_x, "w": self.sum_w}
-        products = {"yy": self.sum_y_squares, "dd": self.sum_d_squares,
-                    "xx": self.sum_x_squares, "ww": self.sum_w_squares, "yd": self.sum_yd,
-                    "yw": self.sum_yw, "xy": self.sum_xy, "xd": self.sum_xd,
-                    "xw": self.sum_xw, "dw": self.sum_dw}
+        products = {
+            "yy": self.sum_y_squares,
+            "dd": self.sum_d_squares,
+            "xx": self.sum_x_squares,
+            "ww": self.sum_w_squares,
+            "yd": self.sum_yd,
+            "yw": self.sum_yw,
+            "xy": self.sum_xy,
+            "xd": self.sum_xd,
+            "xw": self.sum_xw,
+            "dw": self.sum_dw,
+        }
 
         def cov(p: str, q: str) -> np.ndarray:
             key = p + q if p + q in products else q + p
@@ -205,8 +218,10 @@ class RatioStatistics(_SubjectSums):
 
         mean_b, mean_e = self._mean(sums[b]), self._mean(sums[e])
         left, right = _ratio(self._mean(sums[a]), mean_b), _ratio(self._mean(sums[c]), mean_e)
-        return _ratio(cov(a, c) - cov(a, e) * right - cov(b, c) * left
-                      + cov(b, e) * left * right, mean_b * mean_e)
+        return _ratio(
+            cov(a, c) - cov(a, e) * right - cov(b, c) * left + cov(b, e) * left * right,
+            mean_b * mean_e,
+        )
 
     @property
     def mean_y(self) -> np.ndarray:
@@ -236,5 +251,6 @@ def _ratio(numerator: ArrayLike, denominator: ArrayLike) -> np.ndarray:
     numerator = np.asarray(numerator, dtype=float)
     denominator = np.asarray(denominator, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator != 0, numerator / np.where(denominator != 0, denominator, 1),
-                        np.nan)
+        return np.where(
+            denominator != 0, numerator / np.where(denominator != 0, denominator, 1), np.nan
+        )

@@ -65,11 +65,21 @@ class EffectEstimate:
 
 
 #: The fields of an EffectEstimate, in the order the result tables list them.
-ESTIMATE_FIELDS = ("control_mean", "treatment_mean", "absolute_effect",
-                   "absolute_effect_std_error", "absolute_effect_ci_lower",
-                   "absolute_effect_ci_upper", "relative_effect", "relative_effect_ci_lower",
-                   "relative_effect_ci_upper", "relative_effect_std_error",
-                   "degrees_of_freedom", "p_value", "relative_p_value")
+ESTIMATE_FIELDS = (
+    "control_mean",
+    "treatment_mean",
+    "absolute_effect",
+    "absolute_effect_std_error",
+    "absolute_effect_ci_lower",
+    "absolute_effect_ci_upper",
+    "relative_effect",
+    "relative_effect_ci_lower",
+    "relative_effect_ci_upper",
+    "relative_effect_std_error",
+    "degrees_of_freedom",
+    "p_value",
+    "relative_p_value",
+)
 
 
 @dataclass(frozen=True)
@@ -111,10 +121,17 @@ def welch_test(
         >>> round(float(est.absolute_effect), 3), round(float(est.p_value), 4)
         (1.0, 0.0005)
     """
-    (absolute_effect, std_error, degrees_of_freedom, t_statistic, _,
-     control_var_of_mean, treatment_var_of_mean) = _welch(
-        control_mean, control_variance, control_n, treatment_mean, treatment_variance,
-        treatment_n)
+    (
+        absolute_effect,
+        std_error,
+        degrees_of_freedom,
+        t_statistic,
+        _,
+        control_var_of_mean,
+        treatment_var_of_mean,
+    ) = _welch(
+        control_mean, control_variance, control_n, treatment_mean, treatment_variance, treatment_n
+    )
     alpha = 1 - np.asarray(confidence_level, dtype=float)
 
     control_mean = np.asarray(control_mean, dtype=float)
@@ -128,10 +145,12 @@ def welch_test(
         )
         relative_t = relative_effect / relative_std_error
     quantile = interval_quantile(alpha, degrees_of_freedom, alternative)
-    absolute_lower, absolute_upper = interval(absolute_effect, std_error, alpha,
-                                              degrees_of_freedom, alternative, quantile)
-    relative_lower, relative_upper = interval(relative_effect, relative_std_error, alpha,
-                                              degrees_of_freedom, alternative, quantile)
+    absolute_lower, absolute_upper = interval(
+        absolute_effect, std_error, alpha, degrees_of_freedom, alternative, quantile
+    )
+    relative_lower, relative_upper = interval(
+        relative_effect, relative_std_error, alpha, degrees_of_freedom, alternative, quantile
+    )
     return EffectEstimate(
         control_mean=control_mean,
         treatment_mean=np.asarray(treatment_mean, dtype=float),
@@ -150,8 +169,11 @@ def welch_test(
     )
 
 
-def t_p_value(t_statistic: np.ndarray, degrees_of_freedom: np.ndarray,
-              alternative: str | np.ndarray = "two-sided") -> np.ndarray:
+def t_p_value(
+    t_statistic: np.ndarray,
+    degrees_of_freedom: np.ndarray,
+    alternative: str | np.ndarray = "two-sided",
+) -> np.ndarray:
     """The p-value of a t statistic: 2·P(T > |t|), or P(T > t) for "greater", P(T < t) for
     "less".
 
@@ -166,17 +188,23 @@ def t_p_value(t_statistic: np.ndarray, degrees_of_freedom: np.ndarray,
     return np.where(alternative == "two-sided", two_sided, one_sided)
 
 
-def interval_quantile(alpha: np.ndarray, degrees_of_freedom: np.ndarray,
-                      alternative: str | np.ndarray = "two-sided") -> np.ndarray:
+def interval_quantile(
+    alpha: np.ndarray, degrees_of_freedom: np.ndarray, alternative: str | np.ndarray = "two-sided"
+) -> np.ndarray:
     """The t quantile of :func:`interval`: t_{1-α/2}, or t_{1-α} for a one-sided one."""
     one_sided = np.asarray(alternative, dtype=object) != "two-sided"
     alpha = np.asarray(alpha, dtype=float)
     return stats.t.ppf(1 - np.where(one_sided, alpha, alpha / 2), degrees_of_freedom)
 
 
-def interval(estimate: np.ndarray, std_error: np.ndarray, alpha: np.ndarray,
-             degrees_of_freedom: np.ndarray, alternative: str | np.ndarray = "two-sided",
-             quantile: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def interval(
+    estimate: np.ndarray,
+    std_error: np.ndarray,
+    alpha: np.ndarray,
+    degrees_of_freedom: np.ndarray,
+    alternative: str | np.ndarray = "two-sided",
+    quantile: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The t interval at level 1 - α that agrees with :func:`t_p_value`: it excludes 0
     exactly when the p-value is below α. Two-sided: estimate ± t_{1-α/2}·se; "greater":
     [estimate - t_{1-α}·se, +inf); "less": (-inf, estimate + t_{1-α}·se].
@@ -195,17 +223,28 @@ def interval(estimate: np.ndarray, std_error: np.ndarray, alpha: np.ndarray,
     return lower, upper
 
 
-def welch_p_value(control_mean: np.ndarray, control_variance: np.ndarray,
-                  control_n: np.ndarray, treatment_mean: np.ndarray,
-                  treatment_variance: np.ndarray, treatment_n: np.ndarray) -> np.ndarray:
+def welch_p_value(
+    control_mean: np.ndarray,
+    control_variance: np.ndarray,
+    control_n: np.ndarray,
+    treatment_mean: np.ndarray,
+    treatment_variance: np.ndarray,
+    treatment_n: np.ndarray,
+) -> np.ndarray:
     """The two-sided p-value of :func:`welch_test` alone (no interval to compute)."""
-    return _welch(control_mean, control_variance, control_n, treatment_mean,
-                  treatment_variance, treatment_n)[4]
+    return _welch(
+        control_mean, control_variance, control_n, treatment_mean, treatment_variance, treatment_n
+    )[4]
 
 
-def _welch(control_mean: np.ndarray, control_variance: np.ndarray, control_n: np.ndarray,
-           treatment_mean: np.ndarray, treatment_variance: np.ndarray,
-           treatment_n: np.ndarray) -> tuple[np.ndarray, ...]:
+def _welch(
+    control_mean: np.ndarray,
+    control_variance: np.ndarray,
+    control_n: np.ndarray,
+    treatment_mean: np.ndarray,
+    treatment_variance: np.ndarray,
+    treatment_n: np.ndarray,
+) -> tuple[np.ndarray, ...]:
     """Effect, standard error, Welch-Satterthwaite df, t, p and each arm's variance of the
     mean."""
     control_n = np.asarray(control_n, dtype=float)
@@ -222,12 +261,20 @@ def _welch(control_mean: np.ndarray, control_variance: np.ndarray, control_n: np
     absolute_effect = np.asarray(treatment_mean, dtype=float) - control_mean
     t_statistic = _divide(absolute_effect, std_error)
     p_value = 2 * stats.t.sf(np.abs(t_statistic), degrees_of_freedom)
-    return (absolute_effect, std_error, degrees_of_freedom, t_statistic, p_value,
-            control_var_of_mean, treatment_var_of_mean)
+    return (
+        absolute_effect,
+        std_error,
+        degrees_of_freedom,
+        t_statistic,
+        p_value,
+        control_var_of_mean,
+        treatment_var_of_mean,
+    )
 
 
-def mean_interval(arm: SufficientStatistics, confidence_level: float | np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def mean_interval(
+    arm: SufficientStatistics, confidence_level: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Two-sided t interval of one arm's mean, ȳ ± t_{n-1} · s/√n (for a ratio metric's
     :class:`RatioStatistics`, its delta-method variance).
 
@@ -248,9 +295,16 @@ def unadjusted_test(
     alternative: str | np.ndarray = "two-sided",
 ) -> EffectEstimate:
     """Welch's t-test on the metric alone (the covariate is ignored)."""
-    return welch_test(control.mean_y, control.variance_y, control.n,
-                      treatment.mean_y, treatment.variance_y, treatment.n, confidence_level,
-                      alternative)
+    return welch_test(
+        control.mean_y,
+        control.variance_y,
+        control.n,
+        treatment.mean_y,
+        treatment.variance_y,
+        treatment.n,
+        confidence_level,
+        alternative,
+    )
 
 
 def cuped_test(
@@ -275,10 +329,11 @@ def cuped_test(
         (1.0, 1.0)
     """
     pooled = control + treatment
-    theta = np.where(pooled.variance_x > 0,
-                     _divide(pooled.covariance_xy, np.where(pooled.variance_x > 0,
-                                                            pooled.variance_x, 1)),
-                     0.0)
+    theta = np.where(
+        pooled.variance_x > 0,
+        _divide(pooled.covariance_xy, np.where(pooled.variance_x > 0, pooled.variance_x, 1)),
+        0.0,
+    )
     theta = np.nan_to_num(theta, nan=0.0)
     pooled_mean_x = pooled.mean_x
 
@@ -289,11 +344,19 @@ def cuped_test(
 
     control_mean, control_variance = adjusted(control)
     treatment_mean, treatment_variance = adjusted(treatment)
-    estimate = welch_test(control_mean, control_variance, control.n,
-                          treatment_mean, treatment_variance, treatment.n, confidence_level,
-                          alternative)
-    unadjusted_variance = (_divide(control.variance_y, control.n)
-                           + _divide(treatment.variance_y, treatment.n))
+    estimate = welch_test(
+        control_mean,
+        control_variance,
+        control.n,
+        treatment_mean,
+        treatment_variance,
+        treatment.n,
+        confidence_level,
+        alternative,
+    )
+    unadjusted_variance = _divide(control.variance_y, control.n) + _divide(
+        treatment.variance_y, treatment.n
+    )
     variance_reduction = 1 - _divide(estimate.absolute_effect_std_error**2, unadjusted_variance)
     return CupedEstimate(**vars(estimate), theta=theta, variance_reduction=variance_reduction)
 
@@ -325,20 +388,32 @@ def multi_cuped_test(
     pooled, as for single-covariate CUPED).
     """
     pooled = control + treatment
-    coefficients = np.einsum("cij,cj->ci", np.linalg.pinv(np.nan_to_num(pooled.covariance_xx)),
-                             np.nan_to_num(pooled.covariance_yx))
+    coefficients = np.einsum(
+        "cij,cj->ci",
+        np.linalg.pinv(np.nan_to_num(pooled.covariance_xx)),
+        np.nan_to_num(pooled.covariance_yx),
+    )
     pooled_mean_x = pooled.mean_x
 
     def adjusted(arm: MultiCovariateStatistics) -> tuple[np.ndarray, np.ndarray]:
         mean = arm.mean_y - np.einsum("ci,ci->c", coefficients, arm.mean_x - pooled_mean_x)
-        variance = (arm.variance_y
-                    - 2 * np.einsum("ci,ci->c", coefficients, arm.covariance_yx)
-                    + np.einsum("ci,cij,cj->c", coefficients, arm.covariance_xx, coefficients))
+        variance = (
+            arm.variance_y
+            - 2 * np.einsum("ci,ci->c", coefficients, arm.covariance_yx)
+            + np.einsum("ci,cij,cj->c", coefficients, arm.covariance_xx, coefficients)
+        )
         return mean, np.maximum(variance, 0.0)
 
     control_mean, control_variance = adjusted(control)
     treatment_mean, treatment_variance = adjusted(treatment)
-    estimate = welch_test(control_mean, control_variance, control.n,
-                          treatment_mean, treatment_variance, treatment.n, confidence_level,
-                          alternative)
+    estimate = welch_test(
+        control_mean,
+        control_variance,
+        control.n,
+        treatment_mean,
+        treatment_variance,
+        treatment.n,
+        confidence_level,
+        alternative,
+    )
     return MultiCupedEstimate(**vars(estimate), coefficients=coefficients)

@@ -57,18 +57,23 @@ class Warehouse(Protocol):
 def connect(target: DbtTarget, schema: str | None = None) -> Warehouse:
     """Open the warehouse of the active dbt target; read and write in ``schema`` (default:
     the target's schema)."""
-    implementations = {"duckdb": DuckDBWarehouse, "postgres": PostgresWarehouse,
-                       "spark": SparkWarehouse}
+    implementations = {
+        "duckdb": DuckDBWarehouse,
+        "postgres": PostgresWarehouse,
+        "spark": SparkWarehouse,
+    }
     if target.type not in implementations:
         raise WarehouseError(
             f"dbt target '{target.target_name}' of profile '{target.profile_name}' has type "
-            f"'{target.type}'; the analysis step supports: {', '.join(implementations)}")
+            f"'{target.type}'; the analysis step supports: {', '.join(implementations)}"
+        )
     try:
         return implementations[target.type](target, schema)
     except ModuleNotFoundError as error:
         raise WarehouseError(
             f"dbt target '{target.target_name}' has type '{target.type}', but Python cannot "
-            f"import {error.name}: pip install {adapter_package(target.type)}") from None
+            f"import {error.name}: pip install {adapter_package(target.type)}"
+        ) from None
 
 
 def check_reachable(target: DbtTarget) -> None:
@@ -83,7 +88,8 @@ def _duckdb_path(target: DbtTarget) -> str:
     if not path or (path != ":memory:" and not Path(path).exists()):
         raise WarehouseError(
             f"DuckDB file '{path}' (dbt target '{target.target_name}') does not exist: "
-            "run `xp run` (or `dbt build`) first")
+            "run `xp run` (or `dbt build`) first"
+        )
     return path
 
 
@@ -91,40 +97,61 @@ def _duckdb_path(target: DbtTarget) -> str:
 # same causes differently; the first match wins, and the engine's own first line is kept
 # when nothing matches.
 _CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE | re.DOTALL), text) for pattern, text in (
-        (r"no space left on device|could not extend file|disk (is )?full",
-         "the disk is full (No space left on device)"),
-        (r"out of memory|OutOfMemory|could not allocate|failed to allocate",
-         "out of memory"),
-        (r"Table with name (?P<name>[\w.\"`]+) does not exist"
-         r"|relation \"(?P<name2>[^\"]+)\" does not exist"
-         r"|The table or view (?P<name3>[\w.`]+) cannot be found",
-         "table '{name}' does not exist"),
-        (r"column \"(?P<name>[^\"]+)\" referenced that exists in the SELECT clause"
-         r"|Referenced column \"(?P<name2>[^\"]+)\" not found"
-         r"|column \"?(?P<name3>[\w.]+)\"? does not exist"
-         r"|with name `(?P<name4>[^`]+)` cannot be resolved",
-         "column '{name}' does not exist in the table it reads"),
+    (re.compile(pattern, re.IGNORECASE | re.DOTALL), text)
+    for pattern, text in (
+        (
+            r"no space left on device|could not extend file|disk (is )?full",
+            "the disk is full (No space left on device)",
+        ),
+        (r"out of memory|OutOfMemory|could not allocate|failed to allocate", "out of memory"),
+        (
+            r"Table with name (?P<name>[\w.\"`]+) does not exist"
+            r"|relation \"(?P<name2>[^\"]+)\" does not exist"
+            r"|The table or view (?P<name3>[\w.`]+) cannot be found",
+            "table '{name}' does not exist",
+        ),
+        (
+            r"column \"(?P<name>[^\"]+)\" referenced that exists in the SELECT clause"
+            r"|Referenced column \"(?P<name2>[^\"]+)\" not found"
+            r"|column \"?(?P<name3>[\w.]+)\"? does not exist"
+            r"|with name `(?P<name4>[^`]+)` cannot be resolved",
+            "column '{name}' does not exist in the table it reads",
+        ),
         # The staging models' own message for text that is not an ISO 8601 timestamp.
         (r"xp: (?P<value>[\w.]+ is not an ISO 8601 timestamp [^\n]*)", "{value}"),
-        (r"Could not convert string '(?P<value>[^']*)' to (?P<type>\w+)"
-         r"(?: when casting from source column (?P<column>\w+))?",
-         "value '{value}'{column} cannot be converted to {type}"),
-        (r"invalid timestamp field format: \"(?P<value>[^\"]*)\""
-         r"(?:.*when casting from source column (?P<column>\w+))?",
-         "value '{value}'{column} is not a timestamp (expected YYYY-MM-DD HH:MM:SS)"),
-        (r"Unimplemented type for cast \((?P<value>\w+) -> (?P<type>\w+)\)"
-         r"(?: when casting from source column (?P<column>\w+))?",
-         "a {value}{column} cannot be cast to {type}"),
-        (r"invalid input syntax for type (?P<type>[\w ]+): \"(?P<value>[^\"]*)\"",
-         "value '{value}' cannot be converted to {type}"),
-        (r"date/time field value out of range: \"(?P<value>[^\"]*)\"",
-         "value '{value}' is not a timestamp (expected YYYY-MM-DD HH:MM:SS)"),
-        (r"cannot cast type (?P<value>[\w ]+) to (?P<type>[\w ]+)",
-         "a {value} cannot be cast to {type}"),
-        (r"The value '(?P<value>[^']*)' of the type \"\w+\" cannot be cast to \"(?P<type>\w+)\"",
-         "value '{value}' cannot be converted to {type}"),
-    ))
+        (
+            r"Could not convert string '(?P<value>[^']*)' to (?P<type>\w+)"
+            r"(?: when casting from source column (?P<column>\w+))?",
+            "value '{value}'{column} cannot be converted to {type}",
+        ),
+        (
+            r"invalid timestamp field format: \"(?P<value>[^\"]*)\""
+            r"(?:.*when casting from source column (?P<column>\w+))?",
+            "value '{value}'{column} is not a timestamp (expected YYYY-MM-DD HH:MM:SS)",
+        ),
+        (
+            r"Unimplemented type for cast \((?P<value>\w+) -> (?P<type>\w+)\)"
+            r"(?: when casting from source column (?P<column>\w+))?",
+            "a {value}{column} cannot be cast to {type}",
+        ),
+        (
+            r"invalid input syntax for type (?P<type>[\w ]+): \"(?P<value>[^\"]*)\"",
+            "value '{value}' cannot be converted to {type}",
+        ),
+        (
+            r"date/time field value out of range: \"(?P<value>[^\"]*)\"",
+            "value '{value}' is not a timestamp (expected YYYY-MM-DD HH:MM:SS)",
+        ),
+        (
+            r"cannot cast type (?P<value>[\w ]+) to (?P<type>[\w ]+)",
+            "a {value} cannot be cast to {type}",
+        ),
+        (
+            r"The value '(?P<value>[^']*)' of the type \"\w+\" cannot be cast to \"(?P<type>\w+)\"",
+            "value '{value}' cannot be converted to {type}",
+        ),
+    )
+)
 
 
 def error_cause(text: str) -> str:
@@ -133,12 +160,18 @@ def error_cause(text: str) -> str:
     for pattern, template in _CAUSES:
         match = pattern.search(text)
         if match:
-            found = {key.rstrip("0123456789"): value.replace("`", "").strip('"') for key, value
-                     in match.groupdict().items() if value is not None}
+            found = {
+                key.rstrip("0123456789"): value.replace("`", "").strip('"')
+                for key, value in match.groupdict().items()
+                if value is not None
+            }
             column = found.get("column")
-            cause = template.format(name=found.get("name", ""), value=found.get("value", ""),
-                                    type=found.get("type", ""),
-                                    column=f" in column {column}" if column else "")
+            cause = template.format(
+                name=found.get("name", ""),
+                value=found.get("value", ""),
+                type=found.get("type", ""),
+                column=f" in column {column}" if column else "",
+            )
             if cause.startswith(("out of memory", "the disk is full")):
                 return f"{cause}: {first_line(text)}"
             return cause
@@ -148,8 +181,11 @@ def error_cause(text: str) -> str:
 def first_line(text: str, limit: int = 240) -> str:
     """The first line of a message that says something (dbt puts a header line first)."""
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    useful = [line for line in lines
-              if not re.match(r"^(Runtime|Database|Compilation) Error( in \w+ .*)?$", line)]
+    useful = [
+        line
+        for line in lines
+        if not re.match(r"^(Runtime|Database|Compilation) Error( in \w+ .*)?$", line)
+    ]
     line = " ".join((useful or lines or [""])[0].split())
     return line if len(line) <= limit else line[:limit] + "..."
 
@@ -172,8 +208,9 @@ def missing_columns(contract: Iterable[Column], existing: set[str]) -> list[Colu
     return [column for column in contract if column.name not in existing]
 
 
-def _rows(frame: pd.DataFrame, columns: tuple[Column, ...],
-          utc_aware: bool = False) -> list[tuple[Any, ...]]:
+def _rows(
+    frame: pd.DataFrame, columns: tuple[Column, ...], utc_aware: bool = False
+) -> list[tuple[Any, ...]]:
     """The frame's rows as plain Python values in contract order, NaN as None. Timestamps
     are UTC; ``utc_aware`` marks them so (pyspark reads a naive datetime as local time)."""
     values = []
@@ -181,8 +218,10 @@ def _rows(frame: pd.DataFrame, columns: tuple[Column, ...],
     for column in columns:
         series = frame[column.name]
         if column.type == "timestamp":
-            items = [None if pd.isna(v) else pd.Timestamp(v).to_pydatetime().replace(tzinfo=zone)
-                     for v in series]
+            items = [
+                None if pd.isna(v) else pd.Timestamp(v).to_pydatetime().replace(tzinfo=zone)
+                for v in series
+            ]
         else:
             items = [None if pd.isna(v) else v for v in series.tolist()]
         values.append(items)
@@ -190,15 +229,22 @@ def _rows(frame: pd.DataFrame, columns: tuple[Column, ...],
 
 
 def _missing_mart(schema: str, name: str, where: str) -> WarehouseError:
-    return WarehouseError(f"table {schema}.{name} not found in {where}: run `xp run` "
-                          "(or `dbt build`) first")
+    return WarehouseError(
+        f"table {schema}.{name} not found in {where}: run `xp run` (or `dbt build`) first"
+    )
 
 
 class DuckDBWarehouse:
     """A local DuckDB file, the path and schema taken from the dbt target."""
 
-    TYPES = {"text": "varchar", "bigint": "bigint", "double": "double",
-             "boolean": "boolean", "timestamp": "timestamp", "date": "date"}
+    TYPES = {
+        "text": "varchar",
+        "bigint": "bigint",
+        "double": "double",
+        "boolean": "boolean",
+        "timestamp": "timestamp",
+        "date": "date",
+    }
 
     def __init__(self, target: DbtTarget, schema: str | None = None) -> None:
         import duckdb
@@ -209,8 +255,9 @@ class DuckDBWarehouse:
         try:
             self.connection = duckdb.connect(path)
         except duckdb.Error as error:
-            raise WarehouseError(f"cannot open DuckDB file '{path}': "
-                                 f"{error_cause(str(error))}") from None
+            raise WarehouseError(
+                f"cannot open DuckDB file '{path}': {error_cause(str(error))}"
+            ) from None
 
     def _table(self, name: str) -> str:
         return f"{quote_identifier(self.schema)}.{quote_identifier(name)}"
@@ -223,8 +270,9 @@ class DuckDBWarehouse:
         except duckdb.CatalogException:
             raise _missing_mart(self.schema, name, f"'{self.path}'") from None
         except duckdb.Error as error:
-            raise WarehouseError(f"reading {self.schema}.{name} failed: "
-                                 f"{error_cause(str(error))}") from None
+            raise WarehouseError(
+                f"reading {self.schema}.{name} failed: {error_cause(str(error))}"
+            ) from None
 
     def write_results(self, tables: dict[str, pd.DataFrame]) -> list[str]:
         import duckdb
@@ -239,8 +287,10 @@ class DuckDBWarehouse:
             connection.execute("commit")
         except duckdb.Error as error:
             self._rollback()
-            raise WarehouseError(f"writing the result tables failed, previous results kept: "
-                                 f"{error_cause(str(error))}") from None
+            raise WarehouseError(
+                f"writing the result tables failed, previous results kept: "
+                f"{error_cause(str(error))}"
+            ) from None
         except BaseException:
             self._rollback()
             raise
@@ -251,9 +301,11 @@ class DuckDBWarehouse:
         try:
             connection.execute("checkpoint")
         except duckdb.Error as error:
-            return [f"the results are committed, but moving them from the write-ahead log into "
-                    f"'{self.path}' failed ({error_cause(str(error))}); DuckDB does it when it "
-                    "next opens the file"]
+            return [
+                f"the results are committed, but moving them from the write-ahead log into "
+                f"'{self.path}' failed ({error_cause(str(error))}); DuckDB does it when it "
+                "next opens the file"
+            ]
         return []
 
     def _rollback(self) -> None:
@@ -271,30 +323,40 @@ class DuckDBWarehouse:
 
     def _insert(self, name: str, frame: pd.DataFrame) -> None:
         names = ", ".join(quote_identifier(c.name) for c in TABLES[name])
-        selection = ", ".join(f"cast({quote_identifier(c.name)} as {self.TYPES[c.type]})"
-                              for c in TABLES[name])
+        selection = ", ".join(
+            f"cast({quote_identifier(c.name)} as {self.TYPES[c.type]})" for c in TABLES[name]
+        )
         # Not unregistered in a `finally`: after a failed insert that statement would fail
         # too, on the aborted transaction, and hide the insert's own error.
         self.connection.register("xp_result_frame", frame)
-        self.connection.execute(f"insert into {self._table(name)} ({names}) "
-                                f"select {selection} from xp_result_frame")
+        self.connection.execute(
+            f"insert into {self._table(name)} ({names}) select {selection} from xp_result_frame"
+        )
         self.connection.unregister("xp_result_frame")
 
     def _replace_table(self, name: str, frame: pd.DataFrame) -> None:
         self.connection.execute(f"create schema if not exists {quote_identifier(self.schema)}")
         self.connection.execute(
-            f"create or replace table {self._table(name)} ({self._definition(name)})")
+            f"create or replace table {self._table(name)} ({self._definition(name)})"
+        )
         self._insert(name, frame)
 
     def _append_history(self, name: str, frame: pd.DataFrame) -> None:
         table = self._table(name)
         self.connection.execute(f"create table if not exists {table} ({self._definition(name)})")
-        existing = {row[0] for row in self.connection.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = ? and table_name = ?", [self.schema, name]).fetchall()}
+        existing = {
+            row[0]
+            for row in self.connection.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = ?",
+                [self.schema, name],
+            ).fetchall()
+        }
         for column in missing_columns(TABLES[name], existing):
-            self.connection.execute(f"alter table {table} add column "
-                                    f"{quote_identifier(column.name)} {self.TYPES[column.type]}")
+            self.connection.execute(
+                f"alter table {table} add column "
+                f"{quote_identifier(column.name)} {self.TYPES[column.type]}"
+            )
         for day in frame["analysis_date"].unique():
             self.connection.execute(f"delete from {table} where analysis_date = ?", [day])
         self._insert(name, frame)
@@ -306,8 +368,14 @@ class DuckDBWarehouse:
 class PostgresWarehouse:
     """A Postgres database, connected with the dbt target's host, port, user and dbname."""
 
-    TYPES = {"text": "text", "bigint": "bigint", "double": "double precision",
-             "boolean": "boolean", "timestamp": "timestamp", "date": "date"}
+    TYPES = {
+        "text": "text",
+        "bigint": "bigint",
+        "double": "double precision",
+        "boolean": "boolean",
+        "timestamp": "timestamp",
+        "date": "date",
+    }
 
     def __init__(self, target: DbtTarget, schema: str | None = None) -> None:
         import psycopg2
@@ -315,18 +383,24 @@ class PostgresWarehouse:
         settings = target.settings
         self.schema = schema or str(settings.get("schema", "public"))
         self.results_written = False
-        self.where = (f"Postgres database '{settings.get('dbname') or settings.get('database')}'"
-                      f" at {settings.get('host')}:{settings.get('port', 5432)}")
+        self.where = (
+            f"Postgres database '{settings.get('dbname') or settings.get('database')}'"
+            f" at {settings.get('host')}:{settings.get('port', 5432)}"
+        )
         try:
             self.connection = psycopg2.connect(
-                host=settings.get("host"), port=settings.get("port", 5432),
-                user=settings.get("user"), password=settings.get("password") or None,
+                host=settings.get("host"),
+                port=settings.get("port", 5432),
+                user=settings.get("user"),
+                password=settings.get("password") or None,
                 dbname=settings.get("dbname") or settings.get("database"),
                 connect_timeout=settings.get("connect_timeout", 10),
             )
         except psycopg2.Error as error:
-            raise WarehouseError(f"cannot connect to the {self.where} (dbt target "
-                                 f"'{target.target_name}'): {str(error).strip()}") from None
+            raise WarehouseError(
+                f"cannot connect to the {self.where} (dbt target "
+                f"'{target.target_name}'): {str(error).strip()}"
+            ) from None
 
     def _table(self, name: str) -> str:
         return f"{quote_identifier(self.schema)}.{quote_identifier(name)}"
@@ -347,8 +421,9 @@ class PostgresWarehouse:
             raise _missing_mart(self.schema, name, f"the {self.where}") from None
         except psycopg2.Error as error:
             self._rollback()
-            raise WarehouseError(f"reading {self.schema}.{name} failed: "
-                                 f"{error_cause(str(error))}") from None
+            raise WarehouseError(
+                f"reading {self.schema}.{name} failed: {error_cause(str(error))}"
+            ) from None
         self.connection.rollback()  # end the read-only transaction
         return frame
 
@@ -375,28 +450,42 @@ class PostgresWarehouse:
                     targets = [name]
                     if history in TABLES:
                         targets.append(history)
-                        cursor.execute(f"create table if not exists {self._table(history)} "
-                                       f"({self._definition(history)})")
-                        cursor.execute("select column_name from information_schema.columns "
-                                       "where table_schema = %s and table_name = %s",
-                                       [self.schema, history])
+                        cursor.execute(
+                            f"create table if not exists {self._table(history)} "
+                            f"({self._definition(history)})"
+                        )
+                        cursor.execute(
+                            "select column_name from information_schema.columns "
+                            "where table_schema = %s and table_name = %s",
+                            [self.schema, history],
+                        )
                         existing = {row[0] for row in cursor.fetchall()}
                         for column in missing_columns(TABLES[history], existing):
-                            cursor.execute(f"alter table {self._table(history)} add column "
-                                           f"{quote_identifier(column.name)} "
-                                           f"{self.TYPES[column.type]}")
+                            cursor.execute(
+                                f"alter table {self._table(history)} add column "
+                                f"{quote_identifier(column.name)} "
+                                f"{self.TYPES[column.type]}"
+                            )
                         for day in frame["analysis_date"].unique():
-                            cursor.execute(f"delete from {self._table(history)} "
-                                           "where analysis_date = %s", [day])
+                            cursor.execute(
+                                f"delete from {self._table(history)} where analysis_date = %s",
+                                [day],
+                            )
                     for table in targets:
                         names = ", ".join(quote_identifier(c.name) for c in TABLES[table])
-                        execute_values(cursor, f"insert into {self._table(table)} ({names}) "
-                                       "values %s", _rows(frame, TABLES[table]), page_size=1000)
+                        execute_values(
+                            cursor,
+                            f"insert into {self._table(table)} ({names}) values %s",
+                            _rows(frame, TABLES[table]),
+                            page_size=1000,
+                        )
             self.connection.commit()
         except psycopg2.Error as error:
             self._rollback()
-            raise WarehouseError(f"writing the result tables failed, previous results kept: "
-                                 f"{error_cause(str(error))}") from None
+            raise WarehouseError(
+                f"writing the result tables failed, previous results kept: "
+                f"{error_cause(str(error))}"
+            ) from None
         except BaseException:
             self._rollback()
             raise
@@ -410,8 +499,14 @@ class PostgresWarehouse:
 class SparkWarehouse:
     """Spark through the in-process session dbt-spark uses (``method: session``)."""
 
-    TYPES = {"text": "string", "bigint": "bigint", "double": "double",
-             "boolean": "boolean", "timestamp": "timestamp", "date": "date"}
+    TYPES = {
+        "text": "string",
+        "bigint": "bigint",
+        "double": "double",
+        "boolean": "boolean",
+        "timestamp": "timestamp",
+        "date": "date",
+    }
     STAGING_SUFFIX = "__staging"
 
     def __init__(self, target: DbtTarget, schema: str | None = None) -> None:
@@ -419,7 +514,8 @@ class SparkWarehouse:
         if method != "session":
             raise WarehouseError(
                 f"dbt target '{target.target_name}' uses Spark method '{method}'; the analysis "
-                "step supports method: session")
+                "step supports method: session"
+            )
         from pyspark.sql import SparkSession
 
         # The same builder as dbt-spark's session mode, so both share one metastore.
@@ -437,10 +533,14 @@ class SparkWarehouse:
             table = self.spark.table(self._table(name))
             # Timestamps as TIMESTAMP_NTZ: collect() would turn them into the process's local
             # time; they are UTC wall-clock times (the session's time zone is UTC).
-            table = table.select(*(
-                f"cast(`{field.name}` as timestamp_ntz) as `{field.name}`"
-                if field.dataType.typeName() == "timestamp" else f"`{field.name}`"
-                for field in table.schema.fields))
+            table = table.select(
+                *(
+                    f"cast(`{field.name}` as timestamp_ntz) as `{field.name}`"
+                    if field.dataType.typeName() == "timestamp"
+                    else f"`{field.name}`"
+                    for field in table.schema.fields
+                )
+            )
             # collect() rather than toPandas(): pyspark does not support pandas 3's
             # conversion path yet, and the mart is small.
             return pd.DataFrame([row.asDict() for row in table.collect()], columns=table.columns)
@@ -455,19 +555,22 @@ class SparkWarehouse:
             for name, frame in tables.items():
                 columns = TABLES[name]
                 ddl = ", ".join(f"`{c.name}` {self.TYPES[c.type]}" for c in columns)
-                staged = self.spark.createDataFrame(_rows(frame, columns, utc_aware=True),
-                                                    schema=ddl)
-                staged.write.mode("overwrite").saveAsTable(
-                    self._table(name + self.STAGING_SUFFIX))
+                staged = self.spark.createDataFrame(
+                    _rows(frame, columns, utc_aware=True), schema=ddl
+                )
+                staged.write.mode("overwrite").saveAsTable(self._table(name + self.STAGING_SUFFIX))
                 if f"{name}_history" in TABLES:
                     self._append_history(f"{name}_history", staged)
             for name in tables:
                 self.spark.sql(f"drop table if exists {self._table(name)}")
-                self.spark.sql(f"alter table {self._table(name + self.STAGING_SUFFIX)} "
-                               f"rename to {self._table(name)}")
+                self.spark.sql(
+                    f"alter table {self._table(name + self.STAGING_SUFFIX)} "
+                    f"rename to {self._table(name)}"
+                )
         except PySparkException as error:
-            raise WarehouseError(f"writing the result tables failed: "
-                                 f"{error_cause(str(error))}") from None
+            raise WarehouseError(
+                f"writing the result tables failed: {error_cause(str(error))}"
+            ) from None
         self.results_written = True
         return []
 
@@ -478,8 +581,10 @@ class SparkWarehouse:
         # Spark puts partition columns last: order the columns so.
         columns = sorted(TABLES[name], key=lambda c: c.name == "analysis_date")
         ddl = ", ".join(f"`{c.name}` {self.TYPES[c.type]}" for c in columns)
-        self.spark.sql(f"create table if not exists {table} ({ddl}) using parquet "
-                       "partitioned by (analysis_date)")
+        self.spark.sql(
+            f"create table if not exists {table} ({ddl}) using parquet "
+            "partitioned by (analysis_date)"
+        )
         missing = missing_columns(columns, set(self.spark.table(table).columns))
         if missing:
             added = ", ".join(f"`{c.name}` {self.TYPES[c.type]}" for c in missing)
@@ -488,9 +593,12 @@ class SparkWarehouse:
         # the older ones), with nulls for columns the contract no longer has.
         from pyspark.sql import functions
 
-        ordered = [functions.col(f"`{field.name}`") if field.name in frame.columns
-                   else functions.lit(None).cast(field.dataType)
-                   for field in self.spark.table(table).schema.fields]
+        ordered = [
+            functions.col(f"`{field.name}`")
+            if field.name in frame.columns
+            else functions.lit(None).cast(field.dataType)
+            for field in self.spark.table(table).schema.fields
+        ]
         self.spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
         frame.select(*ordered).write.insertInto(table, overwrite=True)
 

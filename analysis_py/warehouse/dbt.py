@@ -19,8 +19,12 @@ class DbtBuildError(RuntimeError):
     the disk or memory."""
 
 
-def dbt_build(target: DbtTarget, config: ExperimentConfig,
-              extra_args: list[str] | None = None, analysis_at: datetime | None = None) -> None:
+def dbt_build(
+    target: DbtTarget,
+    config: ExperimentConfig,
+    extra_args: list[str] | None = None,
+    analysis_at: datetime | None = None,
+) -> None:
     """Build the project's seeds, models and data tests; raise :class:`DbtBuildError` on
     failure.
 
@@ -29,8 +33,13 @@ def dbt_build(target: DbtTarget, config: ExperimentConfig,
     (fixed literal rows, the same every night) are left to the test suite, as dbt advises
     for production runs.
     """
-    run_dbt("build", target, config, ["--exclude-resource-type", "unit_test", *(extra_args or [])],
-            analysis_at)
+    run_dbt(
+        "build",
+        target,
+        config,
+        ["--exclude-resource-type", "unit_test", *(extra_args or [])],
+        analysis_at,
+    )
 
 
 ANALYSIS_AT_VARIABLE = "XP_ANALYSIS_AT"
@@ -54,9 +63,14 @@ def analysis_time_text(analysis_at: datetime) -> str:
     return analysis_at.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def run_dbt(command: str, target: DbtTarget, config: ExperimentConfig,
-            extra_args: list[str] | None = None, analysis_at: datetime | None = None,
-            callbacks: list[Callable[[Any], None]] | None = None) -> None:
+def run_dbt(
+    command: str,
+    target: DbtTarget,
+    config: ExperimentConfig,
+    extra_args: list[str] | None = None,
+    analysis_at: datetime | None = None,
+    callbacks: list[Callable[[Any], None]] | None = None,
+) -> None:
     """Run a dbt command (build, parse, run-operation, ...) on the target's project with the
     config's vars; raise :class:`DbtBuildError` with one line naming the cause on failure,
     and KeyboardInterrupt when interrupted. ``callbacks`` receive every dbt event."""
@@ -66,10 +80,14 @@ def run_dbt(command: str, target: DbtTarget, config: ExperimentConfig,
     os.environ.setdefault("DO_NOT_TRACK", "1")
     args = [
         command,
-        "--project-dir", str(target.project_dir),
-        "--profiles-dir", str(target.profiles_dir),
-        "--target", target.target_name,
-        "--vars", json.dumps(config.to_dbt_vars()),
+        "--project-dir",
+        str(target.project_dir),
+        "--profiles-dir",
+        str(target.profiles_dir),
+        "--target",
+        target.target_name,
+        "--vars",
+        json.dumps(config.to_dbt_vars()),
         *(extra_args or []),
     ]
     # The analysis time changes every night: as an environment variable it leaves the vars
@@ -84,8 +102,9 @@ def run_dbt(command: str, target: DbtTarget, config: ExperimentConfig,
             errors.append(str(getattr(event.data, "exc", "") or event.info.msg))
 
     try:
-        result = dbtRunner(callbacks=[_without_console_stack_traces, record_errors,
-                                      *(callbacks or [])]).invoke(args)
+        result = dbtRunner(
+            callbacks=[_without_console_stack_traces, record_errors, *(callbacks or [])]
+        ).invoke(args)
     finally:
         os.environ.pop(ANALYSIS_AT_VARIABLE, None)
         if previous is not None:
@@ -106,6 +125,7 @@ def _without_console_stack_traces(event: Any) -> None:
 
         for logger in get_event_manager().loggers:
             if logger.name == "stdout_log" and not getattr(logger.filter, "_xp", False):
+
                 def keep(message: Any, _filter: Callable[[Any], bool] = logger.filter) -> bool:
                     return message.info.name != "MainStackTrace" and _filter(message)
 
@@ -123,8 +143,10 @@ def _exception_error(command: str, target: DbtTarget, exception: BaseException) 
         return DbtBuildError(f"dbt {command} failed: out of memory")
     text = str(exception)
     if "Could not find adapter type" in text:
-        return DbtBuildError(f"dbt has no adapter for target '{target.target_name}' of type "
-                             f"'{target.type}': pip install {adapter_package(target.type)}")
+        return DbtBuildError(
+            f"dbt has no adapter for target '{target.target_name}' of type "
+            f"'{target.type}': pip install {adapter_package(target.type)}"
+        )
     if isinstance(exception, OSError):
         return DbtBuildError(f"dbt {command} failed: {os_error_cause(exception)}")
     # dbt's messages run over many lines; the log above has them in full.
@@ -143,30 +165,40 @@ def _name(result: Any) -> str:
 def _node_failures(results: Any, errors: list[str]) -> str:
     """The failing models and tests, the first one with its cause: the table, column or
     value at fault, the disk or memory, read from the adapter's message."""
-    failed = [node for node in (results or [])
-              if str(node.status) in {"error", "fail", "runtime error"}]
+    failed = [
+        node for node in (results or []) if str(node.status) in {"error", "fail", "runtime error"}
+    ]
     if not failed:
         return "see the log above"
     failures = ", ".join(f"{_name(node)} ({node.status})" for node in failed[:3])
     if len(failed) > 3:
         failures += f" and {len(failed) - 3} more"
     if any(SCHEMA_CHANGED in str(node.message) for node in failed):
-        return failures + (": its columns changed (after an upgrade, see CHANGELOG.md); "
-                           "rebuild once with `xp run --full-refresh`")
+        return failures + (
+            ": its columns changed (after an upgrade, see CHANGELOG.md); "
+            "rebuild once with `xp run --full-refresh`"
+        )
     if any(_name(node) == KEYS_CHANGED_TEST for node in failed):
-        return failures + (": the engine now hashes subjects to other keys than the stored "
-                           "ones (after an engine upgrade); rebuild once with "
-                           "`xp run --full-refresh`")
+        return failures + (
+            ": the engine now hashes subjects to other keys than the stored "
+            "ones (after an engine upgrade); rebuild once with "
+            "`xp run --full-refresh`"
+        )
     first = failed[0]
     if str(first.status) == "fail":  # a data test that found rows
         failing = getattr(first, "failures", None)
         return failures + (f": {failing} failing rows" if failing else "")
-    cause = error_cause(str(getattr(first, "message", None) or "")
-                        or next((e for e in errors if e.strip()), ""))
-    sources = [unique_id.split(".", 2)[2] for unique_id
-               in getattr(getattr(getattr(first, "node", None), "depends_on", None), "nodes",
-                          None) or []
-               if unique_id.startswith("source.")]
+    cause = error_cause(
+        str(getattr(first, "message", None) or "") or next((e for e in errors if e.strip()), "")
+    )
+    sources = [
+        unique_id.split(".", 2)[2]
+        for unique_id in getattr(
+            getattr(getattr(first, "node", None), "depends_on", None), "nodes", None
+        )
+        or []
+        if unique_id.startswith("source.")
+    ]
     if cause and len(sources) == 1:
         cause += f" (source {sources[0]})"
     return failures + (f": {cause}" if cause else "")

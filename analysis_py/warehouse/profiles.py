@@ -52,16 +52,19 @@ def check_target(target: DbtTarget) -> None:
     import importlib.util
 
     if not target.type:
-        raise ProfileError(f"dbt target '{target.target_name}' of profile "
-                           f"'{target.profile_name}' has no 'type'")
+        raise ProfileError(
+            f"dbt target '{target.target_name}' of profile '{target.profile_name}' has no 'type'"
+        )
     try:
         found = importlib.util.find_spec(f"dbt.adapters.{target.type}")
     except (ImportError, ValueError):
         found = None
     if found is None:
-        raise ProfileError(f"dbt target '{target.target_name}' has type '{target.type}', but "
-                           f"dbt's adapter for it is not installed: pip install "
-                           f"{adapter_package(target.type)}")
+        raise ProfileError(
+            f"dbt target '{target.target_name}' has type '{target.type}', but "
+            f"dbt's adapter for it is not installed: pip install "
+            f"{adapter_package(target.type)}"
+        )
 
 
 def resolve_profiles_dir(project_dir: Path, profiles_dir: str | Path | None) -> Path:
@@ -74,8 +77,9 @@ def resolve_profiles_dir(project_dir: Path, profiles_dir: str | Path | None) -> 
     return Path.home() / ".dbt"
 
 
-def load_target(project_dir: str | Path = ".", profiles_dir: str | Path | None = None,
-                target: str | None = None) -> DbtTarget:
+def load_target(
+    project_dir: str | Path = ".", profiles_dir: str | Path | None = None, target: str | None = None
+) -> DbtTarget:
     """Read the active target of the dbt project in ``project_dir``."""
     project_dir = Path(project_dir)
     project_file = project_dir / "dbt_project.yml"
@@ -88,16 +92,23 @@ def load_target(project_dir: str | Path = ".", profiles_dir: str | Path | None =
     profiles = _read_yaml(profiles_path, render=True)
     profile = profiles.get(profile_name) if isinstance(profiles, dict) else None
     if not isinstance(profile, dict):
-        raise ProfileError(f"{profiles_path}: no profile named '{profile_name}' "
-                           f"(the 'profile' of {project_file})")
+        raise ProfileError(
+            f"{profiles_path}: no profile named '{profile_name}' (the 'profile' of {project_file})"
+        )
     target_name = target or os.environ.get("DBT_TARGET") or profile.get("target")
     outputs = profile.get("outputs") or {}
     if target_name not in outputs:
-        raise ProfileError(f"{profiles_path}: profile '{profile_name}' has no target "
-                           f"'{target_name}' (targets: {', '.join(outputs) or 'none'})")
-    return DbtTarget(project_dir=project_dir, profiles_dir=profiles_path.parent,
-                     profile_name=profile_name, target_name=str(target_name),
-                     settings=dict(outputs[target_name]))
+        raise ProfileError(
+            f"{profiles_path}: profile '{profile_name}' has no target "
+            f"'{target_name}' (targets: {', '.join(outputs) or 'none'})"
+        )
+    return DbtTarget(
+        project_dir=project_dir,
+        profiles_dir=profiles_path.parent,
+        profile_name=profile_name,
+        target_name=str(target_name),
+        settings=dict(outputs[target_name]),
+    )
 
 
 def _env_var(name: str, default: str | None = None) -> str:
