@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import fields
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 from analysis_py import defaults
 from analysis_py.config.types import (
@@ -106,7 +106,7 @@ def _parse_event_source(entry: _Entry, raw: Any) -> EventSource:
         entry.child("dbt_source"), raw["dbt_source"], required={"source", "table"}, optional=set()
     )
     dbt_source = raw["dbt_source"]
-    columns = {
+    columns: dict[str, Any] = {
         key: _string(entry, raw, key, _COLUMN) if raw.get(key) is not None else None
         for key in ("subject_id_column", "timestamp_column", "value_column", "event_name_column")
     }
@@ -567,7 +567,7 @@ def _metric_roles(entry: _Entry, value: Any) -> tuple[tuple[str, ...], dict[str,
             if metric_id in roles:
                 raise entry.error(f"key 'metrics': metric {metric_id!r} has two roles")
             metric_ids.append(metric_id)
-            roles[metric_id] = role
+            roles[metric_id] = cast(Role, role)
     if not metric_ids:
         raise entry.error("key 'metrics': no metric listed")
     return tuple(metric_ids), roles

@@ -7,6 +7,7 @@ diagnostics (sample ratio mismatch, excluded subjects).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -265,8 +266,13 @@ def _ordered_comparisons(config: ExperimentConfig) -> pd.DataFrame:
     """One row per experiment, metric and treatment, in config order. Built from one value
     per experiment and one per experiment and metric, repeated over their rows with numpy:
     row tuples cost 20 ms at 10,000 comparisons."""
-    experiment_rows, metric_ids, roles, margins = [], [], [], []
-    rows_per_experiment, rows_per_metric, treatment_ids = [], [], []
+    experiment_rows: list[tuple[Any, ...]] = []
+    metric_ids: list[str] = []
+    roles: list[str] = []
+    margins: list[float | None] = []
+    rows_per_experiment: list[int] = []
+    rows_per_metric: list[int] = []
+    treatment_ids: list[str] = []
     for e in config.experiments:
         analysis = e.analysis
         experiment_rows.append(
@@ -298,7 +304,7 @@ def _ordered_comparisons(config: ExperimentConfig) -> pd.DataFrame:
         )
     per_experiment = dict(zip(EXPERIMENT_SETTINGS, zip(*experiment_rows, strict=True), strict=True))
     # The metric's own settings by lookup on its code, not per row.
-    metric_codes, unique_ids = pd.factorize(np.array(metric_ids, dtype=object))
+    metric_codes, unique_ids = pd.factorize(pd.Series(metric_ids, dtype=object))
     metrics = [config.metrics[metric_id] for metric_id in unique_ids]
     per_metric = {
         "metric_id": metric_ids,
@@ -312,7 +318,7 @@ def _ordered_comparisons(config: ExperimentConfig) -> pd.DataFrame:
         "noninferiority_margin": margins,
     }
 
-    def column(name: str, values: list, repeats: list[int]) -> Any:
+    def column(name: str, values: Sequence[Any], repeats: list[int]) -> Any:
         # Strings stay plain object columns: converting 10,000s of them to Arrow strings
         # costs more than all the lookups done on them here.
         dtype = (

@@ -81,7 +81,10 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     # Multiple testing: one family per experiment (primary and secondary metrics × treatments
     # with a usable test); guardrails are tested on their own.
     usable = frame["status"].isin(TESTED_STATUSES).to_numpy()
-    family = np.where((role != "guardrail") & usable, frame["family"], None)
+    no_family = np.full(len(frame), None, dtype=object)
+    family = np.where(
+        (role != "guardrail") & usable, frame["family"].to_numpy(dtype=object), no_family
+    )
     methods = np.where(
         role == "guardrail", "none", frame["multiple_testing"].to_numpy(dtype=object)
     )
@@ -279,11 +282,15 @@ def _reasons(
         for i in absolute.tolist():
             text[i] = signed_number(v[i])
         figures.append(text)
-    labels = [ESTIMATE_LABEL.get(e, e) for e in columns["decision_estimate"]]
+
+    def texts(name: str) -> list[str]:
+        return np.asarray(columns[name], dtype=object).tolist()
+
+    labels = [ESTIMATE_LABEL.get(e, e) for e in texts("decision_estimate")]
     kinds = [
         ("always-valid " if method == "sequential" else "") + _METHOD_LABEL.get(c, "")
         for method, c in zip(
-            columns["decision_method"], columns["multiple_testing_method"], strict=True
+            texts("decision_method"), texts("multiple_testing_method"), strict=True
         )
     ]
     return np.array(

@@ -11,6 +11,8 @@ more than the statistics themselves.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -36,12 +38,11 @@ def _first_per_experiment(
     return first
 
 
-def _pick(values: np.ndarray, rows: np.ndarray, missing: object = np.nan) -> np.ndarray:
+def _pick(values: np.ndarray, rows: np.ndarray, missing: Any = np.nan) -> np.ndarray:
     """values[rows], with ``missing`` where rows is -1."""
     picked = np.asarray(values, dtype=object if missing is None else None)[np.maximum(rows, 0)]
-    if missing is None:
-        return np.where(rows >= 0, picked, None)
-    return np.where(rows >= 0, picked, missing)
+    fill = np.full(len(rows), missing, dtype=picked.dtype if missing is not None else object)
+    return np.where(rows >= 0, picked, fill)
 
 
 def health_checks(
@@ -242,7 +243,7 @@ def health_checks(
         ],
     )
 
-    columns = {}
+    columns: dict[str, Any] = {}
     for check, (status, reason) in checks.items():
         columns[f"{check}_status"] = status
         columns[f"{check}_reason"] = reason

@@ -151,7 +151,7 @@ def table_specs(config: ExperimentConfig) -> list[TableSpec]:
     for source in config.event_sources.values():
         if source.id not in sources_in_use:
             continue
-        mapped = [
+        mapped: list[tuple[str | None, Kind, str]] = [
             (source.subject_id_column, "any", "subject_id_column"),
             (source.timestamp_column, "time", "timestamp_column"),
             (source.value_column, "number", "value_column"),

@@ -22,21 +22,21 @@ class _SubjectSums:
     n: Any
 
     def __post_init__(self) -> None:
-        for field in fields(self):  # type: ignore[arg-type]
-            object.__setattr__(self, field.name, np.asarray(getattr(self, field.name), dtype=float))
+        for name in _field_names(self):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=float))
         if np.any(self.n < 0):
             raise ValueError("n must be >= 0")
 
     @classmethod
     def from_columns(cls, frame: Any, prefix: str = "") -> Any:
         """The sums in columns ``{prefix}n``, ``{prefix}sum_y``, ... of a DataFrame."""
-        return cls(*(frame[f"{prefix}{field.name}"].to_numpy(dtype=float) for field in fields(cls)))  # type: ignore[arg-type]
+        return cls(*(frame[f"{prefix}{name}"].to_numpy(dtype=float) for name in _field_names(cls)))
 
     def __add__(self, other: Any) -> Any:
         """Pool two groups of subjects (e.g. control and treatment)."""
         return type(self)(
-            *(getattr(self, field.name) + getattr(other, field.name) for field in fields(self))
-        )  # type: ignore[arg-type]
+            *(getattr(self, name) + getattr(other, name) for name in _field_names(self))
+        )
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,12 @@ class SufficientStatistics(_SubjectSums):
         (2.0, 1.0, 1.0)
     """
 
-    n: ArrayLike
-    sum_y: ArrayLike
-    sum_y_squares: ArrayLike
-    sum_x: ArrayLike
-    sum_x_squares: ArrayLike
-    sum_xy: ArrayLike
+    n: np.ndarray
+    sum_y: np.ndarray
+    sum_y_squares: np.ndarray
+    sum_x: np.ndarray
+    sum_x_squares: np.ndarray
+    sum_xy: np.ndarray
 
     @property
     def mean_y(self) -> np.ndarray:
@@ -95,6 +95,11 @@ class SufficientStatistics(_SubjectSums):
     ) -> np.ndarray:
         centred = sum_products - _divide(sum_a * sum_b, self.n)
         return _divide(centred, self.n - 1)
+
+
+def _field_names(sums: Any) -> list[str]:
+    """The dataclass fields of a sums class or instance, in order."""
+    return [field.name for field in fields(sums)]
 
 
 def _divide(numerator: ArrayLike, denominator: ArrayLike) -> np.ndarray:
@@ -174,21 +179,21 @@ class RatioStatistics(_SubjectSums):
         1.25
     """
 
-    n: ArrayLike
-    sum_y: ArrayLike
-    sum_y_squares: ArrayLike
-    sum_x: ArrayLike
-    sum_x_squares: ArrayLike
-    sum_xy: ArrayLike
-    sum_d: ArrayLike
-    sum_d_squares: ArrayLike
-    sum_w: ArrayLike
-    sum_w_squares: ArrayLike
-    sum_yd: ArrayLike
-    sum_yw: ArrayLike
-    sum_xd: ArrayLike
-    sum_xw: ArrayLike
-    sum_dw: ArrayLike
+    n: np.ndarray
+    sum_y: np.ndarray
+    sum_y_squares: np.ndarray
+    sum_x: np.ndarray
+    sum_x_squares: np.ndarray
+    sum_xy: np.ndarray
+    sum_d: np.ndarray
+    sum_d_squares: np.ndarray
+    sum_w: np.ndarray
+    sum_w_squares: np.ndarray
+    sum_yd: np.ndarray
+    sum_yw: np.ndarray
+    sum_xd: np.ndarray
+    sum_xw: np.ndarray
+    sum_dw: np.ndarray
 
     def _mean(self, total: np.ndarray) -> np.ndarray:
         return _divide(total, self.n)
@@ -254,3 +259,7 @@ def _ratio(numerator: ArrayLike, denominator: ArrayLike) -> np.ndarray:
         return np.where(
             denominator != 0, numerator / np.where(denominator != 0, denominator, 1), np.nan
         )
+
+
+#: The sums of one arm that the t-tests take: a plain metric's or a ratio metric's.
+ArmSums = SufficientStatistics | RatioStatistics

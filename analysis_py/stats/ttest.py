@@ -17,8 +17,9 @@ import numpy as np
 from scipy import stats
 
 from analysis_py.stats.sufficient_statistics import (
+    ArmSums,
     MultiCovariateStatistics,
-    SufficientStatistics,
+    SufficientStatistics,  # noqa: F401  (the doctests use it)
     _divide,
 )
 
@@ -273,7 +274,7 @@ def _welch(
 
 
 def mean_interval(
-    arm: SufficientStatistics, confidence_level: float | np.ndarray
+    arm: ArmSums, confidence_level: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two-sided t interval of one arm's mean, ȳ ± t_{n-1} · s/√n (for a ratio metric's
     :class:`RatioStatistics`, its delta-method variance).
@@ -289,8 +290,8 @@ def mean_interval(
 
 
 def unadjusted_test(
-    control: SufficientStatistics,
-    treatment: SufficientStatistics,
+    control: ArmSums,
+    treatment: ArmSums,
     confidence_level: float | np.ndarray,
     alternative: str | np.ndarray = "two-sided",
 ) -> EffectEstimate:
@@ -308,8 +309,8 @@ def unadjusted_test(
 
 
 def cuped_test(
-    control: SufficientStatistics,
-    treatment: SufficientStatistics,
+    control: ArmSums,
+    treatment: ArmSums,
     confidence_level: float | np.ndarray,
     alternative: str | np.ndarray = "two-sided",
 ) -> CupedEstimate:
@@ -337,7 +338,7 @@ def cuped_test(
     theta = np.nan_to_num(theta, nan=0.0)
     pooled_mean_x = pooled.mean_x
 
-    def adjusted(arm: SufficientStatistics) -> tuple[np.ndarray, np.ndarray]:
+    def adjusted(arm: ArmSums) -> tuple[np.ndarray, np.ndarray]:
         mean = arm.mean_y - theta * (arm.mean_x - pooled_mean_x)
         variance = arm.variance_y + theta**2 * arm.variance_x - 2 * theta * arm.covariance_xy
         return mean, np.maximum(variance, 0.0)

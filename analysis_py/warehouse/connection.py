@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import errno
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timezone
 from pathlib import Path
 from typing import Any, Protocol
@@ -57,7 +57,7 @@ class Warehouse(Protocol):
 def connect(target: DbtTarget, schema: str | None = None) -> Warehouse:
     """Open the warehouse of the active dbt target; read and write in ``schema`` (default:
     the target's schema)."""
-    implementations = {
+    implementations: dict[str, Callable[[DbtTarget, str | None], Warehouse]] = {
         "duckdb": DuckDBWarehouse,
         "postgres": PostgresWarehouse,
         "spark": SparkWarehouse,

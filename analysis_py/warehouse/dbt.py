@@ -135,7 +135,7 @@ def _without_console_stack_traces(event: Any) -> None:
         pass
 
 
-def _exception_error(command: str, target: DbtTarget, exception: BaseException) -> Exception:
+def _exception_error(command: str, target: DbtTarget, exception: BaseException) -> BaseException:
     """dbt stopped with an exception (not a failing node): the error to raise instead."""
     if isinstance(exception, KeyboardInterrupt):
         return exception
