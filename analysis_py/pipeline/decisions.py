@@ -330,12 +330,16 @@ def with_health_verdicts(results: pd.DataFrame, diagnostics: pd.DataFrame) -> pd
         and c != "health_status"
         and c[: -len("_status")] + "_reason" in diagnostics.columns
     ]
-    why = {}
-    for row in failing.to_dict("records"):
-        failed = [
-            str(row[f"{check}_reason"]) for check in checks if row[f"{check}_status"] == "fail"
-        ]
-        why[row["experiment_id"]] = "experiment health is fail: " + "; ".join(failed)
+    failed: list[list[str]] = [[] for _ in range(len(failing))]
+    for check in checks:  # a column at a time: the diagnostics are wide
+        statuses = failing[f"{check}_status"].to_numpy(dtype=object)
+        reasons = failing[f"{check}_reason"].to_numpy(dtype=object)
+        for i in np.flatnonzero(statuses == "fail").tolist():
+            failed[i].append(str(reasons[i]))
+    why = {
+        experiment_id: "experiment health is fail: " + "; ".join(reasons)
+        for experiment_id, reasons in zip(failing["experiment_id"].tolist(), failed, strict=True)
+    }
     rows = results["experiment_id"].isin(why).to_numpy()
     verdict = results["verdict"].to_numpy(dtype=object).copy()
     reason = results["verdict_reason"].to_numpy(dtype=object).copy()
