@@ -32,6 +32,30 @@ def load_script(path: Path) -> ModuleType:
     return module
 
 
+def parse_manifest(target_path: Path) -> dict:
+    """dbt's manifest of the project with the demo config, parsed into ``target_path``."""
+    import json
+
+    from dbt.cli.main import dbtRunner
+
+    variables = json.dumps(load_config(DEMO_CONFIG).to_dbt_vars())
+    result = dbtRunner().invoke(
+        [
+            "parse",
+            "--project-dir",
+            str(REPO),
+            "--profiles-dir",
+            str(REPO),
+            "--target-path",
+            str(target_path),
+            "--vars",
+            variables,
+        ]
+    )
+    assert result.success, result.exception
+    return json.loads((target_path / "manifest.json").read_text())
+
+
 def n_comparisons(config: ExperimentConfig) -> int:
     """Rows of experiment_results: experiments × listed metrics × treatments."""
     return sum(len(e.metrics) * len(e.treatments) for e in config.experiments)

@@ -5,13 +5,11 @@ the reason; a new break fails the test."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from analysis_py.config import load_config
-from tests.conftest import DEMO_CONFIG, REPO
+from analysis_py.marts import MART, MART_COLUMNS, RATIO_SUM_COLUMNS, SUM_COLUMNS
+from analysis_py.result_tables import column_names
+from tests.conftest import parse_manifest
 
 LAYERS = {"stg": 0, "int": 1, "fct": 2}
 UNIQUENESS_TESTS = {"unique", "unique_combination_of_columns"}
@@ -39,24 +37,7 @@ READS_A_LATER_LAYER = {
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    from dbt.cli.main import dbtRunner
-
-    target = tmp_path_factory.mktemp("manifest")
-    result = dbtRunner().invoke(
-        [
-            "parse",
-            "--project-dir",
-            str(REPO),
-            "--profiles-dir",
-            str(REPO),
-            "--target-path",
-            str(target),
-            "--vars",
-            json.dumps(load_config(DEMO_CONFIG).to_dbt_vars()),
-        ]
-    )
-    assert result.success, result.exception
-    manifest = json.loads((Path(target) / "manifest.json").read_text())
+    manifest = parse_manifest(tmp_path_factory.mktemp("manifest"))
     nodes = manifest["nodes"]
     ours = {
         node_id: node
@@ -131,3 +112,20 @@ def test_models_read_only_earlier_layers(models: dict[str, dict]) -> None:
         if parent in models
     )
     assert not staging_reads, "staging models read only sources and seeds: " + str(staging_reads)
+
+
+def test_the_sum_columns_are_one_fact(models: dict[str, dict]) -> None:
+    """analysis_py/marts.py names the sums; the contracted mart and the result tables carry
+    exactly them."""
+    mart = next(m for m in models.values() if m["name"] == MART)
+    assert mart["contract"]["enforced"]
+    assert set(MART_COLUMNS) <= set(mart["columns"])
+    sums = [c for c in mart["columns"] if c == "n" or c.startswith("sum_")]
+    assert sums == [*SUM_COLUMNS, *RATIO_SUM_COLUMNS]
+    for arm in ("control", "treatment"):
+        stored = [
+            c[len(arm) + 1 :]
+            for c in column_names("experiment_results")
+            if c.startswith(f"{arm}_") and (c == f"{arm}_n" or "_sum_" in c)
+        ]
+        assert stored == list(SUM_COLUMNS)

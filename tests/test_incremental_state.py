@@ -23,7 +23,7 @@ import pytest
 from analysis_py.cli import main
 from analysis_py.config import load_config
 from analysis_py.warehouse.dbt import dbt_vars
-from tests.conftest import REPO
+from tests.conftest import REPO, parse_manifest
 from tests.engines import DATABASE, throwaway_postgres
 from tests.tables import TABLE_KEYS, assert_tables_agree
 from tests.test_dbt_package import OUR_SCHEMA, make_host_project, query
@@ -87,29 +87,8 @@ def macros_version(manifest: dict) -> str:
     return digest.hexdigest()[:16]
 
 
-def parse_manifest(tmp_path: Path) -> dict:
-    from dbt.cli.main import dbtRunner
-
-    target_path = tmp_path / "target"
-    result = dbtRunner().invoke(
-        [
-            "parse",
-            "--project-dir",
-            str(REPO),
-            "--profiles-dir",
-            str(REPO),
-            "--target-path",
-            str(target_path),
-            "--vars",
-            json.dumps(load_config(REPO / "experiments.yml").to_dbt_vars()),
-        ]
-    )
-    assert result.success, result.exception
-    return json.loads((target_path / "manifest.json").read_text())
-
-
 def test_the_macros_version_is_the_hash_of_the_macros_that_shape_rows(tmp_path: Path) -> None:
-    expected = macros_version(parse_manifest(tmp_path))
+    expected = macros_version(parse_manifest(tmp_path / "target"))
     source = (REPO / "macros" / "xp_incremental_state.sql").read_text()
     assert f"return('{expected}')" in source, (
         "macros/xp_incremental_state.sql: a macro that shapes the incremental models' rows "

@@ -6,20 +6,11 @@ import pandas as pd
 import pytest
 
 from analysis_py.config import ExperimentConfig
+from analysis_py.marts import RATIO_SUM_COLUMNS, SUM_COLUMNS
 from tests.conftest import SEEDS, DemoRun
 
-SUMS = ["n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy"]
-RATIO_SUMS = [
-    "sum_d",
-    "sum_d_squares",
-    "sum_w",
-    "sum_w_squares",
-    "sum_yd",
-    "sum_yw",
-    "sum_xd",
-    "sum_xw",
-    "sum_dw",
-]
+SUMS = list(SUM_COLUMNS)
+RATIO_SUMS = list(RATIO_SUM_COLUMNS)
 
 
 def pandas_subject_values(
