@@ -18,11 +18,11 @@ from statsmodels.stats.power import NormalIndPower
 
 from analysis_py.stats import sequential
 from analysis_py.stats.bayesian import relative_effect_posterior
-from analysis_py.stats.multiple_testing import adjust_p_values, adjusted_quantile
+from analysis_py.stats.multiple_testing import adjust_p_values, adjusted_alpha
 from analysis_py.stats.noninferiority import noninferiority_p_value
 from analysis_py.stats.power import power_analysis
 from analysis_py.stats.sufficient_statistics import MultiCovariateStatistics, SufficientStatistics
-from analysis_py.stats.ttest import multi_cuped_test, unadjusted_test
+from analysis_py.stats.ttest import interval_quantile, multi_cuped_test, unadjusted_test
 
 EXACT = 1e-9
 
@@ -99,7 +99,7 @@ def test_adjusted_interval_excludes_zero_exactly_when_adjusted_p_is_significant(
     # An effect and standard error with exactly this two-sided t p-value.
     std_error = rng.uniform(0.5, 2, 40)
     effect = stats.t.isf(p_values / 2, df) * std_error
-    quantile = adjusted_quantile(p_values, adjusted, level, df)
+    quantile = interval_quantile(adjusted_alpha(p_values, adjusted, 1 - level), df)
     excludes_zero = effect - quantile * std_error > 0
     np.testing.assert_array_equal(excludes_zero, adjusted < 0.05)
     assert 0 < excludes_zero.sum() < 40  # both outcomes occur

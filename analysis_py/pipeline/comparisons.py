@@ -33,7 +33,11 @@ from analysis_py.pipeline.decisions import (
 from analysis_py.pipeline.health import health_checks
 from analysis_py.pipeline.multi_covariate import multi_covariate_arms
 from analysis_py.result_tables import RESULT_SCHEMA_VERSION, column_names
-from analysis_py.stats.sufficient_statistics import RatioStatistics, SufficientStatistics
+from analysis_py.stats.sufficient_statistics import (
+    RatioStatistics,
+    SufficientStatistics,
+    _divide,
+)
 from analysis_py.stats.ttest import (
     ESTIMATE_FIELDS,
     EffectEstimate,
@@ -551,7 +555,7 @@ def _status(frame: pd.DataFrame, is_ratio: np.ndarray) -> tuple[np.ndarray, np.n
             sum_squares = frame[f"{arm}_{squares}"].to_numpy(dtype=float)
             sums = frame[f"{arm}_{total}"].to_numpy(dtype=float)
             with np.errstate(all="ignore"):
-                square_of_sum = sums * _safe_mean(sums, n)
+                square_of_sum = sums * np.nan_to_num(_divide(sums, n))  # n = 0: 0
                 centred = sum_squares - square_of_sum
                 impossible = centred < -NEGATIVE_VARIANCE_TOLERANCE * np.abs(sum_squares)
             applies = is_ratio if variable in ("d", "w") else np.ones(len(frame), bool)
@@ -612,11 +616,6 @@ def _status(frame: pd.DataFrame, is_ratio: np.ndarray) -> tuple[np.ndarray, np.n
         "",
     )
     return status.astype(object), reason.astype(object)
-
-
-def _safe_mean(total: Any, n: Any) -> Any:
-    with np.errstate(all="ignore"):
-        return np.where(np.asarray(n) > 0, np.asarray(total) / np.maximum(n, 1), 0.0)
 
 
 def _diagnostics(mart: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:

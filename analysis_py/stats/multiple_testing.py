@@ -9,10 +9,10 @@ one family; guardrails are left out (label None).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
-#: The corrections :func:`adjust_p_values` knows ("none" leaves p-values as they are).
-METHODS = ("holm", "benjamini_hochberg", "bonferroni", "none")
+#: The corrections :func:`adjust_p_values` applies; any other method ("none") leaves the
+#: p-values as they are.
+CORRECTIONS = ("holm", "benjamini_hochberg", "bonferroni")
 
 
 def adjust_p_values(p_values: np.ndarray, families: np.ndarray, methods: np.ndarray) -> np.ndarray:
@@ -34,7 +34,7 @@ def adjust_p_values(p_values: np.ndarray, families: np.ndarray, methods: np.ndar
     eligible = np.flatnonzero(
         (family_codes >= 0)
         & ~np.isnan(p_values)
-        & np.isin(np.asarray(methods, dtype=object), ["holm", "benjamini_hochberg", "bonferroni"])
+        & np.isin(np.asarray(methods, dtype=object), CORRECTIONS)
     )
     if eligible.size == 0:
         return adjusted
@@ -81,14 +81,3 @@ def adjusted_alpha(
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(adjusted_p_value > 0, p_value / adjusted_p_value, 1.0)
     return np.asarray(alpha, dtype=float) * ratio
-
-
-def adjusted_quantile(
-    p_value: np.ndarray,
-    adjusted_p_value: np.ndarray,
-    confidence_level: np.ndarray,
-    degrees_of_freedom: np.ndarray,
-) -> np.ndarray:
-    """The two-sided t quantile of the interval at :func:`adjusted_alpha`'s level."""
-    alpha = adjusted_alpha(p_value, adjusted_p_value, 1 - np.asarray(confidence_level, dtype=float))
-    return stats.t.ppf(1 - alpha / 2, degrees_of_freedom)
