@@ -86,7 +86,8 @@ def _preflight(target: DbtTarget, config: ExperimentConfig, seeds_pending: bool)
     """Before dbt replaces a mart or the analysis a result: a missing column, an empty table
     or a misspelt experiment id stops the command here, with the cause in one line. When
     the preflight's own queries cannot run, the command goes on, and the step that fails
-    next (dbt, or reading the marts) says why."""
+    next (dbt, or reading the marts) says why.
+    """
     try:
         findings = preflight(target, config, seeds_pending=seeds_pending)
     except PreflightUnavailable as error:

@@ -546,7 +546,8 @@ its own multiple-testing family and sample-ratio check; the overall rows in
 
 def reference_markdown() -> str:
     """The column reference of every latest table (docs/result-tables.md). The sliced tables
-    list only the columns they add to experiment_results."""
+    list only the columns they add to experiment_results.
+    """
     lines = [
         "# Result tables",
         "",

@@ -177,7 +177,7 @@ run_dbt("run", target, config, ["--select", "stg_experimentation__events"],
 
 
 def dbt_elapsed(host: Path) -> float:
-    """dbt's own elapsed time (models and tests) in the host's last run."""
+    """Dbt's own elapsed time (models and tests) in the host's last run."""
     return json.loads((host / "target" / "run_results.json").read_text())["elapsed_time"]
 
 
@@ -257,7 +257,8 @@ def floor_sql() -> str:
 
 def python_step_seconds(comparisons: int = 10_000) -> tuple[float, float]:
     """Wall times of analyze() on a synthetic mart with this many comparisons: its first
-    call in this process (as `xp run` makes it) and the median of three."""
+    call in this process (as `xp run` makes it) and the median of three.
+    """
     experiments = comparisons // 10
     config = parse_config(benchmark_config(experiments), "benchmark")
     rng = np.random.default_rng(0)

@@ -75,7 +75,8 @@ def pandas_statsmodels(data: Path) -> list[tuple[str, str, float, float]]:
 def per_subject_aggregates() -> list[str]:
     """The per-subject columns of the one-pass query (the floor's and tea-tasting's): for each
     event name, count and sum in the window (y) and before exposure (x), over events ``e``
-    joined to first exposures ``f`` within the lookback and the window."""
+    joined to first exposures ``f`` within the lookback and the window.
+    """
     aggregates = []
     for name in EVENT_NAMES:
         for period, condition in (
@@ -92,7 +93,8 @@ def per_subject_aggregates() -> list[str]:
 
 def tea_tasting(data: Path) -> list[tuple[str, str, float, float]]:
     """A per-subject table built in DuckDB (one pass, as the floor), then tea-tasting's CUPED
-    t-test on it (pandas backend)."""
+    t-test on it (pandas backend).
+    """
     import duckdb
     import tea_tasting as tt
 

@@ -24,7 +24,8 @@ DEMO_ANALYSIS_AT = pd.Timestamp("2026-04-10 00:00:00")
 
 def load_script(path: Path) -> ModuleType:
     """A script of the repository (scripts/*.py) imported as a module, under its file name
-    (registered in sys.modules: dataclasses look their module up while being defined)."""
+    (registered in sys.modules: dataclasses look their module up while being defined).
+    """
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -33,7 +34,7 @@ def load_script(path: Path) -> ModuleType:
 
 
 def parse_manifest(target_path: Path) -> dict:
-    """dbt's manifest of the project with the demo config, parsed into ``target_path``."""
+    """Dbt's manifest of the project with the demo config, parsed into ``target_path``."""
     import json
 
     from dbt.cli.main import dbtRunner

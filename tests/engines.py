@@ -1,5 +1,6 @@
 """Start the other engines for the tests: a throw-away Postgres server, and the check that
-Spark can run here. CI (CI=true) fails when an engine is missing instead of skipping."""
+Spark can run here. CI (CI=true) fails when an engine is missing instead of skipping.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def _free_port() -> int:
 @contextmanager
 def throwaway_postgres() -> Iterator[int]:
     """A fresh Postgres cluster on a free local port with an empty database 'xp'; yields
-    the port and deletes everything afterwards."""
+    the port and deletes everything afterwards.
+    """
     bin_dir = _postgres_bin()
     if bin_dir is None:
         missing_engine("Postgres server binaries not found under /usr/lib/postgresql")

@@ -66,7 +66,8 @@ SMALL_CONFIG = textwrap.dedent("""\
 @dataclass(frozen=True)
 class SmallProject:
     """This repository's models over source tables of its own (schema src), and a DuckDB
-    file that one good `xp run` filled."""
+    file that one good `xp run` filled.
+    """
 
     root: Path
     good: Path
@@ -138,7 +139,8 @@ def small_project(tmp_path_factory: pytest.TempPathFactory) -> SmallProject:
 @pytest.fixture()
 def case(small_project: SmallProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh copy of the good warehouse, where the case's steps break something. A path of
-    its own: dbt-duckdb keeps the files it opened open within the process."""
+    its own: dbt-duckdb keeps the files it opened open within the process.
+    """
     path = tmp_path / "case.duckdb"
     shutil.copy(small_project.good, path)
     monkeypatch.setenv("XP_DUCKDB_PATH", str(path))
@@ -341,7 +343,8 @@ def test_failing_dbt_nodes_name_their_cause(
     capsys: pytest.CaptureFixture,
 ) -> None:
     """Past the preflight (here switched off, as for a value beyond its sample), dbt's
-    failure names the model and, read from the adapter's message, the cause."""
+    failure names the model and, read from the adapter's message, the cause.
+    """
     monkeypatch.setattr(cli, "preflight", lambda *args, **kwargs: [])
     execute(case, "alter table src.events drop column value")
     before = result_tables(case)
@@ -423,7 +426,8 @@ FULL_DISK = duckdb.IOException('Could not write file "copy.duckdb.wal": No space
 class FailingConnection:
     """A DuckDB connection whose statements starting with ``fail_on`` raise ``error``. A
     failed commit has ended the transaction (as DuckDB's does), so a rollback after it
-    fails too."""
+    fails too.
+    """
 
     def __init__(
         self, connection: duckdb.DuckDBPyConnection, fail_on: str, error: BaseException
@@ -517,7 +521,8 @@ def test_ctrl_c_is_one_line_and_exit_130(
     demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     """Simulated: dbt returns the KeyboardInterrupt it caught (as dbtRunner does), then an
-    interrupt arrives while the results are written (rolled back) and after the commit."""
+    interrupt arrives while the results are written (rolled back) and after the commit.
+    """
     from dbt.cli.main import dbtRunner, dbtRunnerResult
 
     before = result_tables(demo_copy)

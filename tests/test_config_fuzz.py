@@ -1,5 +1,6 @@
 """Every key of the config, set to values of the wrong type: a one-line ConfigError or a
-valid config, never another exception (issue 18: such values raised TypeError before)."""
+valid config, never another exception (issue 18: such values raised TypeError before).
+"""
 
 from __future__ import annotations
 
@@ -97,7 +98,8 @@ def test_the_base_is_valid() -> None:
 @pytest.mark.parametrize("section", ["event_sources", "metrics", "experiments"])
 def test_every_value_replaced_or_removed(section: str) -> None:
     """Replace each value below ``section`` by each of WRONG (and delete it): non-finite
-    numbers, booleans for numbers and names ending in a newline must always fail."""
+    numbers, booleans for numbers and names ending in a newline must always fail.
+    """
     document = base()
     for path in [(section,), *paths(document[section], (section,))]:
         original = at(document, path)

@@ -21,7 +21,8 @@ OUR_SCHEMA = "analytics_experiments"  # dbt's default generate_schema_name: targ
 
 def make_host_project(root: Path) -> Path:
     """A host dbt project with a model of its own, raw tables of its own, and this
-    repository as a local package configured only through vars."""
+    repository as a local package configured only through vars.
+    """
     host = root / "host"
     (host / "models").mkdir(parents=True)
     (host / "dbt_project.yml").write_text(

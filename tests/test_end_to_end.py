@@ -112,7 +112,8 @@ def test_a_warehouse_with_older_columns_asks_for_a_full_refresh(
     says what to run, keeps its results, and is rebuilt by `xp run --full-refresh`; so do
     stored subject keys that the engine no longer hashes to. (The copy keeps the file's name:
     DuckDB names the database after it, and a source in another database would rebuild the
-    incremental models by itself, decision 0009.)"""
+    incremental models by itself, decision 0009.)
+    """
     copy = tmp_path / demo_run.path.name
     shutil.copy(demo_run.path, copy)
     monkeypatch.setenv("XP_DUCKDB_PATH", str(copy))
@@ -319,7 +320,8 @@ def test_history_written_by_an_earlier_version_gains_the_new_columns(
     demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An upgrade adds result columns: the next run adds them to the history tables (null in
-    the older snapshots) instead of failing, and inserts by name whatever the column order."""
+    the older snapshots) instead of failing, and inserts by name whatever the column order.
+    """
     copy = tmp_path / "upgraded.duckdb"
     shutil.copy(demo_run.path, copy)
     monkeypatch.setenv("XP_DUCKDB_PATH", str(copy))

@@ -59,7 +59,8 @@ def test_a_healthy_experiment_is_ok_everywhere() -> None:
 
 def test_subjects_in_variants_the_config_does_not_list_warn() -> None:
     """A variant renamed in the data (here 'cheap' for 'treatment' in 1,192 subjects' rows)
-    leaves its subjects out of every comparison: the check names their count and share."""
+    leaves its subjects out of every comparison: the check names their count and share.
+    """
     config = two_arm_config()
     mart = mart_rows(config, {"control": HEALTHY[0], "treatment": HEALTHY[1]})
     mart["n_unknown_variant_subjects"] = 1192

@@ -131,7 +131,8 @@ def test_nights_during_enrollment_keep_the_earlier_days(tmp_path: Path) -> None:
     """Nights while subjects are still being exposed, and none turns multi-variant (the
     demo's multi-variant subjects are removed): each night after the first replays only the
     recent days of the daily statistics, reads only the facts of the subjects it needs, and
-    still counts the subjects first exposed since, with or without events."""
+    still counts the subjects first exposed since, with or without events.
+    """
     host = make_host_project(tmp_path)
     connection = duckdb.connect(str(host / "warehouse.duckdb"))
     connection.execute("""

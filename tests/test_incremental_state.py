@@ -46,7 +46,8 @@ def macros_version(manifest: dict) -> str:
     """The hash xp_incremental_macros_version() must return: of the text, without Jinja
     comments, of every macro file that the incremental models, or the models between them,
     call (directly or through other macros). Files, not macros, so that every engine's
-    dispatched version counts."""
+    dispatched version counts.
+    """
     nodes, macros = manifest["nodes"], manifest["macros"]
     ours = {
         node_id: node
@@ -180,7 +181,8 @@ def test_a_config_changed_under_a_plain_dbt_build_rebuilds(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     """Case 1 of issue 18: the scheduler's path, `dbt build --vars "$(xp dbt-vars)" && xp
-    analyze`, after the revenue window went from 14 to 3 days."""
+    analyze`, after the revenue window went from 14 to 3 days.
+    """
     host = make_host_project(tmp_path)
     xp(host, "run", "--analysis-at", NIGHT)
     fourteen_days = revenue_means(host)
@@ -207,7 +209,8 @@ def test_a_run_stopped_after_a_config_change_then_reverted_rebuilds(
     (simulated by a full refresh of only them and what they read, as `xp run` used to pass
     --full-refresh on a config change), then the config reverted: the statistics mart still
     holds the reverted config's hash, the models in between do not. The nights fall while
-    subjects are exposed and buy, so the night after recomputes some subjects."""
+    subjects are exposed and buy, so the night after recomputes some subjects.
+    """
     host = make_host_project(tmp_path)
     xp(host, "run", "--analysis-at", ENROLLING[0])
     revenue_window(host, 3)
@@ -228,7 +231,8 @@ def test_a_run_stopped_after_a_config_change_then_reverted_rebuilds(
 def test_a_rerun_for_a_past_time_rebuilds_and_the_next_night_continues(tmp_path: Path) -> None:
     """Case 3: a full refresh for a past analysis time, a later night, then a rerun for the
     past time: the rerun gives the past time's figures (and history snapshot), and the night
-    after it continues from them incrementally and equals a full refresh."""
+    after it continues from them incrementally and equals a full refresh.
+    """
     host = make_host_project(tmp_path)
     xp(host, "run", "--full-refresh", "--analysis-at", PAST)
     past = tables(host, PAST)
@@ -267,7 +271,8 @@ def test_changed_code_or_no_record_rebuilds_from_that_model_down(
     """A record of another code version rebuilds that model and the incremental models that
     read it, and no others; a project without records (built before them) rebuilds all; an
     upstream model rebuilt by one dbt invocation makes the next rebuild its readers; and a
-    run that would read a stale model it does not build stops with one line."""
+    run that would read a stale model it does not build stops with one line.
+    """
     host = make_host_project(tmp_path)
     xp(host, "run", "--analysis-at", PAST)
     first = state(host)
@@ -322,7 +327,8 @@ def test_changed_code_or_no_record_rebuilds_from_that_model_down(
 def test_postgres_rebuilds_for_a_past_time_and_continues(monkeypatch: pytest.MonkeyPatch) -> None:
     """On Postgres the record table, the drop (which cascades to the views that read the
     table) and the record's rewrite run inside the models' transactions: a night, a rerun
-    for a past time (rebuilt: equal to a full refresh) and the next night (continued)."""
+    for a past time (rebuilt: equal to a full refresh) and the next night (continued).
+    """
     import psycopg2
 
     with throwaway_postgres() as port:

@@ -1,5 +1,6 @@
 """The preflight's judgement, on literal facts shaped like the macro's (macros/xp_preflight.sql):
-each finding is one line naming table, column, value or experiment."""
+each finding is one line naming table, column, value or experiment.
+"""
 
 from __future__ import annotations
 
@@ -104,7 +105,8 @@ def test_a_warehouse_that_holds_what_the_config_needs_has_no_findings() -> None:
 
 def test_the_input_contract_is_the_sources_declared_columns() -> None:
     """One fact, two copies: the columns checked here are those _staging__sources.yml
-    declares for the two input tables."""
+    declares for the two input tables.
+    """
     sources = yaml.safe_load((REPO / "models/staging/_staging__sources.yml").read_text())
     declared = {
         t["name"]: [c["name"] for c in t["columns"]]

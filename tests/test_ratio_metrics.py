@@ -1,6 +1,7 @@
 """Ratio metrics on the demo: the delta method and ratio CUPED against tea-tasting's
 RatioOfMeans and against a hand delta-method computation, both on per-subject values that
-pandas derives from the raw seed CSVs (not from dbt's tables)."""
+pandas derives from the raw seed CSVs (not from dbt's tables).
+"""
 
 from __future__ import annotations
 

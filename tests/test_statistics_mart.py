@@ -18,7 +18,8 @@ def pandas_subject_values(
 ) -> pd.DataFrame:
     """Per experiment, metric and analysed subject: y, x (and d, w for ratios), as defined
     in the README, written independently in pandas on the seed CSV files. ``analysis_at``
-    cuts exposures and events and judges maturity."""
+    cuts exposures and events and judges maturity.
+    """
     assignments = pd.read_csv(SEEDS / "demo_assignments.csv", parse_dates=["assigned_at"])
     sources = {"events": pd.read_csv(SEEDS / "demo_events.csv", parse_dates=["event_at"])}
     for source in config.event_sources.values():  # the demo's second source, renamed
@@ -201,7 +202,8 @@ def _filtered(events: pd.DataFrame, metric) -> pd.DataFrame:
 
 def _aggregate(metric, selected: pd.DataFrame, grouped) -> pd.Series:
     """A subject's value of the metric from its selected events (pandas' sum skips nulls,
-    like SQL)."""
+    like SQL).
+    """
     if metric.aggregation == "sum":
         return grouped["value"].sum()
     if metric.aggregation == "count":
@@ -328,7 +330,8 @@ def test_analysis_time_cuts_the_data_and_judges_maturity(
 ) -> None:
     """`xp run --analysis-at` mid-experiment: only exposures and events before that time, and
     retention counts only subjects whose days 7-14 have ended. Every listed metric (ratios,
-    winsorised and retention included) equals pandas on the raw tables cut the same way."""
+    winsorised and retention included) equals pandas on the raw tables cut the same way.
+    """
     from analysis_py.cli import main
     from tests.conftest import REPO
 
@@ -384,7 +387,8 @@ def test_weighted_subject_rows_sum_like_the_subject_facts(demo_run: DemoRun) -> 
     """int_weighted_subject_metrics folds the subjects without events into weighted rows
     (decision record 0006): every sum the statistics marts take over it, weighted by
     n_subjects, equals the same sum over fct_subject_metrics, one row per subject. The demo
-    has winsorised and ratio metrics."""
+    has winsorised and ratio metrics.
+    """
     keys = ["experiment_id", "variant_id", "metric_id"]
     facts = demo_run.query("select * from fct_subject_metrics")
     weighted = demo_run.query("select * from int_weighted_subject_metrics")

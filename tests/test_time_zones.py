@@ -167,7 +167,8 @@ TYPES = {
 
 def make_project(root: Path) -> Path:
     """A copy of this project whose sources are the fixture tables (tz_assignments,
-    tz_events, and tz_tickets as the source fixture.tz_tickets), with the config above."""
+    tz_events, and tz_tickets as the source fixture.tz_tickets), with the config above.
+    """
     project = root / "project"
     project.mkdir(parents=True)
     for name in ("dbt_project.yml", "profiles.yml"):
@@ -202,7 +203,8 @@ def _literal(value: object) -> str:
 
 def fixture_sql(engine: str, schema: str, events: list[tuple] = EVENTS) -> list[str]:
     """Statements that create the three fixture tables in `schema`. Every time-zone-aware
-    value is written with its offset, so the session's zone does not change what is stored."""
+    value is written with its offset, so the session's zone does not change what is stored.
+    """
     string, aware, double = TYPES[engine]
     using = " using parquet" if engine == "spark" else ""
 
@@ -240,7 +242,8 @@ def fixture_sql(engine: str, schema: str, events: list[tuple] = EVENTS) -> list[
 def figure_queries(engine: str, schema: str) -> dict[str, str]:
     """The figures compared between runs: per-subject values, the statistics mart, and the
     result and diagnostics tables (time stamps as text: a client would show them in its own
-    zone)."""
+    zone).
+    """
     string = TYPES[engine][0]
 
     def columns(table: str) -> str:
@@ -273,7 +276,8 @@ def assert_figures_agree(
     ignore: set[str] | frozenset[str] = frozenset(),
 ) -> None:
     """Same rows, text equal, numbers within 1e-9 relative; run ids (and the result tables'
-    columns in `ignore`) may differ."""
+    columns in `ignore`) may differ.
+    """
     for name, rows in reference.items():
         assert len(other[name]) == len(rows), f"{label}: {name} has {len(other[name])} rows"
         names = [c.name for c in TABLES[name]] if name in TABLES else []
@@ -299,7 +303,8 @@ def _text(value: object) -> str | None:
 
 def assert_hand_known(figures: dict[str, list], label: str, with_stamps: bool = True) -> None:
     """The per-subject values and the statistics mart's counts and sums worked out above, and
-    (with_stamps) the result tables' analysis time and date."""
+    (with_stamps) the result tables' analysis time and date.
+    """
     actual = {
         (metric, subject): (variant, _text(first), float(value), float(covariate))
         for subject, metric, variant, first, value, covariate in figures["subjects"]
@@ -469,7 +474,8 @@ def test_spark_gives_one_utc_time_in_any_zone(tmp_path: Path) -> None:
     """One JVM (Spark's start-up is most of a run), its default zone Los Angeles: the profile
     sets the session to UTC over a session left in Tokyo, and the figures equal DuckDB's UTC
     run. A profile without that setting stops the build, naming the session's zone; so does
-    an unparseable text timestamp, naming the column."""
+    an unparseable text timestamp, naming the column.
+    """
     require_spark()
     project = make_project(tmp_path)
     reference = tmp_path / "reference.duckdb"
@@ -527,7 +533,8 @@ def test_spark_gives_one_utc_time_in_any_zone(tmp_path: Path) -> None:
 
 def test_the_default_analysis_time_is_utc_in_any_zone(tmp_path: Path) -> None:
     """Without --analysis-at, the models cut the data at the current UTC time, not at the
-    session's wall clock (Tokyo is 9 hours ahead)."""
+    session's wall clock (Tokyo is 9 hours ahead).
+    """
     dbt = Path(sys.executable).with_name("dbt")
     process = subprocess.run(
         [

@@ -57,7 +57,8 @@ class _DuplicateKeyError(yaml.YAMLError):
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML's safe loader, except that a key given twice in one mapping is an error:
-    PyYAML keeps the last, so a second ``control:`` would silently swap the arms."""
+    PyYAML keeps the last, so a second ``control:`` would silently swap the arms.
+    """
 
     def construct_document(self, node: yaml.Node) -> Any:
         self._check_unique_keys(node, (), None, set())
@@ -113,7 +114,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 def _dotted(where: tuple[str | int, ...], key: str) -> tuple[str, str]:
     """The entry label and dotted key of ``key`` at ``where``, in the style of the other
-    errors: ("experiments[0]", "traffic.control"), or ("", "metrics") at the top level."""
+    errors: ("experiments[0]", "traffic.control"), or ("", "metrics") at the top level.
+    """
     entry = ""
     if len(where) >= 2 and isinstance(where[1], int):
         entry, where = f"{where[0]}[{where[1]}]", where[2:]

@@ -205,7 +205,8 @@ def _number(
     expected: str = "",
 ) -> float:
     """``value`` as a float if it is a finite number (not a boolean) with ``low < value <
-    high`` (``low <=`` if ``low_inclusive``); else an error naming ``key``."""
+    high`` (``low <=`` if ``low_inclusive``); else an error naming ``key``.
+    """
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
     if (
         not is_number

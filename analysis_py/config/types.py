@@ -43,7 +43,8 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Window:
     """Seconds relative to first exposure, ``start_seconds <= t - exposure < end_seconds``,
-    declared in the config as whole days (24-hour blocks) or whole hours."""
+    declared in the config as whole days (24-hour blocks) or whole hours.
+    """
 
     start_seconds: int
     end_seconds: int
@@ -52,7 +53,8 @@ class Window:
 @dataclass(frozen=True)
 class Threshold:
     """For aggregation ``threshold``: 1 when the subject's ``of`` (count of events, or sum of
-    values) in the window reaches ``at_least``, else 0."""
+    values) in the window reaches ``at_least``, else 0.
+    """
 
     of: Literal["count", "sum"]
     at_least: float
@@ -65,7 +67,8 @@ FILTER_OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "in", "not in")
 class Filter:
     """A condition on an event column: ``column op value``. Structured, never free SQL: the
     column is an identifier, the operator one of FILTER_OPERATORS, the value a number or a
-    safe string (a list of them for in / not in), which dbt quotes as literals."""
+    safe string (a list of them for in / not in), which dbt quotes as literals.
+    """
 
     column: str
     op: str
@@ -98,7 +101,8 @@ class EventSource:
 class Winsorize:
     """Caps on the per-subject values at percentiles over the experiment's subjects (all arms
     pooled), e.g. upper 0.99: values above the 99th percentile become it. The pre-exposure
-    covariate gets its own caps at the same percentiles."""
+    covariate gets its own caps at the same percentiles.
+    """
 
     upper: float
     lower: float | None = None
@@ -110,7 +114,8 @@ class Metric:
     first exposure, or (aggregation ``ratio``) the ratio of the means of two such metrics.
 
     ``matured_subjects_only`` counts only subjects whose window has ended at the analysis
-    time (always so for ``retention``: 1 if any event in the window, e.g. days 7-14)."""
+    time (always so for ``retention``: 1 if any event in the window, e.g. days 7-14).
+    """
 
     id: str
     aggregation: Aggregation
@@ -140,7 +145,8 @@ class Metric:
     @property
     def components(self) -> tuple[str, ...]:
         """The event metrics this metric is computed from: itself, or numerator and
-        denominator for a ratio."""
+        denominator for a ratio.
+        """
         return (self.numerator, self.denominator) if self.is_ratio else (self.id,)
 
 
@@ -230,14 +236,16 @@ class ExperimentConfig:
 
     def computed_metrics(self, experiment: Experiment) -> tuple[str, ...]:
         """The metrics dbt computes for ``experiment``: the listed ones, then the numerators
-        and denominators of its ratio metrics that are not listed themselves."""
+        and denominators of its ratio metrics that are not listed themselves.
+        """
         listed = list(experiment.metrics)
         extra = [c for m in listed for c in self.metrics[m].components if c not in listed]
         return tuple(listed + list(dict.fromkeys(extra)))
 
     def matured_subjects_only(self, metric_id: str) -> bool:
         """True when the metric counts only subjects whose window has ended (for a ratio:
-        when its numerator or denominator does), so its n can be below the arm's."""
+        when its numerator or denominator does), so its n can be below the arm's.
+        """
         return any(
             self.metrics[c].matured_subjects_only for c in self.metrics[metric_id].components
         )

@@ -120,7 +120,8 @@ def analyze(
     cross_products: pd.DataFrame | None = None,
 ) -> AnalysisResults:
     """Analyse every experiment of ``config`` from the rows of the statistics mart (and, for
-    experiments with CUPED++, of the cross-products mart)."""
+    experiments with CUPED++, of the cross-products mart).
+    """
     mart = _checked_mart(mart, config)
     if needs_cross_products(config) and cross_products is None:
         raise AnalysisError(f"CUPED++ (analysis.cuped: multi) needs {CROSS_PRODUCTS}")
@@ -144,7 +145,8 @@ def analyze_slices(
     table: str,
 ) -> pd.DataFrame:
     """Results per slice (exposure day, or dimension value) from a sliced statistics mart,
-    with each slice's sample-ratio check; columns as in ``table``'s contract."""
+    with each slice's sample-ratio check; columns as in ``table``'s contract.
+    """
     slices = _numeric_sums(slices)
     results = _comparisons(slices, config, None, slice_columns)
     one_metric = slices.sort_values("n", ascending=False, kind="stable").drop_duplicates(
@@ -171,7 +173,8 @@ def analyze_slices(
 
 def _finite(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with ±inf in its float columns as NaN (NULL in the tables): nothing
-    non-finite is written; the row's status says what went wrong."""
+    non-finite is written; the row's status says what went wrong.
+    """
     floats = [c for c in frame.columns if frame[c].dtype == np.float64]
     values = frame[floats].to_numpy()
     infinite = np.isinf(values)
@@ -197,7 +200,8 @@ def _stamp(
 
 def sample_ratio(variants: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Pearson χ² of observed subjects per variant against the expected split, per group
-    of ``keys`` (one row per group and variant in ``variants``, with n and expected_share)."""
+    of ``keys`` (one row per group and variant in ``variants``, with n and expected_share).
+    """
     # Group codes in order of first appearance, then numpy sums per code.
     codes = variants.groupby(keys, sort=False).ngroup().to_numpy()
     n_groups = int(codes.max()) + 1 if len(codes) else 0
@@ -269,7 +273,8 @@ def _numeric_sums(mart: pd.DataFrame) -> pd.DataFrame:
 def _ordered_comparisons(config: ExperimentConfig) -> pd.DataFrame:
     """One row per experiment, metric and treatment, in config order. Built from one value
     per experiment and one per experiment and metric, repeated over their rows with numpy:
-    row tuples cost 20 ms at 10,000 comparisons."""
+    row tuples cost 20 ms at 10,000 comparisons.
+    """
     experiment_rows: list[tuple[Any, ...]] = []
     metric_ids: list[str] = []
     roles: list[str] = []

@@ -236,7 +236,7 @@ def _verdicts(
     alpha: np.ndarray,
     increase_is_good: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """verdict and verdict_reason per comparison, from the decision columns alone.
+    """Verdict and verdict_reason per comparison, from the decision columns alone.
 
     better / worse: the decision interval excludes 0 (decision_p_value < α), on the side the
     metric's direction calls good / bad; inconclusive: it contains 0; no_result: the
@@ -273,7 +273,8 @@ def _reasons(
     verdict: np.ndarray,
 ) -> np.ndarray:
     """One line per comparison: the estimate and interval the verdict rests on, and why it
-    is what it is. Built with numpy string operations: a nightly run may have 10,000s."""
+    is what it is. Built with numpy string operations: a nightly run may have 10,000s.
+    """
     scale = np.asarray(columns["decision_scale"], dtype=object)
     absolute = np.flatnonzero(scale == "absolute")  # a zero control mean: rare
     figures = []
@@ -319,7 +320,8 @@ def _reasons(
 
 def with_health_verdicts(results: pd.DataFrame, diagnostics: pd.DataFrame) -> pd.DataFrame:
     """Set verdict ``unhealthy`` on every row of an experiment whose health is ``fail``, with
-    the failing checks' reasons; its numbers stay as they are."""
+    the failing checks' reasons; its numbers stay as they are.
+    """
     failing = diagnostics[diagnostics["health_status"] == "fail"]
     if failing.empty:
         return results
@@ -350,7 +352,8 @@ def with_health_verdicts(results: pd.DataFrame, diagnostics: pd.DataFrame) -> pd
 
 def with_slice_health_verdicts(results: pd.DataFrame) -> pd.DataFrame:
     """Set verdict ``unhealthy`` on the rows of a slice (a day, a dimension value) whose own
-    sample-ratio check fails."""
+    sample-ratio check fails.
+    """
     rows = (results["slice_srm_status"] == "fail").to_numpy()
     if not rows.any():
         return results

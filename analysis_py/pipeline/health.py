@@ -28,7 +28,8 @@ def _first_per_experiment(
     codes: np.ndarray, n_experiments: int, values: np.ndarray, largest: bool = False
 ) -> np.ndarray:
     """Per experiment, the position of the row with the smallest (or largest) value, NaN
-    last and ties to the earlier row; -1 for an experiment without rows."""
+    last and ties to the earlier row; -1 for an experiment without rows.
+    """
     key = np.where(np.isnan(values), np.inf, -values if largest else values)
     order = np.lexsort((key, codes))  # stable: ties keep row order
     ordered_codes = codes[order]
@@ -49,7 +50,8 @@ def health_checks(
     diagnostics: pd.DataFrame, results: pd.DataFrame, mart: pd.DataFrame
 ) -> pd.DataFrame:
     """Add the health-check columns to the per-experiment diagnostics (one row per
-    experiment, with n_smallest_arm), from the comparisons and the statistics mart."""
+    experiment, with n_smallest_arm), from the comparisons and the statistics mart.
+    """
     out = diagnostics.copy()
     experiments = pd.Index(out["experiment_id"])
     n_experiments = len(experiments)

@@ -38,12 +38,14 @@ Kind = Literal["any", "number", "time"]
 
 class PreflightError(RuntimeError):
     """The warehouse does not hold what the config needs; the message is the first finding
-    (one line naming table, column, value or experiment)."""
+    (one line naming table, column, value or experiment).
+    """
 
 
 class PreflightUnavailable(PreflightError):
     """The preflight's queries could not run (no connection, memory, permissions); the
-    message says why."""
+    message says why.
+    """
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,8 @@ def judge(
     seeds_pending: bool = False,
 ) -> list[Finding]:
     """The findings, errors first. ``seeds_pending``: a `dbt build` is about to load the
-    demo seeds, so missing demo tables are expected."""
+    demo seeds, so missing demo tables are expected.
+    """
     findings: list[Finding] = []
     demo = bool(facts.get("demo_data"))
     for spec, table in zip(specs, facts["tables"], strict=True):
@@ -238,7 +241,8 @@ def preflight(
 
 def raise_for_errors(findings: Iterable[Finding]) -> list[Finding]:
     """Raise :class:`PreflightError` with the first error (and how many more); return the
-    warnings."""
+    warnings.
+    """
     findings = list(findings)
     errors = [f.message for f in findings if f.level == "error"]
     if errors:
@@ -342,7 +346,8 @@ def _is_time(dtype: str) -> bool:
 
 def _version_stem(experiment_id: str) -> str:
     """The id without version numbers: 'checkout_v2' and 'checkout_v1' share a stem, so one
-    is not taken for a misspelling of the other."""
+    is not taken for a misspelling of the other.
+    """
     return re.sub(r"[_.-]?v?\d+", "", experiment_id.lower())
 
 

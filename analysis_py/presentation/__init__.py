@@ -1,2 +1,3 @@
 """What people read: the terminal summary and the HTML report, with the words and number
-formats they share. Reads the stored result columns and recomputes nothing."""
+formats they share. Reads the stored result columns and recomputes nothing.
+"""

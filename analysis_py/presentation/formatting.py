@@ -1,5 +1,6 @@
 """Number formats shared by the stored verdict reasons, the terminal summary and the report,
-so that a figure reads the same wherever it is shown."""
+so that a figure reads the same wherever it is shown.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The words and number formats people see, shared by the terminal summary and the HTML
-report so both say the same thing in the same order."""
+report so both say the same thing in the same order.
+"""
 
 from __future__ import annotations
 

@@ -42,7 +42,8 @@ class PlotRow:
 
 def forest_plot(rows: list[PlotRow], estimate_label: str) -> str:
     """An inline SVG forest plot of relative lifts: the decision estimate (filled circle,
-    thick line) above the unadjusted one (hollow diamond, thin line), a dashed line at 0."""
+    thick line) above the unadjusted one (hollow diamond, thin line), a dashed line at 0.
+    """
     width, left, right, row_height, top = 760, 230, 200, 38, 34
     bounds = [
         abs(v)
@@ -108,7 +109,8 @@ def forest_plot(rows: list[PlotRow], estimate_label: str) -> str:
 def time_series_plot(series: pd.DataFrame, title: str) -> str:
     """An inline SVG line chart of the cumulative relative effect of the decision estimate
     day by day, with the interval its verdict reads (adjusted, or always-valid when the
-    experiment is sequential) as a band and a dashed line at 0."""
+    experiment is sequential) as a band and a dashed line at 0.
+    """
     width, height, left, right, top, bottom = 760, 220, 60, 20, 16, 34
     days = series["day_number"].to_numpy(dtype=float)
     relative = (series["decision_scale"] == "relative").to_numpy()

@@ -21,7 +21,8 @@ from analysis_py.presentation.labels import (
 def format_summary(results: pd.DataFrame, diagnostics: pd.DataFrame) -> str:
     """Per experiment: health checks, then one line per metric and treatment (primary,
     secondary, guardrail) with the stored decision: the lift, the interval and p-value the
-    verdict reads, the Bayesian chance to win, and the verdict."""
+    verdict reads, the Bayesian chance to win, and the verdict.
+    """
     lines: list[str] = []
     for diagnostic in diagnostics.to_dict("records"):
         lines.append(

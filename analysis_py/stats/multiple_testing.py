@@ -60,7 +60,8 @@ def adjust_p_values(p_values: np.ndarray, families: np.ndarray, methods: np.ndar
 def _running(values: np.ndarray, family: np.ndarray, accumulate: np.ufunc) -> np.ndarray:
     """``accumulate`` (np.maximum or np.minimum) of ``values`` within each run of equal
     ``family`` codes; families must be contiguous and, for np.maximum, ascending (for
-    np.minimum, descending)."""
+    np.minimum, descending).
+    """
     n = values.size
     by_value = np.argsort(values, kind="stable")
     value_rank = np.empty(n, dtype=np.int64)

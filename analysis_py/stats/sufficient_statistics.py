@@ -17,7 +17,8 @@ ArrayLike = npt.ArrayLike
 
 class _SubjectSums:
     """What the sums dataclasses share: every field a float array (one element per
-    comparison), read from a DataFrame's columns by field name, pooled by adding."""
+    comparison), read from a DataFrame's columns by field name, pooled by adding.
+    """
 
     n: Any
 
@@ -103,7 +104,7 @@ def _field_names(sums: Any) -> list[str]:
 
 
 def _divide(numerator: ArrayLike, denominator: ArrayLike) -> np.ndarray:
-    """numerator / denominator, NaN where the denominator is not positive."""
+    """Numerator / denominator, NaN where the denominator is not positive."""
     numerator = np.asarray(numerator, dtype=float)
     denominator = np.asarray(denominator, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -252,7 +253,7 @@ class RatioStatistics(_SubjectSums):
 
 
 def _ratio(numerator: ArrayLike, denominator: ArrayLike) -> np.ndarray:
-    """numerator / denominator, NaN where the denominator is 0."""
+    """Numerator / denominator, NaN where the denominator is 0."""
     numerator = np.asarray(numerator, dtype=float)
     denominator = np.asarray(denominator, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -252,7 +252,8 @@ def _welch(
     treatment_n: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
     """Effect, standard error, Welch-Satterthwaite df, t, p and each arm's variance of the
-    mean."""
+    mean.
+    """
     control_n = np.asarray(control_n, dtype=float)
     treatment_n = np.asarray(treatment_n, dtype=float)
     control_var_of_mean = _divide(control_variance, control_n)

@@ -1,2 +1,3 @@
 """Everything that touches the warehouse or dbt: the dbt target and profile, dbt runs, the
-manifest, and reading the marts and writing the result tables."""
+manifest, and reading the marts and writing the result tables.
+"""

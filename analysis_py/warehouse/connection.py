@@ -49,14 +49,16 @@ class Warehouse(Protocol):
     def write_results(self, tables: dict[str, pd.DataFrame]) -> list[str]:
         """Replace each latest result table by its frame and add the frame to its history
         table (replacing that analysis_date's snapshot); on failure keep everything as it
-        was. Returns warnings (one line each) about steps after the commit that failed."""
+        was. Returns warnings (one line each) about steps after the commit that failed.
+        """
 
     def close(self) -> None: ...
 
 
 def connect(target: DbtTarget, schema: str | None = None) -> Warehouse:
     """Open the warehouse of the active dbt target; read and write in ``schema`` (default:
-    the target's schema)."""
+    the target's schema).
+    """
     implementations: dict[str, Callable[[DbtTarget, str | None], Warehouse]] = {
         "duckdb": DuckDBWarehouse,
         "postgres": PostgresWarehouse,
@@ -78,7 +80,8 @@ def connect(target: DbtTarget, schema: str | None = None) -> Warehouse:
 
 def check_reachable(target: DbtTarget) -> None:
     """Fail in one line when the target's warehouse is certainly not there yet (a DuckDB
-    file that does not exist), rather than let dbt create an empty one."""
+    file that does not exist), rather than let dbt create an empty one.
+    """
     if target.type == "duckdb":
         _duckdb_path(target)
 
@@ -156,7 +159,8 @@ _CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 def error_cause(text: str) -> str:
     """The cause of an engine's (or dbt's) error message, in one line: the table, column or
-    value at fault, or the disk or memory; else the message's first line."""
+    value at fault, or the disk or memory; else the message's first line.
+    """
     for pattern, template in _CAUSES:
         match = pattern.search(text)
         if match:
@@ -212,7 +216,8 @@ def _rows(
     frame: pd.DataFrame, columns: tuple[Column, ...], utc_aware: bool = False
 ) -> list[tuple[Any, ...]]:
     """The frame's rows as plain Python values in contract order, NaN as None. Timestamps
-    are UTC; ``utc_aware`` marks them so (pyspark reads a naive datetime as local time)."""
+    are UTC; ``utc_aware`` marks them so (pyspark reads a naive datetime as local time).
+    """
     values = []
     zone = timezone.utc if utc_aware else None
     for column in columns:
@@ -310,7 +315,8 @@ class DuckDBWarehouse:
 
     def _rollback(self) -> None:
         """Roll back if a transaction is still open. A failed commit may have ended it
-        already; the error of the rollback must not replace the one that caused it."""
+        already; the error of the rollback must not replace the one that caused it.
+        """
         import duckdb
 
         try:
@@ -576,7 +582,8 @@ class SparkWarehouse:
 
     def _append_history(self, name: str, frame: Any) -> None:
         """Overwrite only this analysis_date's partition of the history table (Spark cannot
-        delete rows from a plain table, but can replace a partition)."""
+        delete rows from a plain table, but can replace a partition).
+        """
         table = self._table(name)
         # Spark puts partition columns last: order the columns so.
         columns = sorted(TABLES[name], key=lambda c: c.name == "analysis_date")

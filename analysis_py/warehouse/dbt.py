@@ -16,7 +16,8 @@ from analysis_py.warehouse.profiles import DbtTarget, adapter_package
 class DbtBuildError(RuntimeError):
     """dbt failed; the message names the failing models and tests and, read from the
     adapter's error, the cause: a missing table or column, a value that does not convert,
-    the disk or memory."""
+    the disk or memory.
+    """
 
 
 def dbt_build(
@@ -52,7 +53,8 @@ KEYS_CHANGED_TEST = "assert_subject_keys_are_their_hash"
 
 def dbt_vars(config: ExperimentConfig, analysis_at: datetime | None = None) -> dict[str, Any]:
     """The --vars for a plain `dbt build`: the config, and the analysis time if there is one.
-    (`xp run` passes the time in the environment instead: see :func:`run_dbt`.)"""
+    (`xp run` passes the time in the environment instead: see :func:`run_dbt`.)
+    """
     variables = config.to_dbt_vars()
     if analysis_at is not None:
         variables["xp_analysis_at"] = analysis_time_text(analysis_at)
@@ -73,7 +75,8 @@ def run_dbt(
 ) -> None:
     """Run a dbt command (build, parse, run-operation, ...) on the target's project with the
     config's vars; raise :class:`DbtBuildError` with one line naming the cause on failure,
-    and KeyboardInterrupt when interrupted. ``callbacks`` receive every dbt event."""
+    and KeyboardInterrupt when interrupted. ``callbacks`` receive every dbt event.
+    """
     from dbt.cli.main import dbtRunner
 
     # dbt's anonymous usage tracking tries the network at every call (~1 s here).
@@ -119,7 +122,8 @@ def run_dbt(
 def _without_console_stack_traces(event: Any) -> None:
     """Keep dbt's stack traces (an interrupt, a crash) out of the terminal: xp says what
     happened in one line, and dbt's log file (logs/dbt.log) keeps the trace. Installed on
-    dbt's console logger at the first event of each invocation."""
+    dbt's console logger at the first event of each invocation.
+    """
     try:
         from dbt_common.events.event_manager_client import get_event_manager
 
@@ -136,7 +140,7 @@ def _without_console_stack_traces(event: Any) -> None:
 
 
 def _exception_error(command: str, target: DbtTarget, exception: BaseException) -> BaseException:
-    """dbt stopped with an exception (not a failing node): the error to raise instead."""
+    """Dbt stopped with an exception (not a failing node): the error to raise instead."""
     if isinstance(exception, KeyboardInterrupt):
         return exception
     if isinstance(exception, MemoryError):
@@ -164,7 +168,8 @@ def _name(result: Any) -> str:
 
 def _node_failures(results: Any, errors: list[str]) -> str:
     """The failing models and tests, the first one with its cause: the table, column or
-    value at fault, the disk or memory, read from the adapter's message."""
+    value at fault, the disk or memory, read from the adapter's message.
+    """
     failed = [
         node for node in (results or []) if str(node.status) in {"error", "fail", "runtime error"}
     ]

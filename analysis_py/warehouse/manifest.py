@@ -20,7 +20,7 @@ PACKAGE = "experiment_analysis"
 
 
 def manifest_path(project_dir: str | Path) -> Path:
-    """dbt's manifest.json of the project (honours target-path and DBT_TARGET_PATH)."""
+    """Dbt's manifest.json of the project (honours target-path and DBT_TARGET_PATH)."""
     project_dir = Path(project_dir)
     if os.environ.get("DBT_TARGET_PATH"):
         return Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json"
@@ -30,7 +30,8 @@ def manifest_path(project_dir: str | Path) -> Path:
 
 def mart_schema(target: DbtTarget) -> str:
     """The schema of the statistics mart: from the manifest of the last dbt invocation on
-    this kind of engine, else the target's own schema."""
+    this kind of engine, else the target's own schema.
+    """
     default = str(target.settings.get("schema") or "main")
     try:
         manifest = json.loads(manifest_path(target.project_dir).read_text())
