@@ -18,6 +18,17 @@ from scipy import stats
 
 @dataclass(frozen=True)
 class Posterior:
+    """The normal posterior of the relative effect, per comparison (arrays).
+
+    Attributes:
+        mean: Posterior mean of the relative effect.
+        std: Posterior standard deviation.
+        ci_lower: Lower bound of the equal-tailed credible interval at the confidence level.
+        ci_upper: Upper bound.
+        chance_to_win: Posterior probability that the effect goes the desired way.
+        expected_loss: Posterior mean shortfall in the desired direction (GrowthBook's risk).
+    """
+
     mean: np.ndarray
     std: np.ndarray
     ci_lower: np.ndarray

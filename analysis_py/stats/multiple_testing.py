@@ -16,8 +16,10 @@ CORRECTIONS = ("holm", "benjamini_hochberg", "bonferroni")
 
 
 def adjust_p_values(p_values: np.ndarray, families: np.ndarray, methods: np.ndarray) -> np.ndarray:
-    """Adjusted p-values; comparisons without a family (None) or with method "none", or
-    with a NaN p-value, keep their p-value. Vectorised over all families at once.
+    """Adjusted p-values, each within its family, all families in one vectorised pass.
+
+    Comparisons without a family (None), with method "none" or with a NaN p-value keep
+    their p-value.
 
     Example:
         >>> adjust_p_values(np.array([0.01, 0.04, 0.03]), np.array(["e", "e", "e"]),
@@ -58,9 +60,9 @@ def adjust_p_values(p_values: np.ndarray, families: np.ndarray, methods: np.ndar
 
 
 def _running(values: np.ndarray, family: np.ndarray, accumulate: np.ufunc) -> np.ndarray:
-    """``accumulate`` (np.maximum or np.minimum) of ``values`` within each run of equal
-    ``family`` codes; families must be contiguous and, for np.maximum, ascending (for
-    np.minimum, descending).
+    """``accumulate`` (np.maximum or np.minimum) of ``values`` within each run of ``family``.
+
+    Families must be contiguous and, for np.maximum, ascending (for np.minimum, descending).
     """
     n = values.size
     by_value = np.argsort(values, kind="stable")
@@ -78,6 +80,10 @@ def adjusted_alpha(
     An interval at that level excludes 0 exactly when p < α·p/p_adj, that is when
     p_adj < α (the "backed-out" intervals of GrowthBook, issue #1567). Unadjusted
     comparisons (p_adj = p) keep α.
+
+    Example:
+        >>> adjusted_alpha(np.array([0.01, 0.02]), np.array([0.03, 0.02]), 0.05).round(4).tolist()
+        [0.0167, 0.05]
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(adjusted_p_value > 0, p_value / adjusted_p_value, 1.0)

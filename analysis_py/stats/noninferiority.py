@@ -20,7 +20,15 @@ def noninferiority_p_value(
     margin: np.ndarray,
     increase_is_good: np.ndarray,
 ) -> np.ndarray:
-    """One-sided p-value of H0: the treatment is worse than the margin allows."""
+    """One-sided p-value of H0: the treatment is worse than the margin allows.
+
+    NaN where the margin is NaN (no non-inferiority test for that comparison).
+
+    Example:
+        >>> p = noninferiority_p_value(0.01, 0.02, 1000, np.array([0.05, np.nan]), True)
+        >>> [round(float(v), 4) for v in p]
+        [0.0014, nan]
+    """
     relative_effect, relative_std_error, degrees_of_freedom, margin = np.broadcast_arrays(
         *(
             np.asarray(a, dtype=float)

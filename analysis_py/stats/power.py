@@ -16,12 +16,21 @@ from scipy import stats
 
 @dataclass(frozen=True)
 class PowerAnalysis:
+    """What the current sample can detect, and how far it is from the target (arrays).
+
+    Attributes:
+        minimum_detectable_relative_effect: MDE / |control mean| at the current sample.
+        subjects_needed: Total subjects (both arms) at which the target relative effect
+            becomes detectable, n · (MDE_rel / r)², rounded up.
+        progress: (r / MDE_rel)², capped at 1: the share of the needed precision reached.
+    """
+
     minimum_detectable_relative_effect: np.ndarray
     subjects_needed: np.ndarray
     progress: np.ndarray
 
 
-def power_analysis(
+def power_analysis(  # noqa: PLR0917  (pipeline/decisions.py passes all six positionally)
     absolute_std_error: np.ndarray,
     control_mean: np.ndarray,
     n_total: np.ndarray,
@@ -29,7 +38,19 @@ def power_analysis(
     power: np.ndarray,
     target_relative_effect: np.ndarray,
 ) -> PowerAnalysis:
-    """MDE (relative to the control mean) at the current sample, and the sample needed."""
+    """MDE (relative to the control mean) at the current sample, and the sample needed.
+
+    MDE_rel = (z_{(1+c)/2} + z_{power}) · SE / |control mean| for confidence level c. Where
+    the control mean or the target effect is 0 the figures are infinite or NaN, not an error.
+
+    Example:
+        >>> result = power_analysis(np.array(0.5), np.array(10.0), np.array(10_000.0),
+        ...                         np.array(0.95), np.array(0.8), np.array(0.05))
+        >>> round(float(result.minimum_detectable_relative_effect), 4)
+        0.1401
+        >>> float(result.subjects_needed), round(float(result.progress), 4)
+        (78489.0, 0.1274)
+    """
     z = stats.norm.ppf((1 + np.asarray(confidence_level)) / 2) + stats.norm.ppf(power)
     with np.errstate(divide="ignore", invalid="ignore"):
         mde = z * absolute_std_error / np.abs(control_mean)

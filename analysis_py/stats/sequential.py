@@ -19,6 +19,12 @@ import numpy as np
 
 
 def rho_squared(alpha: np.ndarray, tuning: np.ndarray) -> np.ndarray:
+    """The sequence's ρ², which makes it tightest at ``tuning`` subjects (eq. 9).
+
+    Example:
+        >>> round(float(rho_squared(np.array(0.05), np.array(10_000.0))), 7)
+        0.0007936
+    """
     log_alpha = np.log(alpha)
     return (-2 * log_alpha + np.log(-2 * log_alpha + 1)) / tuning
 
@@ -36,6 +42,11 @@ def half_width(
     interval itself. With the same ρ², the interval at level a excludes 0 exactly when
     :func:`p_value` < a, so a multiplicity-adjusted interval is the one at
     a = α·p/p_adjusted (as for the fixed-horizon intervals in multiple_testing.py).
+
+    Example:
+        >>> n = np.array(10_000.0)
+        >>> round(float(half_width(np.array(0.5), n, np.array(0.05), n)), 4)
+        1.5176
     """
     rho2 = rho_squared(alpha, tuning)
     level = alpha if interval_alpha is None else interval_alpha
@@ -55,7 +66,13 @@ def p_value(
     alpha: np.ndarray,
     tuning: np.ndarray,
 ) -> np.ndarray:
-    """Always-valid p-value of H0: the effect is 0."""
+    """Always-valid p-value of H0: the effect is 0 (eq. 155, capped at 1).
+
+    Example:
+        >>> n = np.array(10_000.0)
+        >>> round(float(p_value(np.array(1.5), np.array(0.5), n, np.array(0.05), n)), 4)
+        0.0549
+    """
     rho2 = rho_squared(alpha, tuning)
     tr2p1 = n_total * rho2 + 1
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

@@ -16,8 +16,10 @@ ArrayLike = npt.ArrayLike
 
 
 class _SubjectSums:
-    """What the sums dataclasses share: every field a float array (one element per
-    comparison), read from a DataFrame's columns by field name, pooled by adding.
+    """What the sums dataclasses share: float arrays, read by name, pooled by adding.
+
+    Every field holds one element per comparison; ``from_columns`` reads a DataFrame's
+    columns named after the fields, and ``+`` pools two groups of subjects.
     """
 
     n: Any
@@ -70,10 +72,12 @@ class SufficientStatistics(_SubjectSums):
 
     @property
     def mean_y(self) -> np.ndarray:
+        """Mean of y, Σy / n; NaN when n = 0."""
         return _divide(self.sum_y, self.n)
 
     @property
     def mean_x(self) -> np.ndarray:
+        """Mean of x, Σx / n; NaN when n = 0."""
         return _divide(self.sum_x, self.n)
 
     @property
@@ -94,6 +98,7 @@ class SufficientStatistics(_SubjectSums):
     def _comoment(
         self, sum_products: np.ndarray, sum_a: np.ndarray, sum_b: np.ndarray
     ) -> np.ndarray:
+        """(Σab - Σa·Σb/n) / (n - 1): the sample covariance of a and b from their sums."""
         centred = sum_products - _divide(sum_a * sum_b, self.n)
         return _divide(centred, self.n - 1)
 
@@ -130,6 +135,7 @@ class MultiCovariateStatistics:
     sum_xx: np.ndarray
 
     def __add__(self, other: MultiCovariateStatistics) -> MultiCovariateStatistics:
+        """Pool two groups of subjects (e.g. control and treatment)."""
         return MultiCovariateStatistics(
             *(
                 getattr(self, f) + getattr(other, f)
@@ -139,24 +145,29 @@ class MultiCovariateStatistics:
 
     @property
     def mean_y(self) -> np.ndarray:
+        """Mean of y, (C,); NaN when n = 0."""
         return _divide(self.sum_y, self.n)
 
     @property
     def mean_x(self) -> np.ndarray:
+        """Mean of each covariate, (C, k); NaN when n = 0."""
         return _divide(self.sum_x, self.n[:, None])
 
     @property
     def variance_y(self) -> np.ndarray:
+        """Sample variance of y, (C,); NaN when n < 2."""
         centred = self.sum_y_squares - _divide(self.sum_y**2, self.n)
         return np.maximum(_divide(centred, self.n - 1), 0.0)
 
     @property
     def covariance_yx(self) -> np.ndarray:
+        """Sample covariance of y with each covariate, (C, k); NaN when n < 2."""
         n = self.n[:, None]
         return _divide(self.sum_yx - _divide(self.sum_y[:, None] * self.sum_x, n), n - 1)
 
     @property
     def covariance_xx(self) -> np.ndarray:
+        """Sample covariance matrix of the covariates, (C, k, k); NaN when n < 2."""
         n = self.n[:, None, None]
         outer = self.sum_x[:, :, None] * self.sum_x[:, None, :]
         return _divide(self.sum_xx - _divide(outer, n), n - 1)
@@ -164,13 +175,14 @@ class MultiCovariateStatistics:
 
 @dataclass(frozen=True)
 class RatioStatistics(_SubjectSums):
-    """Sums over the subjects of one arm for a ratio metric: numerator ``y`` with covariate
-    ``x``, denominator ``d`` with covariate ``w`` (the mart's columns for ratio metrics).
+    """Sums over the subjects of one arm for a ratio metric, numerator over denominator.
 
-    It offers the moments :class:`SufficientStatistics` does, for the ratio of means
-    R = ȳ/d̄ and its covariate ratio R_x = x̄/w̄, linearised with the delta method
-    (Deng et al. 2013, appendix B): ``variance_y`` is n·Var(R), ``variance_x`` n·Var(R_x) and
-    ``covariance_xy`` n·Cov(R, R_x), so the Welch and CUPED tests run on it unchanged.
+    The numerator ``y`` has the covariate ``x``, the denominator ``d`` the covariate ``w``
+    (the mart's columns for ratio metrics). It offers the moments
+    :class:`SufficientStatistics` does, for the ratio of means R = ȳ/d̄ and its covariate
+    ratio R_x = x̄/w̄, linearised with the delta method (Deng et al. 2013, appendix B):
+    ``variance_y`` is n·Var(R), ``variance_x`` n·Var(R_x) and ``covariance_xy``
+    n·Cov(R, R_x), so the Welch and CUPED tests run on it unchanged.
 
     Example:
         >>> arm = RatioStatistics(n=4, sum_y=10.0, sum_y_squares=30.0, sum_x=0.0,
@@ -197,9 +209,11 @@ class RatioStatistics(_SubjectSums):
     sum_dw: np.ndarray
 
     def _mean(self, total: np.ndarray) -> np.ndarray:
+        """Total / n; NaN when n = 0."""
         return _divide(total, self.n)
 
     def _cov(self, sum_products: np.ndarray, sum_a: np.ndarray, sum_b: np.ndarray) -> np.ndarray:
+        """Sample covariance of a and b from Σab, Σa and Σb; NaN when n < 2."""
         return _divide(sum_products - _divide(sum_a * sum_b, self.n), self.n - 1)
 
     def _ratio_cov(self, a: str, b: str, c: str, e: str) -> np.ndarray:
@@ -241,14 +255,17 @@ class RatioStatistics(_SubjectSums):
 
     @property
     def variance_y(self) -> np.ndarray:
+        """n·Var(ȳ/d̄) by the delta method: the variance a t-test divides by n."""
         return np.maximum(self._ratio_cov("y", "d", "y", "d"), 0.0)
 
     @property
     def variance_x(self) -> np.ndarray:
+        """n·Var(x̄/w̄) by the delta method."""
         return np.maximum(self._ratio_cov("x", "w", "x", "w"), 0.0)
 
     @property
     def covariance_xy(self) -> np.ndarray:
+        """n·Cov(ȳ/d̄, x̄/w̄) by the delta method: what CUPED's θ is computed from."""
         return self._ratio_cov("y", "d", "x", "w")
 
 

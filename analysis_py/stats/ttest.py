@@ -12,6 +12,7 @@ References:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -97,6 +98,7 @@ class CupedEstimate(EffectEstimate):
 
 
 def welch_test(
+    *,
     control_mean: np.ndarray,
     control_variance: np.ndarray,
     control_n: np.ndarray,
@@ -117,56 +119,57 @@ def welch_test(
     ``p_value`` tests the absolute difference, ``relative_p_value`` the relative effect
     (t = relative_effect / relative_effect_std_error, as GrowthBook does).
 
+    The arguments are keyword-only: six moments in a row are easy to pass in the wrong order.
+
     Example:
-        >>> est = welch_test(10.0, 4.0, 100, 11.0, 4.0, 100, 0.95)
+        >>> est = welch_test(control_mean=10.0, control_variance=4.0, control_n=100,
+        ...                  treatment_mean=11.0, treatment_variance=4.0, treatment_n=100,
+        ...                  confidence_level=0.95)
         >>> round(float(est.absolute_effect), 3), round(float(est.p_value), 4)
         (1.0, 0.0005)
     """
-    (
-        absolute_effect,
-        std_error,
-        degrees_of_freedom,
-        t_statistic,
-        _,
-        control_var_of_mean,
-        treatment_var_of_mean,
-    ) = _welch(
-        control_mean, control_variance, control_n, treatment_mean, treatment_variance, treatment_n
+    welch = _welch(
+        control_mean=control_mean,
+        control_variance=control_variance,
+        control_n=control_n,
+        treatment_mean=treatment_mean,
+        treatment_variance=treatment_variance,
+        treatment_n=treatment_n,
     )
     alpha = 1 - np.asarray(confidence_level, dtype=float)
-
     control_mean = np.asarray(control_mean, dtype=float)
+    treatment_mean = np.asarray(treatment_mean, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        nonzero = control_mean != 0
-        safe_control_mean = np.where(nonzero, control_mean, np.nan)
+        safe_control_mean = np.where(control_mean != 0, control_mean, np.nan)
         relative_effect = treatment_mean / safe_control_mean - 1
         relative_std_error = np.sqrt(
-            treatment_var_of_mean / safe_control_mean**2
-            + np.asarray(treatment_mean) ** 2 * control_var_of_mean / safe_control_mean**4
+            welch.treatment_var_of_mean / safe_control_mean**2
+            + treatment_mean**2 * welch.control_var_of_mean / safe_control_mean**4
         )
         relative_t = relative_effect / relative_std_error
-    quantile = interval_quantile(alpha, degrees_of_freedom, alternative)
+    df = welch.degrees_of_freedom
+    quantile = interval_quantile(alpha, df, alternative)
     absolute_lower, absolute_upper = interval(
-        absolute_effect, std_error, alpha, degrees_of_freedom, alternative, quantile
+        welch.absolute_effect, welch.std_error, alpha, df, alternative, quantile=quantile
     )
     relative_lower, relative_upper = interval(
-        relative_effect, relative_std_error, alpha, degrees_of_freedom, alternative, quantile
+        relative_effect, relative_std_error, alpha, df, alternative, quantile=quantile
     )
     return EffectEstimate(
         control_mean=control_mean,
-        treatment_mean=np.asarray(treatment_mean, dtype=float),
-        absolute_effect=absolute_effect,
-        absolute_effect_std_error=std_error,
+        treatment_mean=treatment_mean,
+        absolute_effect=welch.absolute_effect,
+        absolute_effect_std_error=welch.std_error,
         absolute_effect_ci_lower=absolute_lower,
         absolute_effect_ci_upper=absolute_upper,
         relative_effect=relative_effect,
         relative_effect_std_error=relative_std_error,
         relative_effect_ci_lower=relative_lower,
         relative_effect_ci_upper=relative_upper,
-        degrees_of_freedom=degrees_of_freedom,
-        t_statistic=t_statistic,
-        p_value=t_p_value(t_statistic, degrees_of_freedom, alternative),
-        relative_p_value=t_p_value(relative_t, degrees_of_freedom, alternative),
+        degrees_of_freedom=df,
+        t_statistic=welch.t_statistic,
+        p_value=t_p_value(welch.t_statistic, df, alternative),
+        relative_p_value=t_p_value(relative_t, df, alternative),
     )
 
 
@@ -175,8 +178,9 @@ def t_p_value(
     degrees_of_freedom: np.ndarray,
     alternative: str | np.ndarray = "two-sided",
 ) -> np.ndarray:
-    """The p-value of a t statistic: 2·P(T > |t|), or P(T > t) for "greater", P(T < t) for
-    "less".
+    """The p-value of a t statistic with these degrees of freedom.
+
+    Two-sided: 2·P(T > |t|); "greater": P(T > t); "less": P(T < t).
 
     Example:
         >>> [round(float(t_p_value(2.0, 30, a)), 4) for a in ("two-sided", "greater", "less")]
@@ -209,11 +213,15 @@ def interval(
     alpha: np.ndarray,
     degrees_of_freedom: np.ndarray,
     alternative: str | np.ndarray = "two-sided",
+    *,
     quantile: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The t interval at level 1 - α that agrees with :func:`t_p_value`: it excludes 0
-    exactly when the p-value is below α. Two-sided: estimate ± t_{1-α/2}·se; "greater":
-    [estimate - t_{1-α}·se, +inf); "less": (-inf, estimate + t_{1-α}·se].
+    """The t interval at level 1 - α that agrees with :func:`t_p_value`.
+
+    It excludes 0 exactly when the p-value is below α. Two-sided: estimate ± t_{1-α/2}·se;
+    "greater": [estimate - t_{1-α}·se, +inf); "less": (-inf, estimate + t_{1-α}·se].
+    ``quantile``, when given, is :func:`interval_quantile`'s value for these arguments,
+    computed once for several intervals on the same degrees of freedom.
 
     Example:
         >>> [round(float(v), 3) for v in interval(1.0, 0.5, 0.05, 30)]
@@ -229,7 +237,7 @@ def interval(
     return lower, upper
 
 
-def welch_p_value(
+def welch_p_value(  # noqa: PLR0917  (pipeline/health.py passes the moments positionally)
     control_mean: np.ndarray,
     control_variance: np.ndarray,
     control_n: np.ndarray,
@@ -237,22 +245,46 @@ def welch_p_value(
     treatment_variance: np.ndarray,
     treatment_n: np.ndarray,
 ) -> np.ndarray:
-    """The two-sided p-value of :func:`welch_test` alone (no interval to compute)."""
+    """The two-sided p-value of :func:`welch_test` alone (no interval to compute).
+
+    Example:
+        >>> round(float(welch_p_value(10.0, 4.0, 100, 11.0, 4.0, 100)), 4)
+        0.0005
+    """
     return _welch(
-        control_mean, control_variance, control_n, treatment_mean, treatment_variance, treatment_n
-    )[4]
+        control_mean=control_mean,
+        control_variance=control_variance,
+        control_n=control_n,
+        treatment_mean=treatment_mean,
+        treatment_variance=treatment_variance,
+        treatment_n=treatment_n,
+    ).p_value
+
+
+class _Welch(NamedTuple):
+    """The parts of Welch's test that :func:`welch_test` and :func:`welch_p_value` share."""
+
+    absolute_effect: np.ndarray
+    std_error: np.ndarray
+    degrees_of_freedom: np.ndarray
+    t_statistic: np.ndarray
+    p_value: np.ndarray
+    control_var_of_mean: np.ndarray
+    treatment_var_of_mean: np.ndarray
 
 
 def _welch(
+    *,
     control_mean: np.ndarray,
     control_variance: np.ndarray,
     control_n: np.ndarray,
     treatment_mean: np.ndarray,
     treatment_variance: np.ndarray,
     treatment_n: np.ndarray,
-) -> tuple[np.ndarray, ...]:
-    """Effect, standard error, Welch-Satterthwaite df, t, p and each arm's variance of the
-    mean.
+) -> _Welch:
+    """Effect, standard error, Welch-Satterthwaite df, two-sided t and p, and each arm's s²/n.
+
+    df = (s²_T/n_T + s²_C/n_C)² / ((s²_T/n_T)²/(n_T - 1) + (s²_C/n_C)²/(n_C - 1)).
     """
     control_n = np.asarray(control_n, dtype=float)
     treatment_n = np.asarray(treatment_n, dtype=float)
@@ -267,23 +299,23 @@ def _welch(
     )
     absolute_effect = np.asarray(treatment_mean, dtype=float) - control_mean
     t_statistic = _divide(absolute_effect, std_error)
-    p_value = 2 * stats.t.sf(np.abs(t_statistic), degrees_of_freedom)
-    return (
-        absolute_effect,
-        std_error,
-        degrees_of_freedom,
-        t_statistic,
-        p_value,
-        control_var_of_mean,
-        treatment_var_of_mean,
+    return _Welch(
+        absolute_effect=absolute_effect,
+        std_error=std_error,
+        degrees_of_freedom=degrees_of_freedom,
+        t_statistic=t_statistic,
+        p_value=2 * stats.t.sf(np.abs(t_statistic), degrees_of_freedom),
+        control_var_of_mean=control_var_of_mean,
+        treatment_var_of_mean=treatment_var_of_mean,
     )
 
 
 def mean_interval(
     arm: ArmSums, confidence_level: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Two-sided t interval of one arm's mean, ȳ ± t_{n-1} · s/√n (for a ratio metric's
-    :class:`RatioStatistics`, its delta-method variance).
+    """Two-sided t interval of one arm's mean, ȳ ± t_{n-1} · s/√n.
+
+    For a ratio metric's :class:`RatioStatistics`, s² is its delta-method variance.
 
     Example:
         >>> arm = SufficientStatistics(4, 10.0, 30.0, 0.0, 0.0, 0.0)
@@ -303,14 +335,14 @@ def unadjusted_test(
 ) -> EffectEstimate:
     """Welch's t-test on the metric alone (the covariate is ignored)."""
     return welch_test(
-        control.mean_y,
-        control.variance_y,
-        control.n,
-        treatment.mean_y,
-        treatment.variance_y,
-        treatment.n,
-        confidence_level,
-        alternative,
+        control_mean=control.mean_y,
+        control_variance=control.variance_y,
+        control_n=control.n,
+        treatment_mean=treatment.mean_y,
+        treatment_variance=treatment.variance_y,
+        treatment_n=treatment.n,
+        confidence_level=confidence_level,
+        alternative=alternative,
     )
 
 
@@ -352,14 +384,14 @@ def cuped_test(
     control_mean, control_variance = adjusted(control)
     treatment_mean, treatment_variance = adjusted(treatment)
     estimate = welch_test(
-        control_mean,
-        control_variance,
-        control.n,
-        treatment_mean,
-        treatment_variance,
-        treatment.n,
-        confidence_level,
-        alternative,
+        control_mean=control_mean,
+        control_variance=control_variance,
+        control_n=control.n,
+        treatment_mean=treatment_mean,
+        treatment_variance=treatment_variance,
+        treatment_n=treatment.n,
+        confidence_level=confidence_level,
+        alternative=alternative,
     )
     unadjusted_variance = _divide(control.variance_y, control.n) + _divide(
         treatment.variance_y, treatment.n
@@ -393,6 +425,15 @@ def multi_cuped_test(
     s²_y - 2 β·s_xy + βᵀ S_xx β. Eppo's CUPED++ regresses on the pre-exposure values of all
     the experiment's metrics in the same spirit (it fits per arm with ridge; here β is
     pooled, as for single-covariate CUPED).
+
+    Example (one covariate: the figures of :func:`cuped_test`'s example):
+        >>> control = MultiCovariateStatistics(np.array([4.0]), np.array([10.0]),
+        ...     np.array([30.0]), np.array([[6.0]]), np.array([[20.0]]), np.array([[[14.0]]]))
+        >>> treatment = MultiCovariateStatistics(np.array([4.0]), np.array([14.0]),
+        ...     np.array([54.0]), np.array([[6.0]]), np.array([[26.0]]), np.array([[[14.0]]]))
+        >>> est = multi_cuped_test(control, treatment, 0.95)
+        >>> est.coefficients.round(4).tolist(), est.absolute_effect.round(4).tolist()
+        ([[1.0]], [1.0])
     """
     pooled = control + treatment
     coefficients = np.einsum(
@@ -414,13 +455,13 @@ def multi_cuped_test(
     control_mean, control_variance = adjusted(control)
     treatment_mean, treatment_variance = adjusted(treatment)
     estimate = welch_test(
-        control_mean,
-        control_variance,
-        control.n,
-        treatment_mean,
-        treatment_variance,
-        treatment.n,
-        confidence_level,
-        alternative,
+        control_mean=control_mean,
+        control_variance=control_variance,
+        control_n=control.n,
+        treatment_mean=treatment_mean,
+        treatment_variance=treatment_variance,
+        treatment_n=treatment.n,
+        confidence_level=confidence_level,
+        alternative=alternative,
     )
     return MultiCupedEstimate(**vars(estimate), coefficients=coefficients)
