@@ -256,8 +256,9 @@ def floor_sql() -> str:
 
 
 def python_step_seconds(comparisons: int = 10_000) -> tuple[float, float]:
-    """Wall times of analyze() on a synthetic mart with this many comparisons: its first
-    call in this process (as `xp run` makes it) and the median of three.
+    """Wall times of analyze() on a synthetic mart with this many comparisons.
+
+    Returns its first call in this process (as `xp run` makes it) and the median of three.
     """
     experiments = comparisons // 10
     config = parse_config(benchmark_config(experiments), "benchmark")
@@ -368,7 +369,7 @@ def main() -> None:
     scratch.unlink()
     xp = str(Path(sys.executable).parent / "xp")
     # A nightly run finds dbt's parse cache warm (same code, config and profile); a run after
-    # any change parses the whole project first (~2.5 s). Measure the steady state.
+    # any change parses the whole project first. Measure the steady state.
     subprocess.run(
         [sys.executable, "-c", WARM_PARSE, str(host)], env=env, check=True, capture_output=True
     )

@@ -1,4 +1,4 @@
-"""Peer paths for scripts/benchmark.py, each run in a fresh process on the same Parquet data:
+"""Peer paths for scripts/benchmark.py, each run in a fresh process on the same Parquet data.
 
     python scripts/benchmark_peers.py pandas <data dir>       # pandas + statsmodels
     python scripts/benchmark_peers.py tea-tasting <data dir>  # DuckDB per-subject table,
@@ -73,9 +73,10 @@ def pandas_statsmodels(data: Path) -> list[tuple[str, str, float, float]]:
 
 
 def per_subject_aggregates() -> list[str]:
-    """The per-subject columns of the one-pass query (the floor's and tea-tasting's): for each
-    event name, count and sum in the window (y) and before exposure (x), over events ``e``
-    joined to first exposures ``f`` within the lookback and the window.
+    """The per-subject columns of the one-pass query (the floor's and tea-tasting's).
+
+    For each event name, count and sum in the window (y) and before exposure (x), over
+    events ``e`` joined to first exposures ``f`` within the lookback and the window.
     """
     aggregates = []
     for name in EVENT_NAMES:
@@ -92,8 +93,9 @@ def per_subject_aggregates() -> list[str]:
 
 
 def tea_tasting(data: Path) -> list[tuple[str, str, float, float]]:
-    """A per-subject table built in DuckDB (one pass, as the floor), then tea-tasting's CUPED
-    t-test on it (pandas backend).
+    """tea-tasting's CUPED t-test (pandas backend) on a per-subject table built in DuckDB.
+
+    The table is built in one pass, as the floor builds it.
     """
     import duckdb
     import tea_tasting as tt

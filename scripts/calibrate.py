@@ -114,8 +114,9 @@ def _mart(config, arms: dict[tuple[str, str], SufficientStatistics], day: int) -
 
 
 def peeking_at_the_verdict(rng: np.random.Generator, runs: int) -> dict[str, float]:
-    """A/A: share of runs whose verdict is better or worse on any of the DAYS daily looks,
-    from the analysis step itself, fixed-horizon and sequential.
+    """A/A: share of runs whose verdict is better or worse on any of the DAYS daily looks.
+
+    The verdicts come from the analysis step itself, fixed-horizon and sequential.
     """
     arms = {
         (variant, metric): _daily_sums(rng, runs, 0.0)

@@ -97,6 +97,25 @@ EXPERIMENTS = (
 )
 
 
+#: The highest rate multiplier of each event: the thinning draws at rate x this.
+MAX_MULTIPLIER = {"session_start": 1.10, "purchase": 1.15}
+
+#: One experiment's effect on one subject: (exposure day, event_name, rate multiplier).
+Effect = tuple[float, str, float]
+
+
+@dataclass(frozen=True)
+class Subjects:
+    """Every subject's id, persistent propensities and attributes (index = subject)."""
+
+    ids: list[str]
+    session_rate: np.ndarray
+    purchase_rate: np.ndarray
+    purchase_value_mean: np.ndarray
+    platform: np.ndarray
+    country: np.ndarray
+
+
 def _timestamp(days_since_period_start: float) -> str:
     # Whole seconds: every engine then agrees on window boundaries.
     seconds = int(days_since_period_start * 86400)
@@ -106,9 +125,27 @@ def _timestamp(days_since_period_start: float) -> str:
 def generate(seed: int = SEED) -> tuple[list[tuple], list[tuple]]:
     """Return (assignment rows, event rows), each sorted, as tuples of CSV fields."""
     rng = np.random.default_rng(seed)
-    n_total = N_SUBJECTS + N_UNASSIGNED_SUBJECTS
-    subject_ids = [f"s{i:05d}" for i in range(1, n_total + 1)]
+    subjects = _draw_subjects(rng, seed)
+    assignments: list[tuple] = []
+    effects_by_subject: dict[int, list[Effect]] = {}
+    for experiment in EXPERIMENTS:
+        rows, effects = _expose(rng, experiment, subjects)
+        assignments.extend(rows)
+        for subject, effect in effects:
+            effects_by_subject.setdefault(subject, []).append(effect)
+    events = [
+        row
+        for subject in range(len(subjects.ids))
+        for row in _subject_events(rng, subjects, subject, effects_by_subject.get(subject, []))
+    ]
+    assignments.sort()
+    events.sort()
+    return assignments, events
 
+
+def _draw_subjects(rng: np.random.Generator, seed: int) -> Subjects:
+    """Every subject, assigned or not, with the draws that make behaviour persistent."""
+    n_total = N_SUBJECTS + N_UNASSIGNED_SUBJECTS
     # Persistent per-subject propensities (gamma: a few heavy users, many light ones).
     session_rate = rng.gamma(shape=1.5, scale=SESSION_RATE_PER_DAY / 1.5, size=n_total)
     purchase_rate = rng.gamma(shape=1.0, scale=PURCHASE_RATE_PER_DAY, size=n_total)
@@ -121,91 +158,111 @@ def generate(seed: int = SEED) -> tuple[list[tuple], list[tuple]]:
     country = attributes.choice(
         [c for c, _ in COUNTRIES], size=n_total, p=[w for _, w in COUNTRIES]
     )
+    return Subjects(
+        ids=[f"s{i:05d}" for i in range(1, n_total + 1)],
+        session_rate=session_rate,
+        purchase_rate=purchase_rate,
+        purchase_value_mean=purchase_value_mean,
+        platform=platform,
+        country=country,
+    )
 
-    assignments: list[tuple] = []
-    # subject index -> list of (exposure day, event_name, multiplier)
-    effects_by_subject: dict[int, list[tuple[float, str, float]]] = {}
-    for experiment in EXPERIMENTS:
-        start_day = (experiment.starts_at - PERIOD_START).days
-        enrolled = np.flatnonzero(rng.random(N_SUBJECTS) < experiment.subject_share)
-        arms = rng.choice(len(experiment.variants), size=enrolled.size, p=experiment.weights)
-        exposure_day = start_day + rng.random(enrolled.size) * experiment.enrolment_days
-        n_duplicates = rng.choice(
-            [0, 1, 2],
-            size=enrolled.size,
-            p=[
-                1 - DUPLICATE_EXPOSURE_SHARE,
-                DUPLICATE_EXPOSURE_SHARE * 0.7,
-                DUPLICATE_EXPOSURE_SHARE * 0.3,
-            ],
+
+def _expose(
+    rng: np.random.Generator, experiment: DemoExperiment, subjects: Subjects
+) -> tuple[list[tuple], list[tuple[int, Effect]]]:
+    """One experiment's assignment rows, and the (subject, effect) of each treated subject.
+
+    Some subjects get duplicate exposure rows, and a few a second variant's row too; those
+    in two variants get no effect.
+    """
+    start_day = (experiment.starts_at - PERIOD_START).days
+    enrolled = np.flatnonzero(rng.random(N_SUBJECTS) < experiment.subject_share)
+    arms = rng.choice(len(experiment.variants), size=enrolled.size, p=experiment.weights)
+    exposure_day = start_day + rng.random(enrolled.size) * experiment.enrolment_days
+    n_duplicates = rng.choice(
+        [0, 1, 2],
+        size=enrolled.size,
+        p=[
+            1 - DUPLICATE_EXPOSURE_SHARE,
+            DUPLICATE_EXPOSURE_SHARE * 0.7,
+            DUPLICATE_EXPOSURE_SHARE * 0.3,
+        ],
+    )
+    is_multi_variant = rng.random(enrolled.size) < MULTI_VARIANT_SHARE
+    rows: list[tuple] = []
+    effects: list[tuple[int, Effect]] = []
+    for subject, arm, day, duplicates, multi in zip(
+        enrolled, arms, exposure_day, n_duplicates, is_multi_variant, strict=True
+    ):
+        variant = experiment.variants[arm]
+        exposures = [(day, variant)]
+        exposures += [(day + rng.random() * 5, variant) for _ in range(duplicates)]
+        if multi:
+            other = experiment.variants[(arm + 1) % len(experiment.variants)]
+            exposures.append((day + rng.random() * 3, other))
+        rows.extend(
+            (
+                subjects.ids[subject],
+                experiment.experiment_id,
+                row_variant,
+                _timestamp(row_day),
+                subjects.platform[subject],
+                subjects.country[subject],
+            )
+            for row_day, row_variant in exposures
         )
-        is_multi_variant = rng.random(enrolled.size) < MULTI_VARIANT_SHARE
-        for subject, arm, day, duplicates, multi in zip(
-            enrolled, arms, exposure_day, n_duplicates, is_multi_variant, strict=True
-        ):
-            variant = experiment.variants[arm]
-            rows = [(day, variant)]
-            for _ in range(duplicates):
-                rows.append((day + rng.random() * 5, variant))
-            if multi:
-                other = experiment.variants[(arm + 1) % len(experiment.variants)]
-                rows.append((day + rng.random() * 3, other))
-            for row_day, row_variant in rows:
-                assignments.append(
-                    (
-                        subject_ids[subject],
-                        experiment.experiment_id,
-                        row_variant,
-                        _timestamp(row_day),
-                        platform[subject],
-                        country[subject],
-                    )
-                )
-            if variant in experiment.effects and not multi:
-                event_name, multiplier = experiment.effects[variant]
-                effects_by_subject.setdefault(subject, []).append((day, event_name, multiplier))
+        if variant in experiment.effects and not multi:
+            event_name, multiplier = experiment.effects[variant]
+            effects.append((subject, (day, event_name, multiplier)))
+    return rows, effects
 
-    events: list[tuple] = []
-    max_multiplier = {"session_start": 1.10, "purchase": 1.15}
-    for subject in range(n_total):
-        for event_name, rate in (
-            ("session_start", session_rate[subject]),
-            ("purchase", purchase_rate[subject]),
-        ):
-            # Inhomogeneous Poisson process by thinning: draw at the highest rate, keep an
-            # event with probability (rate at its time) / (highest rate).
-            ceiling = max_multiplier[event_name]
-            n_events = rng.poisson(rate * ceiling * PERIOD_DAYS)
-            days = np.sort(rng.random(n_events) * PERIOD_DAYS)
-            keep_draws = rng.random(n_events)
-            values = rng.exponential(purchase_value_mean[subject], size=n_events)
-            null_draws = rng.random(n_events)
-            for day, keep_draw, value, null_draw in zip(
-                days, keep_draws, values, null_draws, strict=True
-            ):
-                multiplier = 1.0
-                for exposure_day, effect_event, effect in effects_by_subject.get(subject, ()):
-                    if effect_event == event_name and day >= exposure_day:
-                        multiplier *= effect
-                if keep_draw >= multiplier / ceiling:
-                    continue
-                if event_name == "purchase" and null_draw >= NULL_VALUE_SHARE:
-                    value_field = f"{value:.2f}"
-                else:
-                    value_field = ""  # sessions carry no value; some purchases lost theirs
-                events.append(
-                    (
-                        subject_ids[subject],
-                        event_name,
-                        _timestamp(day),
-                        value_field,
-                        country[subject],
-                    )
-                )
 
-    assignments.sort()
-    events.sort()
-    return assignments, events
+def _subject_events(
+    rng: np.random.Generator, subjects: Subjects, subject: int, effects: list[Effect]
+) -> list[tuple]:
+    """One subject's session and purchase event rows over the whole period."""
+    rows: list[tuple] = []
+    for event_name, rate in (
+        ("session_start", subjects.session_rate[subject]),
+        ("purchase", subjects.purchase_rate[subject]),
+    ):
+        # Inhomogeneous Poisson process by thinning: draw at the highest rate, keep an
+        # event with probability (rate at its time) / (highest rate).
+        ceiling = MAX_MULTIPLIER[event_name]
+        n_events = rng.poisson(rate * ceiling * PERIOD_DAYS)
+        days = np.sort(rng.random(n_events) * PERIOD_DAYS)
+        keep_draws = rng.random(n_events)
+        values = rng.exponential(subjects.purchase_value_mean[subject], size=n_events)
+        null_draws = rng.random(n_events)
+        for day, keep_draw, value, null_draw in zip(
+            days, keep_draws, values, null_draws, strict=True
+        ):
+            if keep_draw >= _multiplier(effects, event_name, day) / ceiling:
+                continue
+            if event_name == "purchase" and null_draw >= NULL_VALUE_SHARE:
+                value_field = f"{value:.2f}"
+            else:
+                value_field = ""  # sessions carry no value; some purchases lost theirs
+            rows.append(
+                (
+                    subjects.ids[subject],
+                    event_name,
+                    _timestamp(day),
+                    value_field,
+                    subjects.country[subject],
+                )
+            )
+    return rows
+
+
+def _multiplier(effects: list[Effect], event_name: str, day: float) -> float:
+    """The product of the effects on ``event_name`` that have started by ``day``."""
+    multiplier = 1.0
+    for exposure_day, effect_event, effect in effects:
+        if effect_event == event_name and day >= exposure_day:
+            multiplier *= effect
+    return multiplier
 
 
 TICKET_RATE_PER_SESSION = 0.08

@@ -1,14 +1,14 @@
-"""Write assignment and event tables at scale, deterministically, as Parquet files.
+r"""Write assignment and event tables at scale, deterministically, as Parquet files.
 
-    python scripts/generate_scale_data.py --events 10_000_000 --subjects 1_000_000 \\
+    python scripts/generate_scale_data.py --events 10_000_000 --subjects 1_000_000 \
         --experiments 5 --out-dir /tmp/xp-scale
 
-Pseudo-random numbers come from DuckDB's ``hash(i * 16 + salt)`` (fast and deterministic; a
-multi-argument hash gave correlated streams here). The shape follows the benchmark data set of
-shared/PLATFORM.md: every subject is in one experiment (round robin), 10% of subjects have a
-duplicate exposure row, 5 event names with skewed frequencies, per-subject activity with a
-long tail, events over 60 days around exposure (so windows and the pre-exposure lookback
-both have data), values on purchase-like events only.
+Pseudo-random numbers come from DuckDB's ``hash(i * 16 + salt)``: fast and deterministic,
+where a multi-argument hash gives correlated streams. The shape is the benchmark data set
+of docs/benchmarks.md: every subject is in one experiment (round robin), 10% of subjects
+have a duplicate exposure row, 5 event names with skewed frequencies, per-subject activity
+with a long tail, events over 74 days with exposures between days 30 and 44 (so windows and
+the pre-exposure lookback both have data), values on purchase events only.
 """
 
 from __future__ import annotations
