@@ -23,8 +23,10 @@ DEMO_ANALYSIS_AT = pd.Timestamp("2026-04-10 00:00:00")
 
 
 def load_script(path: Path) -> ModuleType:
-    """A script of the repository (scripts/*.py) imported as a module, under its file name
-    (registered in sys.modules: dataclasses look their module up while being defined).
+    """A script of the repository (scripts/*.py) imported as a module, under its file name.
+
+    The module is registered in sys.modules: dataclasses look their module up while being
+    defined.
     """
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)

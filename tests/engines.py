@@ -1,5 +1,7 @@
-"""Start the other engines for the tests: a throw-away Postgres server, and the check that
-Spark can run here. CI (CI=true) fails when an engine is missing instead of skipping.
+"""Start the other engines for the tests: a throw-away Postgres server, and Spark's check.
+
+The check says whether Spark can run here. CI (CI=true) fails when an engine is missing
+instead of skipping.
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ def _free_port() -> int:
 
 @contextmanager
 def throwaway_postgres() -> Iterator[int]:
-    """A fresh Postgres cluster on a free local port with an empty database 'xp'; yields
-    the port and deletes everything afterwards.
+    """A fresh Postgres cluster on a free local port with an empty database 'xp'.
+
+    Yields the port and deletes everything afterwards.
     """
     bin_dir = _postgres_bin()
     if bin_dir is None:
@@ -116,8 +119,10 @@ def require_spark() -> None:
 def run_in_time_zone(
     zone: str, steps: list[dict], env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> tuple[list[dict], str]:
-    """Run `xp` steps in a fresh Python process whose time zone is `zone` (TZ, and PGTZ for
-    the Postgres session); returns each step's outcome and the process's whole output.
+    """Run `xp` steps in a fresh Python process whose time zone is `zone`.
+
+    The zone is set as TZ, and PGTZ for the Postgres session. Returns each step's outcome
+    and the process's whole output.
 
     A step is a dict: ``argv`` (xp's arguments), optionally ``env`` (variables set for this
     step and the ones after it), and for Spark, where the tables live in the

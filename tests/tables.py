@@ -88,8 +88,9 @@ def assert_tables_agree(
 
 
 def _plain(series: pd.Series) -> list:
-    """Values comparable across engines: missing as None, dates and times as ISO text
-    (engines return a date as datetime.date, pandas Timestamp or numpy datetime64).
+    """Values comparable across engines: missing as None, dates and times as ISO text.
+
+    Engines return a date as datetime.date, pandas Timestamp or numpy datetime64.
     """
 
     def plain(value):

@@ -1,6 +1,7 @@
-"""The benchmark compares like with like: on data from the scale generator, its floor query
-(scripts/benchmark.py) gives the same per-variant sums as our statistics mart, and its state
-floor the same as the floor.
+"""The benchmark compares like with like.
+
+On data from the scale generator, its floor query (scripts/benchmark.py) gives the same
+per-variant sums as our statistics mart, and its state floor the same as the floor.
 """
 
 from __future__ import annotations

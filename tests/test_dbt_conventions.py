@@ -1,7 +1,9 @@
-"""The dbt conventions we follow (../shared STYLE, dbt-project-evaluator's rules), read from
-the manifest: every model states its grain, documents its columns, has a primary-key test,
-and reads only earlier layers. A model that breaks a rule on purpose is listed below with
-the reason; a new break fails the test.
+"""The dbt conventions we follow, read from the manifest.
+
+These are dbt Labs' structure and style guides and dbt-project-evaluator's rules: every
+model states its grain, documents its columns, has a primary-key test, and reads only
+earlier layers. A model that breaks a rule on purpose is listed below with the reason; a
+new break fails the test.
 """
 
 from __future__ import annotations
@@ -116,9 +118,7 @@ def test_models_read_only_earlier_layers(models: dict[str, dict]) -> None:
 
 
 def test_the_sum_columns_are_one_fact(models: dict[str, dict]) -> None:
-    """analysis_py/marts.py names the sums; the contracted mart and the result tables carry
-    exactly them.
-    """
+    """analysis_py/marts.py names the sums; the contracted mart and result tables carry them."""
     mart = next(m for m in models.values() if m["name"] == MART)
     assert mart["contract"]["enforced"]
     assert set(MART_COLUMNS) <= set(mart["columns"])

@@ -20,8 +20,9 @@ OUR_SCHEMA = "analytics_experiments"  # dbt's default generate_schema_name: targ
 
 
 def make_host_project(root: Path) -> Path:
-    """A host dbt project with a model of its own, raw tables of its own, and this
-    repository as a local package configured only through vars.
+    """A host dbt project with a model and raw tables of its own, and this package.
+
+    This repository is a local package of it, configured only through vars.
     """
     host = root / "host"
     (host / "models").mkdir(parents=True)

@@ -107,7 +107,9 @@ def test_a_warehouse_with_older_columns_asks_for_a_full_refresh(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
 ) -> None:
-    """A warehouse built by a version whose incremental tables had other columns (here: the
+    """Incremental tables with other columns fail with what to run, and a full refresh fixes.
+
+    A warehouse built by a version whose incremental tables had other columns (here: the
     first exposures without subject_key, as before 0007) fails with a one-line reason that
     says what to run, keeps its results, and is rebuilt by `xp run --full-refresh`; so do
     stored subject keys that the engine no longer hashes to. (The copy keeps the file's name:
@@ -319,8 +321,10 @@ def test_history_keeps_one_snapshot_per_date(
 def test_history_written_by_an_earlier_version_gains_the_new_columns(
     demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An upgrade adds result columns: the next run adds them to the history tables (null in
-    the older snapshots) instead of failing, and inserts by name whatever the column order.
+    """An upgrade's new result columns are added to the history tables instead of failing.
+
+    The next run adds them (null in the older snapshots), and inserts by name whatever the
+    column order.
     """
     copy = tmp_path / "upgraded.duckdb"
     shutil.copy(demo_run.path, copy)

@@ -1,6 +1,6 @@
 """The same demo on Postgres and on Spark gives the same tables as on DuckDB.
 
-Slow: starts a throw-away Postgres server and a local Spark session (about 1.5 min).
+Slow: starts a throw-away Postgres server and a local Spark session.
 """
 
 from __future__ import annotations

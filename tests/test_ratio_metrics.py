@@ -1,6 +1,7 @@
-"""Ratio metrics on the demo: the delta method and ratio CUPED against tea-tasting's
-RatioOfMeans and against a hand delta-method computation, both on per-subject values that
-pandas derives from the raw seed CSVs (not from dbt's tables).
+"""Ratio metrics on the demo: the delta method and ratio CUPED against two references.
+
+The references are tea-tasting's RatioOfMeans and a hand delta-method computation, both on
+per-subject values that pandas derives from the raw seed CSVs (not from dbt's tables).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def results(demo_run: DemoRun):
 
 @pytest.mark.parametrize(("experiment_id", "metric_id", "treatment"), RATIOS)
 def test_ratio_equals_tea_tasting_ratio_of_means(
-    subjects, results, demo_run: DemoRun, experiment_id, metric_id, treatment
+    subjects, results, demo_run: DemoRun, *, experiment_id, metric_id, treatment
 ) -> None:
     control = demo_run.config.experiment(experiment_id).control
     data = subjects[
@@ -72,7 +73,7 @@ def test_ratio_equals_tea_tasting_ratio_of_means(
 
 @pytest.mark.parametrize(("experiment_id", "metric_id", "treatment"), RATIOS)
 def test_ratio_equals_a_hand_delta_method(
-    subjects, results, demo_run: DemoRun, experiment_id, metric_id, treatment
+    subjects, results, demo_run: DemoRun, *, experiment_id, metric_id, treatment
 ) -> None:
     """Var(ȳ/d̄) ≈ gᵀ S g / n with g = (1/d̄, -ȳ/d̄²) and S the sample covariance of (y, d)."""
     control = demo_run.config.experiment(experiment_id).control

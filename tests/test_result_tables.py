@@ -1,5 +1,7 @@
-"""docs/result-tables.md is the contract's own rendering, and lists every column of the
-latest tables in the contract's order (the sliced tables: only what they add).
+"""docs/result-tables.md is the contract's own rendering, with every column in its order.
+
+It lists every column of the latest tables in the contract's order (the sliced tables:
+only what they add).
 """
 
 from __future__ import annotations
