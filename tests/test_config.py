@@ -385,6 +385,16 @@ def test_event_source_errors(sources: list[dict], metric: dict, expected: str) -
     assert str(raised.value).startswith("x.yml: " + expected), str(raised.value)
 
 
+@pytest.mark.parametrize("key", ["subject_id_column", "timestamp_column"])
+def test_an_event_sources_required_columns_are_not_null(key: str) -> None:
+    document = {**copy.deepcopy(VALID), "event_sources": [{**TICKETS, key: None}]}
+    with pytest.raises(ConfigError) as raised:
+        parse_config(document, "x.yml")
+    assert str(raised.value).startswith(
+        f"x.yml: event_sources[0] (id 'tickets'): key '{key}': None is not a valid name"
+    )
+
+
 def test_an_experiment_computes_its_ratios_components() -> None:
     document = copy.deepcopy(VALID)
     document["metrics"] += [ORDERS, RATIO]

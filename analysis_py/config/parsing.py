@@ -111,8 +111,8 @@ _DBT_SOURCE = Table(
 _EVENT_SOURCE = Table(
     Key("id", _metric_id, required=True),
     Key("dbt_source", mapping(_DBT_SOURCE), required=True, spread=True),
-    Key("subject_id_column", optional(_column), required=True),
-    Key("timestamp_column", optional(_column), required=True),
+    Key("subject_id_column", _column, required=True),
+    Key("timestamp_column", _column, required=True),
     Key("value_column", optional(_column)),
     Key("event_name_column", optional(_column)),
 )
