@@ -336,9 +336,13 @@ def non_empty_list(at: Location, value: Any) -> list[Any]:
 
 
 def is_finite_number(value: Any) -> bool:
-    """Whether ``value`` is an int or float, not a boolean, and finite."""
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    return is_number and math.isfinite(value)
+    """Whether ``value`` is an int or float, not a boolean, and a finite float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the range of floats
+        return False
 
 
 def shown(value: Any) -> str:
