@@ -4,12 +4,39 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
-from analysis_py.config import ConfigError, load_config, parse_config
+from analysis_py.config import (
+    AnalysisSettings,
+    ConfigError,
+    EventSource,
+    Experiment,
+    ExperimentConfig,
+    Metric,
+    load_config,
+    parse_config,
+    parsing,
+)
+from analysis_py.config.schema import (
+    Convert,
+    Entry,
+    Key,
+    Location,
+    Rule,
+    Table,
+    boolean,
+    number,
+    one_of,
+    optional,
+    text,
+    walk,
+    whole_number,
+)
+from analysis_py.config.types import Filter, Threshold, Winsorize
 from tests.conftest import DEMO_CONFIG
 
 VALID = {
@@ -356,6 +383,16 @@ def test_event_source_errors(sources: list[dict], metric: dict, expected: str) -
     with pytest.raises(ConfigError) as raised:
         parse_config(document, "x.yml")
     assert str(raised.value).startswith("x.yml: " + expected), str(raised.value)
+
+
+@pytest.mark.parametrize("key", ["subject_id_column", "timestamp_column"])
+def test_an_event_sources_required_columns_are_not_null(key: str) -> None:
+    document = {**copy.deepcopy(VALID), "event_sources": [{**TICKETS, key: None}]}
+    with pytest.raises(ConfigError) as raised:
+        parse_config(document, "x.yml")
+    assert str(raised.value).startswith(
+        f"x.yml: event_sources[0] (id 'tickets'): key '{key}': None is not a valid name"
+    )
 
 
 def test_an_experiment_computes_its_ratios_components() -> None:
@@ -797,3 +834,105 @@ def test_the_documented_config_examples_load(document: str) -> None:
     assert examples
     for example in examples:
         parse_config(example, document)
+
+
+# The tables the parser is declared in (config/parsing.py), and the walk over them
+# (config/schema.py).
+
+
+def _fields_filled(*tables: Table) -> set[str]:
+    """The fields the keys of ``tables`` fill one each (keys that fill several aside)."""
+    return {
+        item.field_name or item.name
+        for table in tables
+        for item in table
+        if isinstance(item, Key) and not item.spread
+    }
+
+
+@pytest.mark.parametrize(
+    ("tables", "filled_otherwise", "dataclass"),
+    [
+        ((parsing._EVENT_SOURCE,), {"source_name", "table_name"}, EventSource),
+        ((parsing._RATIO_METRIC, parsing._EVENT_METRIC), set(), Metric),
+        ((parsing._THRESHOLD,), set(), Threshold),
+        ((parsing._FILTER,), set(), Filter),
+        ((parsing._WINSORIZE,), set(), Winsorize),
+        ((parsing._EXPERIMENT,), {"metrics", "roles"}, Experiment),
+        ((parsing._ANALYSIS,), set(), AnalysisSettings),
+        ((parsing._DOCUMENT,), {"path"}, ExperimentConfig),
+    ],
+)
+def test_every_field_of_the_types_has_a_key(
+    tables: tuple[Table, ...], filled_otherwise: set[str], dataclass: type
+) -> None:
+    """A field added to a type without a key in its table (or the reverse) fails here."""
+    fields = {f.name for f in dataclasses.fields(dataclass)}
+    assert _fields_filled(*tables) | filled_otherwise == fields
+
+
+def test_the_walk_takes_keys_and_rules_in_table_order() -> None:
+    seen: list[tuple] = []
+
+    def doubled(at: Location, value: int) -> int:
+        seen.append(("key", at.key))
+        return value * 2
+
+    def rule(at: Location) -> None:
+        seen.append(("rule", at.key, dict(at.parsed)))
+
+    table = Table(
+        Key("a", doubled, required=True),
+        Rule("", rule),
+        Key("b", doubled, default=5),  # absent: the default, not converted
+        Key("c", doubled, default_from=lambda parsed: parsed["a"] + 1),
+        Key("d", doubled),  # absent without a default: left to the dataclass
+        Key("e", doubled, field_name="f"),
+        Key("g", lambda at, value: {"x": value, "y": 0}, spread=True),
+        Rule("b", rule),
+    )
+    at = Location(Entry("x.yml", "metrics[0]"), "window")
+    parsed = walk(table, at, {"g": 4, "e": 3, "a": 1})
+    assert parsed == {"a": 2, "b": 5, "c": 3, "f": 6, "x": 4, "y": 0}
+    assert seen == [
+        ("key", "window.a"),
+        ("rule", "window", {"a": 2}),
+        ("key", "window.e"),
+        ("rule", "window.b", {"a": 2, "b": 5, "c": 3, "f": 6, "x": 4, "y": 0}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ([1], "key 'window': must be a mapping"),
+        ({"e": 1}, "key 'window': missing key 'a'"),
+        ({"a": 1, "f": 1}, "key 'window': unknown key 'f' (allowed: a, b, c, d, e, g)"),
+        ({"a": "x"}, "key 'window.a': must be a whole number >= 1, got 'x'"),
+    ],
+)
+def test_the_walk_names_the_nested_key(raw: object, expected: str) -> None:
+    table = Table(
+        *(Key(name, whole_number(1), required=name == "a") for name in "abcdeg"),
+    )
+    with pytest.raises(ConfigError) as raised:
+        walk(table, Location(Entry("x.yml", "metrics[0]"), "window"), raw)
+    assert str(raised.value) == "x.yml: metrics[0]: " + expected
+
+
+@pytest.mark.parametrize(
+    ("convert", "value", "expected"),
+    [
+        (one_of(("count", "sum")), "max", "must be 'count' or 'sum', got 'max'"),
+        (one_of(("a", "b", "c")), 1, "must be one of a, b, c, got 1"),
+        (optional(text), 1, "must be text"),
+        (number(0, 1), 1, "must be a number > 0 and < 1, got 1"),
+        (number(0, low_inclusive=True), -1, "must be a number >= 0, got -1"),
+        (whole_number(0), 0.0, "must be a whole number >= 0, got 0.0"),
+        (boolean, "no", "must be true or false, got 'no'"),
+    ],
+)
+def test_converters_say_what_they_expected(convert: Convert, value: object, expected: str) -> None:
+    with pytest.raises(ConfigError, match=f"^x.yml: key 'k': {re.escape(expected)}$"):
+        convert(Location(Entry("x.yml", ""), "k"), value)
+    assert optional(convert)(Location(Entry("x.yml", ""), "k"), None) is None

@@ -34,6 +34,7 @@ WRONG = [
     -1,
     1.5,
     10**30,
+    10**400,  # beyond the range of floats
 ]
 KEYS = [1, None, True, 1.5, "new\nkey"]  # keys YAML gives that are not plain text
 

@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from analysis_py.config.parsing import _Entry, parse_config
+from analysis_py.config.parsing import parse_config
+from analysis_py.config.schema import Entry
 from analysis_py.config.types import ConfigError, ExperimentConfig
 
 
@@ -35,7 +36,7 @@ def load_config(path: str | Path) -> ExperimentConfig:
     try:
         document = yaml.load(text, Loader=_UniqueKeyLoader)
     except _DuplicateKeyError as error:
-        raise _Entry(str(path), error.entry, {"id": error.entry_id}).error(str(error)) from None
+        raise Entry(str(path), error.entry, {"id": error.entry_id}).error(str(error)) from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML{_yaml_problem(error, text)}") from None
     except RecursionError:
@@ -56,7 +57,8 @@ class _DuplicateKeyError(yaml.YAMLError):
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a key given twice in one mapping is an error:
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error.
+
     PyYAML keeps the last, so a second ``control:`` would silently swap the arms.
     """
 
@@ -113,8 +115,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def _dotted(where: tuple[str | int, ...], key: str) -> tuple[str, str]:
-    """The entry label and dotted key of ``key`` at ``where``, in the style of the other
-    errors: ("experiments[0]", "traffic.control"), or ("", "metrics") at the top level.
+    """The entry label and dotted key of ``key`` at ``where``, as the other errors name them.
+
+    E.g. ("experiments[0]", "traffic.control"), or ("", "metrics") at the top level.
     """
     entry = ""
     if len(where) >= 2 and isinstance(where[1], int):

@@ -23,6 +23,8 @@ AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 #: Aggregations of events; a ratio metric divides two such metrics instead.
 EVENT_AGGREGATIONS = tuple(a for a in AGGREGATIONS if a != "ratio")
 Direction = Literal["increase", "decrease"]
+#: What a threshold metric counts up to ``at_least``: events, or the sum of their values.
+ThresholdOf = Literal["count", "sum"]
 #: The alternative hypothesis of a metric's tests (tea-tasting's names): "greater" means the
 #: treatment's mean is higher than the control's.
 Alternative = Literal["two-sided", "greater", "less"]
@@ -42,8 +44,9 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Window:
-    """Seconds relative to first exposure, ``start_seconds <= t - exposure < end_seconds``,
-    declared in the config as whole days (24-hour blocks) or whole hours.
+    """Seconds relative to first exposure, ``start_seconds <= t - exposure < end_seconds``.
+
+    Declared in the config as whole days (24-hour blocks) or whole hours.
     """
 
     start_seconds: int
@@ -52,11 +55,12 @@ class Window:
 
 @dataclass(frozen=True)
 class Threshold:
-    """For aggregation ``threshold``: 1 when the subject's ``of`` (count of events, or sum of
-    values) in the window reaches ``at_least``, else 0.
+    """For aggregation ``threshold``: 1 when the subject reaches ``at_least``, else 0.
+
+    What reaches it is ``of``: the subject's count of events, or sum of values, in the window.
     """
 
-    of: Literal["count", "sum"]
+    of: ThresholdOf
     at_least: float
 
 
@@ -65,9 +69,11 @@ FILTER_OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "in", "not in")
 
 @dataclass(frozen=True)
 class Filter:
-    """A condition on an event column: ``column op value``. Structured, never free SQL: the
-    column is an identifier, the operator one of FILTER_OPERATORS, the value a number or a
-    safe string (a list of them for in / not in), which dbt quotes as literals.
+    """A condition on an event column: ``column op value``.
+
+    Structured, never free SQL: the column is an identifier, the operator one of
+    FILTER_OPERATORS, the value a number or a safe string (a list of them for in / not in),
+    which dbt quotes as literals.
     """
 
     column: str
@@ -99,9 +105,11 @@ class EventSource:
 
 @dataclass(frozen=True)
 class Winsorize:
-    """Caps on the per-subject values at percentiles over the experiment's subjects (all arms
-    pooled), e.g. upper 0.99: values above the 99th percentile become it. The pre-exposure
-    covariate gets its own caps at the same percentiles.
+    """Caps on the per-subject values at percentiles over the experiment's subjects.
+
+    The percentiles are over all arms pooled, e.g. upper 0.99: values above the 99th
+    percentile become it. The pre-exposure covariate gets its own caps at the same
+    percentiles.
     """
 
     upper: float
@@ -110,8 +118,10 @@ class Winsorize:
 
 @dataclass(frozen=True)
 class Metric:
-    """A per-subject metric: an aggregation of events of one name inside a window after
-    first exposure, or (aggregation ``ratio``) the ratio of the means of two such metrics.
+    """A per-subject metric: an aggregation of events, or a ratio of two such metrics.
+
+    An event metric aggregates events of one name inside a window after first exposure; a
+    ratio metric (aggregation ``ratio``) is the ratio of the means of two event metrics.
 
     ``matured_subjects_only`` counts only subjects whose window has ended at the analysis
     time (always so for ``retention``: 1 if any event in the window, e.g. days 7-14).
@@ -140,13 +150,12 @@ class Metric:
 
     @property
     def is_ratio(self) -> bool:
+        """Whether this is a ratio of two event metrics."""
         return self.aggregation == "ratio"
 
     @property
     def components(self) -> tuple[str, ...]:
-        """The event metrics this metric is computed from: itself, or numerator and
-        denominator for a ratio.
-        """
+        """The event metrics this metric is computed from: itself, or a ratio's two."""
         return (self.numerator, self.denominator) if self.is_ratio else (self.id,)
 
 
@@ -183,10 +192,12 @@ class Experiment:
     max_dimension_values: int = DEFAULT_MAX_DIMENSION_VALUES
 
     def role(self, metric_id: str) -> Role:
+        """The role of a metric of this experiment; primary unless the config says otherwise."""
         return (self.roles or {}).get(metric_id, "primary")
 
     @property
     def treatments(self) -> tuple[str, ...]:
+        """The variants other than the control, in config order."""
         return tuple(v for v in self.variants if v != self.control)
 
 
@@ -200,6 +211,7 @@ class ExperimentConfig:
     event_sources: dict[str, EventSource] = field(default_factory=dict)
 
     def experiment(self, experiment_id: str) -> Experiment:
+        """The experiment with id ``experiment_id``; KeyError if there is none."""
         for experiment in self.experiments:
             if experiment.id == experiment_id:
                 return experiment
@@ -235,16 +247,20 @@ class ExperimentConfig:
         return {"xp_config": {**body, "hash": digest}}
 
     def computed_metrics(self, experiment: Experiment) -> tuple[str, ...]:
-        """The metrics dbt computes for ``experiment``: the listed ones, then the numerators
-        and denominators of its ratio metrics that are not listed themselves.
+        """The metrics dbt computes for ``experiment``: the listed ones, then the others.
+
+        The others are the numerators and denominators of its ratio metrics that are not
+        listed themselves.
         """
         listed = list(experiment.metrics)
         extra = [c for m in listed for c in self.metrics[m].components if c not in listed]
         return tuple(listed + list(dict.fromkeys(extra)))
 
     def matured_subjects_only(self, metric_id: str) -> bool:
-        """True when the metric counts only subjects whose window has ended (for a ratio:
-        when its numerator or denominator does), so its n can be below the arm's.
+        """Whether the metric counts only subjects whose window has ended.
+
+        For a ratio: whether its numerator or denominator does. Its n can then be below the
+        arm's.
         """
         return any(
             self.metrics[c].matured_subjects_only for c in self.metrics[metric_id].components
@@ -277,4 +293,5 @@ class ExperimentConfig:
 
     @cached_property
     def hash(self) -> str:
+        """The hash of the definitions dbt receives (see :meth:`to_dbt_vars`)."""
         return self.to_dbt_vars()["xp_config"]["hash"]
