@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -175,7 +176,32 @@ def test_report_command_writes_the_file(
     monkeypatch.setenv("XP_DUCKDB_PATH", str(demo_run.path))
     output = tmp_path / "out" / "report.html"
     assert main(["report", "--project-dir", str(REPO), "--output", str(output)]) == 0
-    assert "<h1>Experiment results</h1>" in output.read_text()
+    html = output.read_text()
+    assert "<h1>Experiment results</h1>" in html
+    assert "New checkout page against the current one." in html  # from the config
+    assert 'data-dimension="platform"' in html  # from experiment_dimension_results
+
+
+def test_report_output_is_relative_to_the_project_directory(
+    demo_run: DemoRun,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("dbt_project.yml", "profiles.yml", "experiments.yml"):
+        shutil.copy(REPO / name, project / name)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("XP_DUCKDB_PATH", str(demo_run.path))
+    assert main(["report", "--project-dir", str(project)]) == 0
+    assert (project / "experiment_report.html").exists()
+    assert main(["report", "--project-dir", str(project), "--output", "reports/r.html"]) == 0
+    assert (project / "reports" / "r.html").exists()
+    assert list(elsewhere.iterdir()) == []
+    assert capsys.readouterr().out.endswith(f"Wrote the report to {project / 'reports/r.html'}\n")
 
 
 def test_a_failed_health_check_is_a_banner_and_withholds_the_verdicts(
