@@ -1,25 +1,20 @@
-"""The ``xp`` command: run the pipeline, or only its analysis step.
+"""The xp command: run the pipeline, or only its analysis step, or render the report.
 
-    xp run        dbt build (seeds, models, tests), then the analysis; prints a summary
-    xp analyze    only the analysis step, for schedulers that already run dbt build
-    xp report     render the current result tables to one self-contained HTML file
-    xp dbt-vars   print the --vars that a plain `dbt build` needs
-    xp validate   check the experiment config file, and (unless --offline, or when there is
-                  no dbt target or DuckDB file yet) that the warehouse holds what it needs
+run and analyze start with the preflight: the source tables, the columns the config uses and
+their types, the experiments' exposures. Its warnings (an experiment not started, variants
+the config does not list) go to stdout as "xp: warning: ..."; an error stops the command
+before anything is built or replaced. Progress lines ("xp: analysing ...") go to stderr when
+it is a terminal, else to stdout, so that a failure leaves exactly one line on stderr.
+Colours only reach a terminal, and never with NO_COLOR set.
 
-`run` and `analyze` start with the preflight (analysis_py/pipeline/preflight.py): the source tables,
-the columns the config uses and their types, the experiments' exposures. Its warnings (an
-experiment not started, variants the config does not list) go to stdout as
-`xp: warning: ...`; an error stops the command before anything is built or replaced.
-
-Exit status:
-    0    success (with any warnings on stdout)
-    1    failure: one line on stderr, `xp: error: ...`, naming the cause (a config key, a
-         table, column, value or experiment, the failing dbt model and why, the disk, memory);
-         the previous results are intact unless the line says they were written
-    2    command-line mistake (usage on stderr)
-    130  interrupted (Ctrl-C): `xp: interrupted; the previous results are intact`
-`validate` prints one line per problem it finds and exits 1 if any is an error.
+exit status:
+  0    success (with any warnings on stdout)
+  1    failure: one line on stderr, "xp: error: ...", naming the cause (a config key, a
+       table, column, value or experiment, the failing dbt model and why, the disk, memory);
+       the previous results are intact unless the line says they were written
+  2    command-line mistake (usage on stderr)
+  130  interrupted (Ctrl-C): "xp: interrupted; the previous results are intact"
+validate prints one line per problem it finds and exits 1 if any is an error.
 """
 
 from __future__ import annotations
@@ -29,7 +24,11 @@ import json
 import os
 import sys
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
+from typing import TextIO
+
+import pandas as pd
 
 from analysis_py.config import ConfigError, ExperimentConfig, load_config
 from analysis_py.pipeline.comparisons import AnalysisError
@@ -40,8 +39,10 @@ from analysis_py.pipeline.preflight import (
     preflight,
     raise_for_errors,
 )
+from analysis_py.presentation.formatting import plural
 from analysis_py.presentation.report import write_report
 from analysis_py.presentation.summary import format_summary
+from analysis_py.result_tables import HISTORY_TABLES, LATEST_TABLES
 from analysis_py.run import InterruptedAfterWrite, run_analysis, utc_now
 from analysis_py.warehouse.connection import (
     WarehouseError,
@@ -68,6 +69,7 @@ USER_ERRORS = (
     OutputError,
 )
 INTERRUPTED = "xp: interrupted; the previous results are intact"
+DEFAULT_REPORT = "experiment_report.html"
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -78,15 +80,34 @@ def _config_path(args: argparse.Namespace) -> Path:
     return Path(args.project_dir) / "experiments.yml"
 
 
+def _report_path(args: argparse.Namespace) -> Path:
+    """--output, a relative path taken from the project directory (as dbt takes its own)."""
+    return Path(args.project_dir) / (args.output or DEFAULT_REPORT)
+
+
+def colour_enabled(stream: TextIO) -> bool:
+    """Colour only for a terminal, and not with NO_COLOR set (no-color.org) or TERM=dumb."""
+    return (
+        stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM", "") != "dumb"
+    )
+
+
 def _warn(message: str) -> None:
     print(f"xp: warning: {message}")
 
 
+def _progress(message: str) -> None:
+    """A step of long work: on stderr for a terminal; in a log, stderr keeps only errors."""
+    stream = sys.stderr if sys.stderr.isatty() else sys.stdout
+    print(f"xp: {message}", file=stream, flush=True)
+
+
 def _preflight(target: DbtTarget, config: ExperimentConfig, seeds_pending: bool) -> None:
-    """Before dbt replaces a mart or the analysis a result: a missing column, an empty table
-    or a misspelt experiment id stops the command here, with the cause in one line. When
-    the preflight's own queries cannot run, the command goes on, and the step that fails
-    next (dbt, or reading the marts) says why.
+    """Check the warehouse before dbt replaces a mart or the analysis a result.
+
+    A missing column, an empty table or a misspelt experiment id stops the command here,
+    with the cause in one line. When the preflight's own queries cannot run, the command
+    goes on, and the step that fails next (dbt, or reading the marts) says why.
     """
     try:
         findings = preflight(target, config, seeds_pending=seeds_pending)
@@ -101,45 +122,96 @@ def _print_findings(findings: list[Finding]) -> None:
         _warn(finding.message)
 
 
+def results_location(target: DbtTarget) -> str:
+    """Where the result tables are: the engine, its database or file, and the schema."""
+    settings = target.settings
+    if target.type == "duckdb":
+        path = str(settings.get("path", ""))
+        where = f"DuckDB file {path if path == ':memory:' else Path(path).resolve()}"
+    elif target.type == "postgres":
+        where = (
+            f"Postgres database '{settings.get('dbname') or settings.get('database')}' at "
+            f"{settings.get('host')}:{settings.get('port', 5432)}"
+        )
+    else:
+        where = f"{target.type} target '{target.target_name}'"
+    return f"{where}, schema {mart_schema(target)}"
+
+
+def _written_line(target: DbtTarget, config: ExperimentConfig, n_comparisons: int) -> str:
+    tables = ", ".join([*LATEST_TABLES, *HISTORY_TABLES])
+    return (
+        f"Wrote the results of {plural(len(config.experiments), 'experiment')} "
+        f"({plural(n_comparisons, 'comparison')}) to {results_location(target)}: {tables}."
+    )
+
+
 def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
     config = load_config(_config_path(args))
     target = load_target(args.project_dir, args.profiles_dir, args.target)
     check_target(target)
     if args.report:
-        _check_writable(Path(args.output))
+        _check_writable(_report_path(args))
     analysis_at = args.analysis_at or utc_now()
     if not build_first:
         check_reachable(target)
     _preflight(target, config, seeds_pending=build_first)
     if build_first:
+        _progress("building the models (dbt build)...")
+        flags = ["--full-refresh"] if args.full_refresh else []
+        if not colour_enabled(sys.stdout):
+            flags.append("--no-use-colors")
         # Stale incremental state rebuilds by itself inside dbt (docs/decisions/0009).
-        dbt_build(target, config, ["--full-refresh"] if args.full_refresh else None, analysis_at)
+        dbt_build(target, config, flags, analysis_at)
         print()
+    n_comparisons = sum(len(e.metrics) * len(e.treatments) for e in config.experiments)
+    _progress(f"analysing {plural(n_comparisons, 'comparison')} and writing the result tables...")
     results = run_analysis(target, config, analysis_at, warn=_warn)
-    print(format_summary(results.results, results.diagnostics))
-    print(
-        f"Wrote {len(results.results)} rows to experiment_results and "
-        f"{len(results.diagnostics)} to experiment_diagnostics (target '{target.target_name}')."
-    )
+    print(format_summary(results.results, results.diagnostics, colour_enabled(sys.stdout)))
+    print(_written_line(target, config, n_comparisons))
     if args.report:
         try:
-            path = write_report(
-                results.results, results.diagnostics, args.output, results.over_time
-            )
+            path = _render(target, _report_path(args), _descriptions(config))
         except OSError as error:
             raise OutputError(
                 f"the results were written, but not the report to "
-                f"{args.output}: {os_error_cause(error)}"
+                f"{_report_path(args)}: {os_error_cause(error)}"
             ) from None
-        print(f"Wrote the report to {path}")
+        print(f"Wrote the report to {path.resolve()}")
     return 0
+
+
+def _descriptions(config: ExperimentConfig | None) -> dict[str, str]:
+    return {e.id: e.description for e in config.experiments} if config else {}
+
+
+def _read_results(target: DbtTarget) -> dict[str, pd.DataFrame]:
+    """The latest result tables, from wherever the analysis wrote them."""
+    warehouse = connect(target, mart_schema(target))
+    try:
+        return {name: warehouse.read_table(name) for name in LATEST_TABLES}
+    finally:
+        warehouse.close()
+
+
+def _render(target: DbtTarget, path: Path, descriptions: dict[str, str]) -> Path:
+    _progress("writing the report...")
+    tables = _read_results(target)
+    return write_report(
+        tables["experiment_results"],
+        tables["experiment_diagnostics"],
+        path,
+        tables["experiment_results_over_time"],
+        dimensions=tables["experiment_dimension_results"],
+        descriptions=descriptions,
+    )
 
 
 def _check_writable(path: Path) -> None:
     """Fail before the run, rather than after it, when the report cannot be written."""
     if path.is_dir():
         raise OutputError(
-            f"--output {path} is a directory; name a file, e.g. {path / 'experiment_report.html'}"
+            f"--output {path} is a directory; name a file, e.g. {path / DEFAULT_REPORT}"
         )
     if path.exists():
         if not os.access(path, os.W_OK):
@@ -165,21 +237,18 @@ def _command_analyze(args: argparse.Namespace) -> int:
 def _command_report(args: argparse.Namespace) -> int:
     target = load_target(args.project_dir, args.profiles_dir, args.target)
     check_target(target)
-    _check_writable(Path(args.output))
-    warehouse = connect(target, mart_schema(target))
+    output = _report_path(args)
+    _check_writable(output)
     try:
-        results = warehouse.read_table("experiment_results")
-        diagnostics = warehouse.read_table("experiment_diagnostics")
-        over_time = warehouse.read_table("experiment_results_over_time")
-    finally:
-        warehouse.close()
+        config: ExperimentConfig | None = load_config(_config_path(args))
+    except ConfigError as error:
+        _warn(f"{error}; the report goes without the experiments' descriptions")
+        config = None
     try:
-        path = write_report(results, diagnostics, args.output, over_time)
+        path = _render(target, output, _descriptions(config))
     except OSError as error:
-        raise OutputError(
-            f"cannot write the report to {args.output}: {os_error_cause(error)}"
-        ) from None
-    print(f"Wrote the report to {path}")
+        raise OutputError(f"cannot write the report to {output}: {os_error_cause(error)}") from None
+    print(f"Wrote the report to {path.resolve()}")
     return 0
 
 
@@ -192,8 +261,9 @@ def _command_validate(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args))
     n_comparisons = sum(len(e.metrics) * len(e.treatments) for e in config.experiments)
     print(
-        f"{config.path}: {len(config.experiments)} experiments, {len(config.metrics)} "
-        f"metrics, {n_comparisons} comparisons: valid"
+        f"{config.path}: {plural(len(config.experiments), 'experiment')}, "
+        f"{plural(len(config.metrics), 'metric')}, "
+        f"{plural(n_comparisons, 'comparison')}: valid"
     )
     if args.offline:
         return 0
@@ -212,13 +282,10 @@ def _command_validate(args: argparse.Namespace) -> int:
             print(f"xp: error: {finding.message}", file=sys.stderr)
         else:
             _warn(finding.message)
+    counts = f"{plural(len(errors), 'error')}, {plural(len(findings) - len(errors), 'warning')}"
     print(
         f"Target '{target.target_name}': "
-        + (
-            f"{len(errors)} error(s), {len(findings) - len(errors)} warning(s)"
-            if findings
-            else "the source tables hold what the config needs"
-        )
+        + (counts if findings else "the source tables hold what the config needs")
     )
     return 1 if errors else 0
 
@@ -233,105 +300,140 @@ def _utc_timestamp(text: str) -> datetime:
     return stamp
 
 
+def _version() -> str:
+    try:
+        return metadata.version("experiment-analysis")
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown (not installed)"
+
+
+COMMANDS = (
+    ("run", _command_run, "dbt build (seeds, models, tests), then the analysis; prints a summary"),
+    ("analyze", _command_analyze, "only the analysis step, for schedulers that run dbt build"),
+    ("report", _command_report, "render the current result tables to one self-contained HTML file"),
+    ("dbt-vars", _command_dbt_vars, "print the --vars that a plain dbt build needs"),
+    (
+        "validate",
+        _command_validate,
+        "check the experiment config file, and (unless --offline, or without a dbt target or "
+        "DuckDB file yet) that the warehouse holds what it needs",
+    ),
+)
+
+
+def _add_common(name: str, command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--project-dir",
+        default=".",
+        help="the dbt project directory (default: the current directory)",
+    )
+    command.add_argument(
+        "--config",
+        help="experiment config file (default: $XP_CONFIG, else experiments.yml in the "
+        "project directory)",
+    )
+    if name == "dbt-vars":
+        return
+    command.add_argument(
+        "--profiles-dir",
+        help="directory of profiles.yml (default, as dbt's: $DBT_PROFILES_DIR, else the "
+        "project directory if it holds profiles.yml, else ~/.dbt)",
+    )
+    command.add_argument(
+        "--target", help="dbt target (default: $DBT_TARGET, else the profile's target)"
+    )
+
+
+def _add_options(name: str, command: argparse.ArgumentParser) -> None:
+    if name in ("run", "analyze", "report"):
+        command.add_argument(
+            "--output",
+            metavar="FILE",
+            help="where the HTML report goes, relative to the project directory "
+            f"(default: {DEFAULT_REPORT})",
+        )
+    if name in ("run", "analyze"):
+        command.add_argument(
+            "--report", action="store_true", help="also write the HTML report (to --output)"
+        )
+    if name == "validate":
+        command.add_argument(
+            "--offline", action="store_true", help="check the file only, without the warehouse"
+        )
+    if name == "run":
+        command.add_argument(
+            "--full-refresh",
+            action="store_true",
+            help="rebuild the incremental models from all events (needed after editing "
+            "or deleting past rows; a changed config, code or source, or an "
+            "--analysis-at before the last run's, rebuilds what it must by itself)",
+        )
+    if name in ("run", "analyze", "dbt-vars"):
+        command.add_argument(
+            "--analysis-at",
+            type=_utc_timestamp,
+            metavar="TIME",
+            help="UTC analysis time, e.g. 2026-03-20T06:00 (default: now). run and "
+            "dbt-vars cut the data there (exposures and events before it; maturity "
+            "judged at it), so a rerun for a past time is reproducible; every run is "
+            "stamped with it, and the history keeps one snapshot per date",
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="xp", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    for name, handler, help_text, needs_target in (
-        ("run", _command_run, "dbt build, then the analysis", True),
-        ("analyze", _command_analyze, "only the analysis step", True),
-        ("report", _command_report, "render the current results to one HTML file", True),
-        ("dbt-vars", _command_dbt_vars, "print the --vars for a plain dbt build", False),
-        (
-            "validate",
-            _command_validate,
-            "check the experiment config file (and the warehouse)",
-            False,
-        ),
-    ):
-        command = commands.add_parser(name, help=help_text)
+    """The command line: ``xp <command> [options]``."""
+    # The module's doc: a summary line, then what the epilog says.
+    summary, _, rest = (__doc__ or "").partition("\n\n")
+    parser = argparse.ArgumentParser(
+        prog="xp",
+        description=summary.replace("The xp command: ", "").capitalize(),
+        epilog=rest,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+    for name, handler, help_text in COMMANDS:
+        command = commands.add_parser(name, help=help_text, description=help_text)
         command.set_defaults(handler=handler)
-        command.add_argument(
-            "--project-dir", default=".", help="the dbt project directory (default: .)"
-        )
-        command.add_argument(
-            "--config",
-            help="experiment config file (default: $XP_CONFIG, else "
-            "experiments.yml in the project directory)",
-        )
-        if needs_target:
-            command.add_argument(
-                "--profiles-dir",
-                help="directory of profiles.yml "
-                "(default: as dbt: $DBT_PROFILES_DIR, the project, ~/.dbt)",
-            )
-            command.add_argument(
-                "--target", help="dbt target (default: $DBT_TARGET, else the profile's target)"
-            )
-            command.add_argument(
-                "--output",
-                default="experiment_report.html",
-                help="where `report` (and `run`/`analyze` with --report) write the HTML report",
-            )
-            if name != "report":
-                command.add_argument(
-                    "--report", action="store_true", help="also write the HTML report (to --output)"
-                )
-        if name == "validate":
-            command.add_argument("--profiles-dir", help="directory of profiles.yml")
-            command.add_argument("--target", help="dbt target whose tables to check")
-            command.add_argument(
-                "--offline", action="store_true", help="check the file only, without the warehouse"
-            )
-        if name == "run":
-            command.add_argument(
-                "--full-refresh",
-                action="store_true",
-                help="rebuild the incremental models from all events (needed after editing "
-                "or deleting past rows; a changed config, code or source, or an "
-                "--analysis-at before the last run's, rebuilds what it must by itself)",
-            )
-        if name in ("run", "analyze", "dbt-vars"):
-            command.add_argument(
-                "--analysis-at",
-                type=_utc_timestamp,
-                help="UTC analysis time, e.g. 2026-03-20T06:00 (default: now). `run` and "
-                "`dbt-vars` cut the data there (exposures and events before it; maturity "
-                "judged at it), so a rerun for a past time is reproducible; every run is "
-                "stamped with it, and the history keeps one snapshot per date",
-            )
+        _add_common(name, command)
+        _add_options(name, command)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except USER_ERRORS as error:
-        return _fail(str(error))
-    except InterruptedAfterWrite:
-        print("xp: interrupted after the new results were written", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print(INTERRUPTED, file=sys.stderr)
-        return 130
-    except MemoryError:
-        return _fail(
-            "out of memory: give the process more memory, or lower the dbt target's threads"
-        )
-    except OSError as error:
-        return _fail(os_error_cause(error))
-    except Exception as error:  # a bug: still one line for a nightly log
-        if os.environ.get("XP_DEBUG"):
-            raise
-        return _fail(
+def failure(error: BaseException) -> tuple[str, int]:
+    """The line for stderr and the exit status of a command that raised ``error``."""
+    if isinstance(error, InterruptedAfterWrite):  # before KeyboardInterrupt: a subclass
+        return "xp: interrupted after the new results were written", 130
+    if isinstance(error, KeyboardInterrupt):
+        return INTERRUPTED, 130
+    if isinstance(error, USER_ERRORS):
+        cause = str(error)
+    elif isinstance(error, MemoryError):
+        cause = "out of memory: give the process more memory, or lower the dbt target's threads"
+    elif isinstance(error, OSError):
+        cause = os_error_cause(error)
+    else:  # a bug: still one line for a nightly log
+        cause = (
             f"unexpected {type(error).__name__}: {error} (XP_DEBUG=1 shows the "
             "traceback; please report it)"
         )
+    return "xp: error: " + " ".join(cause.split()), 1
 
 
-def _fail(message: str) -> int:
-    print("xp: error: " + " ".join(message.split()), file=sys.stderr)
-    return 1
+EXPECTED = (*USER_ERRORS, KeyboardInterrupt, MemoryError, OSError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command ``argv`` names; returns the exit status (see the module's doc)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (Exception, KeyboardInterrupt) as error:
+        if os.environ.get("XP_DEBUG") and not isinstance(error, EXPECTED):
+            raise
+        line, status = failure(error)
+        print(line, file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

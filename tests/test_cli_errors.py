@@ -1,5 +1,6 @@
-"""Every failure of `xp` is one line on stderr naming its cause, no traceback, and the
-previous results stay as they were.
+"""Every failure of `xp` is one line on stderr naming its cause, with no traceback.
+
+And the previous results stay as they were.
 
 The data cases run the case's own steps on a small project of their own (its source tables
 in schema src, xp_demo_data false). A full disk, memory running out and Ctrl-C are
@@ -65,8 +66,9 @@ SMALL_CONFIG = textwrap.dedent("""\
 
 @dataclass(frozen=True)
 class SmallProject:
-    """This repository's models over source tables of its own (schema src), and a DuckDB
-    file that one good `xp run` filled.
+    """This repository's models over source tables of its own (schema src).
+
+    With a DuckDB file that one good `xp run` filled.
     """
 
     root: Path
@@ -138,8 +140,9 @@ def small_project(tmp_path_factory: pytest.TempPathFactory) -> SmallProject:
 
 @pytest.fixture()
 def case(small_project: SmallProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh copy of the good warehouse, where the case's steps break something. A path of
-    its own: dbt-duckdb keeps the files it opened open within the process.
+    """A fresh copy of the good warehouse, where the case's steps break something.
+
+    A path of its own: dbt-duckdb keeps the files it opened open within the process.
     """
     path = tmp_path / "case.duckdb"
     shutil.copy(small_project.good, path)
@@ -342,8 +345,10 @@ def test_failing_dbt_nodes_name_their_cause(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
 ) -> None:
-    """Past the preflight (here switched off, as for a value beyond its sample), dbt's
-    failure names the model and, read from the adapter's message, the cause.
+    """Past the preflight, dbt's failure names the model and the cause.
+
+    The preflight is switched off here, as for a value beyond its sample; the cause is read
+    from the adapter's message.
     """
     monkeypatch.setattr(cli, "preflight", lambda *args, **kwargs: [])
     execute(case, "alter table src.events drop column value")
@@ -424,8 +429,9 @@ FULL_DISK = duckdb.IOException('Could not write file "copy.duckdb.wal": No space
 
 
 class FailingConnection:
-    """A DuckDB connection whose statements starting with ``fail_on`` raise ``error``. A
-    failed commit has ended the transaction (as DuckDB's does), so a rollback after it
+    """A DuckDB connection whose statements starting with ``fail_on`` raise ``error``.
+
+    A failed commit has ended the transaction (as DuckDB's does), so a rollback after it
     fails too.
     """
 
@@ -520,8 +526,10 @@ def test_out_of_memory_is_one_line(
 def test_ctrl_c_is_one_line_and_exit_130(
     demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    """Simulated: dbt returns the KeyboardInterrupt it caught (as dbtRunner does), then an
-    interrupt arrives while the results are written (rolled back) and after the commit.
+    """Simulated: dbt returns the KeyboardInterrupt it caught (as dbtRunner does).
+
+    Then an interrupt arrives while the results are written (rolled back), and one after
+    the commit.
     """
     from dbt.cli.main import dbtRunner, dbtRunnerResult
 

@@ -1,3 +1,5 @@
-"""What people read: the terminal summary and the HTML report, with the words and number
-formats they share. Reads the stored result columns and recomputes nothing.
+"""What people read: the terminal summary and the HTML report.
+
+Both read the stored result columns, with the words and number formats they share, and
+recompute nothing.
 """

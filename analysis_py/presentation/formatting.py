@@ -1,5 +1,6 @@
-"""Number formats shared by the stored verdict reasons, the terminal summary and the report,
-so that a figure reads the same wherever it is shown.
+"""Number formats shared by the stored verdict reasons, the terminal summary and the report.
+
+One home for them, so that a figure reads the same wherever it is shown.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import pandas as pd
 
 
 def missing(value: Any) -> bool:
+    """Whether a value is null: None, pandas' NA or NaN."""
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def percent(value: Any, digits: int = 1) -> str:
+    """A relative effect as a signed percent, e.g. '+37.1%'; 'n/a' when null."""
     if missing(value):
         return "n/a"
     if math.isinf(value):
@@ -29,6 +32,7 @@ def share(value: Any) -> str:
 
 
 def p_value(value: Any) -> str:
+    """A p-value to three decimals, '<0.001' below that."""
     if missing(value):
         return "n/a"
     return "<0.001" if value < 0.001 else f"{value:.3f}"
@@ -43,6 +47,26 @@ def number(value: Any) -> str:
     if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
         return f"{value:.3g}"
     return f"{value:,.4g}"
+
+
+def p_text(value: Any) -> str:
+    """A p-value in a sentence: 'p = 0.011', 'p < 0.001'."""
+    text = p_value(value)
+    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
+def count(value: Any) -> str:
+    """A count with thousands separators, e.g. '1,922'."""
+    return "n/a" if missing(value) else f"{int(value):,}"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 experiment', '2 experiments', '1,922 subjects' (``many`` for irregular plurals).
+
+    >>> plural(1, "experiment"), plural(24, "comparison"), plural(0, "day")
+    ('1 experiment', '24 comparisons', '0 days')
+    """
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
 def signed_number(value: Any) -> str:
