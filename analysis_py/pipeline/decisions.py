@@ -268,7 +268,8 @@ def _decision_columns(
     lower, upper = interval(
         value, std_error, level_alpha, tests.degrees_of_freedom, tests.alternative
     )
-    with np.errstate(invalid="ignore"):  # sequential: always two-sided (config.py checks)
+    # Sequential: always two-sided (the config refuses a one-sided sequential metric).
+    with np.errstate(invalid="ignore"):
         half = sequential.half_width(
             std_error, tests.n_total, tests.alpha, tests.tuning, level_alpha
         )
