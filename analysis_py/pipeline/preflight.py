@@ -25,7 +25,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from analysis_py.config import DEFAULT_EVENT_SOURCE, Experiment, ExperimentConfig
+from analysis_py.config import (
+    DEFAULT_EVENT_SOURCE,
+    EventSource,
+    Experiment,
+    ExperimentConfig,
+    Metric,
+)
 from analysis_py.warehouse.dbt import DbtBuildError, run_dbt
 from analysis_py.warehouse.profiles import DbtTarget
 
@@ -128,36 +134,14 @@ def table_specs(config: ExperimentConfig) -> list[TableSpec]:
     }
     metrics = [config.metrics[m] for m in config.metrics if m in used_metrics]
     sources_in_use = {m.source for m in metrics}
-
-    assignments = [
-        ColumnSpec(name, kind, "input contract") for name, kind in ASSIGNMENT_COLUMNS.items()
-    ]
-    for experiment in config.experiments:
-        for dimension in experiment.dimensions:
-            if dimension not in {c.name for c in assignments}:
-                assignments.append(
-                    ColumnSpec(dimension, "any", f"dimension of experiment '{experiment.id}'")
-                )
-
-    def filter_columns(source_id: str, taken: set[str]) -> list[ColumnSpec]:
-        columns = []
-        for metric in metrics:
-            for condition in metric.filters if metric.source == source_id else ():
-                if condition.column not in taken:
-                    taken.add(condition.column)
-                    columns.append(
-                        ColumnSpec(condition.column, "any", f"filter of metric '{metric.id}'")
-                    )
-        return columns
-
     events = [ColumnSpec(name, kind, "input contract") for name, kind in EVENT_COLUMNS.items()]
-    events += filter_columns(DEFAULT_EVENT_SOURCE, set(EVENT_COLUMNS))
+    events += _filter_columns(metrics, DEFAULT_EVENT_SOURCE, set(EVENT_COLUMNS))
     specs = [
         TableSpec(
             "assignments",
             SOURCE_NAME,
             "assignments",
-            tuple(assignments),
+            _assignment_columns(config),
             must_have_rows=True,
             has_exposures=True,
         ),
@@ -170,31 +154,58 @@ def table_specs(config: ExperimentConfig) -> list[TableSpec]:
             must_have_rows=DEFAULT_EVENT_SOURCE in sources_in_use,
         ),
     ]
-    for source in config.event_sources.values():
-        if source.id not in sources_in_use:
-            continue
-        mapped: list[tuple[str | None, Kind, str]] = [
-            (source.subject_id_column, "any", "subject_id_column"),
-            (source.timestamp_column, "time", "timestamp_column"),
-            (source.value_column, "number", "value_column"),
-            (source.event_name_column, "any", "event_name_column"),
-        ]
-        columns = [
-            ColumnSpec(name, kind, f"{key} of event source '{source.id}'")
-            for name, kind, key in mapped
-            if name
-        ]
-        columns += filter_columns(source.id, {c.name for c in columns})
-        specs.append(
-            TableSpec(
-                source.id,
-                source.source_name,
-                source.table_name,
-                tuple(columns),
-                must_have_rows=False,
-            )
-        )
+    specs += [
+        _event_source_spec(source, metrics)
+        for source in config.event_sources.values()
+        if source.id in sources_in_use
+    ]
     return specs
+
+
+def _assignment_columns(config: ExperimentConfig) -> tuple[ColumnSpec, ...]:
+    """The input contract's assignment columns, and every experiment's dimensions."""
+    columns = [
+        ColumnSpec(name, kind, "input contract") for name, kind in ASSIGNMENT_COLUMNS.items()
+    ]
+    for experiment in config.experiments:
+        for dimension in experiment.dimensions:
+            if dimension not in {c.name for c in columns}:
+                columns.append(
+                    ColumnSpec(dimension, "any", f"dimension of experiment '{experiment.id}'")
+                )
+    return tuple(columns)
+
+
+def _filter_columns(metrics: list[Metric], source_id: str, taken: set[str]) -> list[ColumnSpec]:
+    """The columns the filters of the metrics on this event source read, but those taken."""
+    columns = []
+    for metric in metrics:
+        for condition in metric.filters if metric.source == source_id else ():
+            if condition.column not in taken:
+                taken.add(condition.column)
+                columns.append(
+                    ColumnSpec(condition.column, "any", f"filter of metric '{metric.id}'")
+                )
+    return columns
+
+
+def _event_source_spec(source: EventSource, metrics: list[Metric]) -> TableSpec:
+    """The table of a configured event source: its mapped columns and filter columns."""
+    mapped: list[tuple[str | None, Kind, str]] = [
+        (source.subject_id_column, "any", "subject_id_column"),
+        (source.timestamp_column, "time", "timestamp_column"),
+        (source.value_column, "number", "value_column"),
+        (source.event_name_column, "any", "event_name_column"),
+    ]
+    columns = [
+        ColumnSpec(name, kind, f"{key} of event source '{source.id}'")
+        for name, kind, key in mapped
+        if name
+    ]
+    columns += _filter_columns(metrics, source.id, {c.name for c in columns})
+    return TableSpec(
+        source.id, source.source_name, source.table_name, tuple(columns), must_have_rows=False
+    )
 
 
 def gather(target: DbtTarget, config: ExperimentConfig, specs: list[TableSpec]) -> dict[str, Any]:
