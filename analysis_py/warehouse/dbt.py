@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from analysis_py.config import ExperimentConfig
-from analysis_py.warehouse.connection import error_cause, os_error_cause
+from analysis_py.warehouse.errors import error_cause, os_error_cause
 from analysis_py.warehouse.profiles import DbtTarget, adapter_package
 
 
