@@ -16,7 +16,6 @@ DAILY_MART = "fct_variant_metric_daily_statistics"
 #: The statistics per dimension value.
 DIMENSION_MART = "fct_variant_metric_dimension_statistics"
 #: The sums of every metric: n, Σy, Σy², Σx, Σx², Σxy (y the metric, x its covariate).
-#: The sums of every metric: n, Σy, Σy², Σx, Σx², Σxy (y the metric, x its covariate).
 SUM_COLUMNS = ("n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy")
 #: The further sums of ratio metrics (null for other metrics); see RatioStatistics.
 RATIO_SUM_COLUMNS = (
@@ -35,7 +34,6 @@ MART_COLUMNS = (
     "experiment_id",
     "variant_id",
     "metric_id",
-    "is_control",
     "expected_share",
     *SUM_COLUMNS,
     *RATIO_SUM_COLUMNS,

@@ -160,6 +160,50 @@ def test_duplicate_mart_rows_are_refused() -> None:
         analyze(pd.concat([mart, mart.iloc[:1]]), config, "r", AT)
 
 
+def two_metric_config(**purchases):
+    document = copy.deepcopy(VALID)
+    document["metrics"].append(
+        {
+            "id": "purchases",
+            "event_name": "purchase",
+            "aggregation": "count",
+            "window": {"start_day": 0, "end_day": 14},
+            **purchases,
+        }
+    )
+    document["experiments"][0]["metrics"] = ["revenue", "purchases"]
+    return parse_config(document, "test.yml")
+
+
+@pytest.mark.parametrize("matured_only", [False, True])
+def test_a_variant_whose_n_differs_between_metrics_is_refused(matured_only: bool) -> None:
+    """Refused unless the smaller n is a metric's that counts only matured subjects.
+
+    The analysis is the one place that checks it: `xp analyze` may follow a plain
+    `dbt run`, without data tests.
+    """
+    config = two_metric_config(matured_subjects_only=matured_only)
+    sums = (1.0, 1.0, 0.0, 0.0, 0.0)
+    mart = pd.concat(
+        [
+            mart_rows(config, {"control": (10, *sums), "treatment": (10, *sums)}),
+            mart_rows(config, {"control": (10, *sums), "treatment": (8, *sums)}).assign(
+                metric_id="purchases"
+            ),
+        ],
+        ignore_index=True,
+    )
+    if matured_only:
+        assert len(analyze(mart, config, "r", AT).results) == 2
+        return
+    with pytest.raises(
+        AnalysisError,
+        match="experiment 'exp_a', variant 'treatment' has a different n for different "
+        "metrics; the mart is corrupt",
+    ):
+        analyze(mart, config, "r", AT)
+
+
 # Data problems that used to look like results (issue 17, item 4): each has its own status,
 # names the metric and the arm, and writes nothing non-finite.
 

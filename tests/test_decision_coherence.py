@@ -205,6 +205,7 @@ def random_config_and_mart(seed: int) -> tuple[object, pd.DataFrame]:
 
 def incoherent_rows(results: pd.DataFrame, lower: str, upper: str, p: str) -> pd.DataFrame:
     """Rows where the interval's exclusion of 0 and p < α disagree (boundary rows apart).
+
     A one-sided interval's open bound is null (unbounded).
     """
     alpha = 1 - results["confidence_level"]

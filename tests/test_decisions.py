@@ -1,6 +1,7 @@
-"""The decision layer against independent implementations: statsmodels (multipletests, OLS
-with several covariates, power), tea-tasting (multiple testing), and GrowthBook's gbstats
-(sequential interval, Bayesian posterior, SRM).
+"""The decision layer against independent implementations.
+
+statsmodels (multipletests, OLS with several covariates, power), tea-tasting (multiple
+testing), and GrowthBook's gbstats (sequential interval, Bayesian posterior, SRM).
 """
 
 from __future__ import annotations

@@ -20,8 +20,9 @@ def two_arm_config(**analysis):
     return parse_config(document, "test.yml")
 
 
-def arm(n: int, mean_y: float, var_y: float, mean_x: float, var_x: float, cov: float):
-    """The six sums of an arm with these sample moments."""
+def arm(n: int, y: tuple[float, float], x: tuple[float, float], cov: float):
+    """The six sums of an arm with these sample moments: y and x as (mean, variance)."""
+    (mean_y, var_y), (mean_x, var_x) = y, x
     return (
         n,
         n * mean_y,
@@ -38,7 +39,7 @@ def diagnostics(control, treatment, multi: int = 0, **analysis):
     return analyze(mart, config, "r", AT).diagnostics.iloc[0]
 
 
-HEALTHY = (arm(2000, 10.0, 4.0, 9.0, 4.0, 2.0), arm(2000, 10.2, 4.0, 9.0, 4.0, 2.0))
+HEALTHY = (arm(2000, (10.0, 4.0), (9.0, 4.0), 2.0), arm(2000, (10.2, 4.0), (9.0, 4.0), 2.0))
 
 
 def test_a_healthy_experiment_is_ok_everywhere() -> None:
@@ -58,8 +59,10 @@ def test_a_healthy_experiment_is_ok_everywhere() -> None:
 
 
 def test_subjects_in_variants_the_config_does_not_list_warn() -> None:
-    """A variant renamed in the data (here 'cheap' for 'treatment' in 1,192 subjects' rows)
-    leaves its subjects out of every comparison: the check names their count and share.
+    """A variant renamed in the data leaves its subjects out of every comparison.
+
+    Here 'cheap' for 'treatment' in 1,192 subjects' rows: the check names their count and
+    share.
     """
     config = two_arm_config()
     mart = mart_rows(config, {"control": HEALTHY[0], "treatment": HEALTHY[1]})
@@ -75,7 +78,9 @@ def test_subjects_in_variants_the_config_does_not_list_warn() -> None:
 
 
 def test_pre_exposure_imbalance_fails() -> None:
-    row = diagnostics(arm(2000, 10.0, 4.0, 9.0, 4.0, 2.0), arm(2000, 10.2, 4.0, 9.6, 4.0, 2.0))
+    row = diagnostics(
+        arm(2000, (10.0, 4.0), (9.0, 4.0), 2.0), arm(2000, (10.2, 4.0), (9.6, 4.0), 2.0)
+    )
     assert row["pre_exposure_balance_status"] == "fail"
     assert (
         "'revenue' before exposure, control against 'treatment'"
@@ -86,7 +91,9 @@ def test_pre_exposure_imbalance_fails() -> None:
 
 def test_cuped_estimate_outside_the_unadjusted_interval_warns() -> None:
     # A strong covariate that differs between arms moves the CUPED estimate a lot.
-    row = diagnostics(arm(400, 10.0, 4.0, 9.0, 4.0, 3.9), arm(400, 10.0, 4.0, 9.5, 4.0, 3.9))
+    row = diagnostics(
+        arm(400, (10.0, 4.0), (9.0, 4.0), 3.9), arm(400, (10.0, 4.0), (9.5, 4.0), 3.9)
+    )
     assert row["cuped_sanity_status"] == "warning"
     assert row["cuped_sanity_reason"].startswith("1 CUPED estimate(s) fall outside")
 
@@ -98,7 +105,7 @@ def test_cuped_off_makes_the_check_not_applicable() -> None:
 
 def test_small_arms_large_lifts_and_many_multi_variant_subjects_warn() -> None:
     row = diagnostics(
-        arm(100, 1.0, 1.0, 1.0, 1.0, 0.5), arm(100, 1.8, 1.0, 1.0, 1.0, 0.5), multi=10
+        arm(100, (1.0, 1.0), (1.0, 1.0), 0.5), arm(100, (1.8, 1.0), (1.0, 1.0), 0.5), multi=10
     )
     assert row["sample_size_status"] == "warning"
     assert (

@@ -1,5 +1,7 @@
-"""The preflight's judgement, on literal facts shaped like the macro's (macros/xp_preflight.sql):
-each finding is one line naming table, column, value or experiment.
+"""The preflight's judgement, on literal facts shaped like the macro's.
+
+The macro is macros/xp_preflight.sql; each finding is one line naming table, column, value
+or experiment.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def config_with(**experiment):
 def table(
     relation: str,
     columns: dict[str, str],
+    *,
     n_rows: int = 100,
     unreadable=(),
     exposures=None,
@@ -104,8 +107,9 @@ def test_a_warehouse_that_holds_what_the_config_needs_has_no_findings() -> None:
 
 
 def test_the_input_contract_is_the_sources_declared_columns() -> None:
-    """One fact, two copies: the columns checked here are those _staging__sources.yml
-    declares for the two input tables.
+    """One fact, two copies: the columns checked here are those the sources declare.
+
+    That is, those _staging__sources.yml declares for the two input tables.
     """
     sources = yaml.safe_load((REPO / "models/staging/_staging__sources.yml").read_text())
     declared = {

@@ -1,3 +1,5 @@
-"""From the marts' rows to the result tables' rows: comparisons, decisions and verdicts,
-health checks, and the preflight's judgement of the warehouse. Pure: no connection.
+"""From the marts' rows to the result tables' rows, and the preflight.
+
+Comparisons, statuses, decisions and verdicts, diagnostics and health checks are pure (no
+connection); the preflight judges what dbt reports about the warehouse.
 """

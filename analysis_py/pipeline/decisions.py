@@ -1,6 +1,7 @@
-"""The decision layer on top of the chosen estimate: multiple testing, sequential intervals,
-the stored decision and verdict, Bayesian posterior, power and non-inferiority, each as
-columns of the comparisons frame.
+"""The decision layer on top of the chosen estimate, as columns of the comparisons frame.
+
+Multiple testing, sequential intervals, the stored decision and verdict, Bayesian
+posterior, power and non-inferiority.
 
 The estimate that decides is per experiment (``analysis.cuped``): CUPED++, CUPED or the
 unadjusted one; the decision is computed here once, stored in the result tables
@@ -10,10 +11,12 @@ report. Everything here is vectorised over all comparisons.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from analysis_py.presentation.formatting import p_value_array, percent_array, signed_number
+from analysis_py.formats import p_value_array, percent_array, signed_number
 from analysis_py.stats import sequential
 from analysis_py.stats.bayesian import relative_effect_posterior
 from analysis_py.stats.multiple_testing import adjust_p_values, adjusted_alpha
@@ -21,13 +24,41 @@ from analysis_py.stats.noninferiority import noninferiority_p_value
 from analysis_py.stats.power import power_analysis
 from analysis_py.stats.ttest import ESTIMATE_FIELDS, interval
 
+#: The estimate that decides, per ``analysis.cuped`` mode.
 DECISION_ESTIMATE = {"multi": "cuped++", "single": "cuped", "none": "unadjusted"}
 #: Column prefix of each estimate in the comparisons frame and the result tables.
 ESTIMATE_PREFIX = {"cuped++": "cupedpp_", "cuped": "cuped_", "unadjusted": ""}
+#: The statuses whose comparisons have a test: they form the multiple-testing families.
+TESTED_STATUSES = ("ok", "zero_control_mean")
+#: Each estimate's name in verdict reasons and the report.
+ESTIMATE_LABEL = {"cuped++": "CUPED++", "cuped": "CUPED", "unadjusted": "unadjusted"}
+_METHOD_LABEL = {
+    "holm": "Holm-adjusted ",
+    "benjamini_hochberg": "BH-adjusted ",
+    "bonferroni": "Bonferroni-adjusted ",
+    "none": "",
+}
+#: The decision columns that are text: plain object columns, as converting 10,000s of
+#: strings to Arrow costs more than computing them.
+_TEXT_COLUMNS = (
+    "decision_estimate",
+    "multiple_testing_method",
+    "decision_method",
+    "decision_scale",
+    "verdict",
+    "verdict_reason",
+)
 
 
 def decision_estimate(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The fields of the estimate each comparison decides on."""
+    """The fields of the estimate each comparison decides on.
+
+    Args:
+        frame: The comparisons, with cuped_mode and every estimate's columns.
+
+    Returns:
+        Each of ESTIMATE_FIELDS, per comparison, from its deciding estimate.
+    """
     mode = frame["cuped_mode"].to_numpy(dtype=object)
     modes = {
         cuped_mode: rows for cuped_mode in DECISION_ESTIMATE if (rows := mode == cuped_mode).any()
@@ -42,17 +73,91 @@ def decision_estimate(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return chosen
 
 
-#: The statuses whose comparisons have a test: they form the multiple-testing families.
-TESTED_STATUSES = ("ok", "zero_control_mean")
-#: verdict values, in the order of precedence in which they are decided.
-VERDICTS = ("unhealthy", "no_result", "better", "worse", "inconclusive")
-ESTIMATE_LABEL = {"cuped++": "CUPED++", "cuped": "CUPED", "unadjusted": "unadjusted"}
-_METHOD_LABEL = {
-    "holm": "Holm-adjusted ",
-    "benjamini_hochberg": "BH-adjusted ",
-    "bonferroni": "Bonferroni-adjusted ",
-    "none": "",
-}
+@dataclass(frozen=True)
+class _Tests:
+    """What the tests of each comparison share, per comparison.
+
+    Attributes:
+        estimate: The fields of the deciding estimate (:func:`decision_estimate`).
+        alpha: 1 - confidence level.
+        alternative: two-sided, greater or less.
+        family: The multiple-testing family (None: tested on its own).
+        methods: The multiple-testing method ("none" for guardrails).
+        n_total: Subjects in both arms.
+        tuning: The sequential tuning parameter N*.
+        is_sequential: Whether the experiment decides on always-valid p-values.
+    """
+
+    estimate: dict[str, np.ndarray]
+    alpha: np.ndarray
+    alternative: np.ndarray
+    family: np.ndarray
+    methods: np.ndarray
+    n_total: np.ndarray
+    tuning: np.ndarray
+    is_sequential: np.ndarray
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> _Tests:
+        """The tests' settings of the comparisons in ``frame``.
+
+        Multiple testing: one family per experiment (primary and secondary metrics ×
+        treatments with a usable test); guardrails are tested on their own.
+        """
+        role = frame["metric_role"].to_numpy()
+        usable = frame["status"].isin(TESTED_STATUSES).to_numpy()
+        no_family = np.full(len(frame), None, dtype=object)
+        return cls(
+            estimate=decision_estimate(frame),
+            alpha=1 - frame["confidence_level"].to_numpy(dtype=float),
+            alternative=frame["alternative"].to_numpy(dtype=object),
+            family=np.where(
+                (role != "guardrail") & usable, frame["family"].to_numpy(dtype=object), no_family
+            ),
+            methods=np.where(
+                role == "guardrail", "none", frame["multiple_testing"].to_numpy(dtype=object)
+            ),
+            n_total=(frame["control_n"] + frame["treatment_n"]).to_numpy(dtype=float),
+            tuning=frame["sequential_tuning"].to_numpy(dtype=float),
+            is_sequential=frame["sequential"].to_numpy(dtype=bool),
+        )
+
+    @property
+    def degrees_of_freedom(self) -> np.ndarray:
+        """Welch's degrees of freedom of the deciding estimate."""
+        return self.estimate["degrees_of_freedom"]
+
+    def adjusted(
+        self, p_raw: np.ndarray, value: np.ndarray, std_error: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Fixed-horizon: the adjusted p-value and the interval at α·p/p_adjusted."""
+        p_adjusted = adjust_p_values(p_raw, self.family, self.methods)
+        lower, upper = interval(
+            value,
+            std_error,
+            adjusted_alpha(p_raw, p_adjusted, self.alpha),
+            self.degrees_of_freedom,
+            self.alternative,
+        )
+        return p_adjusted, lower, upper
+
+    def sequential(
+        self, value: np.ndarray, std_error: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Sequential: the always-valid p-value, raw and adjusted, and the interval.
+
+        The interval agrees with the adjusted p-value.
+        """
+        p_raw = sequential.p_value(value, std_error, self.n_total, self.alpha, self.tuning)
+        p_adjusted = adjust_p_values(p_raw, self.family, self.methods)
+        half = sequential.half_width(
+            std_error,
+            self.n_total,
+            self.alpha,
+            self.tuning,
+            adjusted_alpha(p_raw, p_adjusted, self.alpha),
+        )
+        return p_raw, p_adjusted, value - half, value + half
 
 
 def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
@@ -62,179 +167,141 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     that p-value is below α = 1 - confidence level (decision record 0010). The relative and
     absolute scales each have their own test; multiple-testing adjustment runs per scale
     over the experiment's family, and intervals are taken at the level α·p/p_adjusted.
+
+    Args:
+        frame: The comparisons, with their settings, estimates and status.
+
+    Returns:
+        ``frame`` with the adjusted, sequential, decision, verdict, Bayesian, power and
+        non-inferiority columns.
     """
-    estimate = decision_estimate(frame)
+    tests = _Tests.of(frame)
     columns: dict[str, object] = {
         "decision_estimate": np.array(
             [DECISION_ESTIMATE[mode] for mode in frame["cuped_mode"].to_numpy(dtype=object)],
             dtype=object,
-        )
+        ),
+        "multiple_testing_method": tests.methods,
     }
-    level = frame["confidence_level"].to_numpy(dtype=float)
-    alpha = 1 - level
-    effect, se = estimate["absolute_effect"], estimate["absolute_effect_std_error"]
-    relative, relative_se = estimate["relative_effect"], estimate["relative_effect_std_error"]
-    df = estimate["degrees_of_freedom"]
-    increase_is_good = (frame["metric_direction"] == "increase").to_numpy()
-    role = frame["metric_role"].to_numpy()
-
-    # Multiple testing: one family per experiment (primary and secondary metrics × treatments
-    # with a usable test); guardrails are tested on their own.
-    usable = frame["status"].isin(TESTED_STATUSES).to_numpy()
-    no_family = np.full(len(frame), None, dtype=object)
-    family = np.where(
-        (role != "guardrail") & usable, frame["family"].to_numpy(dtype=object), no_family
-    )
-    methods = np.where(
-        role == "guardrail", "none", frame["multiple_testing"].to_numpy(dtype=object)
-    )
-    columns["multiple_testing_method"] = methods
-
-    alternative = frame["alternative"].to_numpy(dtype=object)
-
-    def adjusted_fixed(
-        p_raw: np.ndarray, value: np.ndarray, std_error: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        p_adjusted = adjust_p_values(p_raw, family, methods)
-        lower, upper = interval(
-            value, std_error, adjusted_alpha(p_raw, p_adjusted, alpha), df, alternative
-        )
-        return p_adjusted, lower, upper
-
-    absolute_p, relative_p = estimate["p_value"], estimate["relative_p_value"]
-    p_adjusted, lower, upper = adjusted_fixed(absolute_p, effect, se)
-    columns |= {
-        "adjusted_p_value": p_adjusted,
-        "adjusted_absolute_effect_ci_lower": lower,
-        "adjusted_absolute_effect_ci_upper": upper,
-    }
-    p_adjusted, lower, upper = adjusted_fixed(relative_p, relative, relative_se)
-    columns |= {
-        "adjusted_relative_p_value": p_adjusted,
-        "adjusted_relative_effect_ci_lower": lower,
-        "adjusted_relative_effect_ci_upper": upper,
-    }
-
-    # Sequential: always-valid p-values, adjusted in the same families, and the intervals
-    # that agree with them, for experiments that ask for them.
-    is_sequential = frame["sequential"].to_numpy(dtype=bool)
-    n_total = (frame["control_n"] + frame["treatment_n"]).to_numpy(dtype=float)
-    tuning = frame["sequential_tuning"].to_numpy(dtype=float)
-
-    def adjusted_sequential(
-        value: np.ndarray, std_error: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        p_raw = sequential.p_value(value, std_error, n_total, alpha, tuning)
-        p_adjusted = adjust_p_values(p_raw, family, methods)
-        half = sequential.half_width(
-            std_error, n_total, alpha, tuning, adjusted_alpha(p_raw, p_adjusted, alpha)
-        )
-        return p_raw, p_adjusted, value - half, value + half
-
-    sequential_absolute = adjusted_sequential(effect, se)
-    sequential_relative = adjusted_sequential(relative, relative_se)
-    for name, value in {
-        "sequential_p_value": sequential_absolute[1],
-        "sequential_absolute_effect_ci_lower": sequential_absolute[2],
-        "sequential_absolute_effect_ci_upper": sequential_absolute[3],
-        "sequential_relative_p_value": sequential_relative[1],
-        "sequential_relative_effect_ci_lower": sequential_relative[2],
-        "sequential_relative_effect_ci_upper": sequential_relative[3],
-    }.items():
-        columns[name] = np.where(is_sequential, value, np.nan)
-
-    # The decision: the relative scale where the relative effect exists (a non-zero control
-    # mean), else the absolute one; fixed-horizon or sequential as the experiment says. The
-    # decision p-values are adjusted as one family, so a zero control mean still counts.
-    on_relative = ~np.isnan(relative_p)
-    fixed_raw = np.where(on_relative, relative_p, absolute_p)
-    raw = np.where(
-        is_sequential,
-        np.where(on_relative, sequential_relative[0], sequential_absolute[0]),
-        fixed_raw,
-    )
-    decision_p = adjust_p_values(raw, family, methods)
-    decision_value = np.where(on_relative, relative, effect)
-    decision_se = np.where(on_relative, relative_se, se)
-    level_alpha = adjusted_alpha(raw, decision_p, alpha)
-    lower, upper = interval(decision_value, decision_se, level_alpha, df, alternative)
-    with np.errstate(invalid="ignore"):  # sequential: always two-sided (config.py checks)
-        half = sequential.half_width(decision_se, n_total, alpha, tuning, level_alpha)
-    lower = np.where(is_sequential, decision_value - half, lower)
-    upper = np.where(is_sequential, decision_value + half, upper)
-    columns |= {
-        "decision_method": np.where(is_sequential, "sequential", "fixed_horizon").astype(object),
-        "decision_scale": np.where(on_relative, "relative", "absolute").astype(object),
-        "decision_control_mean": estimate["control_mean"],
-        "decision_treatment_mean": estimate["treatment_mean"],
-        "decision_absolute_effect": effect,
-        "decision_relative_effect": relative,
-        "decision_ci_lower": lower,
-        "decision_ci_upper": upper,
-        "decision_p_value": decision_p,
-    }
-    columns["verdict"], columns["verdict_reason"] = _verdicts(
-        frame, columns, decision_value, alpha, increase_is_good
-    )
-
-    # Bayesian: normal-normal on the relative effect (prior sd null: turned off, all null).
-    prior_sd = frame["bayes_prior_sd"].to_numpy(dtype=float)
-    posterior = relative_effect_posterior(relative, relative_se, prior_sd, level, increase_is_good)
-    columns["bayes_relative_effect_mean"] = posterior.mean
-    columns["bayes_relative_effect_ci_lower"] = posterior.ci_lower
-    columns["bayes_relative_effect_ci_upper"] = posterior.ci_upper
-    columns["bayes_chance_to_win"] = posterior.chance_to_win
-    columns["bayes_expected_loss"] = posterior.expected_loss
-
-    # Power at the current sample size.
-    # A one-sided test at level 1 - α has the power of a two-sided one at level 1 - 2α.
-    power_level = np.where(alternative == "two-sided", level, 2 * level - 1)
-    power = power_analysis(
-        se,
-        estimate["control_mean"],
-        n_total,
-        power_level,
-        frame["power"].to_numpy(dtype=float),
-        frame["power_target_relative_effect"].to_numpy(dtype=float),
-    )
-    columns["power_minimum_detectable_relative_effect"] = power.minimum_detectable_relative_effect
-    columns["power_subjects_needed"] = power.subjects_needed
-    columns["power_progress"] = power.progress
-
-    # Non-inferiority of guardrails against their margin.
-    margin = frame["noninferiority_margin"].to_numpy(dtype=float)
-    p_noninferior = noninferiority_p_value(relative, relative_se, df, margin, increase_is_good)
-    has_margin = ~np.isnan(margin) & ~np.isnan(p_noninferior)
-    columns["noninferiority_p_value"] = np.where(has_margin, p_noninferior, np.nan)
-    columns["is_noninferior"] = pd.arrays.BooleanArray(
-        np.where(has_margin, p_noninferior < alpha, False), mask=~has_margin
-    )
-    # Text columns stay plain object arrays: converting 10,000s of strings to Arrow costs
-    # more than the rest of this function.
+    columns |= _adjusted_columns(tests)
+    sequential_columns, sequential_raw = _sequential_columns(tests)
+    columns |= sequential_columns
+    columns |= _decision_columns(tests, sequential_raw)
+    columns["verdict"], columns["verdict_reason"] = _verdicts(frame, columns, tests)
+    columns |= _bayesian_columns(frame, tests)
+    columns |= _power_columns(frame, tests)
+    columns |= _noninferiority_columns(frame, tests)
     text = pd.DataFrame(
-        {
-            name: columns.pop(name)
-            for name in (
-                "decision_estimate",
-                "multiple_testing_method",
-                "decision_method",
-                "decision_scale",
-                "verdict",
-                "verdict_reason",
-            )
-        },
-        index=frame.index,
-        dtype=object,
+        {name: columns.pop(name) for name in _TEXT_COLUMNS}, index=frame.index, dtype=object
     )
     return pd.concat([frame, text, pd.DataFrame(columns, index=frame.index)], axis=1)
 
 
+def _adjusted_columns(tests: _Tests) -> dict[str, np.ndarray]:
+    """The multiplicity-adjusted p-values and intervals, on both scales."""
+    estimate = tests.estimate
+    columns: dict[str, np.ndarray] = {}
+    for scale, p_name, p_raw in (
+        ("absolute", "adjusted_p_value", estimate["p_value"]),
+        ("relative", "adjusted_relative_p_value", estimate["relative_p_value"]),
+    ):
+        p_adjusted, lower, upper = tests.adjusted(
+            p_raw, estimate[f"{scale}_effect"], estimate[f"{scale}_effect_std_error"]
+        )
+        columns |= {
+            p_name: p_adjusted,
+            f"adjusted_{scale}_effect_ci_lower": lower,
+            f"adjusted_{scale}_effect_ci_upper": upper,
+        }
+    return columns
+
+
+def _sequential_columns(
+    tests: _Tests,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Always-valid p-values and intervals, for experiments that ask for them (else NaN).
+
+    The p-values are adjusted in the same families, and the intervals agree with them.
+    Also returns the raw always-valid p-value per scale, for the decision.
+    """
+    estimate = tests.estimate
+    columns, raw = {}, {}
+    for scale, p_name in (
+        ("absolute", "sequential_p_value"),
+        ("relative", "sequential_relative_p_value"),
+    ):
+        raw[scale], p_adjusted, lower, upper = tests.sequential(
+            estimate[f"{scale}_effect"], estimate[f"{scale}_effect_std_error"]
+        )
+        for name, value in (
+            (p_name, p_adjusted),
+            (f"sequential_{scale}_effect_ci_lower", lower),
+            (f"sequential_{scale}_effect_ci_upper", upper),
+        ):
+            columns[name] = np.where(tests.is_sequential, value, np.nan)
+    return columns, raw
+
+
+def _decision_columns(
+    tests: _Tests, sequential_raw: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """The decision columns.
+
+    The relative scale where the relative effect exists (a non-zero control mean), else
+    the absolute one; fixed-horizon or sequential as the experiment says. The decision
+    p-values are adjusted as one family, so a zero control mean still counts.
+    """
+    estimate = tests.estimate
+    on_relative = ~np.isnan(estimate["relative_p_value"])
+    is_sequential = tests.is_sequential
+    raw = np.where(
+        is_sequential,
+        np.where(on_relative, sequential_raw["relative"], sequential_raw["absolute"]),
+        np.where(on_relative, estimate["relative_p_value"], estimate["p_value"]),
+    )
+    decision_p = adjust_p_values(raw, tests.family, tests.methods)
+    value = np.where(on_relative, estimate["relative_effect"], estimate["absolute_effect"])
+    std_error = np.where(
+        on_relative, estimate["relative_effect_std_error"], estimate["absolute_effect_std_error"]
+    )
+    level_alpha = adjusted_alpha(raw, decision_p, tests.alpha)
+    lower, upper = interval(
+        value, std_error, level_alpha, tests.degrees_of_freedom, tests.alternative
+    )
+    # Sequential: always two-sided (the config refuses a one-sided sequential metric).
+    with np.errstate(invalid="ignore"):
+        half = sequential.half_width(
+            std_error, tests.n_total, tests.alpha, tests.tuning, level_alpha
+        )
+    return {
+        "decision_method": np.where(is_sequential, "sequential", "fixed_horizon").astype(object),
+        "decision_scale": np.where(on_relative, "relative", "absolute").astype(object),
+        "decision_control_mean": estimate["control_mean"],
+        "decision_treatment_mean": estimate["treatment_mean"],
+        "decision_absolute_effect": estimate["absolute_effect"],
+        "decision_relative_effect": estimate["relative_effect"],
+        "decision_ci_lower": np.where(is_sequential, value - half, lower),
+        "decision_ci_upper": np.where(is_sequential, value + half, upper),
+        "decision_p_value": decision_p,
+    }
+
+
+def _decision_value(columns: dict[str, object]) -> np.ndarray:
+    """The effect the decision is on: relative, or absolute where decision_scale says so."""
+    return np.where(
+        np.asarray(columns["decision_scale"], dtype=object) == "relative",
+        np.asarray(columns["decision_relative_effect"], dtype=float),
+        np.asarray(columns["decision_absolute_effect"], dtype=float),
+    )
+
+
+def _increase_is_good(frame: pd.DataFrame) -> np.ndarray:
+    """Per comparison, whether its metric should go up."""
+    return (frame["metric_direction"] == "increase").to_numpy()
+
+
 def _verdicts(
-    frame: pd.DataFrame,
-    columns: dict[str, object],
-    decision_value: np.ndarray,
-    alpha: np.ndarray,
-    increase_is_good: np.ndarray,
+    frame: pd.DataFrame, columns: dict[str, object], tests: _Tests
 ) -> tuple[np.ndarray, np.ndarray]:
     """Verdict and verdict_reason per comparison, from the decision columns alone.
 
@@ -244,44 +311,38 @@ def _verdicts(
     the experiment's health (:func:`with_health_verdicts`).
     """
     p = np.asarray(columns["decision_p_value"], dtype=float)
-    lower = np.asarray(columns["decision_ci_lower"], dtype=float)
-    upper = np.asarray(columns["decision_ci_upper"], dtype=float)
+    decision_value = _decision_value(columns)
     status = frame["status"].to_numpy(dtype=object)
     no_result = ~np.isin(status, TESTED_STATUSES) | np.isnan(p) | np.isnan(decision_value)
-    significant = ~no_result & (p < alpha)
+    significant = ~no_result & (p < tests.alpha)
     went_up = decision_value > 0
     verdict = np.select(
-        [no_result, significant & (went_up == increase_is_good), significant],
+        [no_result, significant & (went_up == _increase_is_good(frame)), significant],
         ["no_result", "better", "worse"],
         "inconclusive",
     ).astype(object)
     reasons = np.asarray(frame["status_reason"].to_numpy(dtype=object), dtype=object).copy()
     reasons[no_result & (reasons == "")] = "the decision estimate could not be computed"
-    reasons[~no_result] = _reasons(columns, decision_value, lower, upper, p, alpha, verdict)[
-        ~no_result
-    ]
+    reasons[~no_result] = _reasons(columns, tests.alpha, verdict)[~no_result]
     return verdict, reasons
 
 
-def _reasons(
-    columns: dict[str, object],
-    value: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    p: np.ndarray,
-    alpha: np.ndarray,
-    verdict: np.ndarray,
-) -> np.ndarray:
-    """One line per comparison: the estimate and interval the verdict rests on, and why it
-    is what it is. Built with numpy string operations: a nightly run may have 10,000s.
+def _reasons(columns: dict[str, object], alpha: np.ndarray, verdict: np.ndarray) -> np.ndarray:
+    """One line per comparison: the estimate and interval the verdict rests on, and why.
+
+    The figures are formatted a column at a time (:func:`percent_array`): a nightly run may
+    have 10,000s of comparisons.
     """
     scale = np.asarray(columns["decision_scale"], dtype=object)
     absolute = np.flatnonzero(scale == "absolute")  # a zero control mean: rare
     figures = []
-    for v in (value, lower, upper):
-        text = percent_array(v)
+    for name in ("value", "decision_ci_lower", "decision_ci_upper"):
+        values = (
+            _decision_value(columns) if name == "value" else np.asarray(columns[name], dtype=float)
+        )
+        text = percent_array(values)
         for i in absolute.tolist():
-            text[i] = signed_number(v[i])
+            text[i] = signed_number(values[i])
         figures.append(text)
 
     def texts(name: str) -> list[str]:
@@ -308,7 +369,7 @@ def _reasons(
                 *figures[:1],
                 kinds,
                 *figures[1:],
-                p_value_array(p),
+                p_value_array(np.asarray(columns["decision_p_value"], dtype=float)),
                 alpha.tolist(),
                 verdict,
                 strict=True,
@@ -318,9 +379,75 @@ def _reasons(
     )
 
 
+def _bayesian_columns(frame: pd.DataFrame, tests: _Tests) -> dict[str, np.ndarray]:
+    """Normal-normal posterior of the relative effect (prior sd null: turned off, all null)."""
+    posterior = relative_effect_posterior(
+        tests.estimate["relative_effect"],
+        tests.estimate["relative_effect_std_error"],
+        frame["bayes_prior_sd"].to_numpy(dtype=float),
+        frame["confidence_level"].to_numpy(dtype=float),
+        _increase_is_good(frame),
+    )
+    return {
+        "bayes_relative_effect_mean": posterior.mean,
+        "bayes_relative_effect_ci_lower": posterior.ci_lower,
+        "bayes_relative_effect_ci_upper": posterior.ci_upper,
+        "bayes_chance_to_win": posterior.chance_to_win,
+        "bayes_expected_loss": posterior.expected_loss,
+    }
+
+
+def _power_columns(frame: pd.DataFrame, tests: _Tests) -> dict[str, np.ndarray]:
+    """Power at the current sample size."""
+    level = frame["confidence_level"].to_numpy(dtype=float)
+    # A one-sided test at level 1 - α has the power of a two-sided one at level 1 - 2α.
+    power_level = np.where(tests.alternative == "two-sided", level, 2 * level - 1)
+    power = power_analysis(
+        tests.estimate["absolute_effect_std_error"],
+        tests.estimate["control_mean"],
+        tests.n_total,
+        power_level,
+        power=frame["power"].to_numpy(dtype=float),
+        target_relative_effect=frame["power_target_relative_effect"].to_numpy(dtype=float),
+    )
+    return {
+        "power_minimum_detectable_relative_effect": power.minimum_detectable_relative_effect,
+        "power_subjects_needed": power.subjects_needed,
+        "power_progress": power.progress,
+    }
+
+
+def _noninferiority_columns(frame: pd.DataFrame, tests: _Tests) -> dict[str, object]:
+    """Non-inferiority of guardrails against their margin (null without a margin)."""
+    margin = frame["noninferiority_margin"].to_numpy(dtype=float)
+    p_noninferior = noninferiority_p_value(
+        tests.estimate["relative_effect"],
+        tests.estimate["relative_effect_std_error"],
+        tests.degrees_of_freedom,
+        margin,
+        _increase_is_good(frame),
+    )
+    has_margin = ~np.isnan(margin) & ~np.isnan(p_noninferior)
+    return {
+        "noninferiority_p_value": np.where(has_margin, p_noninferior, np.nan),
+        "is_noninferior": pd.arrays.BooleanArray(
+            np.where(has_margin, p_noninferior < tests.alpha, False), mask=~has_margin
+        ),
+    }
+
+
 def with_health_verdicts(results: pd.DataFrame, diagnostics: pd.DataFrame) -> pd.DataFrame:
-    """Set verdict ``unhealthy`` on every row of an experiment whose health is ``fail``, with
-    the failing checks' reasons; its numbers stay as they are.
+    """Set verdict ``unhealthy`` on every row of an experiment whose health is ``fail``.
+
+    The verdict reason gives the failing checks' reasons; the numbers stay as they are.
+
+    Args:
+        results: The comparisons, with verdict and verdict_reason.
+        diagnostics: One row per experiment, with each check's ``<check>_status`` and
+            ``<check>_reason`` and health_status.
+
+    Returns:
+        ``results``, the verdicts of failing experiments replaced.
     """
     failing = diagnostics[diagnostics["health_status"] == "fail"]
     if failing.empty:
@@ -351,8 +478,15 @@ def with_health_verdicts(results: pd.DataFrame, diagnostics: pd.DataFrame) -> pd
 
 
 def with_slice_health_verdicts(results: pd.DataFrame) -> pd.DataFrame:
-    """Set verdict ``unhealthy`` on the rows of a slice (a day, a dimension value) whose own
-    sample-ratio check fails.
+    """Set verdict ``unhealthy`` on the rows of a slice whose own sample-ratio check fails.
+
+    A slice is a day or a dimension value.
+
+    Args:
+        results: The sliced comparisons, with slice_srm_status and slice_srm_p_value.
+
+    Returns:
+        ``results``, the verdicts of failing slices replaced.
     """
     rows = (results["slice_srm_status"] == "fail").to_numpy()
     if not rows.any():

@@ -1,8 +1,9 @@
 """Health checks per experiment: can the results be trusted?
 
-Each check gives a status (ok, warning, fail or not_applicable) and a one-line reason an
-analyst can read; ``health_status`` is the worst of them. Thresholds live in defaults.py.
-The sample-ratio check itself is computed with the diagnostics (analysis.py).
+Each check is one function from :class:`HealthInputs` to a :class:`CheckResult`: a status
+per experiment (ok, warning, fail or not_applicable), a one-line reason an analyst can read,
+and the figures it measured. :data:`CHECKS` lists them in the order their columns and reasons
+appear; ``health_status`` is the worst of their statuses. Thresholds live in defaults.py.
 
 Per-experiment reductions are numpy over experiment codes, and reasons are Python f-strings:
 a nightly run may check thousands of experiments, and pandas group-bys over wide frames cost
@@ -11,10 +12,13 @@ more than the statistics themselves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis_py import defaults
 from analysis_py.pipeline.decisions import decision_estimate
@@ -24,11 +28,175 @@ from analysis_py.stats.ttest import welch_p_value
 _HEALTH = np.array(["ok", "warning", "fail"], dtype=object)
 
 
+@dataclass(frozen=True)
+class HealthInputs:
+    """What the checks read, each frame in its own row order.
+
+    Attributes:
+        experiments: One row per experiment: its counts (n_analysed_subjects,
+            n_smallest_arm, n_multi_variant_subjects, n_unknown_variant_subjects) and
+            subjects_per_variant.
+        variants: One row per experiment and variant: n and expected_share.
+        results: The comparisons, one row per experiment, metric and treatment.
+        mart: The statistics mart.
+        codes: Per comparison, the row of its experiment in ``experiments``.
+        chosen: Per comparison, the fields of the estimate it decides on.
+    """
+
+    experiments: pd.DataFrame
+    variants: pd.DataFrame
+    results: pd.DataFrame
+    mart: pd.DataFrame
+    codes: np.ndarray
+    chosen: dict[str, np.ndarray]
+
+    @property
+    def n_experiments(self) -> int:
+        """The number of experiments."""
+        return len(self.experiments)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's outcome for every experiment, in the order of ``experiments``.
+
+    Attributes:
+        status: ok, warning, fail or not_applicable.
+        reason: One line per experiment saying what was found.
+        measures: Further diagnostics columns the check computed (e.g. a share).
+    """
+
+    status: np.ndarray
+    reason: list[str]
+    measures: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def sample_ratio(variants: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Pearson χ² of observed subjects per variant against the expected split.
+
+    Args:
+        variants: One row per group of ``keys`` and variant, with n and expected_share.
+        keys: The columns that name a group (an experiment, or an experiment's slice).
+
+    Returns:
+        One row per group, in order of first appearance: the keys, n_subjects, n_variants,
+        srm_chi_square, srm_p_value and srm_status (not_applicable without subjects, fail
+        below :data:`analysis_py.defaults.SRM_P_VALUE_THRESHOLD`, else ok).
+    """
+    # Group codes in order of first appearance, then numpy sums per code.
+    codes = variants.groupby(keys, sort=False).ngroup().to_numpy()
+    n_groups = int(codes.max()) + 1 if len(codes) else 0
+    n = variants["n"].to_numpy(dtype=float)
+    total = np.bincount(codes, weights=n, minlength=n_groups)
+    expected = variants["expected_share"].to_numpy(dtype=float) * total[codes]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(expected > 0, (n - expected) ** 2 / expected, 0.0)
+    first_rows = np.unique(codes, return_index=True)[1]
+    grouped = variants.iloc[first_rows][keys].reset_index(drop=True)
+    grouped["n_subjects"] = total
+    grouped["n_variants"] = np.bincount(codes, minlength=n_groups)
+    grouped["srm_chi_square"] = np.bincount(codes, weights=terms, minlength=n_groups)
+    has_data = grouped["n_subjects"].to_numpy() > 0
+    p_value = stats.chi2.sf(grouped["srm_chi_square"], grouped["n_variants"] - 1)
+    grouped["srm_p_value"] = np.where(has_data, p_value, np.nan)
+    grouped["srm_chi_square"] = np.where(has_data, grouped["srm_chi_square"], np.nan)
+    grouped["srm_status"] = np.select(
+        [~has_data, grouped["srm_p_value"].to_numpy() < defaults.SRM_P_VALUE_THRESHOLD],
+        ["not_applicable", "fail"],
+        "ok",
+    )
+    grouped["n_subjects"] = grouped["n_subjects"].astype("int64")
+    return grouped
+
+
+def srm_check(inputs: HealthInputs) -> CheckResult:
+    """Sample ratio mismatch: subjects per variant against the configured split (fail)."""
+    # One row per experiment in the order of first appearance: the order of experiments.
+    srm = sample_ratio(inputs.variants, ["experiment_id"])
+    threshold = defaults.SRM_P_VALUE_THRESHOLD
+    status = srm["srm_status"].to_numpy(dtype=object)
+    p_values = srm["srm_p_value"].to_numpy()
+    reasons = [
+        "no analysed subjects yet"
+        if status == "not_applicable"
+        else f"sample ratio mismatch: subjects per variant ({subjects}) are unlikely under the "
+        f"configured split (p = {p:.2g} < {threshold:g}); results are not trustworthy "
+        "until the cause is found"
+        if status == "fail"
+        else f"subjects per variant match the configured split (p = {p:.2g})"
+        for status, subjects, p in zip(
+            status, inputs.experiments["subjects_per_variant"], p_values, strict=True
+        )
+    ]
+    measures = {
+        "srm_chi_square": srm["srm_chi_square"].to_numpy(),
+        "srm_p_value": p_values,
+        "srm_threshold": np.full(inputs.n_experiments, threshold),
+    }
+    return CheckResult(status, reasons, measures)
+
+
+def _exposed(experiments: pd.DataFrame) -> np.ndarray:
+    """Subjects exposed per experiment: analysed, in several variants, or in unknown ones."""
+    return (
+        experiments["n_analysed_subjects"].to_numpy(dtype=float)
+        + experiments["n_multi_variant_subjects"].to_numpy(dtype=float)
+        + experiments["n_unknown_variant_subjects"].to_numpy(dtype=float)
+    )
+
+
+def _share_of_exposed(count: np.ndarray, exposed: np.ndarray) -> np.ndarray:
+    """The share ``count / exposed``, NaN where nobody was exposed."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(exposed > 0, count / exposed, np.nan)
+
+
+def multi_variant_check(inputs: HealthInputs) -> CheckResult:
+    """Subjects exposed to more than one variant: excluded, a warning above the threshold."""
+    count = inputs.experiments["n_multi_variant_subjects"].to_numpy(dtype=float)
+    share = _share_of_exposed(count, _exposed(inputs.experiments))
+    too_many = share > defaults.MULTI_VARIANT_SHARE_WARNING
+    reasons = [
+        f"{n} subjects ({s * 100:.2f}%) were exposed to more than one variant and "
+        + (
+            f"excluded: above {defaults.MULTI_VARIANT_SHARE_WARNING:.0%}, check the assignment code"
+            if many
+            else "excluded"
+        )
+        for n, s, many in zip(
+            inputs.experiments["n_multi_variant_subjects"].tolist(), share, too_many, strict=True
+        )
+    ]
+    return CheckResult(np.where(too_many, "warning", "ok"), reasons, {"multi_variant_share": share})
+
+
+def unknown_variant_check(inputs: HealthInputs) -> CheckResult:
+    """Subjects exposed only to variants the config does not declare (warning).
+
+    A renamed or extra arm, a QA variant: its subjects are excluded from every comparison,
+    so the config and the data disagree.
+    """
+    unknown = inputs.experiments["n_unknown_variant_subjects"].to_numpy(dtype=float)
+    share = _share_of_exposed(unknown, _exposed(inputs.experiments))
+    reasons = [
+        f"{n:.0f} subjects ({s * 100:.2f}%) were exposed only to variants the config does "
+        "not list and are excluded: add the variants to the experiment, or check the "
+        "assignment code"
+        if n > 0
+        else "every exposed subject saw a variant the config lists"
+        for n, s in zip(unknown.tolist(), share.tolist(), strict=True)
+    ]
+    return CheckResult(
+        np.where(unknown > 0, "warning", "ok"), reasons, {"unknown_variant_share": share}
+    )
+
+
 def _first_per_experiment(
-    codes: np.ndarray, n_experiments: int, values: np.ndarray, largest: bool = False
+    codes: np.ndarray, n_experiments: int, values: np.ndarray, *, largest: bool = False
 ) -> np.ndarray:
-    """Per experiment, the position of the row with the smallest (or largest) value, NaN
-    last and ties to the earlier row; -1 for an experiment without rows.
+    """Per experiment, the position of the row with the smallest (or largest) value.
+
+    NaN comes last and ties go to the earlier row; -1 for an experiment without rows.
     """
     key = np.where(np.isnan(values), np.inf, -values if largest else values)
     order = np.lexsort((key, codes))  # stable: ties keep row order
@@ -46,73 +214,32 @@ def _pick(values: np.ndarray, rows: np.ndarray, missing: Any = np.nan) -> np.nda
     return np.where(rows >= 0, picked, fill)
 
 
-def health_checks(
-    diagnostics: pd.DataFrame, results: pd.DataFrame, mart: pd.DataFrame
-) -> pd.DataFrame:
-    """Add the health-check columns to the per-experiment diagnostics (one row per
-    experiment, with n_smallest_arm), from the comparisons and the statistics mart.
+def _named_comparisons(inputs: HealthInputs, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The metric and treatment of the comparison at ``rows`` (None where rows is -1)."""
+    results = inputs.results
+    return (
+        _pick(results["metric_id"].to_numpy(dtype=object), rows, None),
+        _pick(results["treatment_variant_id"].to_numpy(dtype=object), rows, None),
+    )
+
+
+def pre_exposure_balance_check(inputs: HealthInputs) -> CheckResult:
+    """Pre-exposure balance: the covariates should not differ between arms (fail).
+
+    A Welch test per comparison on the pre-exposure covariate, Bonferroni over the
+    experiment's comparisons.
     """
-    out = diagnostics.copy()
-    experiments = pd.Index(out["experiment_id"])
-    n_experiments = len(experiments)
-    codes = experiments.get_indexer(results["experiment_id"])
-    metric_ids = results["metric_id"].to_numpy(dtype=object)
-    treatments = results["treatment_variant_id"].to_numpy(dtype=object)
-    checks: dict[str, tuple[np.ndarray, list[str]]] = {}
-
-    # Subjects exposed to more than one variant.
-    share = out["multi_variant_share"].to_numpy(dtype=float)
-    too_many = share > defaults.MULTI_VARIANT_SHARE_WARNING
-    checks["multi_variant"] = (
-        np.where(too_many, "warning", "ok"),
-        [
-            f"{n} subjects ({s * 100:.2f}%) were exposed to more than one variant and "
-            + (
-                f"excluded: above {defaults.MULTI_VARIANT_SHARE_WARNING:.0%}, check the assignment "
-                "code"
-                if many
-                else "excluded"
-            )
-            for n, s, many in zip(
-                out["n_multi_variant_subjects"].tolist(), share, too_many, strict=True
-            )
-        ],
-    )
-
-    # Subjects exposed only to variants the config does not declare (a renamed or extra arm,
-    # a QA variant): excluded from every comparison, so the config and the data disagree.
-    unknown = out["n_unknown_variant_subjects"].to_numpy(dtype=float)
-    exposed = (
-        out["n_analysed_subjects"].to_numpy(dtype=float)
-        + out["n_multi_variant_subjects"].to_numpy(dtype=float)
-        + unknown
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        unknown_share = np.where(exposed > 0, unknown / exposed, np.nan)
-    out["unknown_variant_share"] = unknown_share
-    checks["unknown_variant"] = (
-        np.where(unknown > 0, "warning", "ok"),
-        [
-            f"{n:.0f} subjects ({s * 100:.2f}%) were exposed only to variants the config does "
-            "not list and are excluded: add the variants to the experiment, or check the "
-            "assignment code"
-            if n > 0
-            else "every exposed subject saw a variant the config lists"
-            for n, s in zip(unknown.tolist(), unknown_share.tolist(), strict=True)
-        ],
-    )
-
-    # Pre-exposure balance: the covariates should not differ between arms before exposure.
-    control = SufficientStatistics.from_columns(results, "control_")
-    treatment = SufficientStatistics.from_columns(results, "treatment_")
+    control = SufficientStatistics.from_columns(inputs.results, "control_")
+    treatment = SufficientStatistics.from_columns(inputs.results, "treatment_")
     balance = welch_p_value(
         control.mean_x,
         control.variance_x,
         control.n,
-        treatment.mean_x,
-        treatment.variance_x,
-        treatment.n,
+        treatment_mean=treatment.mean_x,
+        treatment_variance=treatment.variance_x,
+        treatment_n=treatment.n,
     )
+    codes, n_experiments = inputs.codes, inputs.n_experiments
     tested = ~np.isnan(balance)
     tests = np.bincount(codes[tested], minlength=n_experiments)[codes]
     bonferroni = np.minimum(1.0, balance * tests)
@@ -121,88 +248,95 @@ def health_checks(
     no_test, imbalanced = np.isnan(worst_p), worst_p < defaults.PRE_EXPOSURE_IMBALANCE_P_VALUE
     details = [
         f"'{m}' before exposure, control against '{t}' (Bonferroni p = {p:.2g})"
-        for m, t, p in zip(
-            _pick(metric_ids, worst, None), _pick(treatments, worst, None), worst_p, strict=True
-        )
+        for m, t, p in zip(*_named_comparisons(inputs, worst), worst_p, strict=True)
     ]
-    checks["pre_exposure_balance"] = (
-        np.select([no_test, imbalanced], ["not_applicable", "fail"], "ok"),
-        [
-            "no comparison with enough subjects"
-            if none
-            else f"arms differed before exposure: {detail}; randomisation may be broken"
-            if bad
-            else f"arms were alike before exposure; largest difference: {detail}"
-            for none, bad, detail in zip(no_test, imbalanced, details, strict=True)
-        ],
-    )
+    reasons = [
+        "no comparison with enough subjects"
+        if none
+        else f"arms differed before exposure: {detail}; randomisation may be broken"
+        if bad
+        else f"arms were alike before exposure; largest difference: {detail}"
+        for none, bad, detail in zip(no_test, imbalanced, details, strict=True)
+    ]
+    return CheckResult(np.select([no_test, imbalanced], ["not_applicable", "fail"], "ok"), reasons)
 
-    # CUPED sanity: the adjusted estimate should lie inside the unadjusted interval.
-    chosen = decision_estimate(results)
+
+def cuped_sanity_check(inputs: HealthInputs) -> CheckResult:
+    """CUPED sanity: the adjusted estimate should lie inside the unadjusted interval."""
+    results, codes, n_experiments = inputs.results, inputs.codes, inputs.n_experiments
+    effect = inputs.chosen["absolute_effect"]
     adjusted = (results["decision_estimate"] != "unadjusted").to_numpy()
     outside = adjusted & (
-        (chosen["absolute_effect"] < results["absolute_effect_ci_lower"].to_numpy(dtype=float))
-        | (chosen["absolute_effect"] > results["absolute_effect_ci_upper"].to_numpy(dtype=float))
+        (effect < results["absolute_effect_ci_lower"].to_numpy(dtype=float))
+        | (effect > results["absolute_effect_ci_upper"].to_numpy(dtype=float))
     )
     n_outside = np.bincount(codes, weights=outside, minlength=n_experiments).astype(int)
     n_adjusted = np.bincount(codes, weights=adjusted, minlength=n_experiments).astype(int)
-    checks["cuped_sanity"] = (
+    reasons = [
+        "CUPED is off for this experiment"
+        if n_on == 0
+        else f"{n_off} CUPED estimate(s) fall outside the unadjusted interval: the "
+        "covariate may be contaminated by the treatment"
+        if n_off > 0
+        else "every CUPED estimate lies inside its unadjusted interval"
+        for n_on, n_off in zip(n_adjusted, n_outside, strict=True)
+    ]
+    return CheckResult(
         np.select([n_adjusted == 0, n_outside > 0], ["not_applicable", "warning"], "ok"),
-        [
-            "CUPED is off for this experiment"
-            if n_on == 0
-            else f"{n_off} CUPED estimate(s) fall outside the unadjusted interval: the "
-            "covariate may be contaminated by the treatment"
-            if n_off > 0
-            else "every CUPED estimate lies inside its unadjusted interval"
-            for n_on, n_off in zip(n_adjusted, n_outside, strict=True)
-        ],
+        reasons,
     )
 
-    # Minimum sample size per arm.
-    smallest = out["n_smallest_arm"].to_numpy()
+
+def sample_size_check(inputs: HealthInputs) -> CheckResult:
+    """Minimum sample size per arm (warning below it)."""
+    smallest = inputs.experiments["n_smallest_arm"].to_numpy()
     small = smallest < defaults.MIN_SAMPLE_SIZE_PER_ARM
-    checks["sample_size"] = (
-        np.where(small, "warning", "ok"),
-        [
-            f"smallest arm has {n} subjects"
-            + (f"; below {defaults.MIN_SAMPLE_SIZE_PER_ARM}, results are fragile" if few else "")
-            for n, few in zip(smallest.tolist(), small, strict=True)
-        ],
-    )
+    reasons = [
+        f"smallest arm has {n} subjects"
+        + (f"; below {defaults.MIN_SAMPLE_SIZE_PER_ARM}, results are fragile" if few else "")
+        for n, few in zip(smallest.tolist(), small, strict=True)
+    ]
+    return CheckResult(np.where(small, "warning", "ok"), reasons)
 
-    # Suspiciously large lifts.
-    abs_lift = np.abs(chosen["relative_effect"])
-    largest = _first_per_experiment(codes, n_experiments, abs_lift, largest=True)
+
+def large_lift_check(inputs: HealthInputs) -> CheckResult:
+    """Suspiciously large lifts: the largest relative effect of the experiment (warning)."""
+    abs_lift = np.abs(inputs.chosen["relative_effect"])
+    largest = _first_per_experiment(inputs.codes, inputs.n_experiments, abs_lift, largest=True)
     largest_lift = _pick(abs_lift, largest)
     no_lift, large = np.isnan(largest_lift), largest_lift > defaults.SUSPICIOUS_RELATIVE_EFFECT
     lift_texts = [
         f"'{m}' for '{t}': {lift * 100:.0f}%"
-        for m, t, lift in zip(
-            _pick(metric_ids, largest, None),
-            _pick(treatments, largest, None),
-            largest_lift,
-            strict=True,
-        )
+        for m, t, lift in zip(*_named_comparisons(inputs, largest), largest_lift, strict=True)
     ]
-    checks["large_lift"] = (
-        np.select([no_lift, large], ["not_applicable", "warning"], "ok"),
-        [
-            "no relative effect to check"
-            if none
-            else f"largest lift {text}, above {defaults.SUSPICIOUS_RELATIVE_EFFECT:.0%}: check "
-            "for a bug or a broken metric before trusting it"
-            if big
-            else f"largest lift {text}"
-            for none, big, text in zip(no_lift, large, lift_texts, strict=True)
-        ],
-    )
+    reasons = [
+        "no relative effect to check"
+        if none
+        else f"largest lift {text}, above {defaults.SUSPICIOUS_RELATIVE_EFFECT:.0%}: check "
+        "for a bug or a broken metric before trusting it"
+        if big
+        else f"largest lift {text}"
+        for none, big, text in zip(no_lift, large, lift_texts, strict=True)
+    ]
+    return CheckResult(np.select([no_lift, large], ["not_applicable", "warning"], "ok"), reasons)
 
-    # Share of subjects with pre-exposure data, lowest over the experiment's metrics.
-    # Summed over the arms per experiment and metric, as an experiments × metrics matrix;
-    # metric ids sorted, so that among equal shares the first id is named.
+
+def _lowest_pre_exposure_share(inputs: HealthInputs) -> tuple[np.ndarray, np.ndarray]:
+    """Per experiment, the lowest share of subjects with pre-exposure data, and its metric.
+
+    The metric id is None when the mart has no metrics.
+
+    Summed over the arms per experiment and metric, as an experiments × metrics matrix;
+    metric ids sorted, so that among equal shares the first id is named.
+    """
+    mart, n_experiments = inputs.mart, inputs.n_experiments
     metric_codes, metric_ids = pd.factorize(mart["metric_id"], sort=True)
-    cells = experiments.get_indexer(mart["experiment_id"]) * len(metric_ids) + metric_codes
+    if not len(metric_ids):
+        return np.full(n_experiments, np.nan), np.full(n_experiments, None)
+    experiment_codes = pd.Index(inputs.experiments["experiment_id"]).get_indexer(
+        mart["experiment_id"]
+    )
+    cells = experiment_codes * len(metric_ids) + metric_codes
     size = n_experiments * len(metric_ids)
     rows_per_cell = np.bincount(cells, minlength=size).reshape(n_experiments, -1)
     with_data, subjects = (
@@ -215,48 +349,100 @@ def health_checks(
         metric_share = with_data / subjects
     # argmin over shares, NaN (no subjects) after every share and absent metrics after that.
     key = np.where(rows_per_cell == 0, 3.0, np.where(np.isnan(metric_share), 2.0, metric_share))
-    lowest = key.argmin(axis=1) if len(metric_ids) else np.zeros(n_experiments, dtype=int)
-    lowest_share = (
-        metric_share[np.arange(n_experiments), lowest]
-        if len(metric_ids)
-        else np.full(n_experiments, np.nan)
-    )
-    lowest_metric = (
-        np.asarray(metric_ids, dtype=object)[lowest]
-        if len(metric_ids)
-        else (np.full(n_experiments, None))
-    )
-    out["pre_exposure_data_share"] = lowest_share
-    no_share = np.isnan(lowest_share)
-    scarce = lowest_share < defaults.MIN_PRE_EXPOSURE_DATA_SHARE
-    checks["pre_exposure_data"] = (
-        np.select([no_share, scarce], ["not_applicable", "warning"], "ok"),
-        [
-            "no analysed subjects"
-            if none
-            else f"{s * 100:.0f}% of subjects have pre-exposure data for '{m}'"
-            + (
-                f", below {defaults.MIN_PRE_EXPOSURE_DATA_SHARE:.0%}: CUPED cannot reduce "
-                "variance much"
-                if few
-                else " (lowest over the metrics)"
-            )
-            for none, few, s, m in zip(no_share, scarce, lowest_share, lowest_metric, strict=True)
-        ],
+    lowest = key.argmin(axis=1)
+    return (
+        metric_share[np.arange(n_experiments), lowest],
+        np.asarray(metric_ids, dtype=object)[lowest],
     )
 
-    columns: dict[str, Any] = {}
-    for check, (status, reason) in checks.items():
-        columns[f"{check}_status"] = status
-        columns[f"{check}_reason"] = reason
-    statuses = [
-        out["srm_status"].to_numpy(dtype=object),
-        *(status for status, _ in checks.values()),
+
+def pre_exposure_data_check(inputs: HealthInputs) -> CheckResult:
+    """Share of subjects with pre-exposure data, lowest over the metrics (warning).
+
+    CUPED needs pre-exposure data to reduce variance.
+    """
+    lowest_share, lowest_metric = _lowest_pre_exposure_share(inputs)
+    no_share = np.isnan(lowest_share)
+    scarce = lowest_share < defaults.MIN_PRE_EXPOSURE_DATA_SHARE
+    reasons = [
+        "no analysed subjects"
+        if none
+        else f"{s * 100:.0f}% of subjects have pre-exposure data for '{m}'"
+        + (
+            f", below {defaults.MIN_PRE_EXPOSURE_DATA_SHARE:.0%}: CUPED cannot reduce variance much"
+            if few
+            else " (lowest over the metrics)"
+        )
+        for none, few, s, m in zip(no_share, scarce, lowest_share, lowest_metric, strict=True)
     ]
+    return CheckResult(
+        np.select([no_share, scarce], ["not_applicable", "warning"], "ok"),
+        reasons,
+        {"pre_exposure_data_share": lowest_share},
+    )
+
+
+#: Every health check by name, in the order of its columns; its status column is
+#: ``<name>_status`` and its reason ``<name>_reason``.
+CHECKS: tuple[tuple[str, Callable[[HealthInputs], CheckResult]], ...] = (
+    ("srm", srm_check),
+    ("multi_variant", multi_variant_check),
+    ("unknown_variant", unknown_variant_check),
+    ("pre_exposure_balance", pre_exposure_balance_check),
+    ("cuped_sanity", cuped_sanity_check),
+    ("sample_size", sample_size_check),
+    ("large_lift", large_lift_check),
+    ("pre_exposure_data", pre_exposure_data_check),
+)
+
+
+def health_checks(
+    experiments: pd.DataFrame, variants: pd.DataFrame, results: pd.DataFrame, mart: pd.DataFrame
+) -> pd.DataFrame:
+    """Run every check of :data:`CHECKS` and add their columns to the experiments' rows.
+
+    Args:
+        experiments: One row per experiment with its counts (see :class:`HealthInputs`).
+        variants: One row per experiment and variant, with n and expected_share.
+        results: The comparisons, with their estimates and decisions.
+        mart: The statistics mart.
+
+    Returns:
+        ``experiments`` with each check's measures, ``<check>_status`` and
+        ``<check>_reason``, and ``health_status``: fail if a check fails, else warning if
+        one warns, else ok.
+    """
+    inputs = HealthInputs(
+        experiments=experiments,
+        variants=variants,
+        results=results,
+        mart=mart,
+        codes=pd.Index(experiments["experiment_id"]).get_indexer(results["experiment_id"]),
+        chosen=decision_estimate(results),
+    )
+    measures: dict[str, np.ndarray] = {}
+    texts: dict[str, Any] = {}
+    for name, check in CHECKS:
+        result = check(inputs)
+        measures |= result.measures
+        texts[f"{name}_status"] = result.status
+        texts[f"{name}_reason"] = result.reason
     levels = np.max(
-        [np.select([status == "fail", status == "warning"], [2, 1], 0) for status in statuses],
+        [
+            np.select([status == "fail", status == "warning"], [2, 1], 0)
+            for name, status in texts.items()
+            if name.endswith("_status")
+        ],
         axis=0,
     )
-    columns["health_status"] = _HEALTH[levels]
+    texts["health_status"] = _HEALTH[levels]
+    index = experiments.index
     # Plain object columns: converting each to Arrow strings costs more than the checks.
-    return pd.concat([out, pd.DataFrame(columns, index=out.index, dtype=object)], axis=1)
+    return pd.concat(
+        [
+            experiments,
+            pd.DataFrame(measures, index=index),
+            pd.DataFrame(texts, index=index, dtype=object),
+        ],
+        axis=1,
+    )

@@ -33,50 +33,62 @@ def multi_covariate_arms(
     )
     k = int(positions.groupby("experiment_id").size().max())
     rows = comparisons.reset_index(drop=True).assign(row=np.arange(len(comparisons)))
-    count = len(rows)
-
     products = cross_products.merge(positions, on=["experiment_id", "metric_id"]).merge(
         positions.rename(
             columns={"metric_id": "covariate_metric_id", "position": "covariate_position"}
         ),
         on=["experiment_id", "covariate_metric_id"],
     )
-    arms = []
-    for arm in ("control", "treatment"):
-        keys = rows[["row", "experiment_id", "metric_id", f"{arm}_variant_id"]].rename(
-            columns={f"{arm}_variant_id": "variant_id"}
-        )
-        sum_x = np.zeros((count, k))
-        covariates = (
-            keys[["row", "experiment_id", "variant_id"]]
-            .merge(
-                mart[["experiment_id", "variant_id", "metric_id", "sum_x"]],
-                on=["experiment_id", "variant_id"],
-            )
-            .merge(positions, on=["experiment_id", "metric_id"])
-        )
-        sum_x[covariates["row"], covariates["position"]] = covariates["sum_x"]
+    control, treatment = (
+        _arm_sums(rows, arm, mart, products, positions, k=k) for arm in ("control", "treatment")
+    )
+    return control, treatment
 
-        sum_xx = np.zeros((count, k, k))
-        pairs = keys[["row", "experiment_id", "variant_id"]].merge(
-            products, on=["experiment_id", "variant_id"]
-        )
-        sum_xx[pairs["row"], pairs["position"], pairs["covariate_position"]] = pairs[
-            "sum_x_covariate"
-        ]
 
-        sum_yx = np.zeros((count, k))
-        own = keys.merge(products, on=["experiment_id", "variant_id", "metric_id"])
-        sum_yx[own["row"], own["covariate_position"]] = own["sum_y_covariate"]
+def _arm_sums(
+    rows: pd.DataFrame,
+    arm: str,
+    mart: pd.DataFrame,
+    products: pd.DataFrame,
+    positions: pd.DataFrame,
+    *,
+    k: int,
+) -> MultiCovariateStatistics:
+    """One arm's sums for each row, its covariates placed by position among k.
 
-        arms.append(
-            MultiCovariateStatistics(
-                n=rows[f"{arm}_n"].to_numpy(dtype=float),
-                sum_y=rows[f"{arm}_sum_y"].to_numpy(dtype=float),
-                sum_y_squares=rows[f"{arm}_sum_y_squares"].to_numpy(dtype=float),
-                sum_x=sum_x,
-                sum_yx=sum_yx,
-                sum_xx=sum_xx,
-            )
+    ``products`` holds the cross products with both metrics' positions; ``positions`` each
+    experiment's metrics with theirs.
+    """
+    count = len(rows)
+    keys = rows[["row", "experiment_id", "metric_id", f"{arm}_variant_id"]].rename(
+        columns={f"{arm}_variant_id": "variant_id"}
+    )
+    sum_x = np.zeros((count, k))
+    covariates = (
+        keys[["row", "experiment_id", "variant_id"]]
+        .merge(
+            mart[["experiment_id", "variant_id", "metric_id", "sum_x"]],
+            on=["experiment_id", "variant_id"],
         )
-    return arms[0], arms[1]
+        .merge(positions, on=["experiment_id", "metric_id"])
+    )
+    sum_x[covariates["row"], covariates["position"]] = covariates["sum_x"]
+
+    sum_xx = np.zeros((count, k, k))
+    pairs = keys[["row", "experiment_id", "variant_id"]].merge(
+        products, on=["experiment_id", "variant_id"]
+    )
+    sum_xx[pairs["row"], pairs["position"], pairs["covariate_position"]] = pairs["sum_x_covariate"]
+
+    sum_yx = np.zeros((count, k))
+    own = keys.merge(products, on=["experiment_id", "variant_id", "metric_id"])
+    sum_yx[own["row"], own["covariate_position"]] = own["sum_y_covariate"]
+
+    return MultiCovariateStatistics(
+        n=rows[f"{arm}_n"].to_numpy(dtype=float),
+        sum_y=rows[f"{arm}_sum_y"].to_numpy(dtype=float),
+        sum_y_squares=rows[f"{arm}_sum_y_squares"].to_numpy(dtype=float),
+        sum_x=sum_x,
+        sum_yx=sum_yx,
+        sum_xx=sum_xx,
+    )

@@ -1,5 +1,7 @@
-"""The preflight: before `xp run` builds or `xp analyze` replaces anything, check that the
-warehouse holds what the config asks for, and say what is wrong in one line per finding.
+"""The preflight: check that the warehouse holds what the config asks for.
+
+It runs before `xp run` builds or `xp analyze` replaces anything, and says what is wrong in
+one line per finding.
 
 It checks that the source tables exist and are not empty; that the columns the config uses
 (the input contract's, the dimensions, the filter columns, each event source's mapped
@@ -23,7 +25,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from analysis_py.config import DEFAULT_EVENT_SOURCE, ExperimentConfig
+from analysis_py.config import (
+    DEFAULT_EVENT_SOURCE,
+    EventSource,
+    Experiment,
+    ExperimentConfig,
+    Metric,
+)
 from analysis_py.warehouse.dbt import DbtBuildError, run_dbt
 from analysis_py.warehouse.profiles import DbtTarget
 
@@ -37,28 +45,45 @@ Kind = Literal["any", "number", "time"]
 
 
 class PreflightError(RuntimeError):
-    """The warehouse does not hold what the config needs; the message is the first finding
-    (one line naming table, column, value or experiment).
+    """The warehouse does not hold what the config needs.
+
+    The message is the first finding: one line naming table, column, value or experiment.
     """
 
 
 class PreflightUnavailable(PreflightError):
-    """The preflight's queries could not run (no connection, memory, permissions); the
-    message says why.
+    """The preflight's queries could not run; the message says why.
+
+    No connection, memory or permissions, for example.
     """
 
 
 @dataclass(frozen=True)
 class Finding:
+    """One thing the preflight found: an error stops the run, a warning is shown.
+
+    Attributes:
+        level: error or warning.
+        message: One line naming the table, column, value or experiment.
+    """
+
     level: Level
     message: str
 
 
 @dataclass(frozen=True)
 class ColumnSpec:
+    """A column the config reads from a table.
+
+    Attributes:
+        name: The column's name.
+        kind: What it must hold: anything, a number, or a time.
+        purpose: Why the config needs it, for the message.
+    """
+
     name: str
     kind: Kind
-    purpose: str  # why the config needs it, for the message
+    purpose: str
 
 
 @dataclass(frozen=True)
@@ -73,6 +98,7 @@ class TableSpec:
     has_exposures: bool = False
 
     def as_args(self) -> dict[str, Any]:
+        """The table as the preflight macro's argument."""
         return {
             "role": self.role,
             "source_name": self.source_name,
@@ -108,36 +134,14 @@ def table_specs(config: ExperimentConfig) -> list[TableSpec]:
     }
     metrics = [config.metrics[m] for m in config.metrics if m in used_metrics]
     sources_in_use = {m.source for m in metrics}
-
-    assignments = [
-        ColumnSpec(name, kind, "input contract") for name, kind in ASSIGNMENT_COLUMNS.items()
-    ]
-    for experiment in config.experiments:
-        for dimension in experiment.dimensions:
-            if dimension not in {c.name for c in assignments}:
-                assignments.append(
-                    ColumnSpec(dimension, "any", f"dimension of experiment '{experiment.id}'")
-                )
-
-    def filter_columns(source_id: str, taken: set[str]) -> list[ColumnSpec]:
-        columns = []
-        for metric in metrics:
-            for condition in metric.filters if metric.source == source_id else ():
-                if condition.column not in taken:
-                    taken.add(condition.column)
-                    columns.append(
-                        ColumnSpec(condition.column, "any", f"filter of metric '{metric.id}'")
-                    )
-        return columns
-
     events = [ColumnSpec(name, kind, "input contract") for name, kind in EVENT_COLUMNS.items()]
-    events += filter_columns(DEFAULT_EVENT_SOURCE, set(EVENT_COLUMNS))
+    events += _filter_columns(metrics, DEFAULT_EVENT_SOURCE, set(EVENT_COLUMNS))
     specs = [
         TableSpec(
             "assignments",
             SOURCE_NAME,
             "assignments",
-            tuple(assignments),
+            _assignment_columns(config),
             must_have_rows=True,
             has_exposures=True,
         ),
@@ -150,40 +154,66 @@ def table_specs(config: ExperimentConfig) -> list[TableSpec]:
             must_have_rows=DEFAULT_EVENT_SOURCE in sources_in_use,
         ),
     ]
-    for source in config.event_sources.values():
-        if source.id not in sources_in_use:
-            continue
-        mapped: list[tuple[str | None, Kind, str]] = [
-            (source.subject_id_column, "any", "subject_id_column"),
-            (source.timestamp_column, "time", "timestamp_column"),
-            (source.value_column, "number", "value_column"),
-            (source.event_name_column, "any", "event_name_column"),
-        ]
-        columns = [
-            ColumnSpec(name, kind, f"{key} of event source '{source.id}'")
-            for name, kind, key in mapped
-            if name
-        ]
-        columns += filter_columns(source.id, {c.name for c in columns})
-        specs.append(
-            TableSpec(
-                source.id,
-                source.source_name,
-                source.table_name,
-                tuple(columns),
-                must_have_rows=False,
-            )
-        )
+    specs += [
+        _event_source_spec(source, metrics)
+        for source in config.event_sources.values()
+        if source.id in sources_in_use
+    ]
     return specs
 
 
-def gather(
-    target: DbtTarget,
-    config: ExperimentConfig,
-    specs: list[TableSpec],
-    sample_rows: int = SAMPLE_ROWS,
-) -> dict[str, Any]:
-    """Run the preflight macro through dbt and return its facts."""
+def _assignment_columns(config: ExperimentConfig) -> tuple[ColumnSpec, ...]:
+    """The input contract's assignment columns, and every experiment's dimensions."""
+    columns = [
+        ColumnSpec(name, kind, "input contract") for name, kind in ASSIGNMENT_COLUMNS.items()
+    ]
+    for experiment in config.experiments:
+        for dimension in experiment.dimensions:
+            if dimension not in {c.name for c in columns}:
+                columns.append(
+                    ColumnSpec(dimension, "any", f"dimension of experiment '{experiment.id}'")
+                )
+    return tuple(columns)
+
+
+def _filter_columns(metrics: list[Metric], source_id: str, taken: set[str]) -> list[ColumnSpec]:
+    """The columns the filters of the metrics on this event source read, but those taken."""
+    columns = []
+    for metric in metrics:
+        for condition in metric.filters if metric.source == source_id else ():
+            if condition.column not in taken:
+                taken.add(condition.column)
+                columns.append(
+                    ColumnSpec(condition.column, "any", f"filter of metric '{metric.id}'")
+                )
+    return columns
+
+
+def _event_source_spec(source: EventSource, metrics: list[Metric]) -> TableSpec:
+    """The table of a configured event source: its mapped columns and filter columns."""
+    mapped: list[tuple[str | None, Kind, str]] = [
+        (source.subject_id_column, "any", "subject_id_column"),
+        (source.timestamp_column, "time", "timestamp_column"),
+        (source.value_column, "number", "value_column"),
+        (source.event_name_column, "any", "event_name_column"),
+    ]
+    columns = [
+        ColumnSpec(name, kind, f"{key} of event source '{source.id}'")
+        for name, kind, key in mapped
+        if name
+    ]
+    columns += _filter_columns(metrics, source.id, {c.name for c in columns})
+    return TableSpec(
+        source.id, source.source_name, source.table_name, tuple(columns), must_have_rows=False
+    )
+
+
+def gather(target: DbtTarget, config: ExperimentConfig, specs: list[TableSpec]) -> dict[str, Any]:
+    """Run the preflight macro through dbt and return its facts.
+
+    Raises:
+        PreflightUnavailable: dbt could not run the macro, or it reported nothing.
+    """
     captured: list[str] = []
 
     def capture(event: Any) -> None:
@@ -191,7 +221,7 @@ def gather(
         if isinstance(message, str) and message.startswith(MARKER):
             captured.append(message[len(MARKER) :])
 
-    arguments = {"tables": [spec.as_args() for spec in specs], "sample_rows": sample_rows}
+    arguments = {"tables": [spec.as_args() for spec in specs], "sample_rows": SAMPLE_ROWS}
     try:
         run_dbt(
             "run-operation",
@@ -216,10 +246,20 @@ def judge(
     facts: dict[str, Any],
     config: ExperimentConfig,
     specs: list[TableSpec],
+    *,
     seeds_pending: bool = False,
 ) -> list[Finding]:
-    """The findings, errors first. ``seeds_pending``: a `dbt build` is about to load the
-    demo seeds, so missing demo tables are expected.
+    """Judge the macro's facts about the tables of ``specs``.
+
+    Args:
+        facts: What the preflight macro reported, one entry per spec.
+        config: The experiment config.
+        specs: The tables the config reads (:func:`table_specs`).
+        seeds_pending: A `dbt build` is about to load the demo seeds, so missing demo
+            tables are expected.
+
+    Returns:
+        The findings, errors first.
     """
     findings: list[Finding] = []
     demo = bool(facts.get("demo_data"))
@@ -233,15 +273,29 @@ def judge(
 
 
 def preflight(
-    target: DbtTarget, config: ExperimentConfig, seeds_pending: bool = False
+    target: DbtTarget, config: ExperimentConfig, *, seeds_pending: bool = False
 ) -> list[Finding]:
+    """Check that the warehouse of ``target`` holds what ``config`` reads.
+
+    Args:
+        target: The dbt target whose sources are checked.
+        config: The experiment config.
+        seeds_pending: A `dbt build` is about to load the demo seeds (see :func:`judge`).
+
+    Returns:
+        The findings, errors first.
+
+    Raises:
+        PreflightUnavailable: The preflight's queries could not run.
+    """
     specs = table_specs(config)
-    return judge(gather(target, config, specs), config, specs, seeds_pending)
+    return judge(gather(target, config, specs), config, specs, seeds_pending=seeds_pending)
 
 
 def raise_for_errors(findings: Iterable[Finding]) -> list[Finding]:
-    """Raise :class:`PreflightError` with the first error (and how many more); return the
-    warnings.
+    """Raise :class:`PreflightError` for the first error, or return the warnings.
+
+    The error's message says how many more errors there are.
     """
     findings = list(findings)
     errors = [f.message for f in findings if f.level == "error"]
@@ -252,20 +306,23 @@ def raise_for_errors(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def _where(spec: TableSpec, table: dict[str, Any]) -> str:
+    """The table as a message names it."""
     if spec.source_name == SOURCE_NAME:
         return f"the {spec.role} table {table.get('relation', '')}".rstrip()
     return f"event source '{spec.role}' ({table.get('relation') or table['source']})"
 
 
 def _table_findings(spec: TableSpec, table: dict[str, Any]) -> list[Finding]:
-    def error(message: str) -> Finding:
-        return Finding("error", message)
+    """The findings about one table.
 
+    Undeclared or missing, else its columns, its unreadable values and its emptiness.
+    """
     if not table["declared"]:
         return [
-            error(
+            Finding(
+                "error",
                 f"event source '{spec.role}': dbt source {table['source']} is not "
-                "declared in the dbt project (or is disabled)"
+                "declared in the dbt project (or is disabled)",
             )
         ]
     where = _where(spec, table)
@@ -276,54 +333,17 @@ def _table_findings(spec: TableSpec, table: dict[str, Any]) -> list[Finding]:
             if spec.source_name == SOURCE_NAME
             else ""
         )
-        return [error(f"{where} does not exist{hint}")]
-    columns = table["columns"]
-    findings = []
-    names = ", ".join(c["name"] for c in columns.values())
-    for column in spec.columns:
-        found = columns.get(column.name.lower())
-        if found is None:
-            findings.append(
-                error(
-                    f"{where} has no column '{column.name}' ({column.purpose}); "
-                    f"its columns: {names}"
-                )
-            )
-        elif column.kind == "number" and not (found["is_number"] or found["is_string"]):
-            findings.append(
-                error(
-                    f"{where}: column '{column.name}' is {found['dtype']}, not a "
-                    f"number ({column.purpose})"
-                )
-            )
-        elif column.kind == "time" and not (found["is_string"] or _is_time(found["dtype"])):
-            findings.append(
-                error(
-                    f"{where}: column '{column.name}' is {found['dtype']}, not a timestamp "
-                    f"({column.purpose}); convert it in a view over the table (e.g. epoch seconds "
-                    "to a timestamp) and point the source at the view"
-                )
-            )
-    for unreadable in table.get("unreadable", []):
-        if unreadable["count"]:
-            what = (
-                "a number"
-                if unreadable["kind"] == "number"
-                else ("an ISO 8601 timestamp ('YYYY-MM-DD HH:MM:SS', optionally with Z or +HH:MM)")
-            )
-            n_read = table["n_sampled_rows"]
-            read = (
-                f"its {n_read:,} rows"
-                if n_read < table["sample_rows"]
-                else f"its first {n_read:,} rows"
-            )
-            # Worded as the staging model's own error, should a value slip past the sample.
-            findings.append(
-                error(
-                    f"{table['relation']}.{unreadable['column']} is not {what}: "
-                    f"'{unreadable['example']}' ({unreadable['count']:,} of {read})"
-                )
-            )
+        return [Finding("error", f"{where} does not exist{hint}")]
+    findings = [
+        Finding("error", message)
+        for column in spec.columns
+        if (message := _column_problem(column, table["columns"], where))
+    ]
+    findings += [
+        Finding("error", _unreadable_message(table, unreadable))
+        for unreadable in table.get("unreadable", [])
+        if unreadable["count"]
+    ]
     if table.get("n_sampled_rows") == 0:
         findings.append(
             Finding(
@@ -339,14 +359,54 @@ def _table_findings(spec: TableSpec, table: dict[str, Any]) -> list[Finding]:
     return findings
 
 
+def _column_problem(column: ColumnSpec, columns: dict[str, Any], where: str) -> str:
+    """Why the table's column cannot serve as ``column`` ('' when it can)."""
+    found = columns.get(column.name.lower())
+    if found is None:
+        names = ", ".join(c["name"] for c in columns.values())
+        return f"{where} has no column '{column.name}' ({column.purpose}); its columns: {names}"
+    if column.kind == "number" and not (found["is_number"] or found["is_string"]):
+        return (
+            f"{where}: column '{column.name}' is {found['dtype']}, not a number ({column.purpose})"
+        )
+    if column.kind == "time" and not (found["is_string"] or _is_time(found["dtype"])):
+        return (
+            f"{where}: column '{column.name}' is {found['dtype']}, not a timestamp "
+            f"({column.purpose}); convert it in a view over the table (e.g. epoch seconds "
+            "to a timestamp) and point the source at the view"
+        )
+    return ""
+
+
+def _unreadable_message(table: dict[str, Any], unreadable: dict[str, Any]) -> str:
+    """A text column's values that the staging casts cannot read, as one line.
+
+    Worded as the staging model's own error, should a value slip past the sample.
+    """
+    what = (
+        "a number"
+        if unreadable["kind"] == "number"
+        else "an ISO 8601 timestamp ('YYYY-MM-DD HH:MM:SS', optionally with Z or +HH:MM)"
+    )
+    n_read = table["n_sampled_rows"]
+    read = f"its {n_read:,} rows" if n_read < table["sample_rows"] else f"its first {n_read:,} rows"
+    return (
+        f"{table['relation']}.{unreadable['column']} is not {what}: "
+        f"'{unreadable['example']}' ({unreadable['count']:,} of {read})"
+    )
+
+
 def _is_time(dtype: str) -> bool:
+    """Whether an engine's type name is a date or time type."""
     dtype = dtype.lower()
     return "timestamp" in dtype or dtype in ("date", "datetime")
 
 
 def _version_stem(experiment_id: str) -> str:
-    """The id without version numbers: 'checkout_v2' and 'checkout_v1' share a stem, so one
-    is not taken for a misspelling of the other.
+    """The id without version numbers.
+
+    'checkout_v2' and 'checkout_v1' share a stem, so one is not taken for a misspelling of
+    the other.
     """
     return re.sub(r"[_.-]?v?\d+", "", experiment_id.lower())
 
@@ -354,57 +414,72 @@ def _version_stem(experiment_id: str) -> str:
 def _experiment_findings(
     config: ExperimentConfig, relation: str, exposures: list[list[Any]]
 ) -> list[Finding]:
+    """The findings about each configured experiment's exposures in the assignments table.
+
+    ``exposures`` holds rows of experiment_id, variant_id and their number of rows.
+    """
     rows: dict[str, dict[str, int]] = {}
     for experiment_id, variant_id, n_rows in exposures:
         rows.setdefault(str(experiment_id), {})[str(variant_id)] = int(n_rows)
-    configured = {e.id for e in config.experiments}
     findings = []
     for experiment in config.experiments:
         variants = rows.get(experiment.id)
         if variants is None:
-            candidates = sorted(
-                other
-                for other, its_variants in rows.items()
-                if other not in configured
-                and _version_stem(other) != _version_stem(experiment.id)
-                and set(its_variants) & set(experiment.variants)
-            )
-            close = difflib.get_close_matches(experiment.id, candidates, n=1, cutoff=0.8)
-            if close:
-                findings.append(
-                    Finding(
-                        "error",
-                        f"experiment '{experiment.id}' has no exposures in {relation}; "
-                        f"did you mean '{close[0]}'?",
-                    )
-                )
-            else:
-                findings.append(
-                    Finding(
-                        "warning",
-                        f"experiment '{experiment.id}' has no exposures in {relation} "
-                        "yet (not started)",
-                    )
-                )
-            continue
-        for variant, n_rows in sorted(variants.items()):
-            if variant not in experiment.variants:
-                findings.append(
-                    Finding(
-                        "warning",
-                        f"experiment '{experiment.id}': variant '{variant}' has "
-                        f"{n_rows:,} exposure row{'' if n_rows == 1 else 's'} in "
-                        f"{relation} but is not in the config; its subjects are left "
-                        "out",
-                    )
-                )
-        for variant in experiment.variants:
-            if variant not in variants:
-                findings.append(
-                    Finding(
-                        "warning",
-                        f"experiment '{experiment.id}': configured variant "
-                        f"'{variant}' has no exposures in {relation}",
-                    )
-                )
+            findings.append(_not_started(config, experiment, relation, rows))
+        else:
+            findings += _variant_findings(experiment, relation, variants)
+    return findings
+
+
+def _not_started(
+    config: ExperimentConfig, experiment: Experiment, relation: str, rows: dict[str, dict[str, int]]
+) -> Finding:
+    """The finding about an experiment without exposures.
+
+    An error when an id in the data that the config does not list is close to its id and
+    shares a variant (a typo), else a warning that it has not started yet.
+    """
+    configured = {e.id for e in config.experiments}
+    candidates = sorted(
+        other
+        for other, its_variants in rows.items()
+        if other not in configured
+        and _version_stem(other) != _version_stem(experiment.id)
+        and set(its_variants) & set(experiment.variants)
+    )
+    close = difflib.get_close_matches(experiment.id, candidates, n=1, cutoff=0.8)
+    if close:
+        return Finding(
+            "error",
+            f"experiment '{experiment.id}' has no exposures in {relation}; "
+            f"did you mean '{close[0]}'?",
+        )
+    return Finding(
+        "warning", f"experiment '{experiment.id}' has no exposures in {relation} yet (not started)"
+    )
+
+
+def _variant_findings(
+    experiment: Experiment, relation: str, variants: dict[str, int]
+) -> list[Finding]:
+    """Warnings for variants in the data but not in the config, and the other way round."""
+    findings = [
+        Finding(
+            "warning",
+            f"experiment '{experiment.id}': variant '{variant}' has "
+            f"{n_rows:,} exposure row{'' if n_rows == 1 else 's'} in "
+            f"{relation} but is not in the config; its subjects are left out",
+        )
+        for variant, n_rows in sorted(variants.items())
+        if variant not in experiment.variants
+    ]
+    findings += [
+        Finding(
+            "warning",
+            f"experiment '{experiment.id}': configured variant "
+            f"'{variant}' has no exposures in {relation}",
+        )
+        for variant in experiment.variants
+        if variant not in variants
+    ]
     return findings

@@ -1,3 +1,5 @@
-"""Everything that touches the warehouse or dbt: the dbt target and profile, dbt runs, the
-manifest, and reading the marts and writing the result tables.
+"""Everything that touches the warehouse or dbt.
+
+The dbt target and profile, dbt runs, the manifest, and reading the marts and writing the
+result tables.
 """

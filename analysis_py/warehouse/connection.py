@@ -1,7 +1,9 @@
 """The one module that talks to the warehouse: read the marts, write the results.
 
-An implementation per engine, chosen from the active dbt target's ``type`` (the same
-``profiles.yml`` target dbt builds in). Result tables are created from the column contract in
+A subclass of :class:`Warehouse` per engine, chosen from the active dbt target's ``type``
+(the same ``profiles.yml`` target dbt builds in). The base class holds what the engines
+share (table names, the tables' columns, reading, appending to history); the engines supply
+only what differs. Result tables are created from the column contract in
 :mod:`analysis_py.result_tables`; NaN becomes SQL NULL.
 
 History tables only grow: a history table written by an earlier version gains the columns
@@ -14,24 +16,25 @@ Writes keep the previous results on failure:
   and only then swapped in (drop + rename per table). A failure while computing or writing
   leaves the previous results untouched; the swap itself is two quick metastore operations.
 
-Errors reach the user as one line naming the cause (:func:`error_cause`: a missing table or
-column, a value that does not convert, a full disk, memory); a failed rollback never hides the
-error that caused it, and a failure after the commit (DuckDB's checkpoint) is a warning, as
-the results are written.
+Errors reach the user as one line naming the cause (:mod:`analysis_py.warehouse.errors`: a
+missing table or column, a value that does not convert, a full disk, memory); a failed
+rollback never hides the error that caused it, and a failure after the commit (DuckDB's
+checkpoint) is a warning, as the results are written.
 """
 
 from __future__ import annotations
 
-import errno
-import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from datetime import timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, NamedTuple
 
 import pandas as pd
 
 from analysis_py.result_tables import TABLES, Column
+from analysis_py.warehouse.errors import error_cause
+from analysis_py.warehouse.errors import os_error_cause as os_error_cause  # cli.py imports it here
 from analysis_py.warehouse.profiles import DbtTarget, adapter_package
 
 
@@ -39,25 +42,16 @@ class WarehouseError(RuntimeError):
     """The warehouse cannot be read or written; the message names the table or setting."""
 
 
-class Warehouse(Protocol):
-    #: True once write_results has committed: an interruption after it leaves new results.
-    results_written: bool
-
-    def read_table(self, name: str) -> pd.DataFrame:
-        """All rows of one of our marts (they hold sums, never subject rows)."""
-
-    def write_results(self, tables: dict[str, pd.DataFrame]) -> list[str]:
-        """Replace each latest result table by its frame and add the frame to its history
-        table (replacing that analysis_date's snapshot); on failure keep everything as it
-        was. Returns warnings (one line each) about steps after the commit that failed.
-        """
-
-    def close(self) -> None: ...
-
-
 def connect(target: DbtTarget, schema: str | None = None) -> Warehouse:
-    """Open the warehouse of the active dbt target; read and write in ``schema`` (default:
-    the target's schema).
+    """Open the warehouse of the active dbt target.
+
+    Args:
+        target: The active dbt target; its ``type`` chooses the engine.
+        schema: Where to read and write (default: the target's schema).
+
+    Raises:
+        WarehouseError: The engine is not supported, its driver is not installed, or the
+            connection failed.
     """
     implementations: dict[str, Callable[[DbtTarget, str | None], Warehouse]] = {
         "duckdb": DuckDBWarehouse,
@@ -79,8 +73,12 @@ def connect(target: DbtTarget, schema: str | None = None) -> Warehouse:
 
 
 def check_reachable(target: DbtTarget) -> None:
-    """Fail in one line when the target's warehouse is certainly not there yet (a DuckDB
-    file that does not exist), rather than let dbt create an empty one.
+    """Fail in one line when the target's warehouse is certainly not there yet.
+
+    That is a DuckDB file that does not exist: dbt would create an empty one.
+
+    Raises:
+        WarehouseError: The warehouse is not there.
     """
     if target.type == "duckdb":
         _duckdb_path(target)
@@ -96,112 +94,6 @@ def _duckdb_path(target: DbtTarget) -> str:
     return path
 
 
-# An engine's error text -> the cause in a few words. DuckDB, Postgres and Spark word the
-# same causes differently; the first match wins, and the engine's own first line is kept
-# when nothing matches.
-_CAUSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE | re.DOTALL), text)
-    for pattern, text in (
-        (
-            r"no space left on device|could not extend file|disk (is )?full",
-            "the disk is full (No space left on device)",
-        ),
-        (r"out of memory|OutOfMemory|could not allocate|failed to allocate", "out of memory"),
-        (
-            r"Table with name (?P<name>[\w.\"`]+) does not exist"
-            r"|relation \"(?P<name2>[^\"]+)\" does not exist"
-            r"|The table or view (?P<name3>[\w.`]+) cannot be found",
-            "table '{name}' does not exist",
-        ),
-        (
-            r"column \"(?P<name>[^\"]+)\" referenced that exists in the SELECT clause"
-            r"|Referenced column \"(?P<name2>[^\"]+)\" not found"
-            r"|column \"?(?P<name3>[\w.]+)\"? does not exist"
-            r"|with name `(?P<name4>[^`]+)` cannot be resolved",
-            "column '{name}' does not exist in the table it reads",
-        ),
-        # The staging models' own message for text that is not an ISO 8601 timestamp.
-        (r"xp: (?P<value>[\w.]+ is not an ISO 8601 timestamp [^\n]*)", "{value}"),
-        (
-            r"Could not convert string '(?P<value>[^']*)' to (?P<type>\w+)"
-            r"(?: when casting from source column (?P<column>\w+))?",
-            "value '{value}'{column} cannot be converted to {type}",
-        ),
-        (
-            r"invalid timestamp field format: \"(?P<value>[^\"]*)\""
-            r"(?:.*when casting from source column (?P<column>\w+))?",
-            "value '{value}'{column} is not a timestamp (expected YYYY-MM-DD HH:MM:SS)",
-        ),
-        (
-            r"Unimplemented type for cast \((?P<value>\w+) -> (?P<type>\w+)\)"
-            r"(?: when casting from source column (?P<column>\w+))?",
-            "a {value}{column} cannot be cast to {type}",
-        ),
-        (
-            r"invalid input syntax for type (?P<type>[\w ]+): \"(?P<value>[^\"]*)\"",
-            "value '{value}' cannot be converted to {type}",
-        ),
-        (
-            r"date/time field value out of range: \"(?P<value>[^\"]*)\"",
-            "value '{value}' is not a timestamp (expected YYYY-MM-DD HH:MM:SS)",
-        ),
-        (
-            r"cannot cast type (?P<value>[\w ]+) to (?P<type>[\w ]+)",
-            "a {value} cannot be cast to {type}",
-        ),
-        (
-            r"The value '(?P<value>[^']*)' of the type \"\w+\" cannot be cast to \"(?P<type>\w+)\"",
-            "value '{value}' cannot be converted to {type}",
-        ),
-    )
-)
-
-
-def error_cause(text: str) -> str:
-    """The cause of an engine's (or dbt's) error message, in one line: the table, column or
-    value at fault, or the disk or memory; else the message's first line.
-    """
-    for pattern, template in _CAUSES:
-        match = pattern.search(text)
-        if match:
-            found = {
-                key.rstrip("0123456789"): value.replace("`", "").strip('"')
-                for key, value in match.groupdict().items()
-                if value is not None
-            }
-            column = found.get("column")
-            cause = template.format(
-                name=found.get("name", ""),
-                value=found.get("value", ""),
-                type=found.get("type", ""),
-                column=f" in column {column}" if column else "",
-            )
-            if cause.startswith(("out of memory", "the disk is full")):
-                return f"{cause}: {first_line(text)}"
-            return cause
-    return first_line(text)
-
-
-def first_line(text: str, limit: int = 240) -> str:
-    """The first line of a message that says something (dbt puts a header line first)."""
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    useful = [
-        line
-        for line in lines
-        if not re.match(r"^(Runtime|Database|Compilation) Error( in \w+ .*)?$", line)
-    ]
-    line = " ".join((useful or lines or [""])[0].split())
-    return line if len(line) <= limit else line[:limit] + "..."
-
-
-def os_error_cause(error: OSError) -> str:
-    """An OSError as one line: a full disk named as such, else its text and file."""
-    where = f": {error.filename}" if error.filename else ""
-    if error.errno == errno.ENOSPC:
-        return f"the disk is full (No space left on device){where}"
-    return f"{error.strerror or error}{where}"
-
-
 def quote_identifier(name: str) -> str:
     """A double-quoted SQL identifier (DuckDB, Postgres)."""
     return '"' + name.replace('"', '""') + '"'
@@ -215,8 +107,10 @@ def missing_columns(contract: Iterable[Column], existing: set[str]) -> list[Colu
 def _rows(
     frame: pd.DataFrame, columns: tuple[Column, ...], utc_aware: bool = False
 ) -> list[tuple[Any, ...]]:
-    """The frame's rows as plain Python values in contract order, NaN as None. Timestamps
-    are UTC; ``utc_aware`` marks them so (pyspark reads a naive datetime as local time).
+    """The frame's rows as plain Python values in contract order, NaN as None.
+
+    Timestamps are UTC; ``utc_aware`` marks them so (pyspark reads a naive datetime as
+    local time).
     """
     values = []
     zone = timezone.utc if utc_aware else None
@@ -234,63 +128,165 @@ def _rows(
 
 
 def _missing_mart(schema: str, name: str, where: str) -> WarehouseError:
+    """The error for a mart that is not there: dbt has not built it yet."""
     return WarehouseError(
         f"table {schema}.{name} not found in {where}: run `xp run` (or `dbt build`) first"
     )
 
 
-class DuckDBWarehouse:
-    """A local DuckDB file, the path and schema taken from the dbt target."""
+class _EngineErrors(NamedTuple):
+    """The exception classes of an engine's driver (imported with the driver).
 
-    TYPES = {
-        "text": "varchar",
-        "bigint": "bigint",
-        "double": "double",
-        "boolean": "boolean",
-        "timestamp": "timestamp",
-        "date": "date",
-    }
+    Attributes:
+        any: The base class of the driver's errors.
+        missing_table: The one it raises for a table that does not exist.
+    """
 
-    def __init__(self, target: DbtTarget, schema: str | None = None) -> None:
-        import duckdb
+    any: type[Exception]
+    missing_table: type[Exception]
 
-        path = self.path = _duckdb_path(target)
-        self.schema = schema or str(target.settings.get("schema") or "main")
+
+class Warehouse(ABC):
+    """The warehouse of a dbt target: read the marts, write the result tables.
+
+    What every engine shares lives here: table names and quoting, the tables' columns from
+    the contract, reading with one-line errors, and appending to a history table. An engine
+    supplies how to run SQL and move rows, through the hooks marked abstract.
+    """
+
+    #: The engine's SQL type of each contract type.
+    TYPES: ClassVar[dict[str, str]]
+    #: Appended to a new history table's definition.
+    HISTORY_TABLE_OPTIONS: ClassVar[str] = ""
+
+    def __init__(self, schema: str, location: str, errors: _EngineErrors) -> None:
+        """Read and write in ``schema``; ``location`` names the warehouse in messages."""
+        self.schema = schema
+        self.location = location
+        self._errors = errors
+        #: True once write_results has committed: an interruption after it leaves new results.
         self.results_written = False
-        try:
-            self.connection = duckdb.connect(path)
-        except duckdb.Error as error:
-            raise WarehouseError(
-                f"cannot open DuckDB file '{path}': {error_cause(str(error))}"
-            ) from None
+
+    @staticmethod
+    def quote(name: str) -> str:
+        """A quoted SQL identifier."""
+        return quote_identifier(name)
 
     def _table(self, name: str) -> str:
-        return f"{quote_identifier(self.schema)}.{quote_identifier(name)}"
+        """The table's qualified, quoted name."""
+        return f"{self.quote(self.schema)}.{self.quote(name)}"
+
+    def _columns_ddl(self, columns: Iterable[Column]) -> str:
+        """Column definitions, as in create table (name type, ...)."""
+        return ", ".join(f"{self.quote(c.name)} {self.TYPES[c.type]}" for c in columns)
 
     def read_table(self, name: str) -> pd.DataFrame:
-        import duckdb
+        """All rows of one of our marts (they hold sums, never subject rows).
 
+        Raises:
+            WarehouseError: The table is not there, or reading it failed.
+        """
         try:
-            return self.connection.execute(f"select * from {self._table(name)}").df()
-        except duckdb.CatalogException:
-            raise _missing_mart(self.schema, name, f"'{self.path}'") from None
-        except duckdb.Error as error:
+            return self._read(name)
+        except self._errors.missing_table:
+            self._after_failed_read()
+            raise _missing_mart(self.schema, name, self.location) from None
+        except self._errors.any as error:
+            self._after_failed_read()
             raise WarehouseError(
                 f"reading {self.schema}.{name} failed: {error_cause(str(error))}"
             ) from None
 
+    @abstractmethod
     def write_results(self, tables: dict[str, pd.DataFrame]) -> list[str]:
-        import duckdb
+        """Replace each latest result table by its frame and add the frame to its history.
 
-        connection = self.connection
-        connection.execute("begin transaction")
+        A history table keeps one snapshot per analysis_date: the frame's replaces it. On
+        failure everything stays as it was.
+
+        Returns:
+            Warnings (one line each) about steps after the commit that failed.
+
+        Raises:
+            WarehouseError: Writing failed; the previous results are kept.
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the connection."""
+
+    def _append_history(self, name: str, frame: Any) -> None:
+        """Add the frame's rows to a history table, replacing their analysis_date's rows.
+
+        History tables only grow: one written by an earlier version first gains the columns
+        the contract has added since (null in its older rows).
+        """
+        columns = self._history_columns(name)
+        self._execute(
+            f"create table if not exists {self._table(name)} ({self._columns_ddl(columns)})"
+            + self.HISTORY_TABLE_OPTIONS
+        )
+        missing = missing_columns(columns, self._existing_columns(name))
+        if missing:
+            self._add_columns(name, missing)
+        self._replace_snapshot(name, frame)
+
+    def _history_columns(self, name: str) -> tuple[Column, ...]:
+        """The history table's columns, in the order it is created with."""
+        return TABLES[name]
+
+    def _add_columns(self, name: str, columns: list[Column]) -> None:
+        """Add columns to a table, one statement each."""
+        for column in columns:
+            self._execute(
+                f"alter table {self._table(name)} add column {self._columns_ddl([column])}"
+            )
+
+    @abstractmethod
+    def _after_failed_read(self) -> None:
+        """Clean up after a failed read."""
+
+    @abstractmethod
+    def _read(self, name: str) -> pd.DataFrame:
+        """All rows of a table, errors as the driver raises them."""
+
+    @abstractmethod
+    def _execute(self, sql: str, parameters: list[Any] | None = None) -> None:
+        """Run one SQL statement."""
+
+    @abstractmethod
+    def _existing_columns(self, name: str) -> set[str]:
+        """The names of a table's columns."""
+
+    @abstractmethod
+    def _replace_snapshot(self, name: str, frame: Any) -> None:
+        """Insert the frame's rows into a history table, replacing its analysis_date's."""
+
+
+class _TransactionalWarehouse(Warehouse):
+    """An engine whose DDL is transactional: both tables are replaced in one transaction."""
+
+    #: The driver's placeholder for a query parameter.
+    PARAMETER: ClassVar[str]
+
+    def write_results(self, tables: dict[str, pd.DataFrame]) -> list[str]:
+        """Replace the latest tables and add to the histories, in one transaction.
+
+        Returns:
+            Warnings (one line each) about steps after the commit that failed.
+
+        Raises:
+            WarehouseError: Writing failed and was rolled back; the previous results are kept.
+        """
+        self._begin()
         try:
+            self._execute(f"create schema if not exists {self.quote(self.schema)}")
             for name, frame in tables.items():
                 self._replace_table(name, frame)
                 if f"{name}_history" in TABLES:
                     self._append_history(f"{name}_history", frame)
-            connection.execute("commit")
-        except duckdb.Error as error:
+            self._commit()
+        except self._errors.any as error:
             self._rollback()
             raise WarehouseError(
                 f"writing the result tables failed, previous results kept: "
@@ -300,37 +296,123 @@ class DuckDBWarehouse:
             self._rollback()
             raise
         self.results_written = True
-        # Move the new tables from the write-ahead log into the file itself, so that a copy
-        # of the file, or a reader in another process, sees them. The results are committed
-        # already: if this fails, DuckDB replays the log when it next opens the file.
-        try:
-            connection.execute("checkpoint")
-        except duckdb.Error as error:
-            return [
-                f"the results are committed, but moving them from the write-ahead log into "
-                f"'{self.path}' failed ({error_cause(str(error))}); DuckDB does it when it "
-                "next opens the file"
-            ]
+        return self._after_commit()
+
+    def _replace_table(self, name: str, frame: pd.DataFrame) -> None:
+        """Replace a latest result table by the frame's rows."""
+        self._execute(f"drop table if exists {self._table(name)}")
+        self._execute(f"create table {self._table(name)} ({self._columns_ddl(TABLES[name])})")
+        self._insert(name, frame)
+
+    def _existing_columns(self, name: str) -> set[str]:
+        """The names of a table's columns, from the information schema."""
+        return {
+            row[0]
+            for row in self._query(
+                "select column_name from information_schema.columns "
+                f"where table_schema = {self.PARAMETER} and table_name = {self.PARAMETER}",
+                [self.schema, name],
+            )
+        }
+
+    def _replace_snapshot(self, name: str, frame: pd.DataFrame) -> None:
+        """Delete the history table's rows of the frame's analysis dates, then insert."""
+        for day in frame["analysis_date"].unique():
+            self._execute(
+                f"delete from {self._table(name)} where analysis_date = {self.PARAMETER}", [day]
+            )
+        self._insert(name, frame)
+
+    def _after_failed_read(self) -> None:
+        """End the failed read's transaction."""
+        self._rollback()
+
+    def _after_commit(self) -> list[str]:
+        """Steps after the commit; warnings about those that failed (none by default)."""
         return []
 
+    @abstractmethod
+    def _query(self, sql: str, parameters: list[Any]) -> list[tuple[Any, ...]]:
+        """Run a query and return its rows."""
+
+    @abstractmethod
+    def _insert(self, name: str, frame: pd.DataFrame) -> None:
+        """Insert the frame's rows into a table, by column name."""
+
+    @abstractmethod
+    def _begin(self) -> None:
+        """Start the write transaction."""
+
+    @abstractmethod
+    def _commit(self) -> None:
+        """Commit the write transaction."""
+
+    @abstractmethod
     def _rollback(self) -> None:
-        """Roll back if a transaction is still open. A failed commit may have ended it
-        already; the error of the rollback must not replace the one that caused it.
+        """Roll back if a transaction is open.
+
+        A failed commit may have ended it already, and a lost connection makes the rollback
+        fail too: its error must not replace the one that caused it.
+        """
+
+
+class DuckDBWarehouse(_TransactionalWarehouse):
+    """A local DuckDB file, the path and schema taken from the dbt target."""
+
+    TYPES: ClassVar[dict[str, str]] = {
+        "text": "varchar",
+        "bigint": "bigint",
+        "double": "double",
+        "boolean": "boolean",
+        "timestamp": "timestamp",
+        "date": "date",
+    }
+    PARAMETER = "?"
+
+    def __init__(self, target: DbtTarget, schema: str | None = None) -> None:
+        """Open the target's DuckDB file.
+
+        Raises:
+            WarehouseError: The file does not exist or cannot be opened.
         """
         import duckdb
 
+        path = self.path = _duckdb_path(target)
+        super().__init__(
+            schema or str(target.settings.get("schema") or "main"),
+            f"'{path}'",
+            _EngineErrors(duckdb.Error, duckdb.CatalogException),
+        )
         try:
-            self.connection.execute("rollback")
-        except duckdb.Error:
-            pass
+            self.connection = duckdb.connect(path)
+        except duckdb.Error as error:
+            raise WarehouseError(
+                f"cannot open DuckDB file '{path}': {error_cause(str(error))}"
+            ) from None
 
-    def _definition(self, name: str) -> str:
-        return ", ".join(f"{quote_identifier(c.name)} {self.TYPES[c.type]}" for c in TABLES[name])
+    def close(self) -> None:
+        """Close the file."""
+        self.connection.close()
+
+    def _read(self, name: str) -> pd.DataFrame:
+        return self.connection.execute(f"select * from {self._table(name)}").df()
+
+    def _after_failed_read(self) -> None:
+        """Nothing to clean up: a read opens no transaction."""
+
+    def _execute(self, sql: str, parameters: list[Any] | None = None) -> None:
+        if parameters is None:
+            self.connection.execute(sql)
+        else:
+            self.connection.execute(sql, parameters)
+
+    def _query(self, sql: str, parameters: list[Any]) -> list[tuple[Any, ...]]:
+        return list(self.connection.execute(sql, parameters).fetchall())
 
     def _insert(self, name: str, frame: pd.DataFrame) -> None:
-        names = ", ".join(quote_identifier(c.name) for c in TABLES[name])
+        names = ", ".join(self.quote(c.name) for c in TABLES[name])
         selection = ", ".join(
-            f"cast({quote_identifier(c.name)} as {self.TYPES[c.type]})" for c in TABLES[name]
+            f"cast({self.quote(c.name)} as {self.TYPES[c.type]})" for c in TABLES[name]
         )
         # Not unregistered in a `finally`: after a failed insert that statement would fail
         # too, on the aborted transaction, and hide the insert's own error.
@@ -340,41 +422,43 @@ class DuckDBWarehouse:
         )
         self.connection.unregister("xp_result_frame")
 
-    def _replace_table(self, name: str, frame: pd.DataFrame) -> None:
-        self.connection.execute(f"create schema if not exists {quote_identifier(self.schema)}")
-        self.connection.execute(
-            f"create or replace table {self._table(name)} ({self._definition(name)})"
-        )
-        self._insert(name, frame)
+    def _begin(self) -> None:
+        self.connection.execute("begin transaction")
 
-    def _append_history(self, name: str, frame: pd.DataFrame) -> None:
-        table = self._table(name)
-        self.connection.execute(f"create table if not exists {table} ({self._definition(name)})")
-        existing = {
-            row[0]
-            for row in self.connection.execute(
-                "select column_name from information_schema.columns "
-                "where table_schema = ? and table_name = ?",
-                [self.schema, name],
-            ).fetchall()
-        }
-        for column in missing_columns(TABLES[name], existing):
-            self.connection.execute(
-                f"alter table {table} add column "
-                f"{quote_identifier(column.name)} {self.TYPES[column.type]}"
-            )
-        for day in frame["analysis_date"].unique():
-            self.connection.execute(f"delete from {table} where analysis_date = ?", [day])
-        self._insert(name, frame)
+    def _commit(self) -> None:
+        self.connection.execute("commit")
 
-    def close(self) -> None:
-        self.connection.close()
+    def _rollback(self) -> None:
+        import duckdb
+
+        try:
+            self.connection.execute("rollback")
+        except duckdb.Error:
+            pass
+
+    def _after_commit(self) -> list[str]:
+        """Move the new tables from the write-ahead log into the file itself.
+
+        Then a copy of the file, or a reader in another process, sees them. The results are
+        committed already: if this fails, DuckDB replays the log when it next opens the file.
+        """
+        import duckdb
+
+        try:
+            self.connection.execute("checkpoint")
+        except duckdb.Error as error:
+            return [
+                f"the results are committed, but moving them from the write-ahead log into "
+                f"'{self.path}' failed ({error_cause(str(error))}); DuckDB does it when it "
+                "next opens the file"
+            ]
+        return []
 
 
-class PostgresWarehouse:
+class PostgresWarehouse(_TransactionalWarehouse):
     """A Postgres database, connected with the dbt target's host, port, user and dbname."""
 
-    TYPES = {
+    TYPES: ClassVar[dict[str, str]] = {
         "text": "text",
         "bigint": "bigint",
         "double": "double precision",
@@ -382,16 +466,26 @@ class PostgresWarehouse:
         "timestamp": "timestamp",
         "date": "date",
     }
+    PARAMETER = "%s"
 
     def __init__(self, target: DbtTarget, schema: str | None = None) -> None:
+        """Connect to the target's database.
+
+        Raises:
+            WarehouseError: The connection failed.
+        """
         import psycopg2
 
         settings = target.settings
-        self.schema = schema or str(settings.get("schema", "public"))
-        self.results_written = False
-        self.where = (
-            f"Postgres database '{settings.get('dbname') or settings.get('database')}'"
-            f" at {settings.get('host')}:{settings.get('port', 5432)}"
+        database = settings.get("dbname") or settings.get("database")
+        location = (
+            f"the Postgres database '{database}' at {settings.get('host')}:"
+            f"{settings.get('port', 5432)}"
+        )
+        super().__init__(
+            schema or str(settings.get("schema", "public")),
+            location,
+            _EngineErrors(psycopg2.Error, psycopg2.errors.UndefinedTable),
         )
         try:
             self.connection = psycopg2.connect(
@@ -399,42 +493,55 @@ class PostgresWarehouse:
                 port=settings.get("port", 5432),
                 user=settings.get("user"),
                 password=settings.get("password") or None,
-                dbname=settings.get("dbname") or settings.get("database"),
+                dbname=database,
                 connect_timeout=settings.get("connect_timeout", 10),
             )
         except psycopg2.Error as error:
             raise WarehouseError(
-                f"cannot connect to the {self.where} (dbt target "
+                f"cannot connect to {location} (dbt target "
                 f"'{target.target_name}'): {str(error).strip()}"
             ) from None
 
-    def _table(self, name: str) -> str:
-        return f"{quote_identifier(self.schema)}.{quote_identifier(name)}"
+    def close(self) -> None:
+        """Close the connection."""
+        self.connection.close()
 
-    def _definition(self, name: str) -> str:
-        return ", ".join(f"{quote_identifier(c.name)} {self.TYPES[c.type]}" for c in TABLES[name])
-
-    def read_table(self, name: str) -> pd.DataFrame:
-        import psycopg2
-
-        try:
-            with self.connection.cursor() as cursor:
-                cursor.execute(f"select * from {self._table(name)}")
-                names = [d.name for d in cursor.description]
-                frame = pd.DataFrame(cursor.fetchall(), columns=names)
-        except psycopg2.errors.UndefinedTable:
-            self.connection.rollback()
-            raise _missing_mart(self.schema, name, f"the {self.where}") from None
-        except psycopg2.Error as error:
-            self._rollback()
-            raise WarehouseError(
-                f"reading {self.schema}.{name} failed: {error_cause(str(error))}"
-            ) from None
+    def _read(self, name: str) -> pd.DataFrame:
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"select * from {self._table(name)}")
+            names = [d.name for d in cursor.description]
+            frame = pd.DataFrame(cursor.fetchall(), columns=names)
         self.connection.rollback()  # end the read-only transaction
         return frame
 
+    def _execute(self, sql: str, parameters: list[Any] | None = None) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, parameters)
+
+    def _query(self, sql: str, parameters: list[Any]) -> list[tuple[Any, ...]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, parameters)
+            return list(cursor.fetchall())
+
+    def _insert(self, name: str, frame: pd.DataFrame) -> None:
+        from psycopg2.extras import execute_values
+
+        names = ", ".join(self.quote(c.name) for c in TABLES[name])
+        with self.connection.cursor() as cursor:
+            execute_values(
+                cursor,
+                f"insert into {self._table(name)} ({names}) values %s",
+                _rows(frame, TABLES[name]),
+                page_size=1000,
+            )
+
+    def _begin(self) -> None:
+        """Nothing to do: psycopg2 opens a transaction at the first statement."""
+
+    def _commit(self) -> None:
+        self.connection.commit()
+
     def _rollback(self) -> None:
-        """Roll back; a lost connection makes that fail too, and must not hide the cause."""
         import psycopg2
 
         try:
@@ -442,70 +549,17 @@ class PostgresWarehouse:
         except psycopg2.Error:
             pass
 
-    def write_results(self, tables: dict[str, pd.DataFrame]) -> list[str]:
-        import psycopg2
-        from psycopg2.extras import execute_values
 
-        try:
-            with self.connection.cursor() as cursor:
-                cursor.execute(f"create schema if not exists {quote_identifier(self.schema)}")
-                for name, frame in tables.items():
-                    history = f"{name}_history"
-                    cursor.execute(f"drop table if exists {self._table(name)}")
-                    cursor.execute(f"create table {self._table(name)} ({self._definition(name)})")
-                    targets = [name]
-                    if history in TABLES:
-                        targets.append(history)
-                        cursor.execute(
-                            f"create table if not exists {self._table(history)} "
-                            f"({self._definition(history)})"
-                        )
-                        cursor.execute(
-                            "select column_name from information_schema.columns "
-                            "where table_schema = %s and table_name = %s",
-                            [self.schema, history],
-                        )
-                        existing = {row[0] for row in cursor.fetchall()}
-                        for column in missing_columns(TABLES[history], existing):
-                            cursor.execute(
-                                f"alter table {self._table(history)} add column "
-                                f"{quote_identifier(column.name)} "
-                                f"{self.TYPES[column.type]}"
-                            )
-                        for day in frame["analysis_date"].unique():
-                            cursor.execute(
-                                f"delete from {self._table(history)} where analysis_date = %s",
-                                [day],
-                            )
-                    for table in targets:
-                        names = ", ".join(quote_identifier(c.name) for c in TABLES[table])
-                        execute_values(
-                            cursor,
-                            f"insert into {self._table(table)} ({names}) values %s",
-                            _rows(frame, TABLES[table]),
-                            page_size=1000,
-                        )
-            self.connection.commit()
-        except psycopg2.Error as error:
-            self._rollback()
-            raise WarehouseError(
-                f"writing the result tables failed, previous results kept: "
-                f"{error_cause(str(error))}"
-            ) from None
-        except BaseException:
-            self._rollback()
-            raise
-        self.results_written = True
-        return []
+class SparkWarehouse(Warehouse):
+    """Spark through the in-process session dbt-spark uses (``method: session``).
 
-    def close(self) -> None:
-        self.connection.close()
+    Spark has no transactions: both new tables are written in full under staging names
+    first, and only then swapped in (drop + rename per table). A history table is
+    partitioned by analysis_date, and a snapshot replaced by overwriting its partition
+    (Spark cannot delete rows from a plain table).
+    """
 
-
-class SparkWarehouse:
-    """Spark through the in-process session dbt-spark uses (``method: session``)."""
-
-    TYPES = {
+    TYPES: ClassVar[dict[str, str]] = {
         "text": "string",
         "bigint": "bigint",
         "double": "double",
@@ -513,101 +567,122 @@ class SparkWarehouse:
         "timestamp": "timestamp",
         "date": "date",
     }
+    HISTORY_TABLE_OPTIONS = " using parquet partitioned by (analysis_date)"
     STAGING_SUFFIX = "__staging"
 
     def __init__(self, target: DbtTarget, schema: str | None = None) -> None:
+        """Join the Spark session of this process (dbt-spark's, or a new one).
+
+        Raises:
+            WarehouseError: The target uses another method than ``session``.
+        """
         method = target.settings.get("method")
         if method != "session":
             raise WarehouseError(
                 f"dbt target '{target.target_name}' uses Spark method '{method}'; the analysis "
                 "step supports method: session"
             )
+        from pyspark.errors import AnalysisException, PySparkException
         from pyspark.sql import SparkSession
 
+        super().__init__(
+            schema or str(target.settings.get("schema")),
+            "the Spark metastore",
+            _EngineErrors(PySparkException, AnalysisException),
+        )
         # The same builder as dbt-spark's session mode, so both share one metastore.
         self.spark = SparkSession.builder.enableHiveSupport().getOrCreate()
-        self.schema = schema or str(target.settings.get("schema"))
-        self.results_written = False
 
-    def _table(self, name: str) -> str:
-        return f"`{self.schema}`.`{name}`"
-
-    def read_table(self, name: str) -> pd.DataFrame:
-        from pyspark.errors import AnalysisException
-
-        try:
-            table = self.spark.table(self._table(name))
-            # Timestamps as TIMESTAMP_NTZ: collect() would turn them into the process's local
-            # time; they are UTC wall-clock times (the session's time zone is UTC).
-            table = table.select(
-                *(
-                    f"cast(`{field.name}` as timestamp_ntz) as `{field.name}`"
-                    if field.dataType.typeName() == "timestamp"
-                    else f"`{field.name}`"
-                    for field in table.schema.fields
-                )
-            )
-            # collect() rather than toPandas(): pyspark does not support pandas 3's
-            # conversion path yet, and the mart is small.
-            return pd.DataFrame([row.asDict() for row in table.collect()], columns=table.columns)
-        except AnalysisException:
-            raise _missing_mart(self.schema, name, "the Spark metastore") from None
+    @staticmethod
+    def quote(name: str) -> str:
+        """A backquoted Spark identifier."""
+        return "`" + name.replace("`", "``") + "`"
 
     def write_results(self, tables: dict[str, pd.DataFrame]) -> list[str]:
-        from pyspark.errors import PySparkException
+        """Stage both tables in full and add to the histories, then swap the tables in.
 
+        A failure while computing or writing leaves the previous results untouched; the
+        swap itself is two quick metastore operations.
+
+        Raises:
+            WarehouseError: Writing failed.
+        """
         try:
-            self.spark.sql(f"create schema if not exists `{self.schema}`")
+            self._execute(f"create schema if not exists {self.quote(self.schema)}")
             for name, frame in tables.items():
-                columns = TABLES[name]
-                ddl = ", ".join(f"`{c.name}` {self.TYPES[c.type]}" for c in columns)
-                staged = self.spark.createDataFrame(
-                    _rows(frame, columns, utc_aware=True), schema=ddl
-                )
-                staged.write.mode("overwrite").saveAsTable(self._table(name + self.STAGING_SUFFIX))
+                staged = self._stage(name, frame)
                 if f"{name}_history" in TABLES:
                     self._append_history(f"{name}_history", staged)
             for name in tables:
-                self.spark.sql(f"drop table if exists {self._table(name)}")
-                self.spark.sql(
+                self._execute(f"drop table if exists {self._table(name)}")
+                self._execute(
                     f"alter table {self._table(name + self.STAGING_SUFFIX)} "
                     f"rename to {self._table(name)}"
                 )
-        except PySparkException as error:
+        except self._errors.any as error:
             raise WarehouseError(
                 f"writing the result tables failed: {error_cause(str(error))}"
             ) from None
         self.results_written = True
         return []
 
-    def _append_history(self, name: str, frame: Any) -> None:
-        """Overwrite only this analysis_date's partition of the history table (Spark cannot
-        delete rows from a plain table, but can replace a partition).
-        """
-        table = self._table(name)
-        # Spark puts partition columns last: order the columns so.
-        columns = sorted(TABLES[name], key=lambda c: c.name == "analysis_date")
-        ddl = ", ".join(f"`{c.name}` {self.TYPES[c.type]}" for c in columns)
-        self.spark.sql(
-            f"create table if not exists {table} ({ddl}) using parquet "
-            "partitioned by (analysis_date)"
+    def close(self) -> None:
+        """Keep the session: dbt-spark shares it within this process."""
+
+    def _after_failed_read(self) -> None:
+        """Nothing to clean up: Spark has no transaction to end."""
+
+    def _stage(self, name: str, frame: pd.DataFrame) -> Any:
+        """Write the frame to the table's staging name; return it as a Spark DataFrame."""
+        columns = TABLES[name]
+        staged = self.spark.createDataFrame(
+            _rows(frame, columns, utc_aware=True), schema=self._columns_ddl(columns)
         )
-        missing = missing_columns(columns, set(self.spark.table(table).columns))
-        if missing:
-            added = ", ".join(f"`{c.name}` {self.TYPES[c.type]}" for c in missing)
-            self.spark.sql(f"alter table {table} add columns ({added})")
-        # insertInto is by position: follow the table's own order (added columns come after
-        # the older ones), with nulls for columns the contract no longer has.
+        staged.write.mode("overwrite").saveAsTable(self._table(name + self.STAGING_SUFFIX))
+        return staged
+
+    def _read(self, name: str) -> pd.DataFrame:
+        table = self.spark.table(self._table(name))
+        # Timestamps as TIMESTAMP_NTZ: collect() would turn them into the process's local
+        # time; they are UTC wall-clock times (the session's time zone is UTC).
+        table = table.select(
+            *(
+                f"cast({self.quote(field.name)} as timestamp_ntz) as {self.quote(field.name)}"
+                if field.dataType.typeName() == "timestamp"
+                else self.quote(field.name)
+                for field in table.schema.fields
+            )
+        )
+        # collect() rather than toPandas(): pyspark does not support pandas 3's
+        # conversion path yet, and the mart is small.
+        return pd.DataFrame([row.asDict() for row in table.collect()], columns=table.columns)
+
+    def _execute(self, sql: str, parameters: list[Any] | None = None) -> None:
+        self.spark.sql(sql, args=parameters)
+
+    def _history_columns(self, name: str) -> tuple[Column, ...]:
+        """The contract's columns, analysis_date last: Spark puts partition columns last."""
+        return tuple(sorted(TABLES[name], key=lambda c: c.name == "analysis_date"))
+
+    def _existing_columns(self, name: str) -> set[str]:
+        return set(self.spark.table(self._table(name)).columns)
+
+    def _add_columns(self, name: str, columns: list[Column]) -> None:
+        """Add columns to a table in one statement (Spark's syntax)."""
+        self._execute(f"alter table {self._table(name)} add columns ({self._columns_ddl(columns)})")
+
+    def _replace_snapshot(self, name: str, frame: Any) -> None:
+        """Overwrite only the analysis_date partitions the frame has."""
         from pyspark.sql import functions
 
+        table = self._table(name)
+        # insertInto is by position: follow the table's own order (added columns come after
+        # the older ones), with nulls for columns the contract no longer has.
         ordered = [
-            functions.col(f"`{field.name}`")
+            functions.col(self.quote(field.name))
             if field.name in frame.columns
             else functions.lit(None).cast(field.dataType)
             for field in self.spark.table(table).schema.fields
         ]
         self.spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
         frame.select(*ordered).write.insertInto(table, overwrite=True)
-
-    def close(self) -> None:
-        """Keep the session: dbt-spark shares it within this process."""

@@ -9,14 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from analysis_py.config import ExperimentConfig
-from analysis_py.warehouse.connection import error_cause, os_error_cause
+from analysis_py.warehouse.errors import error_cause, os_error_cause
 from analysis_py.warehouse.profiles import DbtTarget, adapter_package
 
 
 class DbtBuildError(RuntimeError):
-    """dbt failed; the message names the failing models and tests and, read from the
-    adapter's error, the cause: a missing table or column, a value that does not convert,
-    the disk or memory.
+    """Dbt failed; the message names the failing models and tests, and the cause.
+
+    The cause is read from the adapter's error: a missing table or column, a value that does
+    not convert, the disk or memory.
     """
 
 
@@ -26,13 +27,21 @@ def dbt_build(
     extra_args: list[str] | None = None,
     analysis_at: datetime | None = None,
 ) -> None:
-    """Build the project's seeds, models and data tests; raise :class:`DbtBuildError` on
-    failure.
+    """Build the project's seeds, models and data tests.
 
-    ``analysis_at`` (UTC) cuts the data: exposures and events from then on are left out, and
-    metrics that count only matured subjects judge maturity at that time. dbt unit tests
-    (fixed literal rows, the same every night) are left to the test suite, as dbt advises
-    for production runs.
+    dbt unit tests (fixed literal rows, the same every night) are left to the test suite,
+    as dbt advises for production runs.
+
+    Args:
+        target: The dbt target to build in.
+        config: The experiment config, passed as dbt vars.
+        extra_args: Further arguments for `dbt build`.
+        analysis_at: The analysis time (UTC). It cuts the data: exposures and events from
+            then on are left out, and metrics that count only matured subjects judge
+            maturity at that time.
+
+    Raises:
+        DbtBuildError: The build failed.
     """
     run_dbt(
         "build",
@@ -53,7 +62,8 @@ KEYS_CHANGED_TEST = "assert_subject_keys_are_their_hash"
 
 def dbt_vars(config: ExperimentConfig, analysis_at: datetime | None = None) -> dict[str, Any]:
     """The --vars for a plain `dbt build`: the config, and the analysis time if there is one.
-    (`xp run` passes the time in the environment instead: see :func:`run_dbt`.)
+
+    `xp run` passes the time in the environment instead: see :func:`run_dbt`.
     """
     variables = config.to_dbt_vars()
     if analysis_at is not None:
@@ -62,6 +72,7 @@ def dbt_vars(config: ExperimentConfig, analysis_at: datetime | None = None) -> d
 
 
 def analysis_time_text(analysis_at: datetime) -> str:
+    """The analysis time as dbt's models read it: 'YYYY-MM-DD HH:MM:SS' (UTC)."""
     return analysis_at.strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -71,15 +82,26 @@ def run_dbt(
     config: ExperimentConfig,
     extra_args: list[str] | None = None,
     analysis_at: datetime | None = None,
+    *,
     callbacks: list[Callable[[Any], None]] | None = None,
 ) -> None:
-    """Run a dbt command (build, parse, run-operation, ...) on the target's project with the
-    config's vars; raise :class:`DbtBuildError` with one line naming the cause on failure,
-    and KeyboardInterrupt when interrupted. ``callbacks`` receive every dbt event.
+    """Run a dbt command (build, parse, run-operation, ...) on the target's project.
+
+    Args:
+        command: The dbt command.
+        target: The dbt target: project, profiles directory and target name.
+        config: The experiment config, passed as dbt vars.
+        extra_args: Further arguments for the command.
+        analysis_at: The analysis time (UTC), if the command builds models.
+        callbacks: Receive every dbt event.
+
+    Raises:
+        DbtBuildError: dbt failed; one line names the cause.
+        KeyboardInterrupt: dbt was interrupted.
     """
     from dbt.cli.main import dbtRunner
 
-    # dbt's anonymous usage tracking tries the network at every call (~1 s here).
+    # dbt's anonymous usage tracking tries the network at every call.
     os.environ.setdefault("DO_NOT_TRACK", "1")
     args = [
         command,
@@ -94,7 +116,7 @@ def run_dbt(
         *(extra_args or []),
     ]
     # The analysis time changes every night: as an environment variable it leaves the vars
-    # unchanged, so dbt can parse partially (a var change re-parses everything, ~2.5 s).
+    # unchanged, so dbt can parse partially (a change of vars re-parses everything).
     previous = os.environ.pop(ANALYSIS_AT_VARIABLE, None)
     if analysis_at is not None:
         os.environ[ANALYSIS_AT_VARIABLE] = analysis_time_text(analysis_at)
@@ -120,9 +142,10 @@ def run_dbt(
 
 
 def _without_console_stack_traces(event: Any) -> None:
-    """Keep dbt's stack traces (an interrupt, a crash) out of the terminal: xp says what
-    happened in one line, and dbt's log file (logs/dbt.log) keeps the trace. Installed on
-    dbt's console logger at the first event of each invocation.
+    """Keep dbt's stack traces (an interrupt, a crash) out of the terminal.
+
+    xp says what happened in one line, and dbt's log file (logs/dbt.log) keeps the trace.
+    Installed on dbt's console logger at the first event of each invocation.
     """
     try:
         from dbt_common.events.event_manager_client import get_event_manager
@@ -167,8 +190,10 @@ def _name(result: Any) -> str:
 
 
 def _node_failures(results: Any, errors: list[str]) -> str:
-    """The failing models and tests, the first one with its cause: the table, column or
-    value at fault, the disk or memory, read from the adapter's message.
+    """The failing models and tests, the first one with its cause.
+
+    The cause is read from the adapter's message: the table, column or value at fault, the
+    disk or memory.
     """
     failed = [
         node for node in (results or []) if str(node.status) in {"error", "fail", "runtime error"}

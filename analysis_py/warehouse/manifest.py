@@ -29,8 +29,10 @@ def manifest_path(project_dir: str | Path) -> Path:
 
 
 def mart_schema(target: DbtTarget) -> str:
-    """The schema of the statistics mart: from the manifest of the last dbt invocation on
-    this kind of engine, else the target's own schema.
+    """The schema of the statistics mart.
+
+    Read from the manifest of the last dbt invocation on this kind of engine, else the
+    target's own schema.
     """
     default = str(target.settings.get("schema") or "main")
     try:

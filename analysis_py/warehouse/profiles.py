@@ -35,6 +35,7 @@ class DbtTarget:
 
     @property
     def type(self) -> str:
+        """The adapter type: duckdb, postgres, spark, ..."""
         return str(self.settings.get("type", ""))
 
 
@@ -68,6 +69,7 @@ def check_target(target: DbtTarget) -> None:
 
 
 def resolve_profiles_dir(project_dir: Path, profiles_dir: str | Path | None) -> Path:
+    """The directory of profiles.yml, in dbt's order (see the module's docstring)."""
     if profiles_dir:
         return Path(profiles_dir)
     if os.environ.get("DBT_PROFILES_DIR"):
