@@ -44,13 +44,9 @@ from analysis_py.presentation.report import write_report
 from analysis_py.presentation.summary import format_summary
 from analysis_py.result_tables import HISTORY_TABLES, LATEST_TABLES
 from analysis_py.run import InterruptedAfterWrite, run_analysis, utc_now
-from analysis_py.warehouse.connection import (
-    WarehouseError,
-    check_reachable,
-    connect,
-    os_error_cause,
-)
+from analysis_py.warehouse.connection import WarehouseError, check_reachable, connect
 from analysis_py.warehouse.dbt import DbtBuildError, dbt_build, dbt_vars
+from analysis_py.warehouse.errors import os_error_cause
 from analysis_py.warehouse.manifest import mart_schema
 from analysis_py.warehouse.profiles import DbtTarget, ProfileError, check_target, load_target
 

@@ -61,8 +61,8 @@ def run_analysis(
                 config,
                 run_id,
                 stamp,
-                ("day_number", "as_of_date"),
-                "experiment_results_over_time",
+                slice_columns=("day_number", "as_of_date"),
+                table="experiment_results_over_time",
             ),
         }
         # Replaced even when no experiment has dimensions, so that no earlier config's
@@ -73,8 +73,8 @@ def run_analysis(
                 config,
                 run_id,
                 stamp,
-                ("dimension_name", "dimension_value"),
-                "experiment_dimension_results",
+                slice_columns=("dimension_name", "dimension_value"),
+                table="experiment_dimension_results",
             )
             if any(e.dimensions for e in config.experiments)
             else pd.DataFrame(

@@ -277,8 +277,8 @@ def test_power_equals_statsmodels_for_equal_variances() -> None:
         np.array(mean),
         np.array(10_000.0),
         np.array(0.95),
-        np.array(0.8),
-        np.array(0.02),
+        power=np.array(0.8),
+        target_relative_effect=np.array(0.02),
     )
     standardized = NormalIndPower().solve_power(
         nobs1=n_control, alpha=0.05, power=0.8, ratio=n_treatment / n_control

@@ -105,11 +105,12 @@ def analyze(
     )
 
 
-def analyze_slices(  # noqa: PLR0917  (run.py passes all six positionally)
+def analyze_slices(
     slices: pd.DataFrame,
     config: ExperimentConfig,
     run_id: str,
     analysis_at: datetime,
+    *,
     slice_columns: tuple[str, ...],
     table: str,
 ) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from analysis_py.presentation.formatting import missing, number, percent
+from analysis_py.formats import missing, number, percent
 
 #: Width and height (px) of an interval bar; the axis above a column of them is as wide.
 BAR_WIDTH, BAR_HEIGHT, BAR_PAD = 200, 22, 22

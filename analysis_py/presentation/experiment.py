@@ -12,10 +12,10 @@ from typing import Any
 
 import pandas as pd
 
+from analysis_py.formats import signed_number
 from analysis_py.pipeline.decisions import ESTIMATE_LABEL
 from analysis_py.presentation import charts
 from analysis_py.presentation import labels as fmt
-from analysis_py.presentation.formatting import signed_number
 
 ROLE_TITLE = {"primary": "Primary metrics", "secondary": "Secondary metrics"}
 

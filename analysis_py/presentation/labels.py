@@ -10,16 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from analysis_py.presentation.formatting import (
-    count,
-    missing,
-    number,
-    p_text,
-    p_value,
-    percent,
-    plural,
-    share,
-)
+from analysis_py.formats import missing, number, p_value, percent
+from analysis_py.presentation.formatting import count, p_text, plural, share
 
 __all__ = ["count", "missing", "number", "p_text", "p_value", "percent", "plural", "share"]
 

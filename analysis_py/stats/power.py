@@ -30,11 +30,12 @@ class PowerAnalysis:
     progress: np.ndarray
 
 
-def power_analysis(  # noqa: PLR0917  (pipeline/decisions.py passes all six positionally)
+def power_analysis(
     absolute_std_error: np.ndarray,
     control_mean: np.ndarray,
     n_total: np.ndarray,
     confidence_level: np.ndarray,
+    *,
     power: np.ndarray,
     target_relative_effect: np.ndarray,
 ) -> PowerAnalysis:
@@ -45,7 +46,8 @@ def power_analysis(  # noqa: PLR0917  (pipeline/decisions.py passes all six posi
 
     Example:
         >>> result = power_analysis(np.array(0.5), np.array(10.0), np.array(10_000.0),
-        ...                         np.array(0.95), np.array(0.8), np.array(0.05))
+        ...                         np.array(0.95), power=np.array(0.8),
+        ...                         target_relative_effect=np.array(0.05))
         >>> round(float(result.minimum_detectable_relative_effect), 4)
         0.1401
         >>> float(result.subjects_needed), round(float(result.progress), 4)

@@ -237,10 +237,11 @@ def interval(
     return lower, upper
 
 
-def welch_p_value(  # noqa: PLR0917  (pipeline/health.py passes the moments positionally)
+def welch_p_value(
     control_mean: np.ndarray,
     control_variance: np.ndarray,
     control_n: np.ndarray,
+    *,
     treatment_mean: np.ndarray,
     treatment_variance: np.ndarray,
     treatment_n: np.ndarray,
@@ -248,7 +249,9 @@ def welch_p_value(  # noqa: PLR0917  (pipeline/health.py passes the moments posi
     """The two-sided p-value of :func:`welch_test` alone (no interval to compute).
 
     Example:
-        >>> round(float(welch_p_value(10.0, 4.0, 100, 11.0, 4.0, 100)), 4)
+        >>> p = welch_p_value(10.0, 4.0, 100, treatment_mean=11.0, treatment_variance=4.0,
+        ...                   treatment_n=100)
+        >>> round(float(p), 4)
         0.0005
     """
     return _welch(

@@ -34,7 +34,6 @@ import pandas as pd
 
 from analysis_py.result_tables import TABLES, Column
 from analysis_py.warehouse.errors import error_cause
-from analysis_py.warehouse.errors import os_error_cause as os_error_cause  # cli.py imports it here
 from analysis_py.warehouse.profiles import DbtTarget, adapter_package
 
 
