@@ -49,7 +49,7 @@ from analysis_py.warehouse.connection import (
     connect,
     os_error_cause,
 )
-from analysis_py.warehouse.dbt import DbtBuildError, dbt_build, dbt_vars
+from analysis_py.warehouse.dbt import DbtBuildError, dbt_build, dbt_build_results, dbt_vars
 from analysis_py.warehouse.manifest import mart_schema
 from analysis_py.warehouse.profiles import DbtTarget, ProfileError, check_target, load_target
 
@@ -116,6 +116,10 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
         dbt_build(target, config, ["--full-refresh"] if args.full_refresh else None, analysis_at)
         print()
     results = run_analysis(target, config, analysis_at, warn=_warn)
+    try:
+        dbt_build_results(target, config)
+    except DbtBuildError as error:
+        raise DbtBuildError(f"the results were written, but {error}") from None
     print(format_summary(results.results, results.diagnostics))
     print(
         f"Wrote {len(results.results)} rows to experiment_results and "
