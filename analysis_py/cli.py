@@ -45,7 +45,7 @@ from analysis_py.presentation.summary import format_summary
 from analysis_py.result_tables import HISTORY_TABLES, LATEST_TABLES
 from analysis_py.run import InterruptedAfterWrite, run_analysis, utc_now
 from analysis_py.warehouse.connection import WarehouseError, check_reachable, connect
-from analysis_py.warehouse.dbt import DbtBuildError, dbt_build, dbt_vars
+from analysis_py.warehouse.dbt import DbtBuildError, dbt_build, dbt_build_results, dbt_vars
 from analysis_py.warehouse.errors import os_error_cause
 from analysis_py.warehouse.manifest import mart_schema
 from analysis_py.warehouse.profiles import DbtTarget, ProfileError, check_target, load_target
@@ -163,6 +163,11 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
     n_comparisons = sum(len(e.metrics) * len(e.treatments) for e in config.experiments)
     _progress(f"analysing {plural(n_comparisons, 'comparison')} and writing the result tables...")
     results = run_analysis(target, config, analysis_at, warn=_warn)
+    _progress("testing the result tables and building what reads them (dbt build)...")
+    try:
+        dbt_build_results(target, config, [] if colour_enabled(sys.stdout) else ["--no-use-colors"])
+    except DbtBuildError as error:
+        raise DbtBuildError(f"the results were written, but {error}") from None
     print(format_summary(results.results, results.diagnostics, colour_enabled(sys.stdout)))
     print(_written_line(target, config, n_comparisons))
     if args.report:

@@ -8,8 +8,14 @@ fails when the two differ). Change a column here and note it in CHANGELOG.md.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
+
+import yaml
+
+from analysis_py.marts import DAILY_MART, DIMENSION_MART, MART
 
 ColumnType = Literal["text", "bigint", "double", "boolean", "timestamp", "date"]
 
@@ -20,6 +26,8 @@ RESULT_SCHEMA_VERSION = 2
 
 @dataclass(frozen=True)
 class Column:
+    """One column of a result table: its name, its type and what it means."""
+
     name: str
     type: ColumnType
     description: str
@@ -471,12 +479,79 @@ EXPERIMENT_DIMENSION_RESULTS = _sliced(
     ]
 )
 
+
+def _columns(table: tuple[Column, ...], names: list[str]) -> list[Column]:
+    """The named columns of a table, in the order given.
+
+    The scorecards reuse the wide tables' columns, so each keeps one name and one meaning.
+    """
+    by_name = {column.name: column for column in table}
+    return [by_name[name] for name in names]
+
+
+#: The scorecard's columns from experiment_results: what a dashboard shows for a comparison.
+_SCORECARD_RESULT_COLUMNS = [
+    "metric_id",
+    "metric_display_name",
+    "metric_role",
+    "metric_direction",
+    "control_variant_id",
+    "treatment_variant_id",
+    "control_n",
+    "treatment_n",
+    "decision_control_mean",
+    "decision_treatment_mean",
+    "decision_absolute_effect",
+    "decision_relative_effect",
+    "decision_scale",
+    "decision_ci_lower",
+    "decision_ci_upper",
+    "decision_p_value",
+    "decision_method",
+    "confidence_level",
+    "verdict",
+    "verdict_reason",
+]
+_STAMP = ["analysis_at", "analysis_date", "schema_version", "experiment_id"]
+
+#: The scorecard: one row per experiment, metric and treatment, in a couple of dozen columns.
+EXPERIMENT_SCORECARD = (
+    *_columns(EXPERIMENT_RESULTS, _STAMP),
+    Column("experiment_description", "text", "The experiment's description in the config."),
+    *_columns(EXPERIMENT_DIAGNOSTICS, ["health_status"]),
+    *_columns(EXPERIMENT_RESULTS, _SCORECARD_RESULT_COLUMNS),
+)
+
+#: The scorecard over time: one row per experiment, day, metric and treatment.
+EXPERIMENT_SCORECARD_OVER_TIME = (
+    *_columns(EXPERIMENT_RESULTS_OVER_TIME, [*_STAMP, "day_number", "as_of_date"]),
+    *_columns(EXPERIMENT_RESULTS_OVER_TIME, ["slice_n_subjects", "slice_srm_status"]),
+    *_columns(EXPERIMENT_RESULTS, _SCORECARD_RESULT_COLUMNS),
+)
+
+#: The scorecard per dimension value: one row per experiment, dimension value, metric, treatment.
+EXPERIMENT_SCORECARD_BY_DIMENSION = (
+    *_columns(EXPERIMENT_DIMENSION_RESULTS, [*_STAMP, "dimension_name", "dimension_value"]),
+    *_columns(EXPERIMENT_DIMENSION_RESULTS, ["slice_n_subjects", "slice_srm_status"]),
+    *_columns(EXPERIMENT_RESULTS, _SCORECARD_RESULT_COLUMNS),
+)
+
 #: The latest snapshot: replaced by every run.
 LATEST_TABLES: dict[str, tuple[Column, ...]] = {
     "experiment_results": EXPERIMENT_RESULTS,
     "experiment_diagnostics": EXPERIMENT_DIAGNOSTICS,
     "experiment_results_over_time": EXPERIMENT_RESULTS_OVER_TIME,
     "experiment_dimension_results": EXPERIMENT_DIMENSION_RESULTS,
+    "experiment_scorecard": EXPERIMENT_SCORECARD,
+    "experiment_scorecard_over_time": EXPERIMENT_SCORECARD_OVER_TIME,
+    "experiment_scorecard_by_dimension": EXPERIMENT_SCORECARD_BY_DIMENSION,
+}
+
+#: The narrow tables derived from the wide ones, for dashboards and charting tools.
+SCORECARD_SOURCES = {
+    "experiment_scorecard": "experiment_results",
+    "experiment_scorecard_over_time": "experiment_results_over_time",
+    "experiment_scorecard_by_dimension": "experiment_dimension_results",
 }
 
 #: Every run's snapshot, same columns: a run appends its rows and replaces any earlier
@@ -488,8 +563,32 @@ HISTORY_TABLES: dict[str, tuple[Column, ...]] = {
 
 TABLES: dict[str, tuple[Column, ...]] = {**LATEST_TABLES, **HISTORY_TABLES}
 
+_RESULT_KEY = ["experiment_id", "metric_id", "treatment_variant_id"]
+_DAY_KEY = ["experiment_id", "day_number", "metric_id", "treatment_variant_id"]
+_DIMENSION_KEY = [
+    "experiment_id",
+    "dimension_name",
+    "dimension_value",
+    "metric_id",
+    "treatment_variant_id",
+]
+
+#: The columns that identify a row of each table (their grain).
+TABLE_KEYS: dict[str, list[str]] = {
+    "experiment_results": _RESULT_KEY,
+    "experiment_diagnostics": ["experiment_id"],
+    "experiment_results_over_time": _DAY_KEY,
+    "experiment_dimension_results": _DIMENSION_KEY,
+    "experiment_scorecard": _RESULT_KEY,
+    "experiment_scorecard_over_time": _DAY_KEY,
+    "experiment_scorecard_by_dimension": _DIMENSION_KEY,
+    "experiment_results_history": ["analysis_date", *_RESULT_KEY],
+    "experiment_diagnostics_history": ["analysis_date", "experiment_id"],
+}
+
 
 def column_names(table: str) -> list[str]:
+    """The column names of a result table, in order."""
     return [column.name for column in TABLES[table]]
 
 
@@ -541,12 +640,56 @@ row). Each experiment keeps its `max_dimension_values` most common values (defau
 gathers the rest as `(other)`. Every slice is analysed like an experiment of its own, with
 its own multiple-testing family and sample-ratio check; the overall rows in
 `experiment_results` are unchanged.""",
+    "experiment_results_history": """\
+One row per analysis date, experiment, metric and treatment variant: every run's
+`experiment_results`, same columns. A run replaces any earlier snapshot of its own
+`analysis_date`, so a rerun of a past date leaves one snapshot for it.""",
+    "experiment_diagnostics_history": """\
+One row per analysis date and experiment: every run's `experiment_diagnostics`, same
+columns, one snapshot per `analysis_date`.""",
+    "experiment_scorecard": """\
+One row per experiment, metric and treatment variant: the narrow form of
+`experiment_results` for dashboards and BI tools, with the experiment's description and
+health beside each comparison. Every value equals the same column of `experiment_results`
+(or `experiment_diagnostics` for `health_status`); read `verdict` and the `decision_*`
+columns, whose interval and p-value agree (docs/decisions/0010).
+
+```sql
+select experiment_id, metric_display_name, metric_role, treatment_variant_id,
+       decision_relative_effect, decision_ci_lower, decision_ci_upper, verdict, health_status
+from experiment_scorecard
+order by experiment_id, metric_role, metric_id
+```""",
+    "experiment_scorecard_over_time": """\
+One row per experiment, day, metric and treatment: the narrow form of
+`experiment_results_over_time`, one line per comparison and day, ready for a line chart
+with an interval band.
+
+```sql
+select as_of_date, treatment_variant_id, decision_relative_effect,
+       decision_ci_lower, decision_ci_upper, verdict
+from experiment_scorecard_over_time
+where experiment_id = 'checkout_redesign' and metric_id = 'revenue'
+order by treatment_variant_id, day_number
+```""",
+    "experiment_scorecard_by_dimension": """\
+One row per experiment, dimension value, metric and treatment: the narrow form of
+`experiment_dimension_results`, for a bar chart per dimension.
+
+```sql
+select dimension_name, dimension_value, slice_n_subjects, decision_relative_effect,
+       decision_ci_lower, decision_ci_upper, verdict
+from experiment_scorecard_by_dimension
+where experiment_id = 'checkout_redesign' and metric_id = 'revenue'
+order by dimension_name, slice_n_subjects desc
+```""",
 }
 
 
 def reference_markdown() -> str:
-    """The column reference of every latest table (docs/result-tables.md). The sliced tables
-    list only the columns they add to experiment_results.
+    """The column reference of every latest table (docs/result-tables.md).
+
+    The sliced tables list only the columns they add to experiment_results.
     """
     lines = [
         "# Result tables",
@@ -560,7 +703,10 @@ def reference_markdown() -> str:
         "replacing any earlier snapshot of the same `analysis_date`.",
     ]
     overall = {column.name for column in EXPERIMENT_RESULTS}
-    for table, columns in LATEST_TABLES.items():
+    # The scorecards first: they are what a dashboard should read.
+    order = [*SCORECARD_SOURCES, *(t for t in LATEST_TABLES if t not in SCORECARD_SOURCES)]
+    for table in order:
+        columns = LATEST_TABLES[table]
         sliced = table in ("experiment_results_over_time", "experiment_dimension_results")
         shown = [c for c in columns if c.name not in overall] if sliced else list(columns)
         lines += ["", f"## `{table}`", "", TABLE_DESCRIPTIONS[table], ""]
@@ -571,5 +717,104 @@ def reference_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+#: What each table is computed from, for dbt's lineage: a mart, or the wide table a
+#: scorecard narrows.
+UPSTREAM = {
+    "experiment_results": MART,
+    "experiment_diagnostics": MART,
+    "experiment_results_over_time": DAILY_MART,
+    "experiment_dimension_results": DIMENSION_MART,
+    "experiment_results_history": MART,
+    "experiment_diagnostics_history": MART,
+    **SCORECARD_SOURCES,
+}
+
+#: Hours after which the freshness test warns that no run has written results.
+FRESHNESS_WARN_AFTER_HOURS = 36
+
+_DBT_HEADER = (
+    "# Generated from analysis_py/result_tables.py by `python -m analysis_py.result_tables "
+    "--dbt models/results`;\n# do not edit by hand (docs/decisions/0012).\n"
+)
+
+
+def _dbt_model(table: str) -> dict[str, object]:
+    """The dbt properties of one result table: description, columns, key and freshness."""
+    tests: list[object] = [
+        {"xp_result_key_is_unique": {"arguments": {"columns": TABLE_KEYS[table]}}}
+    ]
+    if table == "experiment_diagnostics":
+        recent = {"column": "analysis_at", "warn_after_hours": FRESHNESS_WARN_AFTER_HOURS}
+        tests.append({"xp_result_is_recent": {"arguments": recent, "config": {"severity": "warn"}}})
+    return {
+        "name": table,
+        "description": TABLE_DESCRIPTIONS[table],
+        "config": {"materialized": "xp_analysis_output", "tags": ["xp_results"]},
+        "columns": [
+            {"name": c.name, "description": c.description, "data_type": c.type}
+            for c in TABLES[table]
+        ],
+        "data_tests": tests,
+    }
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Writes multi-line text as YAML block scalars, so the generated file reads well."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        """Repeat shared lists in full rather than as YAML anchors."""
+        return True
+
+
+_BlockDumper.add_representer(
+    str,
+    lambda dumper, text: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
+    ),
+)
+
+
+def dbt_files() -> dict[str, str]:
+    """The dbt files that declare the result tables to dbt (models/results/).
+
+    One model per table, materialized as a no-op (the analysis step writes the table), and
+    their properties. The host project then sees them in its docs and lineage and can ref
+    them.
+    """
+    files = {
+        "_results__models.yml": _DBT_HEADER
+        + yaml.dump(
+            {"version": 2, "models": [_dbt_model(table) for table in TABLES]},
+            Dumper=_BlockDumper,
+            sort_keys=False,
+            allow_unicode=True,
+            width=100,
+        )
+    }
+    for table, upstream in UPSTREAM.items():
+        if upstream in TABLES:
+            dependency = f"-- depends_on: {{{{ ref('{upstream}') }}}}\n"
+        else:
+            # The marts exist only when the experiment config is passed (xp_enabled).
+            dependency = (
+                f"{{% if xp_enabled() %}}\n-- depends_on: {{{{ ref('{upstream}') }}}}\n"
+                "{% endif %}\n"
+            )
+        files[f"{table}.sql"] = (
+            "{#- Written by the analysis step (xp analyze), not by dbt: this model declares the "
+            "table to dbt. -#}\n" + dependency
+        )
+    return files
+
+
+def _write_dbt_files(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in dbt_files().items():
+        (directory / name).write_text(text, encoding="utf-8")
+
+
 if __name__ == "__main__":
-    print(reference_markdown(), end="")
+    if sys.argv[1:2] == ["--dbt"] and len(sys.argv) == 3:
+        _write_dbt_files(Path(sys.argv[2]))
+    else:
+        print(reference_markdown(), end="")

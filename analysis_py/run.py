@@ -21,6 +21,7 @@ from analysis_py.pipeline.comparisons import (
     analyze_slices,
     needs_cross_products,
 )
+from analysis_py.pipeline.scorecard import scorecards
 from analysis_py.result_tables import column_names
 from analysis_py.warehouse.connection import connect
 from analysis_py.warehouse.manifest import mart_schema
@@ -84,6 +85,7 @@ def run_analysis(
                 }
             )
         )
+        tables.update(scorecards(tables, config))
         for warning in warehouse.write_results(tables):
             warn(warning)
         results = replace(results, over_time=tables["experiment_results_over_time"])
@@ -97,4 +99,5 @@ def run_analysis(
 
 
 def utc_now() -> datetime:
+    """Now, in UTC, as a naive timestamp to the second (how the result tables store it)."""
     return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)

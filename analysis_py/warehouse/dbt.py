@@ -47,8 +47,41 @@ def dbt_build(
         "build",
         target,
         config,
-        ["--exclude-resource-type", "unit_test", *(extra_args or [])],
+        [
+            "--exclude-resource-type",
+            "unit_test",
+            "--exclude",
+            RESULTS_AND_DOWNSTREAM,
+            *(extra_args or []),
+        ],
         analysis_at,
+    )
+
+
+#: The result tables' dbt models, their tests and the host's models that read them: built
+#: after the analysis has written the tables (docs/decisions/0012).
+RESULTS_AND_DOWNSTREAM = "tag:xp_results+"
+
+
+def dbt_build_results(
+    target: DbtTarget, config: ExperimentConfig, extra_args: list[str] | None = None
+) -> None:
+    """After the analysis: test the result tables just written and build what reads them.
+
+    Raises:
+        DbtBuildError: A test or a model failed (the results stay written).
+    """
+    run_dbt(
+        "build",
+        target,
+        config,
+        [
+            "--exclude-resource-type",
+            "unit_test",
+            "--select",
+            RESULTS_AND_DOWNSTREAM,
+            *(extra_args or []),
+        ],
     )
 
 

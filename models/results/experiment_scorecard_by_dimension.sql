@@ -1,0 +1,2 @@
+{#- Written by the analysis step (xp analyze), not by dbt: this model declares the table to dbt. -#}
+-- depends_on: {{ ref('experiment_dimension_results') }}
