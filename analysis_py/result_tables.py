@@ -547,6 +547,9 @@ LATEST_TABLES: dict[str, tuple[Column, ...]] = {
     "experiment_scorecard_by_dimension": EXPERIMENT_SCORECARD_BY_DIMENSION,
 }
 
+#: The tables with a row per slice (day or dimension value) of experiment_results' rows.
+SLICED_TABLES = ("experiment_results_over_time", "experiment_dimension_results")
+
 #: The narrow tables derived from the wide ones, for dashboards and charting tools.
 SCORECARD_SOURCES = {
     "experiment_scorecard": "experiment_results",
@@ -707,7 +710,7 @@ def reference_markdown() -> str:
     order = [*SCORECARD_SOURCES, *(t for t in LATEST_TABLES if t not in SCORECARD_SOURCES)]
     for table in order:
         columns = LATEST_TABLES[table]
-        sliced = table in ("experiment_results_over_time", "experiment_dimension_results")
+        sliced = table in SLICED_TABLES
         shown = [c for c in columns if c.name not in overall] if sliced else list(columns)
         lines += ["", f"## `{table}`", "", TABLE_DESCRIPTIONS[table], ""]
         if sliced:

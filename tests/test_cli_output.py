@@ -86,9 +86,12 @@ def test_a_log_gets_no_colour_codes_and_says_where_the_results_went(
     """
     passed: list[list[str]] = []
     monkeypatch.setattr(cli, "dbt_build", lambda target, config, flags, at: passed.append(flags))
+    monkeypatch.setattr(
+        cli, "dbt_build_results", lambda target, config, flags: passed.append(flags)
+    )
     assert main(["run", "--project-dir", str(REPO), "--analysis-at", "2026-04-10T00:00"]) == 0
     captured = capsys.readouterr()
-    assert passed == [["--no-use-colors"]]
+    assert passed == [["--no-use-colors"], ["--no-use-colors"]]
     assert captured.err == "" and not ANSI.search(captured.out)
     lines = captured.out.splitlines()
     assert lines[0] == "xp: building the models (dbt build)..."
@@ -96,7 +99,8 @@ def test_a_log_gets_no_colour_codes_and_says_where_the_results_went(
     assert lines[-1] == (
         f"Wrote the results of 2 experiments (24 comparisons) to DuckDB file "
         f"{demo_copy.resolve()}, schema main: experiment_results, experiment_diagnostics, "
-        "experiment_results_over_time, experiment_dimension_results, "
+        "experiment_results_over_time, experiment_dimension_results, experiment_scorecard, "
+        "experiment_scorecard_over_time, experiment_scorecard_by_dimension, "
         "experiment_results_history, experiment_diagnostics_history."
     )
 

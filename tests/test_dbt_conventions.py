@@ -14,8 +14,10 @@ from analysis_py.marts import MART, MART_COLUMNS, RATIO_SUM_COLUMNS, SUM_COLUMNS
 from analysis_py.result_tables import column_names
 from tests.conftest import parse_manifest
 
-LAYERS = {"stg": 0, "int": 1, "fct": 2}
-UNIQUENESS_TESTS = {"unique", "unique_combination_of_columns"}
+#: The model folders, in the order data flows through them (results: the tables the
+#: analysis step writes, declared to dbt).
+LAYERS = {"staging": 0, "intermediate": 1, "marts": 2, "results": 3}
+UNIQUENESS_TESTS = {"unique", "unique_combination_of_columns", "xp_result_key_is_unique"}
 
 #: Models without a uniqueness test in the build, and why.
 NO_PRIMARY_KEY_TEST = {
@@ -96,7 +98,7 @@ def test_every_model_has_a_primary_key_test_or_a_reason(models: dict[str, dict])
 
 def test_models_read_only_earlier_layers(models: dict[str, dict]) -> None:
     def layer(node: dict) -> int:
-        return LAYERS[node["name"].split("_")[0]]
+        return LAYERS[node["fqn"][1]]
 
     backwards = sorted(
         f"{m['name']} reads {models[parent]['name']}"
