@@ -79,7 +79,7 @@
 
 {#- For an incremental run of fct_variant_metric_daily_statistics: the first day to replay
     again ('YYYY-MM-DD': the table's last day less xp_late_data_days; the days before it
-    cannot change under the assumptions above, except for winsorised metrics, which the
+    cannot change under the assumptions above, except for winsorized metrics, which the
     model replays whole), or none to replay every day: a first build or --full-refresh,
     or an excluded subject first exposed before that day with an exposure since (it
     counted on the earlier days, and must now count on none). -#}

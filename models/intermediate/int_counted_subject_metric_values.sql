@@ -4,7 +4,7 @@
     matured_subjects_only count only the subjects whose window has ended by then): the
     values of int_subject_metric_values, 0 for the subjects without events. Dense, and a
     view: it changes with the analysis time, the incremental table under it does not.
-    Read where every subject's value is needed (the winsorisation percentiles, the subject
+    Read where every subject's value is needed (the winsorization percentiles, the subject
     facts); the statistics marts read the sparse rows instead (int_weighted_subject_metrics).
     -#}
 with

@@ -10,7 +10,7 @@
     is in int_exposures_deduplicated) and event metric (not ratios) with events in the
     metric's window or pre-exposure lookback: the metric's value in its window after first
     exposure and over the lookback (the CUPED covariate), before maturity and
-    winsorisation. Sparse: a subject without any of the metric's events has no row (most
+    winsorization. Sparse: a subject without any of the metric's events has no row (most
     pairs, 78% in the benchmark's data); int_counted_subject_metric_values restores them as
     zeros, and the statistics marts add them in closed form (int_weighted_subject_metrics).
     Subjects that are not analysed (exposed to several variants, or to an unknown one) keep

@@ -4,7 +4,7 @@
     covariate), from int_counted_subject_metric_values (which counts only matured subjects
     for the metrics that ask).
 
-    - Winsorised metrics are capped at int_metric_winsorisation_caps; the covariate has its
+    - Winsorized metrics are capped at int_metric_winsorization_caps; the covariate has its
       own caps.
     - A ratio metric's row carries its numerator's values in metric_value and
       covariate_value and its denominator's in denominator_value and

@@ -17,9 +17,9 @@
     day's sums of y, y² and x·y. A ratio metric moves (y, d) together on the days either
     its numerator or its denominator changes, and adds the changes of y·d, d², x·d, y·w, d·w.
 
-    Winsorised values are capped at the final caps (int_metric_winsorisation_caps) on every
+    Winsorized values are capped at the final caps (int_metric_winsorization_caps) on every
     day. Not replayed: metrics counting only matured subjects (retention), metrics with a
-    lower winsorisation cap (a subject without events would start at the cap, not at 0),
+    lower winsorization cap (a subject without events would start at the cap, not at 0),
     and ratios of such metrics.
 
     Incremental (macros/xp_incremental.sql, xp_daily_replay_from): a night keeps the days
@@ -46,7 +46,7 @@ replayable_event_metrics as (
         and winsorize_lower is null
 ),
 
-{#- is_capped: winsorised, or a ratio of a winsorised metric. Their caps move with each
+{#- is_capped: winsorized, or a ratio of a winsorized metric. Their caps move with each
     night's data, so an incremental night replays every day of these metrics. -#}
 replayed_metrics as (
     select
@@ -83,8 +83,8 @@ subject_metrics as {{ xp_not_materialized() }} (
         and weighted_subject_metrics.metric_id = replayed_metrics.metric_id
 ),
 
-winsorisation_caps as (
-    select * from {{ ref('int_metric_winsorisation_caps') }}
+winsorization_caps as (
+    select * from {{ ref('int_metric_winsorization_caps') }}
 ),
 
 all_window_days as (
@@ -184,9 +184,9 @@ value_changes as (
         {%- for column, running_sum in [('metric_value', 'running_sums.running_sum'),
                                         ('previous_value',
                                          '(running_sums.running_sum - running_sums.day_value)')] %}
-        {{ xp_winsorised(xp_value_of_day_sum('replayed_metrics.aggregation', running_sum,
+        {{ xp_winsorized(xp_value_of_day_sum('replayed_metrics.aggregation', running_sum,
                                              'replayed_metrics.threshold_at_least'),
-                         'winsorisation_caps.metric_value_upper_cap') }} as {{ column }},
+                         'winsorization_caps.metric_value_upper_cap') }} as {{ column }},
         {%- endfor %}
         cast(null as {{ xp_type_double() }}) as denominator_value,
         cast(null as {{ xp_type_double() }}) as previous_denominator_value
@@ -194,9 +194,9 @@ value_changes as (
     inner join replayed_metrics
         on running_sums.experiment_id = replayed_metrics.experiment_id
         and running_sums.metric_id = replayed_metrics.metric_id
-    left join winsorisation_caps
-        on running_sums.experiment_id = winsorisation_caps.experiment_id
-        and running_sums.metric_id = winsorisation_caps.metric_id
+    left join winsorization_caps
+        on running_sums.experiment_id = winsorization_caps.experiment_id
+        and running_sums.metric_id = winsorization_caps.metric_id
 ),
 
 ratio_component_changes as (

@@ -1,6 +1,6 @@
 {#- `value` capped at `upper_cap` and, if given, raised to `lower_cap`; a null cap leaves it
-    as it is (metrics without winsorisation have no caps row). -#}
-{% macro xp_winsorised(value, upper_cap, lower_cap=none) -%}
+    as it is (metrics without winsorization have no caps row). -#}
+{% macro xp_winsorized(value, upper_cap, lower_cap=none) -%}
     {%- set capped = 'least(' ~ value ~ ', coalesce(' ~ upper_cap ~ ', ' ~ value ~ '))' -%}
     {%- if lower_cap is none -%}
         {{ capped }}
@@ -11,7 +11,7 @@
 
 {#- The rows of `relation` (subject metric values of event metrics, aliased
     event_metric_values) with metric_value and covariate_value capped at
-    int_metric_winsorisation_caps, and the null denominator columns of a non-ratio metric:
+    int_metric_winsorization_caps, and the null denominator columns of a non-ratio metric:
     the columns `keys`, then the two capped values, the two denominators,
     has_pre_exposure_events. Used by fct_subject_metrics and int_weighted_subject_metrics,
     so that both cap alike. -#}
@@ -21,17 +21,17 @@
         event_metric_values.{{ key }},
         {%- endfor %}
         {%- for column in ['metric_value', 'covariate_value'] %}
-        {{ xp_winsorised('event_metric_values.' ~ column,
-                         'winsorisation_caps.' ~ column ~ '_upper_cap',
-                         'winsorisation_caps.' ~ column ~ '_lower_cap') }} as {{ column }},
+        {{ xp_winsorized('event_metric_values.' ~ column,
+                         'winsorization_caps.' ~ column ~ '_upper_cap',
+                         'winsorization_caps.' ~ column ~ '_lower_cap') }} as {{ column }},
         {%- endfor %}
         cast(null as {{ xp_type_double() }}) as denominator_value,
         cast(null as {{ xp_type_double() }}) as covariate_denominator_value,
         event_metric_values.has_pre_exposure_events
     from {{ relation }} as event_metric_values
-    left join {{ ref('int_metric_winsorisation_caps') }} as winsorisation_caps
-        on event_metric_values.experiment_id = winsorisation_caps.experiment_id
-        and event_metric_values.metric_id = winsorisation_caps.metric_id
+    left join {{ ref('int_metric_winsorization_caps') }} as winsorization_caps
+        on event_metric_values.experiment_id = winsorization_caps.experiment_id
+        and event_metric_values.metric_id = winsorization_caps.metric_id
     {%- if where is not none %}
     where {{ where }}
     {%- endif %}

@@ -1,14 +1,14 @@
 {{ config(enabled=xp_enabled(), materialized="table") }}
-{#- One row per experiment and winsorised metric: the caps on its per-subject values and on
+{#- One row per experiment and winsorized metric: the caps on its per-subject values and on
     its covariate, percentiles over the experiment's subjects (all arms pooled, zeros
     included; percentile_cont interpolates linearly). Null where the metric has no lower
     cap. Read by fct_subject_metrics and the daily statistics. -#}
-{%- set winsorised = [] %}
+{%- set winsorized = [] %}
 {%- for metric in xp_config()['metrics'] if metric.get('winsorize_upper') is not none %}
-    {%- do winsorised.append(metric) %}
+    {%- do winsorized.append(metric) %}
 {%- endfor %}
 -- depends_on: {{ ref('int_counted_subject_metric_values') }}
-{%- if winsorised %}
+{%- if winsorized %}
 with
 
 subject_metric_values as (
@@ -16,7 +16,7 @@ subject_metric_values as (
 ),
 
 final as (
-    {%- for metric in winsorised %}
+    {%- for metric in winsorized %}
     select
         experiment_id,
         metric_id,
