@@ -207,5 +207,5 @@
     out. When one of those macros changes, tests/test_incremental_state.py fails and prints
     the new value. -#}
 {% macro xp_incremental_macros_version() -%}
-    {{ return('03ce91064877ca1d') }}
+    {{ return('8bdaeb9d44d7b6bb') }}
 {%- endmacro %}

@@ -26,10 +26,14 @@ all_assignments as (
 {%- if new_exposures_from %}
 
 subjects_with_new_exposures as (
-    select distinct experiment_id, subject_id
+    select distinct
+        experiment_id,
+        subject_id
     from all_assignments
-    where assigned_at >= cast({{ xp_string_literal(new_exposures_from) }}
-                              as {{ dbt.type_timestamp() }})
+    where
+        assigned_at >= cast(
+            {{ xp_string_literal(new_exposures_from) }} as {{ dbt.type_timestamp() }}
+        )
 ),
 
 assignments as (

@@ -57,8 +57,7 @@ events_{{ suffix }} as (
         cast(null as {{ xp_type_double() }}) as value
         {%- endif %}
         {%- for column in xp_event_filter_columns(event_source['id']) %},
-        {{ adapter.quote(column) }} as {{ column }}
-        {%- endfor %}
+        {{ adapter.quote(column) }} as {{ column }}{% endfor %}
     from source_{{ suffix }}
     where
         {{ xp_before_analysis_at(xp_utc_timestamp(

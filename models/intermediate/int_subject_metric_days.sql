@@ -33,11 +33,11 @@ with
 metric_events as (
     select * from {{ ref('int_metric_events_joined_to_exposures') }}
     where
-        (is_in_window or is_in_lookback)
-        {%- if incremental_window %}
+        (is_in_window or is_in_lookback){% if incremental_window %}
         and event_at >= {{ read_from }}
-        and (event_at >= {{ reprocess_from }} or first_exposed_at >= {{ reprocess_from }})
-        {%- endif %}
+        and (
+            event_at >= {{ reprocess_from }} or first_exposed_at >= {{ reprocess_from }}
+        ){% endif %}
 ),
 
 experiment_metrics as (
@@ -62,7 +62,7 @@ day_sums as (
         cast(event_at as date)
 ),
 
-{#- The metric's definition is joined after grouping: fewer group keys, and the table keeps
+{# The metric's definition is joined after grouping: fewer group keys, and the table keeps
     only what varies by row. -#}
 day_rows as (
     select
@@ -74,8 +74,10 @@ day_rows as (
         {{ xp_day_value('experiment_metrics.aggregation', 'experiment_metrics.threshold_of',
                         'day_sums.sum_of_values', 'day_sums.n_events') }} as day_value,
         day_sums.n_events,
-        cast({{ xp_string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
-            as {{ dbt.type_timestamp() }}) as loaded_at
+        cast(
+            {{ xp_string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
+            as {{ dbt.type_timestamp() }}
+        ) as loaded_at
     from day_sums
     inner join experiment_metrics
         on day_sums.experiment_id = experiment_metrics.experiment_id
@@ -83,7 +85,7 @@ day_rows as (
 ),
 {%- if incremental_window %}
 
-{#- A night re-reads the last days to catch late events, but writes only the day rows that
+{# A night re-reads the last days to catch late events, but writes only the day rows that
     are new or changed: loaded_at then marks the subjects whose values can have changed,
     and int_subject_metric_values recomputes those alone (a row with the same day value
     and event count is left as it was). -#}

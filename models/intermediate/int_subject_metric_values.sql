@@ -37,15 +37,24 @@ all_subject_metric_days as (
 {%- if new_exposures_from %}
 
 affected_subjects as (
-    select experiment_id, subject_key
+    select
+        experiment_id,
+        subject_key
     from all_subject_metric_days
-    where loaded_at = cast({{ xp_string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
-                           as {{ dbt.type_timestamp() }})
+    where
+        loaded_at = cast(
+            {{ xp_string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
+            as {{ dbt.type_timestamp() }}
+        )
     union
-    select experiment_id, subject_key
+    select
+        experiment_id,
+        subject_key
     from exposures
-    where last_exposed_at >= cast({{ xp_string_literal(new_exposures_from) }}
-                                  as {{ dbt.type_timestamp() }})
+    where
+        last_exposed_at >= cast(
+            {{ xp_string_literal(new_exposures_from) }} as {{ dbt.type_timestamp() }}
+        )
 ),
 
 affected_exposures as (
@@ -74,7 +83,7 @@ subject_metric_days as (
 ),
 {%- endif %}
 
-{#- The sums of the subject's window days and lookback days (the metric's definition is
+{# The sums of the subject's window days and lookback days (the metric's definition is
     joined after grouping, on fewer rows and keys), then the values they give
     (macros/xp_metric_values.sql). -#}
 subject_metric_sums as (

@@ -21,7 +21,7 @@ event_metrics as (
     where aggregation <> 'ratio'
 ),
 
-{#- Read twice below: inlined on DuckDB, so that a reader's filters (a night's recent
+{# Read twice below: inlined on DuckDB, so that a reader's filters (a night's recent
     exposure dates) reach the table scan (macros/xp_not_materialized.sql). -#}
 subject_metric_values as {{ xp_not_materialized() }} (
     select subject_metric_values.*
@@ -35,7 +35,7 @@ subject_metric_values as {{ xp_not_materialized() }} (
                                      'event_metrics') }}
 ),
 
-{#- The subjects per first exposure date, then per metric that counts them all; and the
+{# The subjects per first exposure date, then per metric that counts them all; and the
     matured ones alone for the metrics that count only those (the maturity test needs each
     first exposure time). -#}
 exposures_per_day as (
@@ -137,7 +137,7 @@ capped_event_metric_values as (
 ),
 {%- if xp_ratio_metrics() %}
 
-{#- Only the ratio metrics' rows of the subject facts (literal ids, which reach into the
+{# Only the ratio metrics' rows of the subject facts (literal ids, which reach into the
     view). -#}
 ratio_metric_values as (
     select

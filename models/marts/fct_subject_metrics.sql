@@ -27,7 +27,7 @@ capped_metric_values as (
 ),
 {%- if xp_ratio_metrics() %}
 
-{#- The ratios' numerators and denominators alone (literal ids, which the engine applies
+{# The ratios' numerators and denominators alone (literal ids, which the engine applies
     before it builds their rows), read twice below. -#}
 ratio_components as (
     {{ xp_capped_metric_values('event_metric_values', ['experiment_id', 'subject_id', 'metric_id',

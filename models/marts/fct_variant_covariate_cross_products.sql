@@ -5,16 +5,17 @@
     they give each arm's covariance matrix of all covariates, so the regression on several
     covariates runs in Python on sums alone. Built only when an experiment sets
     analysis.cuped: multi. Ratio metrics are left out: they use ratio CUPED. -#}
+{%- set multi_cuped_experiments = [] %}
+{%- for experiment_id in xp_multi_cuped_experiments() %}
+{%- do multi_cuped_experiments.append(xp_string_literal(experiment_id)) %}
+{%- endfor %}
 with
 
 subject_metrics as (
     select * from {{ ref('fct_subject_metrics') }}
-    where experiment_id in (
-        {%- for experiment_id in xp_multi_cuped_experiments() %}
-        {{ xp_string_literal(experiment_id) }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    )
-    and denominator_value is null
+    where
+        experiment_id in ({{ multi_cuped_experiments | join(', ') }})
+        and denominator_value is null
 ),
 
 covariates as (
@@ -32,10 +33,14 @@ final as (
         subject_metrics.variant_id,
         subject_metrics.metric_id,
         covariates.covariate_metric_id,
-        cast(sum(subject_metrics.metric_value * covariates.covariate_value)
-            as {{ xp_type_double() }}) as sum_y_covariate,
-        cast(sum(subject_metrics.covariate_value * covariates.covariate_value)
-            as {{ xp_type_double() }}) as sum_x_covariate
+        cast(
+            sum(subject_metrics.metric_value * covariates.covariate_value)
+            as {{ xp_type_double() }}
+        ) as sum_y_covariate,
+        cast(
+            sum(subject_metrics.covariate_value * covariates.covariate_value)
+            as {{ xp_type_double() }}
+        ) as sum_x_covariate
     from subject_metrics
     inner join covariates
         on subject_metrics.experiment_id = covariates.experiment_id
