@@ -9,12 +9,9 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The rows of `relation` (subject metric values of event metrics, aliased
-    event_metric_values) with metric_value and covariate_value capped at
-    int_metric_winsorization_caps, and the null denominator columns of a non-ratio metric:
-    the columns `keys`, then the two capped values, the two denominators,
-    has_pre_exposure_events. Used by fct_subject_metrics and int_weighted_subject_metrics,
-    so that both cap alike. -#}
+{#- The rows of `relation` (event metric values) with both values capped at
+    int_metric_winsorization_caps, in one macro so that fct_subject_metrics and
+    int_weighted_subject_metrics cap alike. -#}
 {% macro xp_capped_metric_values(relation, keys, where=none) -%}
     select
         {%- for key in keys %}

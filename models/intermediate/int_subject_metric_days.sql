@@ -7,19 +7,9 @@
     pre_hook="{{ xp_avoid_nested_loops() }}",
     post_hook="{{ xp_record_incremental_state() }}",
 ) }}
-{#- One row per experiment, analysed subject (subject_key, macros/xp_subject_key.sql), metric,
-    period (the metric's window after
-    exposure, or the pre-exposure lookback) and UTC day with events: the day's value of the
-    metric (macros/xp_metric_values.sql: sum of values, count of events, or 1 for
-    conversion) and its number of events.
-    The only model that reads the events: the subject facts and the daily statistics are
-    both built from it, so the events are scanned once per run.
-
-    Incremental (macros/xp_incremental.sql): a night reads the events from read_from on and
-    recomputes the rows of the days from reprocess_from on, plus all rows of the subjects
-    first exposed since then (read_from reaches back their lookback; it is reprocess_from
-    when there are none); it writes those that are new or changed. loaded_at marks the
-    rows a run wrote. -#}
+{#- The only model that reads the events, so that a run scans them once. Incremental
+    (macros/xp_incremental.sql): a night rewrites only the day rows that are new or changed,
+    and loaded_at marks them for int_subject_metric_values. -#}
 {%- do xp_rebuild_stale_state() %}
 {%- set incremental_window = xp_incremental_window(this, ref('int_exposures_deduplicated')) %}
 {%- if incremental_window %}

@@ -1,10 +1,6 @@
 {{ config(enabled=xp_enabled() and (xp_multi_cuped_experiments() | length > 0)) }}
-{#- One row per experiment, variant, metric and covariate metric, for experiments that use
-    CUPED++: the cross-products of the metric (y) and of its own covariate (x) with the
-    pre-exposure value of every metric of the experiment. With the statistics mart's sums
-    they give each arm's covariance matrix of all covariates, so the regression on several
-    covariates runs in Python on sums alone. Built only when an experiment sets
-    analysis.cuped: multi. Ratio metrics are left out: they use ratio CUPED. -#}
+{#- With the statistics mart's sums, these cross-products give each arm's covariance matrix
+    of all covariates, so that CUPED++ runs in Python on sums alone. -#}
 {%- set multi_cuped_experiments = [] %}
 {%- for experiment_id in xp_multi_cuped_experiments() %}
 {%- do multi_cuped_experiments.append(xp_string_literal(experiment_id)) %}

@@ -6,27 +6,10 @@
     on_schema_change="fail",
     post_hook="{{ xp_record_incremental_state() }}",
 ) }}
-{#- One row per experiment, day, variant and metric: the statistics mart as it stood at the
-    end of that day (UTC) - the subjects first exposed by then, each metric counting only
-    the window's events that had happened by then. Day 1 is the experiment's first exposure
-    date; a day on which nothing changed has no row. The last day equals the statistics mart.
-
-    Built from changes, not from a subject × day grid: a subject adds (n, x, x²) on its
-    exposure day, and on each day its metric value moves from y_prev to y, it adds
-    (y - y_prev, y² - y_prev², x·(y - y_prev)). Running sums of these increments are the
-    day's sums of y, y² and x·y. A ratio metric moves (y, d) together on the days either
-    its numerator or its denominator changes, and adds the changes of y·d, d², x·d, y·w, d·w.
-
-    Winsorized values are capped at the final caps (int_metric_winsorization_caps) on every
-    day. Not replayed: metrics counting only matured subjects (retention), metrics with a
-    lower winsorization cap (a subject without events would start at the cap, not at 0),
-    and ratios of such metrics.
-
-    Incremental (macros/xp_incremental.sql, xp_daily_replay_from): a night keeps the days
-    before replay_from as they are and replays the later ones, from the running sums of the
-    last kept day and the changes of the subjects with window events since. The table is
-    small (days × variants × metrics): each night writes it whole (unique key experiment
-    and metric), so a night that must replay every day leaves no stale row behind. -#}
+{#- Built from each subject's changes (running sums of the increments of n, y, y², x·y, ...)
+    rather than from a subject × day grid, which would be days times larger. Incremental
+    (xp_daily_replay_from): a night keeps the days before replay_from and replays the rest,
+    writing the small table whole so that no stale day is left behind. -#}
 {%- do xp_rebuild_stale_state() %}
 {%- set replay_from = xp_daily_replay_from(this, ref('int_exposures_deduplicated')) %}
 {%- if replay_from %}
@@ -40,6 +23,8 @@ all_metrics as (
     select * from {{ ref('stg_config__experiment_metrics') }}
 ),
 
+{# Not replayed day by day: matured-only metrics (a subject counts only once its window has
+    ended) and lower caps (a subject without events would start at the cap, not at 0). -#}
 replayable_event_metrics as (
     select * from all_metrics
     where
