@@ -9,11 +9,15 @@ experiment_metrics as (
 ),
 
 matured_only_metrics as (
-    select experiment_id, metric_id
+    select
+        experiment_id,
+        metric_id
     from experiment_metrics
     where is_matured_subjects_only
     union all
-    select ratios.experiment_id, ratios.metric_id
+    select
+        ratios.experiment_id,
+        ratios.metric_id
     from experiment_metrics as ratios
     inner join experiment_metrics as components
         on ratios.experiment_id = components.experiment_id
@@ -21,12 +25,12 @@ matured_only_metrics as (
     where components.is_matured_subjects_only
 ),
 
-statistics as (
-    select statistics.*
-    from {{ ref('fct_variant_metric_statistics') }} as statistics
+variant_statistics as (
+    select variant_statistics.*
+    from {{ ref('fct_variant_metric_statistics') }} as variant_statistics
     left join matured_only_metrics
-        on statistics.experiment_id = matured_only_metrics.experiment_id
-        and statistics.metric_id = matured_only_metrics.metric_id
+        on variant_statistics.experiment_id = matured_only_metrics.experiment_id
+        and variant_statistics.metric_id = matured_only_metrics.metric_id
     where matured_only_metrics.metric_id is null
 )
 
@@ -35,6 +39,6 @@ select
     variant_id,
     min(n) as smallest_n,
     max(n) as largest_n
-from statistics
+from variant_statistics
 group by experiment_id, variant_id
 having min(n) <> max(n)

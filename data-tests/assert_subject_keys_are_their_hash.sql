@@ -4,6 +4,9 @@
     if the engine's hash function ever changed (an engine upgrade), new rows would get other
     keys than the stored ones for the same subjects. This fails the build first: the way
     out is one `xp run --full-refresh`. -#}
-select experiment_id, subject_id, subject_key
+select
+    experiment_id,
+    subject_id,
+    subject_key
 from {{ ref('int_exposures_deduplicated') }}
 where subject_key <> {{ xp_subject_key('experiment_id', 'subject_id') }}

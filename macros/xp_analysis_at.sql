@@ -1,12 +1,7 @@
-{#- The analysis time (UTC 'YYYY-MM-DD HH:MM:SS'), which `xp run` passes in the environment
-    variable XP_ANALYSIS_AT (an environment variable rather than a var, so that a new time
-    each night does not force dbt to re-parse the whole project; the var xp_analysis_at
-    works too):
-    exposures and events at or after it are left out, and metrics with
-    matured_subjects_only count the subjects whose window has ended by it. A rerun with the
-    same time reads the same data, so a past day's results can be reproduced.
-    xp_analysis_at_sql() is the time as SQL; without the var, the current UTC time (whatever
-    the session's time zone). -#}
+{#- The analysis time (UTC 'YYYY-MM-DD HH:MM:SS') cuts exposures and events, so that a
+    rerun for the same time reproduces a past day's results. `xp run` passes it in the
+    environment (XP_ANALYSIS_AT) rather than as a var, so that a new time each night does
+    not make dbt re-parse the project; the var xp_analysis_at works too. -#}
 {% macro xp_analysis_at() -%}
     {%- set value = var('xp_analysis_at', none) or env_var('XP_ANALYSIS_AT', '') or none -%}
     {%- if value is not none

@@ -1,7 +1,6 @@
 {#- Post-hook for every model: on Postgres, gather planner statistics on a table as soon as
-    it is built. Without them the planner takes a fresh table for a tiny one and chooses
-    nested loops (the demo's cross-products mart took 9 s instead of well under one).
-    Nothing on other engines, and nothing for views. -#}
+    it is built; without them the planner takes a fresh table for a tiny one and chooses
+    nested loops. Nothing on other engines, and nothing for views. -#}
 {% macro xp_analyze_table() -%}
     {{ return(adapter.dispatch('xp_analyze_table', 'experiment_analysis')()) }}
 {%- endmacro %}
@@ -16,9 +15,8 @@
 {%- endmacro %}
 
 {#- Pre-hook for the night's comparison of new day rows with the stored ones
-    (int_subject_metric_days): Postgres estimated the freshly aggregated rows at a handful
-    and compared them by nested loop, 35 s on the demo's night instead of under one.
-    `set local` holds for the model's own transaction only. Nothing on other engines. -#}
+    (int_subject_metric_days): Postgres estimates the freshly aggregated rows at a handful
+    and compares them by nested loop. `set local` holds for the model's transaction only. -#}
 {% macro xp_avoid_nested_loops() -%}
     {{ return(adapter.dispatch('xp_avoid_nested_loops', 'experiment_analysis')()) }}
 {%- endmacro %}

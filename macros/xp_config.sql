@@ -3,6 +3,10 @@
     project, a placeholder stands in so that every model still renders. -#}
 {% macro xp_config() -%}
     {%- set config = var('xp_config', none) -%}
+    {#- Text is read as JSON: SQLFluff's .sqlfluff can pass vars only as text. -#}
+    {%- if config is string -%}
+        {%- set config = fromjson(config) -%}
+    {%- endif -%}
     {%- if config is none -%}
         {%- if execute -%}
             {{ exceptions.raise_compiler_error(

@@ -1,21 +1,8 @@
-{#- Incremental nightly runs (docs/decisions/0005-incremental-nightly-runs.md).
-
-    int_subject_metric_days (the one pass over the events) and int_subject_metric_values
-    (per subject) are incremental on DuckDB and Postgres: a night re-reads only the events
-    from `read_from` on and replaces the day rows from `reprocess_from` on. With D the last
-    event day already in the table and L the var xp_late_data_days (default 2):
-
-      reprocess_from = D - L                  events may arrive up to L days late
-      read_from      = the first exposure date of the subjects first exposed since
-                       reprocess_from, less the longest lookback_days of the experiments,
-                       so that those subjects get their pre-exposure days too; or
-                       reprocess_from if there are none (no experiment is still enrolling).
-
-    Assumes exposure and event rows are only appended, with timestamps at most L days old
-    when they land; edited rows need `--full-refresh`. A changed config, code or source, or
-    an analysis time in the past, rebuilds the models by itself (macros/xp_incremental_state.sql).
-    Spark has no usable incremental strategy here (PLATFORM.md): the models are tables there
-    and every run rebuilds them. -#}
+{#- Incremental nightly runs (docs/decisions/0005-incremental-nightly-runs.md): a night
+    re-reads only the events of its last xp_late_data_days days, and further back only for
+    the subjects first exposed since. That assumes rows are only appended, at most
+    xp_late_data_days late (edited rows need `--full-refresh`). Spark has no usable
+    incremental strategy here: the models are tables there, rebuilt every run. -#}
 {% macro xp_incremental_materialization() -%}
     {{ return('table' if target.type == 'spark' else 'incremental') }}
 {%- endmacro %}
@@ -78,11 +65,8 @@
 {%- endmacro %}
 
 {#- For an incremental run of fct_variant_metric_daily_statistics: the first day to replay
-    again ('YYYY-MM-DD': the table's last day less xp_late_data_days; the days before it
-    cannot change under the assumptions above, except for winsorised metrics, which the
-    model replays whole), or none to replay every day: a first build or --full-refresh,
-    or an excluded subject first exposed before that day with an exposure since (it
-    counted on the earlier days, and must now count on none). -#}
+    ('YYYY-MM-DD', the table's last day less xp_late_data_days), or none to replay every
+    day: on a first build, or when a subject excluded since then had counted on earlier days. -#}
 {% macro xp_daily_replay_from(daily_table, exposures) -%}
     {%- set last_day = xp_latest_stored(daily_table, 'as_of_date') -%}
     {%- if last_day is none -%}
@@ -101,13 +85,9 @@
     {{ return(replay_from) }}
 {%- endmacro %}
 
-{#- Incremental strategy "replace_subjects", for a table whose new rows hold every row of each
-    subject they name (int_exposures_deduplicated and int_subject_metric_values recompute an
-    affected subject whole): delete those subjects' rows, then insert the new ones. The
-    subject is the first two columns of the model's unique_key (experiment_id and
-    subject_id, or subject_key). The same rows as delete+insert on the full key, but the
-    delete is a semi-join on two columns rather than a join on three: 2.3 s instead of 8.6 s
-    for a delete of 42M rows at 50M events (DuckDB). -#}
+{#- Incremental strategy "replace_subjects", for models whose new rows hold every row of
+    each subject they name: the subjects' rows are deleted by the first two columns of the
+    unique key, a cheaper delete than delete+insert's join on the whole key. -#}
 {% macro get_incremental_replace_subjects_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set new_rows = arg_dict['temp_relation'] -%}

@@ -1,17 +1,6 @@
-{#- What built each incremental model's stored rows (docs/decisions/0009-incremental-state-fingerprint.md).
-
-    A small table xp_incremental_state, next to the models, holds one row per incremental
-    model: the experiment config's hash, a hash of the model's code, a hash of the source
-    tables it read, the analysis time its rows were cut at, when it was last built from
-    scratch (rebuilt_at) and when last written (loaded_at). Every incremental model calls
-    xp_rebuild_stale_state() first thing when it compiles (dbt compiles a model just before
-    running it, whichever command or orchestrator started the run) and records itself in a
-    post-hook (xp_record_incremental_state), in the same transaction as its rows.
-
-    A model's stored rows are stale, and the model rebuilds in full, when any of these
-    differs from the run's, when its analysis time is later than the run's (a rerun for a
-    past time), when it has no record, or when an incremental model it reads was rebuilt
-    after it. Spark builds these models as tables every run: nothing to check there. -#}
+{#- What built each incremental model's stored rows
+    (docs/decisions/0009-incremental-state-fingerprint.md), so that rows built from another
+    config, code, sources or a later analysis time are rebuilt rather than continued. -#}
 
 {#- Run this first in an incremental model: drop its table when its stored rows were built
     from another config, code, sources or a later analysis time, or before an upstream
@@ -207,5 +196,5 @@
     out. When one of those macros changes, tests/test_incremental_state.py fails and prints
     the new value. -#}
 {% macro xp_incremental_macros_version() -%}
-    {{ return('6a57d377ac889201') }}
+    {{ return('8bdaeb9d44d7b6bb') }}
 {%- endmacro %}

@@ -1,16 +1,6 @@
-{#- The facts the preflight (analysis_py/pipeline/preflight.py) judges, gathered through the adapter so
-    that one macro serves every engine: `xp` runs it as
-    `dbt run-operation xp_preflight --args '{"tables": [...], "sample_rows": N}'` before it
-    builds or analyses, and reads the one log line it writes (marker XP_PREFLIGHT, JSON).
-
-    Each table is {role, source_name, table_name, columns: {name: kind}, exposures}, kind one
-    of any, number or time. Per table: whether dbt declares the source and the relation
-    exists, its columns and their types, and over its first sample_rows rows (a bounded
-    read, never a full scan of the events): the row count and, per number or time column
-    held as text, how many values the staging cast cannot read, with one of them. For the
-    table with exposures: subjects' exposure rows per experiment and variant, the one full
-    read of the preflight (two columns of the assignments). The judgement (errors,
-    warnings, "did you mean") is Python's, so it is written and tested once. -#}
+{#- The facts that the preflight (analysis_py/pipeline/preflight.py) judges, gathered
+    through the adapter so that one macro serves every engine, and logged as one JSON line
+    (marker XP_PREFLIGHT); the judgement stays in Python, written and tested once. -#}
 {% macro xp_preflight(tables, sample_rows=10000) -%}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set facts = {'tables': [], 'demo_data': var('xp_demo_data', false)} -%}

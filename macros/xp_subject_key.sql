@@ -1,11 +1,6 @@
-{#- A 64-bit integer (bigint) standing for (experiment_id, subject_id), the key of the subject-grain
-    tables below the first exposures (int_subject_metric_days, int_subject_metric_values,
-    int_weighted_subject_metrics): grouping, sorting, joining and writing an integer costs
-    a fraction of the text id (docs/benchmarks.md). A hash, so that a night and a full refresh
-    give every subject the same key on every engine. Two subjects of an experiment could
-    share one (odds ~10⁻⁶ among 5M subjects): int_exposures_deduplicated's uniqueness test
-    on (experiment_id, subject_key) then fails the build, rather than let them be added
-    together. -#}
+{#- A bigint hash of (experiment_id, subject_id), the key of the subject-grain tables:
+    cheaper to group, join and write than the text id, and the same on a night and a full
+    refresh. A collision fails int_exposures_deduplicated's uniqueness test. -#}
 {% macro xp_subject_key(experiment_id, subject_id) -%}
     {{ return(adapter.dispatch('xp_subject_key', 'experiment_analysis')(experiment_id, subject_id)) }}
 {%- endmacro %}

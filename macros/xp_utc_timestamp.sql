@@ -1,14 +1,7 @@
-{#- A source's timestamp column as a plain timestamp holding the UTC wall-clock time of its
-    instant, whatever the column's type and the session's time zone (README, input contract):
-      - a time-zone-aware type (TIMESTAMPTZ, Postgres timestamptz, Spark TIMESTAMP) is
-        converted to UTC;
-      - a plain timestamp (or a date) is UTC already and is kept as it is;
-      - text is read as ISO 8601, 'YYYY-MM-DD[( |T)HH:MM[:SS[.fraction]]]', followed by an
-        offset ('Z', '+HH', '+HHMM', '+HH:MM') that is applied, or by none (UTC). Text in
-        another shape stops the build with an error naming the table, the column and the
-        value, rather than turning into a null that drops the row.
-    `relation` is the source (source(...)), `column` the column's name. The column's type
-    is read from the warehouse when the model is compiled. -#}
+{#- A source's timestamp column as a plain timestamp of its UTC wall-clock time, whatever
+    the column's type (read from the warehouse at compile time) and the session's time zone
+    (README, input contract). Text that is not ISO 8601 stops the build, rather than turning
+    into a null that drops the row. -#}
 {% macro xp_utc_timestamp(relation, column) -%}
     {%- set data_type = xp_column_data_type(relation, column) -%}
     {{ return(adapter.dispatch('xp_utc_timestamp', 'experiment_analysis')(

@@ -297,7 +297,7 @@ def test_more_aggregations_and_hour_windows_equal_pandas(
         ), column
     # Every new aggregation has variation, so the comparison above is not vacuous.
     assert (mart.sum_y > 0).all() and (mart.sum_x > 0).all()
-    caps = run.query("select * from int_metric_winsorisation_caps")
+    caps = run.query("select * from int_metric_winsorization_caps")
     assert (caps.metric_value_lower_cap > 0).all() and (caps.covariate_value_lower_cap > 0).all()
     # The time series replays them day by day up to the same end point (not the metric with
     # a lower cap, which the replay leaves out).
@@ -330,7 +330,7 @@ def test_analysis_time_cuts_the_data_and_judges_maturity(
 ) -> None:
     """`xp run --analysis-at` mid-experiment: only exposures and events before that time, and
     retention counts only subjects whose days 7-14 have ended. Every listed metric (ratios,
-    winsorised and retention included) equals pandas on the raw tables cut the same way.
+    winsorized and retention included) equals pandas on the raw tables cut the same way.
     """
     from analysis_py.cli import main
     from tests.conftest import REPO
@@ -387,7 +387,7 @@ def test_weighted_subject_rows_sum_like_the_subject_facts(demo_run: DemoRun) -> 
     """int_weighted_subject_metrics folds the subjects without events into weighted rows
     (decision record 0006): every sum the statistics marts take over it, weighted by
     n_subjects, equals the same sum over fct_subject_metrics, one row per subject. The demo
-    has winsorised and ratio metrics.
+    has winsorized and ratio metrics.
     """
     keys = ["experiment_id", "variant_id", "metric_id"]
     facts = demo_run.query("select * from fct_subject_metrics")

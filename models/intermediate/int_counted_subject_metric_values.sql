@@ -1,12 +1,7 @@
 {{ config(enabled=xp_enabled()) }}
-{#- One row per experiment, analysed subject and event metric that counts at the analysis
-    time (macros/xp_analysis_at.sql, xp_counts_at_analysis: metrics with
-    matured_subjects_only count only the subjects whose window has ended by then): the
-    values of int_subject_metric_values, 0 for the subjects without events. Dense, and a
-    view: it changes with the analysis time, the incremental table under it does not.
-    Read where every subject's value is needed (the winsorisation percentiles, the subject
-    facts); the statistics marts read the sparse rows instead (int_weighted_subject_metrics).
-    -#}
+{#- Dense, and a view: it changes with the analysis time, the incremental table under it does
+    not. Read where every subject's value is needed; the statistics marts read the sparse
+    rows (int_weighted_subject_metrics). -#}
 with
 
 exposures as (

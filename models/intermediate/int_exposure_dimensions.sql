@@ -17,10 +17,9 @@ exposures as (
 first_exposure_attributes as (
     select
         exposures.experiment_id,
-        exposures.subject_id,
-        {%- for column in xp_dimension_columns() %}
-        min(assignments.{{ column }}) as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        exposures.subject_id
+        {%- for column in xp_dimension_columns() %},
+        min(assignments.{{ column }}) as {{ column }}{% endfor %}
     from exposures
     inner join assignments
         on exposures.experiment_id = assignments.experiment_id
@@ -69,12 +68,13 @@ final as (
         dimension_values.subject_id,
         dimension_values.dimension_name,
         case
-            when value_ranks.value_rank <= case dimension_values.experiment_id
-                {%- for experiment in config['experiments'] %}
-                when {{ xp_string_literal(experiment['id']) }}
-                    then {{ experiment.get('max_dimension_values', 10) | int }}
-                {%- endfor %}
-            end
+            when
+                value_ranks.value_rank <= case dimension_values.experiment_id
+                    {%- for experiment in config['experiments'] %}
+                    when {{ xp_string_literal(experiment['id']) }}
+                        then {{ experiment.get('max_dimension_values', 10) | int }}
+                    {%- endfor %}
+                end
                 then dimension_values.dimension_value
             else '(other)'
         end as dimension_value

@@ -6,15 +6,9 @@
     on_schema_change="fail",
     post_hook="{{ xp_record_incremental_state() }}",
 ) }}
-{#- One row per experiment and subject: the first exposure, and whether the subject was seen
-    in more than one variant (then it is excluded from the analysis and counted).
-    Exposures at or after the analysis time (var xp_analysis_at) are left out.
-    A table, not a view: two models read it, and as a view Postgres estimated it at one row
-    and chose a nested loop that took 160 s on the demo (0.3 s as a table).
-
-    Incremental (macros/xp_incremental.sql): a night recomputes only the subjects with an
-    exposure since the latest one the table has seen (less xp_late_data_days), each from
-    all of its exposures; the other subjects' rows stay as they are. -#}
+{#- A table, not a view: two models read it, and Postgres plans a view of it badly.
+    Incremental (macros/xp_incremental.sql): a night recomputes only the subjects exposed
+    since the latest exposure it has seen, less xp_late_data_days. -#}
 {%- do xp_rebuild_stale_state() %}
 {%- set new_exposures_from = xp_new_exposures_from(this) %}
 with
@@ -26,10 +20,14 @@ all_assignments as (
 {%- if new_exposures_from %}
 
 subjects_with_new_exposures as (
-    select distinct experiment_id, subject_id
+    select distinct
+        experiment_id,
+        subject_id
     from all_assignments
-    where assigned_at >= cast({{ xp_string_literal(new_exposures_from) }}
-                              as {{ dbt.type_timestamp() }})
+    where
+        assigned_at >= cast(
+            {{ xp_string_literal(new_exposures_from) }} as {{ dbt.type_timestamp() }}
+        )
 ),
 
 assignments as (
@@ -60,8 +58,7 @@ exposures_per_subject as (
         assignments.subject_id,
         min(assignments.assigned_at) as first_exposed_at,
         max(assignments.assigned_at) as last_exposed_at,
-        -- One variant when the smallest and largest agree: half the time of a
-        -- count(distinct) on the 10M-event benchmark's 1.1M exposure rows (0.5 s -> 0.25 s).
+        -- One variant when the smallest and largest agree: cheaper than a count(distinct).
         coalesce(min(assignments.variant_id) <> max(assignments.variant_id), false)
             as is_multi_variant,
         min(assignments.variant_id) as any_variant_id,

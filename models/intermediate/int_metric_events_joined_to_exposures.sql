@@ -1,14 +1,6 @@
 {{ config(enabled=xp_enabled()) }}
-{#- One row per event, experiment exposure and metric that reads the event: every event of an
-    analysed subject (single known variant) that a metric of the experiment selects (by
-    event source, event name and filters), in the pre-exposure lookback or the metric's
-    window. Each event source is scanned once for all its metrics: the events table of the
-    input contract (stg_experimentation__events) and every source declared under
-    event_sources that a metric reads, renamed here to the same columns. A day is a 24-hour
-    block from first exposure:
-    window_start_seconds <= event_at - first_exposed_at < window_end_seconds (the config gives
-    windows in 24-hour days or in hours). Events at or after the analysis time (var
-    xp_analysis_at) are left out; ratio metrics read no events (their components do). -#}
+{#- Each event source (the input contract's events table, and each declared event source
+    that a metric reads, renamed to the same columns) is scanned once for all its metrics. -#}
 {%- set event_sources = xp_event_sources_in_use() %}
 {%- for event_source in event_sources
         if var('xp_demo_data') and event_source.get('source_name') == 'experimentation' %}
@@ -57,8 +49,7 @@ events_{{ suffix }} as (
         cast(null as {{ xp_type_double() }}) as value
         {%- endif %}
         {%- for column in xp_event_filter_columns(event_source['id']) %},
-        {{ adapter.quote(column) }} as {{ column }}
-        {%- endfor %}
+        {{ adapter.quote(column) }} as {{ column }}{% endfor %}
     from source_{{ suffix }}
     where
         {{ xp_before_analysis_at(xp_utc_timestamp(

@@ -7,19 +7,9 @@
     pre_hook="{{ xp_avoid_nested_loops() }}",
     post_hook="{{ xp_record_incremental_state() }}",
 ) }}
-{#- One row per experiment, analysed subject (subject_key, macros/xp_subject_key.sql), metric,
-    period (the metric's window after
-    exposure, or the pre-exposure lookback) and UTC day with events: the day's value of the
-    metric (macros/xp_metric_values.sql: sum of values, count of events, or 1 for
-    conversion) and its number of events.
-    The only model that reads the events: the subject facts and the daily statistics are
-    both built from it, so the events are scanned once per run.
-
-    Incremental (macros/xp_incremental.sql): a night reads the events from read_from on and
-    recomputes the rows of the days from reprocess_from on, plus all rows of the subjects
-    first exposed since then (read_from reaches back their lookback; it is reprocess_from
-    when there are none); it writes those that are new or changed. loaded_at marks the
-    rows a run wrote. -#}
+{#- The only model that reads the events, so that a run scans them once. Incremental
+    (macros/xp_incremental.sql): a night rewrites only the day rows that are new or changed,
+    and loaded_at marks them for int_subject_metric_values. -#}
 {%- do xp_rebuild_stale_state() %}
 {%- set incremental_window = xp_incremental_window(this, ref('int_exposures_deduplicated')) %}
 {%- if incremental_window %}
@@ -33,11 +23,11 @@ with
 metric_events as (
     select * from {{ ref('int_metric_events_joined_to_exposures') }}
     where
-        (is_in_window or is_in_lookback)
-        {%- if incremental_window %}
+        (is_in_window or is_in_lookback){% if incremental_window %}
         and event_at >= {{ read_from }}
-        and (event_at >= {{ reprocess_from }} or first_exposed_at >= {{ reprocess_from }})
-        {%- endif %}
+        and (
+            event_at >= {{ reprocess_from }} or first_exposed_at >= {{ reprocess_from }}
+        ){% endif %}
 ),
 
 experiment_metrics as (
@@ -62,7 +52,7 @@ day_sums as (
         cast(event_at as date)
 ),
 
-{#- The metric's definition is joined after grouping: fewer group keys, and the table keeps
+{# The metric's definition is joined after grouping: fewer group keys, and the table keeps
     only what varies by row. -#}
 day_rows as (
     select
@@ -74,8 +64,10 @@ day_rows as (
         {{ xp_day_value('experiment_metrics.aggregation', 'experiment_metrics.threshold_of',
                         'day_sums.sum_of_values', 'day_sums.n_events') }} as day_value,
         day_sums.n_events,
-        cast({{ xp_string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
-            as {{ dbt.type_timestamp() }}) as loaded_at
+        cast(
+            {{ xp_string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
+            as {{ dbt.type_timestamp() }}
+        ) as loaded_at
     from day_sums
     inner join experiment_metrics
         on day_sums.experiment_id = experiment_metrics.experiment_id
@@ -83,7 +75,7 @@ day_rows as (
 ),
 {%- if incremental_window %}
 
-{#- A night re-reads the last days to catch late events, but writes only the day rows that
+{# A night re-reads the last days to catch late events, but writes only the day rows that
     are new or changed: loaded_at then marks the subjects whose values can have changed,
     and int_subject_metric_values recomputes those alone (a row with the same day value
     and event count is left as it was). -#}

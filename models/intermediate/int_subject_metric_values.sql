@@ -6,19 +6,9 @@
     on_schema_change="fail",
     post_hook="{{ xp_record_incremental_state() }}",
 ) }}
-{#- One row per experiment, exposed subject (subject_key, macros/xp_subject_key.sql; the id
-    is in int_exposures_deduplicated) and event metric (not ratios) with events in the
-    metric's window or pre-exposure lookback: the metric's value in its window after first
-    exposure and over the lookback (the CUPED covariate), before maturity and
-    winsorisation. Sparse: a subject without any of the metric's events has no row (most
-    pairs, 78% in the benchmark's data); int_counted_subject_metric_values restores them as
-    zeros, and the statistics marts add them in closed form (int_weighted_subject_metrics).
-    Subjects that are not analysed (exposed to several variants, or to an unknown one) keep
-    rows with is_analysed false, so that a subject who turns multi-variant overnight has its
-    earlier rows replaced, not left behind.
-
-    Incremental (macros/xp_incremental.sql): a night recomputes only the subjects whose day
-    rows it wrote (loaded_at) and the subjects with exposures since the last run. -#}
+{#- Sparse (a subject without events has no row), because most subject and metric pairs
+    have none. Subjects that are not analysed keep their rows, so that a subject who turns
+    multi-variant overnight has its earlier rows replaced rather than left behind. -#}
 {%- do xp_rebuild_stale_state() %}
 {%- set new_exposures_from = xp_new_exposures_from(this) %}
 with
@@ -37,15 +27,24 @@ all_subject_metric_days as (
 {%- if new_exposures_from %}
 
 affected_subjects as (
-    select experiment_id, subject_key
+    select
+        experiment_id,
+        subject_key
     from all_subject_metric_days
-    where loaded_at = cast({{ xp_string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
-                           as {{ dbt.type_timestamp() }})
+    where
+        loaded_at = cast(
+            {{ xp_string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
+            as {{ dbt.type_timestamp() }}
+        )
     union
-    select experiment_id, subject_key
+    select
+        experiment_id,
+        subject_key
     from exposures
-    where last_exposed_at >= cast({{ xp_string_literal(new_exposures_from) }}
-                                  as {{ dbt.type_timestamp() }})
+    where
+        last_exposed_at >= cast(
+            {{ xp_string_literal(new_exposures_from) }} as {{ dbt.type_timestamp() }}
+        )
 ),
 
 affected_exposures as (
@@ -74,7 +73,7 @@ subject_metric_days as (
 ),
 {%- endif %}
 
-{#- The sums of the subject's window days and lookback days (the metric's definition is
+{# The sums of the subject's window days and lookback days (the metric's definition is
     joined after grouping, on fewer rows and keys), then the values they give
     (macros/xp_metric_values.sql). -#}
 subject_metric_sums as (

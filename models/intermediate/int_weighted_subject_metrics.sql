@@ -1,14 +1,7 @@
 {{ config(enabled=xp_enabled()) }}
-{#- The subject facts of fct_subject_metrics, with the subjects without events folded into
-    one row per group, for the statistics marts: sums over this view weighted by
-    n_subjects equal the same sums over fct_subject_metrics, without a row per subject and
-    metric (most of them zeros: 78% in the benchmark's data).
-
-    - Event metrics: one row per counted subject with events (n_subjects = 1, capped as in
-      fct_subject_metrics), and one row per experiment, variant, metric and first exposure
-      date for the counted subjects without events (subject_key null, n_subjects their
-      number, values the capped zero, has_pre_exposure_events false).
-    - Ratio metrics: the rows of fct_subject_metrics, n_subjects = 1. -#}
+{#- The subjects without events of each variant, metric and first exposure date folded into
+    one row of weight n_subjects, so that the statistics marts sum far fewer rows than
+    fct_subject_metrics has, to the same sums. -#}
 with
 
 exposures as (
@@ -21,7 +14,7 @@ event_metrics as (
     where aggregation <> 'ratio'
 ),
 
-{#- Read twice below: inlined on DuckDB, so that a reader's filters (a night's recent
+{# Read twice below: inlined on DuckDB, so that a reader's filters (a night's recent
     exposure dates) reach the table scan (macros/xp_not_materialized.sql). -#}
 subject_metric_values as {{ xp_not_materialized() }} (
     select subject_metric_values.*
@@ -35,7 +28,7 @@ subject_metric_values as {{ xp_not_materialized() }} (
                                      'event_metrics') }}
 ),
 
-{#- The subjects per first exposure date, then per metric that counts them all; and the
+{# The subjects per first exposure date, then per metric that counts them all; and the
     matured ones alone for the metrics that count only those (the maturity test needs each
     first exposure time). -#}
 exposures_per_day as (
@@ -137,7 +130,7 @@ capped_event_metric_values as (
 ),
 {%- if xp_ratio_metrics() %}
 
-{#- Only the ratio metrics' rows of the subject facts (literal ids, which reach into the
+{# Only the ratio metrics' rows of the subject facts (literal ids, which reach into the
     view). -#}
 ratio_metric_values as (
     select

@@ -1,16 +1,7 @@
 {{ config(enabled=xp_enabled(), materialized="view") }}
-{#- One row per experiment, analysed subject and metric: the metric's value in its window
-    after first exposure, and the same metric over the pre-exposure lookback (the CUPED
-    covariate), from int_counted_subject_metric_values (which counts only matured subjects
-    for the metrics that ask).
-
-    - Winsorised metrics are capped at int_metric_winsorisation_caps; the covariate has its
-      own caps.
-    - A ratio metric's row carries its numerator's values in metric_value and
-      covariate_value and its denominator's in denominator_value and
-      covariate_denominator_value, for the subjects that both count, after both are
-      capped: numerator and denominator are capped over the same population (all the
-      experiment's subjects), unlike GrowthBook's bug #6331. -#}
+{#- A ratio's numerator and denominator are capped over the same population (all the
+    experiment's subjects) before they are paired, so that the ratio of capped values
+    stays consistent (unlike GrowthBook's bug #6331). -#}
 with
 
 experiment_metrics as (
@@ -27,7 +18,7 @@ capped_metric_values as (
 ),
 {%- if xp_ratio_metrics() %}
 
-{#- The ratios' numerators and denominators alone (literal ids, which the engine applies
+{# The ratios' numerators and denominators alone (literal ids, which the engine applies
     before it builds their rows), read twice below. -#}
 ratio_components as (
     {{ xp_capped_metric_values('event_metric_values', ['experiment_id', 'subject_id', 'metric_id',

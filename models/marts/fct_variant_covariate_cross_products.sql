@@ -1,20 +1,17 @@
 {{ config(enabled=xp_enabled() and (xp_multi_cuped_experiments() | length > 0)) }}
-{#- One row per experiment, variant, metric and covariate metric, for experiments that use
-    CUPED++: the cross-products of the metric (y) and of its own covariate (x) with the
-    pre-exposure value of every metric of the experiment. With the statistics mart's sums
-    they give each arm's covariance matrix of all covariates, so the regression on several
-    covariates runs in Python on sums alone. Built only when an experiment sets
-    analysis.cuped: multi. Ratio metrics are left out: they use ratio CUPED. -#}
+{#- With the statistics mart's sums, these cross-products give each arm's covariance matrix
+    of all covariates, so that CUPED++ runs in Python on sums alone. -#}
+{%- set multi_cuped_experiments = [] %}
+{%- for experiment_id in xp_multi_cuped_experiments() %}
+{%- do multi_cuped_experiments.append(xp_string_literal(experiment_id)) %}
+{%- endfor %}
 with
 
 subject_metrics as (
     select * from {{ ref('fct_subject_metrics') }}
-    where experiment_id in (
-        {%- for experiment_id in xp_multi_cuped_experiments() %}
-        {{ xp_string_literal(experiment_id) }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    )
-    and denominator_value is null
+    where
+        experiment_id in ({{ multi_cuped_experiments | join(', ') }})
+        and denominator_value is null
 ),
 
 covariates as (
@@ -32,10 +29,14 @@ final as (
         subject_metrics.variant_id,
         subject_metrics.metric_id,
         covariates.covariate_metric_id,
-        cast(sum(subject_metrics.metric_value * covariates.covariate_value)
-            as {{ xp_type_double() }}) as sum_y_covariate,
-        cast(sum(subject_metrics.covariate_value * covariates.covariate_value)
-            as {{ xp_type_double() }}) as sum_x_covariate
+        cast(
+            sum(subject_metrics.metric_value * covariates.covariate_value)
+            as {{ xp_type_double() }}
+        ) as sum_y_covariate,
+        cast(
+            sum(subject_metrics.covariate_value * covariates.covariate_value)
+            as {{ xp_type_double() }}
+        ) as sum_x_covariate
     from subject_metrics
     inner join covariates
         on subject_metrics.experiment_id = covariates.experiment_id

@@ -6,38 +6,25 @@
     on_schema_change="fail",
     post_hook="{{ xp_record_incremental_state() }}",
 ) }}
-{#- One row per experiment, day, variant and metric: the statistics mart as it stood at the
-    end of that day (UTC) - the subjects first exposed by then, each metric counting only
-    the window's events that had happened by then. Day 1 is the experiment's first exposure
-    date; a day on which nothing changed has no row. The last day equals the statistics mart.
-
-    Built from changes, not from a subject × day grid: a subject adds (n, x, x²) on its
-    exposure day, and on each day its metric value moves from y_prev to y, it adds
-    (y - y_prev, y² - y_prev², x·(y - y_prev)). Running sums of these increments are the
-    day's sums of y, y² and x·y. A ratio metric moves (y, d) together on the days either
-    its numerator or its denominator changes, and adds the changes of y·d, d², x·d, y·w, d·w.
-
-    Winsorised values are capped at the final caps (int_metric_winsorisation_caps) on every
-    day. Not replayed: metrics counting only matured subjects (retention), metrics with a
-    lower winsorisation cap (a subject without events would start at the cap, not at 0),
-    and ratios of such metrics.
-
-    Incremental (macros/xp_incremental.sql, xp_daily_replay_from): a night keeps the days
-    before replay_from as they are and replays the later ones, from the running sums of the
-    last kept day and the changes of the subjects with window events since. The table is
-    small (days × variants × metrics): each night writes it whole (unique key experiment
-    and metric), so a night that must replay every day leaves no stale row behind. -#}
+{#- Built from each subject's changes (running sums of the increments of n, y, y², x·y, ...)
+    rather than from a subject × day grid, which would be days times larger. Incremental
+    (xp_daily_replay_from): a night keeps the days before replay_from and replays the rest,
+    writing the small table whole so that no stale day is left behind. -#}
 {%- do xp_rebuild_stale_state() %}
 {%- set replay_from = xp_daily_replay_from(this, ref('int_exposures_deduplicated')) %}
 {%- if replay_from %}
-    {%- set replay_from_date = "cast(" ~ xp_string_literal(replay_from) ~ " as date)" %}
+{%- set replay_from_date = "cast(" ~ xp_string_literal(replay_from) ~ " as date)" %}
 {%- endif %}
+{%- set replayed_subject_metrics = 'changed_subject_metrics' if replay_from
+    else 'subject_metrics' %}
 with
 
 all_metrics as (
     select * from {{ ref('stg_config__experiment_metrics') }}
 ),
 
+{# Not replayed day by day: matured-only metrics (a subject counts only once its window has
+    ended) and lower caps (a subject without events would start at the cap, not at 0). -#}
 replayable_event_metrics as (
     select * from all_metrics
     where
@@ -46,7 +33,7 @@ replayable_event_metrics as (
         and winsorize_lower is null
 ),
 
-{#- is_capped: winsorised, or a ratio of a winsorised metric. Their caps move with each
+{# is_capped: winsorized, or a ratio of a winsorized metric. Their caps move with each
     night's data, so an incremental night replays every day of these metrics. -#}
 replayed_metrics as (
     select
@@ -68,7 +55,7 @@ replayed_metrics as (
     where ratios.aggregation = 'ratio'
 ),
 
-{#- The subject facts, with the subjects without events folded into one row per first
+{# The subject facts, with the subjects without events folded into one row per first
     exposure date (int_weighted_subject_metrics: they add n and their capped zero on that
     day, and never change). Read three times below (exposure increments, covariates of the
     changes): inlined on DuckDB rather than held whole (macros/xp_not_materialized.sql). -#}
@@ -83,8 +70,8 @@ subject_metrics as {{ xp_not_materialized() }} (
         and weighted_subject_metrics.metric_id = replayed_metrics.metric_id
 ),
 
-winsorisation_caps as (
-    select * from {{ ref('int_metric_winsorisation_caps') }}
+winsorization_caps as (
+    select * from {{ ref('int_metric_winsorization_caps') }}
 ),
 
 all_window_days as (
@@ -94,12 +81,14 @@ all_window_days as (
 {%- if replay_from %}
 
 replayed_subjects as (
-    select distinct experiment_id, subject_key
+    select distinct
+        experiment_id,
+        subject_key
     from all_window_days
     where event_on >= {{ replay_from_date }}
 ),
 
-{#- The facts of the subjects whose values are replayed, for their covariates. -#}
+{# The facts of the subjects whose values are replayed, for their covariates. -#}
 changed_subject_metrics as (
     select subject_metrics.*
     from subject_metrics
@@ -109,20 +98,29 @@ changed_subject_metrics as (
     where subject_metrics.is_capped or replayed_subjects.subject_key is not null
 ),
 
-{#- The event metrics whose every day is replayed: capped ones, and both components of a
+{# The event metrics whose every day is replayed: capped ones, and both components of a
     capped ratio. -#}
 wholly_replayed_metrics as (
-    select experiment_id, metric_id from replayed_metrics
+    select
+        experiment_id,
+        metric_id
+    from replayed_metrics
     where is_capped and aggregation <> 'ratio'
     union
-    select experiment_id, numerator_metric_id from replayed_metrics
+    select
+        experiment_id,
+        numerator_metric_id
+    from replayed_metrics
     where is_capped and aggregation = 'ratio'
     union
-    select experiment_id, denominator_metric_id from replayed_metrics
+    select
+        experiment_id,
+        denominator_metric_id
+    from replayed_metrics
     where is_capped and aggregation = 'ratio'
 ),
 
-{#- All the window days of the subjects that changed since replay_from (their running
+{# All the window days of the subjects that changed since replay_from (their running
     values need the earlier days too), and of every subject for wholly replayed metrics. -#}
 window_days as (
     select all_window_days.*
@@ -148,7 +146,7 @@ experiment_variants as (
     select * from {{ ref('stg_config__experiment_variants') }}
 ),
 
-{#- From the exposures rather than the subject facts: the same analysed subjects, a tenth of
+{# From the exposures rather than the subject facts: the same analysed subjects, a tenth of
     the rows. -#}
 experiment_starts as (
     select
@@ -159,7 +157,7 @@ experiment_starts as (
     group by experiment_id
 ),
 
-{#- Each window day's running sum of the day values, one window function: the value before
+{# Each window day's running sum of the day values, one window function: the value before
     the day is the running sum less the day's value, so no second pass (lag) is needed. -#}
 running_sums as (
     select
@@ -184,9 +182,9 @@ value_changes as (
         {%- for column, running_sum in [('metric_value', 'running_sums.running_sum'),
                                         ('previous_value',
                                          '(running_sums.running_sum - running_sums.day_value)')] %}
-        {{ xp_winsorised(xp_value_of_day_sum('replayed_metrics.aggregation', running_sum,
+        {{ xp_winsorized(xp_value_of_day_sum('replayed_metrics.aggregation', running_sum,
                                              'replayed_metrics.threshold_at_least'),
-                         'winsorisation_caps.metric_value_upper_cap') }} as {{ column }},
+                         'winsorization_caps.metric_value_upper_cap') }} as {{ column }},
         {%- endfor %}
         cast(null as {{ xp_type_double() }}) as denominator_value,
         cast(null as {{ xp_type_double() }}) as previous_denominator_value
@@ -194,9 +192,9 @@ value_changes as (
     inner join replayed_metrics
         on running_sums.experiment_id = replayed_metrics.experiment_id
         and running_sums.metric_id = replayed_metrics.metric_id
-    left join winsorisation_caps
-        on running_sums.experiment_id = winsorisation_caps.experiment_id
-        and running_sums.metric_id = winsorisation_caps.metric_id
+    left join winsorization_caps
+        on running_sums.experiment_id = winsorization_caps.experiment_id
+        and running_sums.metric_id = winsorization_caps.metric_id
 ),
 
 ratio_component_changes as (
@@ -205,17 +203,27 @@ ratio_component_changes as (
         value_changes.subject_key,
         ratios.metric_id,
         value_changes.changed_on,
-        sum(case when value_changes.metric_id = ratios.numerator_metric_id
-            then value_changes.metric_value - value_changes.previous_value else 0 end)
-            as numerator_change,
-        sum(case when value_changes.metric_id = ratios.denominator_metric_id
-            then value_changes.metric_value - value_changes.previous_value else 0 end)
-            as denominator_change
+        sum(
+            case
+                when value_changes.metric_id = ratios.numerator_metric_id
+                    then value_changes.metric_value - value_changes.previous_value
+                else 0
+            end
+        ) as numerator_change,
+        sum(
+            case
+                when value_changes.metric_id = ratios.denominator_metric_id
+                    then value_changes.metric_value - value_changes.previous_value
+                else 0
+            end
+        ) as denominator_change
     from value_changes
     inner join replayed_metrics as ratios
         on value_changes.experiment_id = ratios.experiment_id
-        and (value_changes.metric_id = ratios.numerator_metric_id
-             or value_changes.metric_id = ratios.denominator_metric_id)
+        and (
+            value_changes.metric_id = ratios.numerator_metric_id
+            or value_changes.metric_id = ratios.denominator_metric_id
+        )
     where ratios.aggregation = 'ratio'
     group by
         ratios.experiment_id,
@@ -225,7 +233,8 @@ ratio_component_changes as (
 ),
 
 ratio_running_values as (
-    {%- set running = "over (partition by experiment_id, subject_key, metric_id order by changed_on rows between unbounded preceding and current row)" %}
+    {%- set running = "over (partition by experiment_id, subject_key, metric_id order by changed_on"
+                      ~ " rows between unbounded preceding and current row)" %}
     select
         experiment_id,
         subject_key,
@@ -268,19 +277,23 @@ increments as (
         0 as sum_y_squares,
         subject_metrics.n_subjects * subject_metrics.covariate_value as sum_x,
         subject_metrics.n_subjects * subject_metrics.covariate_value
-            * subject_metrics.covariate_value as sum_x_squares,
+        * subject_metrics.covariate_value as sum_x_squares,
         0 as sum_xy,
         0 as sum_d,
         0 as sum_d_squares,
         coalesce(subject_metrics.n_subjects * subject_metrics.covariate_denominator_value, 0)
             as sum_w,
-        coalesce(subject_metrics.n_subjects * subject_metrics.covariate_denominator_value
-                 * subject_metrics.covariate_denominator_value, 0) as sum_w_squares,
+        coalesce(
+            subject_metrics.n_subjects * subject_metrics.covariate_denominator_value
+            * subject_metrics.covariate_denominator_value, 0
+        ) as sum_w_squares,
         0 as sum_yd,
         0 as sum_yw,
         0 as sum_xd,
-        coalesce(subject_metrics.n_subjects * subject_metrics.covariate_value
-                 * subject_metrics.covariate_denominator_value, 0) as sum_xw,
+        coalesce(
+            subject_metrics.n_subjects * subject_metrics.covariate_value
+            * subject_metrics.covariate_denominator_value, 0
+        ) as sum_xw,
         0 as sum_dw
     from subject_metrics
     {%- if replay_from %}
@@ -303,25 +316,31 @@ increments as (
         subject_metrics.covariate_value * (changes.metric_value - changes.previous_value)
             as sum_xy,
         coalesce(changes.denominator_value - changes.previous_denominator_value, 0) as sum_d,
-        coalesce(changes.denominator_value * changes.denominator_value
-                 - changes.previous_denominator_value * changes.previous_denominator_value, 0)
-            as sum_d_squares,
+        coalesce(
+            changes.denominator_value * changes.denominator_value
+            - changes.previous_denominator_value * changes.previous_denominator_value, 0
+        ) as sum_d_squares,
         0 as sum_w,
         0 as sum_w_squares,
-        coalesce(changes.metric_value * changes.denominator_value
-                 - changes.previous_value * changes.previous_denominator_value, 0) as sum_yd,
-        coalesce(subject_metrics.covariate_denominator_value
-                 * (changes.metric_value - changes.previous_value), 0) as sum_yw,
-        coalesce(subject_metrics.covariate_value
-                 * (changes.denominator_value - changes.previous_denominator_value), 0)
-            as sum_xd,
+        coalesce(
+            changes.metric_value * changes.denominator_value
+            - changes.previous_value * changes.previous_denominator_value, 0
+        ) as sum_yd,
+        coalesce(
+            subject_metrics.covariate_denominator_value
+            * (changes.metric_value - changes.previous_value), 0
+        ) as sum_yw,
+        coalesce(
+            subject_metrics.covariate_value
+            * (changes.denominator_value - changes.previous_denominator_value), 0
+        ) as sum_xd,
         0 as sum_xw,
-        coalesce(subject_metrics.covariate_denominator_value
-                 * (changes.denominator_value - changes.previous_denominator_value), 0)
-            as sum_dw
+        coalesce(
+            subject_metrics.covariate_denominator_value
+            * (changes.denominator_value - changes.previous_denominator_value), 0
+        ) as sum_dw
     from all_value_changes as changes
-    inner join {{ 'changed_subject_metrics' if replay_from else 'subject_metrics' }}
-        as subject_metrics
+    inner join {{ replayed_subject_metrics }} as subject_metrics
         on changes.experiment_id = subject_metrics.experiment_id
         and changes.subject_key = subject_metrics.subject_key
         and changes.metric_id = subject_metrics.metric_id
@@ -339,11 +358,10 @@ daily_increments as (
         increments.variant_id,
         increments.metric_id,
         increments.changed_on,
-        {{ dbt.datediff('experiment_starts.started_on', 'increments.changed_on', 'day') }} + 1
-            as day_number,
-        {%- for column in sums + ratio_sums %}
-        sum(increments.{{ column }}) as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ dbt.datediff('experiment_starts.started_on', 'increments.changed_on', 'day') }}
+        + 1 as day_number
+        {%- for column in sums + ratio_sums %},
+        sum(increments.{{ column }}) as {{ column }}{% endfor %}
     from increments
     inner join experiment_starts
         on increments.experiment_id = experiment_starts.experiment_id
@@ -356,7 +374,10 @@ daily_increments as (
 ),
 
 days as (
-    select distinct experiment_id, day_number, changed_on
+    select distinct
+        experiment_id,
+        day_number,
+        changed_on
     from daily_increments
 ),
 
@@ -369,10 +390,9 @@ daily_grid as (
         experiment_variants.is_control,
         experiment_variants.expected_share,
         replayed_metrics.metric_id,
-        replayed_metrics.aggregation = 'ratio' as is_ratio,
-        {%- for column in sums + ratio_sums %}
-        coalesce(daily_increments.{{ column }}, 0) as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        replayed_metrics.aggregation = 'ratio' as is_ratio
+        {%- for column in sums + ratio_sums %},
+        coalesce(daily_increments.{{ column }}, 0) as {{ column }}{% endfor %}
     from days
     inner join experiment_variants
         on days.experiment_id = experiment_variants.experiment_id
@@ -399,9 +419,13 @@ kept_days as (
     where previous_days.as_of_date < {{ replay_from_date }} and not replayed_metrics.is_capped
 ),
 
-{#- The running sums each variant and metric had reached by replay_from. -#}
+{# The running sums each variant and metric had reached by replay_from. -#}
 last_kept_days as (
-    select experiment_id, variant_id, metric_id, max(day_number) as day_number
+    select
+        experiment_id,
+        variant_id,
+        metric_id,
+        max(day_number) as day_number
     from kept_days
     group by experiment_id, variant_id, metric_id
 ),
@@ -418,7 +442,9 @@ sums_before as (
 {%- endif %}
 
 replayed_days as (
-    {%- set window = "over (partition by daily_grid.experiment_id, daily_grid.variant_id, daily_grid.metric_id order by daily_grid.day_number rows between unbounded preceding and current row)" %}
+    {%- set window = "over (partition by daily_grid.experiment_id, daily_grid.variant_id,"
+                     ~ " daily_grid.metric_id order by daily_grid.day_number"
+                     ~ " rows between unbounded preceding and current row)" %}
     {#- The running sum of a column, from the last kept day's when replaying. -#}
     {%- set before = "coalesce(sums_before.{0}, 0) + " if replay_from else "" %}
     select
@@ -429,24 +455,26 @@ replayed_days as (
         daily_grid.metric_id,
         daily_grid.is_control,
         daily_grid.expected_share,
-        cast({{ before.format('n') }}sum(daily_grid.n) {{ window }} as {{ dbt.type_bigint() }})
-            as n,
-        {%- for column in sums[1:] %}
-        cast({{ before.format(column) }}sum(daily_grid.{{ column }}) {{ window }}
-            as {{ xp_type_double() }}) as {{ column }},
-        {%- endfor %}
-        {%- for column in ratio_sums %}
-        cast(case when daily_grid.is_ratio
-            then {{ before.format(column) }}sum(daily_grid.{{ column }}) {{ window }} end
-            as {{ xp_type_double() }}) as {{ column }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from daily_grid
-    {%- if replay_from %}
+        cast(
+            {{ before.format('n') }}sum(daily_grid.n) {{ window }} as {{ dbt.type_bigint() }}
+        ) as n
+        {%- for column in sums[1:] %},
+        cast(
+            {{ before.format(column) }}sum(daily_grid.{{ column }}) {{ window }}
+            as {{ xp_type_double() }}
+        ) as {{ column }}{% endfor %}
+        {%- for column in ratio_sums %},
+        cast(
+            case
+                when daily_grid.is_ratio
+                    then {{ before.format(column) }}sum(daily_grid.{{ column }}) {{ window }}
+            end as {{ xp_type_double() }}
+        ) as {{ column }}{% endfor %}
+    from daily_grid{% if replay_from %}
     left join sums_before
         on daily_grid.experiment_id = sums_before.experiment_id
         and daily_grid.variant_id = sums_before.variant_id
-        and daily_grid.metric_id = sums_before.metric_id
-    {%- endif %}
+        and daily_grid.metric_id = sums_before.metric_id{% endif %}
 ),
 
 final as (

@@ -21,7 +21,10 @@ experiment_metrics as (
 ),
 
 slice_values as (
-    select distinct experiment_id, dimension_name, dimension_value
+    select distinct
+        experiment_id,
+        dimension_name,
+        dimension_value
     from dimensions
 ),
 

@@ -12,7 +12,7 @@ experiment_metrics as (
     select * from {{ ref('stg_config__experiment_metrics') }}
 ),
 
-{#- fct_subject_metrics with the subjects without events folded into weighted rows. -#}
+{# fct_subject_metrics with the subjects without events folded into weighted rows. -#}
 subject_metrics as (
     select * from {{ ref('int_weighted_subject_metrics') }}
 ),

@@ -6,7 +6,7 @@
 {%- set config = xp_config() %}
 {%- set metrics = {} %}
 {%- for metric in config['metrics'] %}
-    {%- do metrics.update({metric['id']: metric}) %}
+{%- do metrics.update({metric['id']: metric}) %}
 {%- endfor %}
 with
 

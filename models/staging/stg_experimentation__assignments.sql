@@ -14,8 +14,7 @@ renamed as (
         {{ xp_utc_timestamp(source('experimentation', 'assignments'), 'assigned_at') }}
             as assigned_at
         {%- for column in xp_dimension_columns() %},
-        cast({{ adapter.quote(column) }} as {{ dbt.type_string() }}) as {{ column }}
-        {%- endfor %}
+        cast({{ adapter.quote(column) }} as {{ dbt.type_string() }}) as {{ column }}{% endfor %}
     from source
 )
 

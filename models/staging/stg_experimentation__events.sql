@@ -15,8 +15,7 @@ renamed as (
         {#- Extra columns that metrics filter on keep their own type, so that numeric
             filters compare numbers. #}
         {%- for column in xp_event_filter_columns() %},
-        {{ adapter.quote(column) }} as {{ column }}
-        {%- endfor %}
+        {{ adapter.quote(column) }} as {{ column }}{% endfor %}
     from source
 )
 

@@ -1,14 +1,14 @@
 {{ config(enabled=xp_enabled(), materialized="table") }}
-{#- One row per experiment and winsorised metric: the caps on its per-subject values and on
+{#- One row per experiment and winsorized metric: the caps on its per-subject values and on
     its covariate, percentiles over the experiment's subjects (all arms pooled, zeros
     included; percentile_cont interpolates linearly). Null where the metric has no lower
     cap. Read by fct_subject_metrics and the daily statistics. -#}
-{%- set winsorised = [] %}
+{%- set winsorized = [] %}
 {%- for metric in xp_config()['metrics'] if metric.get('winsorize_upper') is not none %}
-    {%- do winsorised.append(metric) %}
+{%- do winsorized.append(metric) %}
 {%- endfor %}
 -- depends_on: {{ ref('int_counted_subject_metric_values') }}
-{%- if winsorised %}
+{%- if winsorized %}
 with
 
 subject_metric_values as (
@@ -16,7 +16,7 @@ subject_metric_values as (
 ),
 
 final as (
-    {%- for metric in winsorised %}
+    {%- for metric in winsorized %}
     select
         experiment_id,
         metric_id,
@@ -29,7 +29,7 @@ final as (
         percentile_cont({{ fraction | float }}) within group (order by {{ column }})
             as {{ column }}_{{ side }}_cap
         {%- endif %}
-        {{- ',' if not (loop.last and column == 'covariate_value') }}
+        {%- if not (loop.last and column == 'covariate_value') %},{% endif %}
         {%- endfor %}
         {%- endfor %}
     from subject_metric_values
@@ -45,11 +45,9 @@ select * from final
 {%- else %}
 select
     cast(null as {{ dbt.type_string() }}) as experiment_id,
-    cast(null as {{ dbt.type_string() }}) as metric_id,
-    {%- for column in ['metric_value', 'covariate_value'] %}
+    cast(null as {{ dbt.type_string() }}) as metric_id
+    {%- for column in ['metric_value', 'covariate_value'] %},
     cast(null as {{ xp_type_double() }}) as {{ column }}_upper_cap,
-    cast(null as {{ xp_type_double() }}) as {{ column }}_lower_cap
-    {{- ',' if column == 'metric_value' }}
-    {%- endfor %}
+    cast(null as {{ xp_type_double() }}) as {{ column }}_lower_cap{% endfor %}
 where 1 = 0
 {%- endif %}
