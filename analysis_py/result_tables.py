@@ -623,9 +623,9 @@ day (UTC), with the subjects exposed and the events that had happened by then, f
 daily sums in `fct_variant_metric_daily_statistics` (built from changes: a subject's metric
 adds y - y_prev and y² - y_prev² on each day it moves, so no subject × day grid is needed).
 The last day equals `experiment_results` (for CUPED++ experiments the slices use CUPED: the
-cross products are built overall only). Winsorised metrics are capped at the final caps on
+cross products are built overall only). Winsorized metrics are capped at the final caps on
 every day. Metrics that count only matured subjects (retention) and metrics with a lower
-winsorisation cap are not replayed, so an experiment with such metrics has a smaller
+winsorization cap are not replayed, so an experiment with such metrics has a smaller
 multiple-testing family here than in `experiment_results`. A day whose own sample-ratio
 check fails has verdict `unhealthy`. Plot the effect and the interval its verdict reads
 (always-valid for sequential experiments) with one query:
