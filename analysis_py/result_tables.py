@@ -732,6 +732,9 @@ UPSTREAM = {
     **SCORECARD_SOURCES,
 }
 
+#: The enabling condition of a mart whose config() says more than xp_enabled().
+_MART_ENABLED = {DIMENSION_MART: "xp_enabled() and xp_has_dimensions()"}
+
 #: Hours after which the freshness test warns that no run has written results.
 FRESHNESS_WARN_AFTER_HOURS = 36
 
@@ -798,9 +801,11 @@ def dbt_files() -> dict[str, str]:
         if upstream in TABLES:
             dependency = f"-- depends_on: {{{{ ref('{upstream}') }}}}\n"
         else:
-            # The marts exist only when the experiment config is passed (xp_enabled).
+            # A mart exists only when it is enabled: with the experiment config, and for
+            # the dimension mart only when an experiment declares dimensions.
+            condition = _MART_ENABLED.get(upstream, "xp_enabled()")
             dependency = (
-                f"{{% if xp_enabled() %}}\n-- depends_on: {{{{ ref('{upstream}') }}}}\n"
+                f"{{% if {condition} %}}\n-- depends_on: {{{{ ref('{upstream}') }}}}\n"
                 "{% endif %}\n"
             )
         files[f"{table}.sql"] = (

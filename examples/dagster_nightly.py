@@ -7,7 +7,7 @@ of our statistics mart. A schedule materialises both at 04:00.
     XP_DBT_PROJECT_DIR=/path/to/your/dbt/project dagster dev -f examples/dagster_nightly.py
 
 Needs ``pip install dagster dagster-dbt`` next to this package. Tested in-process by
-tests/test_dbt_package.py.
+tests/integration/package/test_dbt_package.py.
 """
 
 import json

@@ -193,7 +193,7 @@
 {#- A hash of the shared macros whose text shapes the incremental models' rows (those the
     models call, directly or through other macros, other than this file's). A model's own
     file is hashed by dbt (its checksum); this covers what it calls, Jinja comments left
-    out. When one of those macros changes, tests/test_incremental_state.py fails and prints
+    out. When one of those macros changes, tests/integration/dbt/test_incremental_state.py fails and prints
     the new value. -#}
 {% macro xp_incremental_macros_version() -%}
     {{ return('8bdaeb9d44d7b6bb') }}

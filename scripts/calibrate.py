@@ -16,7 +16,7 @@ day (cumulative), and runs the project's own tests on them, vectorised over runs
 
     python scripts/calibrate.py            # prints a Markdown table (docs/calibration.md)
 
-tests/test_calibration.py runs the same simulation and checks the figures.
+tests/simulation/test_calibration.py runs the same simulation and checks the figures.
 """
 
 from __future__ import annotations

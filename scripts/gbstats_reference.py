@@ -1,4 +1,6 @@
-"""Reference numbers from GrowthBook's stats engine (gbstats), for tests/test_decisions.py.
+"""Reference numbers from GrowthBook's stats engine (gbstats), for the decision tests.
+
+The tests are in tests/unit/stats/test_decision_methods.py.
 
 gbstats 0.8.0 pins numpy<2 and pandas<2, so it cannot live in this project's environment.
 Run this script in a separate one; it writes tests/data/gbstats_reference.json:

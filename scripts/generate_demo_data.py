@@ -1,7 +1,8 @@
 """Write the demo seeds: an assignment (exposure) log and an event log.
 
-Deterministic: the same seed gives byte-identical CSV files (tests/test_demo_data.py checks
-that the committed seeds are what this script writes). Run from the repository root:
+Deterministic: the same seed gives byte-identical CSV files
+(tests/unit/scripts/test_demo_data.py checks that the committed seeds are what this script
+writes). Run from the repository root:
 
     python scripts/generate_demo_data.py
 

@@ -25,8 +25,8 @@ from analysis_py.config import load_config
 from analysis_py.warehouse.dbt import dbt_vars
 from tests.conftest import REPO, parse_manifest
 from tests.engines import DATABASE, throwaway_postgres
+from tests.integration.package.test_dbt_package import OUR_SCHEMA, make_host_project, query
 from tests.tables import TABLE_KEYS, assert_tables_agree
-from tests.test_dbt_package import OUR_SCHEMA, make_host_project, query
 
 INCREMENTAL_MODELS = (
     "int_exposures_deduplicated",
@@ -43,7 +43,9 @@ STATE = f"{OUR_SCHEMA}.xp_incremental_state"
 
 
 def macros_version(manifest: dict) -> str:
-    """The hash xp_incremental_macros_version() must return: of the text, without Jinja
+    """The expected value of xp_incremental_macros_version().
+
+    The hash xp_incremental_macros_version() must return: of the text, without Jinja
     comments, of every macro file that the incremental models, or the models between them,
     call (directly or through other macros). Files, not macros, so that every engine's
     dispatched version counts.
@@ -180,7 +182,9 @@ def state(host: Path) -> pd.DataFrame:
 def test_a_config_changed_under_a_plain_dbt_build_rebuilds(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    """Case 1 of issue 18: the scheduler's path, `dbt build --vars "$(xp dbt-vars)" && xp
+    """Case 1: the scheduler's path after a metric window changed.
+
+    Case 1 of issue 18: the scheduler's path, `dbt build --vars "$(xp dbt-vars)" && xp
     analyze`, after the revenue window went from 14 to 3 days.
     """
     host = make_host_project(tmp_path)
@@ -205,7 +209,9 @@ def test_a_config_changed_under_a_plain_dbt_build_rebuilds(
 def test_a_run_stopped_after_a_config_change_then_reverted_rebuilds(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    """Case 2: a run with a changed config stopped after the first incremental models
+    """Case 2: a run stopped half-way through a config change, then the config reverted.
+
+    Case 2: a run with a changed config stopped after the first incremental models
     (simulated by a full refresh of only them and what they read, as `xp run` used to pass
     --full-refresh on a config change), then the config reverted: the statistics mart still
     holds the reverted config's hash, the models in between do not. The nights fall while
@@ -229,7 +235,9 @@ def test_a_run_stopped_after_a_config_change_then_reverted_rebuilds(
 
 @pytest.mark.slow
 def test_a_rerun_for_a_past_time_rebuilds_and_the_next_night_continues(tmp_path: Path) -> None:
-    """Case 3: a full refresh for a past analysis time, a later night, then a rerun for the
+    """Case 3: a rerun of a past analysis time between nights.
+
+    Case 3: a full refresh for a past analysis time, a later night, then a rerun for the
     past time: the rerun gives the past time's figures (and history snapshot), and the night
     after it continues from them incrementally and equals a full refresh.
     """
@@ -268,7 +276,9 @@ def test_a_rerun_for_a_past_time_rebuilds_and_the_next_night_continues(tmp_path:
 def test_changed_code_or_no_record_rebuilds_from_that_model_down(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    """A record of another code version rebuilds that model and the incremental models that
+    """Code changes rebuild exactly the models they touch.
+
+    A record of another code version rebuilds that model and the incremental models that
     read it, and no others; a project without records (built before them) rebuilds all; an
     upstream model rebuilt by one dbt invocation makes the next rebuild its readers; and a
     run that would read a stale model it does not build stops with one line.
@@ -325,7 +335,9 @@ def test_changed_code_or_no_record_rebuilds_from_that_model_down(
 
 @pytest.mark.slow
 def test_postgres_rebuilds_for_a_past_time_and_continues(monkeypatch: pytest.MonkeyPatch) -> None:
-    """On Postgres the record table, the drop (which cascades to the views that read the
+    """On Postgres the state records move with the models' transactions.
+
+    On Postgres the record table, the drop (which cascades to the views that read the
     table) and the record's rewrite run inside the models' transactions: a night, a rerun
     for a past time (rebuilt: equal to a full refresh) and the next night (continued).
     """

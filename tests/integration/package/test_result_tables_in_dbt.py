@@ -18,7 +18,7 @@ from analysis_py.cli import main
 from analysis_py.config import load_config
 from analysis_py.result_tables import TABLE_KEYS, TABLES, column_names, dbt_files
 from tests.conftest import DEMO_CONFIG, REPO, DemoRun, n_comparisons
-from tests.test_dbt_package import OUR_SCHEMA, make_host_project, query
+from tests.integration.package.test_dbt_package import OUR_SCHEMA, make_host_project, query
 
 RESULTS_DIR = REPO / "models" / "results"
 

@@ -9,8 +9,8 @@ import pytest
 
 from analysis_py.config import parse_config
 from analysis_py.pipeline.comparisons import analyze
-from tests.test_analysis import AT, mart_rows
-from tests.test_config import VALID
+from tests.unit.config.test_config import VALID
+from tests.unit.pipeline.test_comparisons import AT, mart_rows
 
 
 def two_arm_config(**analysis):

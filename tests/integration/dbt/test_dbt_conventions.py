@@ -25,13 +25,13 @@ NO_PRIMARY_KEY_TEST = {
     "stg_experimentation__events": "an event log: identical events may repeat",
     "int_metric_events_joined_to_exposures": "one row per event and exposure: no natural key",
     "int_subject_metric_days": "a night's largest table; its grain is checked by "
-    "tests/test_incremental.py against full refreshes, not in every build",
-    "int_subject_metric_values": "tested by tests/test_statistics_mart.py, not in every "
-    "build (its description says so)",
+    "tests/integration/dbt/test_incremental.py against full refreshes, not in every build",
+    "int_subject_metric_values": "tested by tests/integration/dbt/test_statistics_mart.py, "
+    "not in every build (its description says so)",
     "int_counted_subject_metric_values": "a view over int_subject_metric_values, same key",
     "int_weighted_subject_metrics": "a view whose weighted rows have no key of their own",
     "fct_subject_metrics": "a view over the subject values; its sums are tested against "
-    "pandas in tests/test_statistics_mart.py",
+    "pandas in tests/integration/dbt/test_statistics_mart.py",
 }
 #: Models that read a later layer, and why.
 READS_A_LATER_LAYER = {

@@ -166,7 +166,9 @@ TYPES = {
 
 
 def make_project(root: Path) -> Path:
-    """A copy of this project whose sources are the fixture tables (tz_assignments,
+    """A copy of this project reading the fixture tables.
+
+    A copy of this project whose sources are the fixture tables (tz_assignments,
     tz_events, and tz_tickets as the source fixture.tz_tickets), with the config above.
     """
     project = root / "project"
@@ -202,7 +204,9 @@ def _literal(value: object) -> str:
 
 
 def fixture_sql(engine: str, schema: str, events: list[tuple] = EVENTS) -> list[str]:
-    """Statements that create the three fixture tables in `schema`. Every time-zone-aware
+    """The statements that create the fixture tables.
+
+    Statements that create the three fixture tables in `schema`. Every time-zone-aware
     value is written with its offset, so the session's zone does not change what is stored.
     """
     string, aware, double = TYPES[engine]
@@ -240,7 +244,9 @@ def fixture_sql(engine: str, schema: str, events: list[tuple] = EVENTS) -> list[
 
 
 def figure_queries(engine: str, schema: str) -> dict[str, str]:
-    """The figures compared between runs: per-subject values, the statistics mart, and the
+    """The figures compared between runs.
+
+    The figures compared between runs: per-subject values, the statistics mart, and the
     result and diagnostics tables (time stamps as text: a client would show them in its own
     zone).
     """
@@ -275,7 +281,9 @@ def assert_figures_agree(
     label: str,
     ignore: set[str] | frozenset[str] = frozenset(),
 ) -> None:
-    """Same rows, text equal, numbers within 1e-9 relative; run ids (and the result tables'
+    """Two runs' figures agree.
+
+    Same rows, text equal, numbers within 1e-9 relative; run ids (and the result tables'
     columns in `ignore`) may differ.
     """
     for name, rows in reference.items():
@@ -302,7 +310,9 @@ def _text(value: object) -> str | None:
 
 
 def assert_hand_known(figures: dict[str, list], label: str, with_stamps: bool = True) -> None:
-    """The per-subject values and the statistics mart's counts and sums worked out above, and
+    """The expected figures, worked out by hand.
+
+    The per-subject values and the statistics mart's counts and sums worked out above, and
     (with_stamps) the result tables' analysis time and date.
     """
     actual = {
@@ -471,7 +481,9 @@ def test_postgres_gives_one_utc_time_in_every_zone(tmp_path: Path, postgres_port
 
 @pytest.mark.slow
 def test_spark_gives_one_utc_time_in_any_zone(tmp_path: Path) -> None:
-    """One JVM (Spark's start-up is most of a run), its default zone Los Angeles: the profile
+    """Spark in a JVM whose default zone is not UTC.
+
+    One JVM (Spark's start-up is most of a run), its default zone Los Angeles: the profile
     sets the session to UTC over a session left in Tokyo, and the figures equal DuckDB's UTC
     run. A profile without that setting stops the build, naming the session's zone; so does
     an unparseable text timestamp, naming the column.
@@ -532,7 +544,9 @@ def test_spark_gives_one_utc_time_in_any_zone(tmp_path: Path) -> None:
 
 
 def test_the_default_analysis_time_is_utc_in_any_zone(tmp_path: Path) -> None:
-    """Without --analysis-at, the models cut the data at the current UTC time, not at the
+    """The default analysis time is the current UTC time.
+
+    Without --analysis-at, the models cut the data at the current UTC time, not at the
     session's wall clock (Tokyo is 9 hours ahead).
     """
     dbt = Path(sys.executable).with_name("dbt")

@@ -16,23 +16,14 @@ RATIO_SUMS = list(RATIO_SUM_COLUMNS)
 def pandas_subject_values(
     config: ExperimentConfig, analysis_at: pd.Timestamp | None = None
 ) -> pd.DataFrame:
-    """Per experiment, metric and analysed subject: y, x (and d, w for ratios), as defined
+    """The per-subject metric values, computed independently in pandas.
+
+    Per experiment, metric and analysed subject: y, x (and d, w for ratios), as defined
     in the README, written independently in pandas on the seed CSV files. ``analysis_at``
     cuts exposures and events and judges maturity.
     """
     assignments = pd.read_csv(SEEDS / "demo_assignments.csv", parse_dates=["assigned_at"])
-    sources = {"events": pd.read_csv(SEEDS / "demo_events.csv", parse_dates=["event_at"])}
-    for source in config.event_sources.values():  # the demo's second source, renamed
-        table = pd.read_csv(
-            SEEDS / f"demo_{source.table_name}.csv", parse_dates=[source.timestamp_column]
-        )
-        sources[source.id] = table.rename(
-            columns={
-                source.subject_id_column: "subject_id",
-                source.timestamp_column: "event_at",
-                source.value_column: "value",
-            }
-        )
+    sources = _pandas_sources(config)
     if analysis_at is not None:
         assignments = assignments[assignments.assigned_at < analysis_at]
         sources = {k: v[v.event_at < analysis_at] for k, v in sources.items()}
@@ -53,49 +44,13 @@ def pandas_subject_values(
             (in_experiment.n_variants == 1) & in_experiment.variant_id.isin(experiment.variants)
         ]
         n_multi = int((in_experiment.n_variants > 1).sum())
-        values = {}
-        for metric_id in config.computed_metrics(experiment):
-            metric = config.metrics[metric_id]
-            if metric.is_ratio:
-                continue
-            events = sources[metric.source]
-            if metric.event_name:
-                events = events[events.event_name == metric.event_name]
-            selected_events = _filtered(events, metric)
-            joined = selected_events.merge(
-                analysed[["subject_id", "first_exposed_at"]], on="subject_id"
+        values = {
+            metric_id: _pandas_metric_values(
+                config.metrics[metric_id], experiment, analysed, sources, analysis_at
             )
-            seconds = (joined.event_at - joined.first_exposed_at).dt.total_seconds()
-            windows = {
-                "y": (seconds >= metric.window.start_seconds)
-                & (seconds < metric.window.end_seconds),
-                "x": (seconds >= -experiment.lookback_days * 86400) & (seconds < 0),
-            }
-            per_subject = analysed[["subject_id", "variant_id", "first_exposed_at"]].set_index(
-                "subject_id"
-            )
-            if metric.matured_subjects_only:
-                ends = per_subject.first_exposed_at + pd.to_timedelta(
-                    metric.window.end_seconds, unit="s"
-                )
-                per_subject = per_subject[ends <= analysis_at]
-            for name, mask in windows.items():
-                selected = joined[mask]
-                grouped = selected.groupby("subject_id")
-                value = _aggregate(metric, selected, grouped)
-                per_subject[name] = value.reindex(per_subject.index).fillna(0.0).astype(float)
-                if metric.winsorize:
-                    # Caps over the experiment's subjects, all arms pooled, zeros included;
-                    # pandas' default quantile interpolates linearly, as percentile_cont.
-                    lower = (
-                        per_subject[name].quantile(metric.winsorize.lower)
-                        if metric.winsorize.lower is not None
-                        else None
-                    )
-                    per_subject[name] = per_subject[name].clip(
-                        lower=lower, upper=per_subject[name].quantile(metric.winsorize.upper)
-                    )
-            values[metric_id] = per_subject
+            for metric_id in config.computed_metrics(experiment)
+            if not config.metrics[metric_id].is_ratio
+        }
         for metric_id in experiment.metrics:
             metric = config.metrics[metric_id]
             if metric.is_ratio:
@@ -113,6 +68,61 @@ def pandas_subject_values(
                 )
             )
     return pd.concat(frames, ignore_index=True)
+
+
+def _pandas_sources(config: ExperimentConfig) -> dict[str, pd.DataFrame]:
+    """The demo's event tables, the second one renamed to the events' column names."""
+    sources = {"events": pd.read_csv(SEEDS / "demo_events.csv", parse_dates=["event_at"])}
+    for source in config.event_sources.values():
+        table = pd.read_csv(
+            SEEDS / f"demo_{source.table_name}.csv", parse_dates=[source.timestamp_column]
+        )
+        sources[source.id] = table.rename(
+            columns={
+                source.subject_id_column: "subject_id",
+                source.timestamp_column: "event_at",
+                source.value_column: "value",
+            }
+        )
+    return sources
+
+
+def _pandas_metric_values(
+    metric, experiment, analysed: pd.DataFrame, sources: dict, analysis_at
+) -> pd.DataFrame:
+    """One event metric's y and x per analysed subject (index subject_id)."""
+    events = sources[metric.source]
+    if metric.event_name:
+        events = events[events.event_name == metric.event_name]
+    joined = _filtered(events, metric).merge(
+        analysed[["subject_id", "first_exposed_at"]], on="subject_id"
+    )
+    seconds = (joined.event_at - joined.first_exposed_at).dt.total_seconds()
+    windows = {
+        "y": (seconds >= metric.window.start_seconds) & (seconds < metric.window.end_seconds),
+        "x": (seconds >= -experiment.lookback_days * 86400) & (seconds < 0),
+    }
+    per_subject = analysed[["subject_id", "variant_id", "first_exposed_at"]].set_index("subject_id")
+    if metric.matured_subjects_only:
+        ends = per_subject.first_exposed_at + pd.to_timedelta(metric.window.end_seconds, unit="s")
+        per_subject = per_subject[ends <= analysis_at]
+    for name, mask in windows.items():
+        selected = joined[mask]
+        value = _aggregate(metric, selected, selected.groupby("subject_id"))
+        per_subject[name] = value.reindex(per_subject.index).fillna(0.0).astype(float)
+        if metric.winsorize:
+            per_subject[name] = _pandas_winsorized(per_subject[name], metric.winsorize)
+    return per_subject
+
+
+def _pandas_winsorized(values: pd.Series, winsorize) -> pd.Series:
+    """Values capped at their quantiles.
+
+    Over the experiment's subjects, all arms pooled, zeros included; pandas' default
+    quantile interpolates linearly, as percentile_cont.
+    """
+    lower = values.quantile(winsorize.lower) if winsorize.lower is not None else None
+    return values.clip(lower=lower, upper=values.quantile(winsorize.upper))
 
 
 def pandas_statistics(
@@ -201,7 +211,9 @@ def _filtered(events: pd.DataFrame, metric) -> pd.DataFrame:
 
 
 def _aggregate(metric, selected: pd.DataFrame, grouped) -> pd.Series:
-    """A subject's value of the metric from its selected events (pandas' sum skips nulls,
+    """A subject's value of one metric.
+
+    A subject's value of the metric from its selected events (pandas' sum skips nulls,
     like SQL).
     """
     if metric.aggregation == "sum":
@@ -328,7 +340,9 @@ def test_subject_facts_have_one_row_per_experiment_subject_and_metric(demo_run: 
 def test_analysis_time_cuts_the_data_and_judges_maturity(
     tmp_path, monkeypatch: pytest.MonkeyPatch, demo_run: DemoRun
 ) -> None:
-    """`xp run --analysis-at` mid-experiment: only exposures and events before that time, and
+    """A run for a past analysis time equals pandas on the data cut at that time.
+
+    `xp run --analysis-at` mid-experiment: only exposures and events before that time, and
     retention counts only subjects whose days 7-14 have ended. Every listed metric (ratios,
     winsorized and retention included) equals pandas on the raw tables cut the same way.
     """
@@ -384,7 +398,9 @@ def test_subject_grain_tables_are_unique_on_their_keys(
 
 
 def test_weighted_subject_rows_sum_like_the_subject_facts(demo_run: DemoRun) -> None:
-    """int_weighted_subject_metrics folds the subjects without events into weighted rows
+    """The weighted rows give the same sums as one row per subject.
+
+    int_weighted_subject_metrics folds the subjects without events into weighted rows
     (decision record 0006): every sum the statistics marts take over it, weighted by
     n_subjects, equals the same sum over fct_subject_metrics, one row per subject. The demo
     has winsorized and ratio metrics.

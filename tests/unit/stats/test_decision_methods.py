@@ -7,7 +7,6 @@ testing), and GrowthBook's gbstats (sequential interval, Bayesian posterior, SRM
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,12 +24,13 @@ from analysis_py.stats.noninferiority import noninferiority_p_value
 from analysis_py.stats.power import power_analysis
 from analysis_py.stats.sufficient_statistics import MultiCovariateStatistics, SufficientStatistics
 from analysis_py.stats.ttest import interval_quantile, multi_cuped_test, unadjusted_test
+from tests.conftest import REPO
 
 EXACT = 1e-9
 
 # Produced by scripts/gbstats_reference.py with gbstats 0.8.0 in a separate environment
 # (gbstats pins numpy<2); the script's docstring says how to regenerate the file.
-GBSTATS = json.loads((Path(__file__).parent / "data" / "gbstats_reference.json").read_text())
+GBSTATS = json.loads((REPO / "tests" / "data" / "gbstats_reference.json").read_text())
 
 
 @pytest.mark.parametrize(
@@ -149,7 +149,7 @@ def test_fixed_horizon_intervals_and_p_values_equal_gbstats_on_both_scales(case:
 
 
 def test_sums_gbstats_refuses_get_the_negative_variance_status() -> None:
-    from tests.test_analysis import _one_treatment
+    from tests.unit.pipeline.test_comparisons import _one_treatment
 
     refused = GBSTATS["impossible"]
     assert refused["error_message"] == "ZERO_NEGATIVE_VARIANCE"
@@ -212,7 +212,7 @@ def test_bayesian_posterior_equals_gbstats(case: int) -> None:
 
 def test_srm_p_value_equals_gbstats() -> None:
     from analysis_py.pipeline.comparisons import analyze
-    from tests.test_analysis import AT, mart_rows, three_arm_config
+    from tests.unit.pipeline.test_comparisons import AT, mart_rows, three_arm_config
 
     reference = GBSTATS["srm"]
     config = three_arm_config()

@@ -18,8 +18,8 @@ import pytest
 
 from analysis_py.cli import main
 from tests.conftest import DemoRun
+from tests.integration.package.test_dbt_package import OUR_SCHEMA, make_host_project, query
 from tests.tables import TABLE_KEYS, assert_tables_agree
-from tests.test_dbt_package import OUR_SCHEMA, make_host_project, query
 
 pytestmark = pytest.mark.slow
 
@@ -128,7 +128,9 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
 
 
 def test_nights_during_enrollment_keep_the_earlier_days(tmp_path: Path) -> None:
-    """Nights while subjects are still being exposed, and none turns multi-variant (the
+    """Nights during enrollment equal full refreshes.
+
+    Nights while subjects are still being exposed, and none turns multi-variant (the
     demo's multi-variant subjects are removed): each night after the first replays only the
     recent days of the daily statistics, reads only the facts of the subjects it needs, and
     still counts the subjects first exposed since, with or without events.

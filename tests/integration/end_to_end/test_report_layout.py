@@ -28,7 +28,7 @@ from analysis_py.presentation.report import write_report
 from analysis_py.presentation.slices import MIN_SUBJECTS_TO_CHART
 from tests.browser import Chromium
 from tests.conftest import REPO, DemoRun, load_script
-from tests.test_cli_errors import make_small_project
+from tests.integration.end_to_end.test_cli_errors import make_small_project
 
 WIDTHS = (1400, 390)
 #: What each stored verdict reads as on the page (written out here, not imported).

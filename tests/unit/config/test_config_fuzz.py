@@ -1,4 +1,6 @@
-"""Every key of the config, set to values of the wrong type: a one-line ConfigError or a
+"""Config keys set to values of the wrong type.
+
+Every key of the config, set to values of the wrong type: a one-line ConfigError or a
 valid config, never another exception (issue 18: such values raised TypeError before).
 """
 
@@ -98,7 +100,9 @@ def test_the_base_is_valid() -> None:
 
 @pytest.mark.parametrize("section", ["event_sources", "metrics", "experiments"])
 def test_every_value_replaced_or_removed(section: str) -> None:
-    """Replace each value below ``section`` by each of WRONG (and delete it): non-finite
+    """Every wrong value below a section fails, or gives a valid config.
+
+    Replace each value below ``section`` by each of WRONG (and delete it): non-finite
     numbers, booleans for numbers and names ending in a newline must always fail.
     """
     document = base()

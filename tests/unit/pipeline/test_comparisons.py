@@ -14,7 +14,7 @@ from analysis_py.config import parse_config
 from analysis_py.marts import RATIO_SUM_COLUMNS
 from analysis_py.pipeline.comparisons import AnalysisError, analyze
 from analysis_py.result_tables import column_names
-from tests.test_config import VALID
+from tests.unit.config.test_config import VALID
 
 AT = datetime(2026, 3, 1, 12, 0)
 

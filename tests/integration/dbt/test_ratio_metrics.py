@@ -12,7 +12,7 @@ import tea_tasting as tt
 from scipy import stats
 
 from tests.conftest import DemoRun
-from tests.test_statistics_mart import pandas_subject_values
+from tests.integration.dbt.test_statistics_mart import pandas_subject_values
 
 EXACT = 1e-9  # same data, same formulas, different order of floating-point sums
 RATIOS = [

@@ -22,7 +22,7 @@ from analysis_py.pipeline.preflight import (
     table_specs,
 )
 from tests.conftest import REPO
-from tests.test_config import VALID
+from tests.unit.config.test_config import VALID
 
 TYPES = {
     "text": ("VARCHAR", False, True),

@@ -179,7 +179,8 @@ def test_user_errors_give_one_line_and_exit_1(
     )
 
     assert main(["analyze", "--project-dir", str(REPO), "--target", "nope"]) == 1
-    assert "has no target 'nope' (targets: duckdb, postgres, spark)" in capsys.readouterr().err
+    targets = "duckdb, postgres, spark, sqlfluff"
+    assert f"has no target 'nope' (targets: {targets})" in capsys.readouterr().err
 
 
 def test_dbt_failure_exits_1_without_touching_results(
