@@ -1,0 +1,121 @@
+{#- The analysis step's write of the result tables, run through dbt's adapter by
+    analysis_py/warehouse/bridge.py, between its begin and its commit (docs/decisions/0013).
+    `tables` lists, per latest table: `name`, `columns` ([{name, type}], the contract of
+    analysis_py/result_tables.py), `history` (its history table's name, or none), `dates`
+    (the analysis dates of its rows), and its rows as `file` (a local Parquet file) or as
+    `batches` ([{rows, bindings}]), as xp_write_results_options asks. -#}
+{% macro xp_write_results(database, schema, tables) -%}
+    {{ return(adapter.dispatch('xp_write_results', 'experiment_analysis')(database, schema, tables)) }}
+{%- endmacro %}
+
+{#- Engines whose DDL is transactional (DuckDB, Postgres): every table in place, inside the
+    caller's transaction. Readers see the previous rows until the commit, and a host's view
+    over a table keeps working, as the table is kept and only its rows are replaced. -#}
+{% macro default__xp_write_results(database, schema, tables) -%}
+    {%- do create_schema(api.Relation.create(database=database, schema=schema)) -%}
+    {%- set types = experiment_analysis.xp_write_results_types() -%}
+    {%- for table in tables -%}
+        {%- set relation = api.Relation.create(database=database, schema=schema,
+                                               identifier=table.name, type='table') -%}
+        {%- do experiment_analysis.xp_write_results_prepare(relation, table.columns, types) -%}
+        {%- do experiment_analysis.xp_write_results_run('delete from ' ~ relation) -%}
+        {%- do experiment_analysis.xp_write_results_insert(relation, table, types) -%}
+        {%- if table.history -%}
+            {%- set history = relation.incorporate(path={'identifier': table.history}) -%}
+            {%- do experiment_analysis.xp_write_results_prepare(history, table.columns, types) -%}
+            {%- set names = experiment_analysis.xp_write_results_names(table.columns) -%}
+            {%- if table.dates -%}
+                {%- set dates = [] -%}
+                {%- for day in table.dates -%}
+                    {%- do dates.append('cast(' ~ experiment_analysis.xp_string_literal(day) ~ ' as date)') -%}
+                {%- endfor -%}
+                {%- do experiment_analysis.xp_write_results_run('delete from ' ~ history ~ ' where analysis_date in ('
+                                 ~ dates | join(', ') ~ ')') -%}
+            {%- endif -%}
+            {%- do experiment_analysis.xp_write_results_run('insert into ' ~ history ~ ' (' ~ names ~ ') select ' ~ names
+                             ~ ' from ' ~ relation) -%}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- Spark has no transactions: every latest table is written in full under a staging name,
+    and the histories are appended, before the tables are swapped in (drop, then rename) at
+    the end. A failure before the swap leaves the previous results as they were. Spark
+    deletes no rows from a Parquet table: a history snapshot is replaced by overwriting its
+    date's partition. -#}
+{% macro spark__xp_write_results(database, schema, tables) -%}
+    {%- do create_schema(api.Relation.create(database=database, schema=schema)) -%}
+    {%- set types = experiment_analysis.xp_write_results_types() -%}
+    {%- for table in tables -%}
+        {%- set staging = api.Relation.create(database=database, schema=schema,
+                                              identifier=table.name ~ '__xp_staging', type='table') -%}
+        {%- do experiment_analysis.xp_write_results_run('drop table if exists ' ~ staging) -%}
+        {%- do experiment_analysis.xp_write_results_run(experiment_analysis.xp_write_results_create_table(staging, table.columns, types)) -%}
+        {%- do experiment_analysis.xp_write_results_insert(staging, table, types) -%}
+        {%- if table.history -%}
+            {%- set history = staging.incorporate(path={'identifier': table.history}) -%}
+            {%- set existing = experiment_analysis.xp_write_results_prepare(
+                    history, table.columns, types, partition_by='analysis_date') -%}
+            {%- set contract = table.columns | map(attribute='name') | list -%}
+            {#- An insert into a partition is by position: the table's own column order
+                (added columns come after the older ones), nulls for columns the contract
+                no longer has. -#}
+            {%- set selected = [] -%}
+            {%- for column in existing if column.name | lower != 'analysis_date' -%}
+                {%- if column.name | lower in contract -%}
+                    {%- do selected.append(adapter.quote(column.name | lower)) -%}
+                {%- else -%}
+                    {%- do selected.append('cast(null as ' ~ column.dtype ~ ')') -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- for day in table.dates -%}
+                {%- set day_literal = experiment_analysis.xp_string_literal(day) -%}
+                {%- do experiment_analysis.xp_write_results_run('insert overwrite table ' ~ history ~ ' partition (analysis_date = '
+                                 ~ day_literal ~ ') select ' ~ selected | join(', ') ~ ' from '
+                                 ~ staging ~ ' where analysis_date = cast(' ~ day_literal ~ ' as date)') -%}
+            {%- endfor -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for table in tables -%}
+        {%- set relation = api.Relation.create(database=database, schema=schema,
+                                               identifier=table.name, type='table') -%}
+        {%- do experiment_analysis.xp_write_results_run('drop table if exists ' ~ relation) -%}
+        {%- do experiment_analysis.xp_write_results_run('alter table ' ~ relation.incorporate(path={'identifier': table.name ~ '__xp_staging'})
+                         ~ ' rename to ' ~ relation) -%}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- The table with every contract column: created if it is missing; one that an earlier
+    version wrote gains the columns added since (null in its older rows). Returns the
+    table's columns, as dbt's Column objects, in the table's order. -#}
+{% macro xp_write_results_prepare(relation, columns, types, partition_by=none) -%}
+    {%- do experiment_analysis.xp_write_results_run(experiment_analysis.xp_write_results_create_table(relation, columns, types, partition_by)) -%}
+    {%- set existing = adapter.get_columns_in_relation(relation) -%}
+    {%- set names = existing | map(attribute='name') | map('lower') | list -%}
+    {%- set missing = [] -%}
+    {%- for column in columns if column.name | lower not in names -%}
+        {%- do missing.append(column) -%}
+    {%- endfor -%}
+    {%- if missing -%}
+        {%- for statement in experiment_analysis.xp_write_results_add_columns(relation, missing, types) -%}
+            {%- do experiment_analysis.xp_write_results_run(statement) -%}
+        {%- endfor -%}
+        {%- set existing = adapter.get_columns_in_relation(relation) -%}
+    {%- endif -%}
+    {{ return(existing) }}
+{%- endmacro %}
+
+{#- The columns' quoted names, comma-separated. -#}
+{% macro xp_write_results_names(columns) -%}
+    {%- set names = [] -%}
+    {%- for column in columns -%}
+        {%- do names.append(adapter.quote(column.name)) -%}
+    {%- endfor -%}
+    {{ return(names | join(', ')) }}
+{%- endmacro %}
+
+{#- Run one statement of the write on the caller's connection, inside its transaction (no
+    result is fetched). -#}
+{% macro xp_write_results_run(sql) -%}
+    {%- do adapter.add_query(sql, auto_begin=False) -%}
+{%- endmacro %}
