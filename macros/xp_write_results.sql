@@ -38,50 +38,63 @@
     {%- endfor -%}
 {%- endmacro %}
 
-{#- Spark has no transactions: every latest table is written in full under a staging name,
-    and the histories are appended, before the tables are swapped in (drop, then rename) at
-    the end. A failure before the swap leaves the previous results as they were. Spark
-    deletes no rows from a Parquet table: a history snapshot is replaced by overwriting its
-    date's partition. -#}
+{#- Spark has no transactions. Every latest table is first written in full under a staging
+    name; only then are the histories' snapshots replaced (by overwriting their date's
+    partition: Spark deletes no rows from a Parquet table) and the tables swapped in (drop,
+    then rename). A failure while staging, the part that moves the rows, leaves the previous
+    results as they were; the steps after it read only staged rows and the metastore. -#}
 {% macro spark__xp_write_results(database, schema, tables) -%}
     {%- do create_schema(api.Relation.create(database=database, schema=schema)) -%}
     {%- set types = experiment_analysis.xp_write_results_types() -%}
     {%- for table in tables -%}
-        {%- set staging = api.Relation.create(database=database, schema=schema,
-                                              identifier=table.name ~ '__xp_staging', type='table') -%}
+        {%- set staging = experiment_analysis.xp_write_results_staging(database, schema, table.name) -%}
         {%- do experiment_analysis.xp_write_results_run('drop table if exists ' ~ staging) -%}
-        {%- do experiment_analysis.xp_write_results_run(experiment_analysis.xp_write_results_create_table(staging, table.columns, types)) -%}
+        {%- do experiment_analysis.xp_write_results_run(
+                experiment_analysis.xp_write_results_create_table(staging, table.columns, types)) -%}
         {%- do experiment_analysis.xp_write_results_insert(staging, table, types) -%}
-        {%- if table.history -%}
-            {%- set history = staging.incorporate(path={'identifier': table.history}) -%}
-            {%- set existing = experiment_analysis.xp_write_results_prepare(
-                    history, table.columns, types, partition_by='analysis_date') -%}
-            {%- set contract = table.columns | map(attribute='name') | list -%}
-            {#- An insert into a partition is by position: the table's own column order
-                (added columns come after the older ones), nulls for columns the contract
-                no longer has. -#}
-            {%- set selected = [] -%}
-            {%- for column in existing if column.name | lower != 'analysis_date' -%}
-                {%- if column.name | lower in contract -%}
-                    {%- do selected.append(adapter.quote(column.name | lower)) -%}
-                {%- else -%}
-                    {%- do selected.append('cast(null as ' ~ column.dtype ~ ')') -%}
-                {%- endif -%}
-            {%- endfor -%}
-            {%- for day in table.dates -%}
-                {%- set day_literal = experiment_analysis.xp_string_literal(day) -%}
-                {%- do experiment_analysis.xp_write_results_run('insert overwrite table ' ~ history ~ ' partition (analysis_date = '
-                                 ~ day_literal ~ ') select ' ~ selected | join(', ') ~ ' from '
-                                 ~ staging ~ ' where analysis_date = cast(' ~ day_literal ~ ' as date)') -%}
-            {%- endfor -%}
-        {%- endif -%}
+    {%- endfor -%}
+    {%- for table in tables if table.history -%}
+        {%- do experiment_analysis.xp_write_results_spark_snapshot(
+                experiment_analysis.xp_write_results_staging(database, schema, table.name),
+                table, types) -%}
     {%- endfor -%}
     {%- for table in tables -%}
-        {%- set relation = api.Relation.create(database=database, schema=schema,
-                                               identifier=table.name, type='table') -%}
-        {%- do experiment_analysis.xp_write_results_run('drop table if exists ' ~ relation) -%}
-        {%- do experiment_analysis.xp_write_results_run('alter table ' ~ relation.incorporate(path={'identifier': table.name ~ '__xp_staging'})
-                         ~ ' rename to ' ~ relation) -%}
+        {%- set staging = experiment_analysis.xp_write_results_staging(database, schema, table.name) -%}
+        {%- do experiment_analysis.xp_write_results_run('drop table if exists '
+                ~ staging.incorporate(path={'identifier': table.name})) -%}
+        {%- do experiment_analysis.xp_write_results_run('alter table ' ~ staging ~ ' rename to '
+                ~ staging.incorporate(path={'identifier': table.name})) -%}
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- The staging table of a result table (Spark). -#}
+{% macro xp_write_results_staging(database, schema, name) -%}
+    {{ return(api.Relation.create(database=database, schema=schema,
+                                  identifier=name ~ '__xp_staging', type='table')) }}
+{%- endmacro %}
+
+{#- Replace the snapshots of the staged table's dates in its history table (Spark). An insert
+    into a partition is by position: in the table's own column order (added columns come
+    after the older ones), with nulls for columns the contract no longer has. -#}
+{% macro xp_write_results_spark_snapshot(staging, table, types) -%}
+    {%- set history = staging.incorporate(path={'identifier': table.history}) -%}
+    {%- set existing = experiment_analysis.xp_write_results_prepare(
+            history, table.columns, types, partition_by='analysis_date') -%}
+    {%- set contract = table.columns | map(attribute='name') | list -%}
+    {%- set selected = [] -%}
+    {%- for column in existing if column.name | lower != 'analysis_date' -%}
+        {%- if column.name | lower in contract -%}
+            {%- do selected.append(adapter.quote(column.name | lower)) -%}
+        {%- else -%}
+            {%- do selected.append('cast(null as ' ~ column.dtype ~ ')') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for day in table.dates -%}
+        {%- set day_literal = experiment_analysis.xp_string_literal(day) -%}
+        {%- do experiment_analysis.xp_write_results_run('insert overwrite table ' ~ history
+                ~ ' partition (analysis_date = ' ~ day_literal ~ ') select '
+                ~ selected | join(', ') ~ ' from ' ~ staging
+                ~ ' where analysis_date = cast(' ~ day_literal ~ ' as date)') -%}
     {%- endfor -%}
 {%- endmacro %}
 

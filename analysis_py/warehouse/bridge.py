@@ -386,11 +386,18 @@ class Warehouse:
         """
         from dbt_common.exceptions import DbtRuntimeError
 
-        options = self._macro("xp_write_results_options")
+        # dbt's `target` in Jinja lacks some settings (Spark's method): passed as arguments.
+        credentials = self._target.config.credentials
+        options = self._macro(
+            "xp_write_results_options", method=getattr(credentials, "method", None)
+        )
         connections = self._adapter.connections
         with tempfile.TemporaryDirectory(prefix="xp-results-") as directory:
             files = Path(directory) if options["files"] else None
             loads = [_load(name, frame, files) for name, frame in tables.items()]
+            # dbt's column queries of the reads may have opened a transaction: it is ended,
+            # so that the write's own transaction holds the write alone.
+            self._rollback()
             try:
                 connections.begin()
                 self._macro(

@@ -52,14 +52,18 @@ def fail_statement(
 
 
 def inserts_into(table: str) -> Callable[[str], bool]:
-    """Matches the statements that insert rows into ``table`` (any schema, any quoting)."""
+    """Matches the statements that insert rows into ``table`` or its staging table.
+
+    In any schema, with any quoting; Spark writes the staging table (macros/xp_write_results.sql).
+    """
 
     def matches(sql: str) -> bool:
         words = sql.split(None, 3)
         return (
             len(words) >= 3
             and words[0].lower() == "insert"
-            and words[2].replace('"', "").replace("`", "").rsplit(".", 1)[-1] == table
+            and words[2].replace('"', "").replace("`", "").rsplit(".", 1)[-1]
+            in (table, f"{table}__xp_staging")
         )
 
     return matches
