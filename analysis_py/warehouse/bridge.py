@@ -197,12 +197,12 @@ _PROFILE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 def _profile_error(text: str, project_dir: Path, profiles_dir: Path) -> ProfileError:
     """Dbt's error loading the project or target, as one line naming file, profile, target."""
-    text = " ".join(text.split("\n"))
+    message = " ".join(text.split("\n"))
     for pattern, template in _PROFILE_ERRORS:
-        match = pattern.search(text)
+        match = pattern.search(message)
         if match:
             found = match.groupdict()
-            targets = re.findall(r" - (\S+)", text[match.end() :])
+            targets = re.findall(r" - (\S+)", message[match.end() :])
             return ProfileError(
                 template.format(
                     **found,
