@@ -14,15 +14,23 @@
 {% macro default__xp_write_results(database, schema, tables) -%}
     {%- do create_schema(api.Relation.create(database=database, schema=schema)) -%}
     {%- set types = experiment_analysis.xp_write_results_types() -%}
+    {%- set names = [] -%}
+    {%- for table in tables -%}
+        {%- do names.append(table.name) -%}
+        {%- if table.history -%}{%- do names.append(table.history) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- set existing = experiment_analysis.xp_write_results_columns(database, schema, names) -%}
     {%- for table in tables -%}
         {%- set relation = api.Relation.create(database=database, schema=schema,
                                                identifier=table.name, type='table') -%}
-        {%- do experiment_analysis.xp_write_results_prepare(relation, table.columns, types) -%}
+        {%- do experiment_analysis.xp_write_results_prepare(
+                relation, table.columns, types, existing.get(table.name | lower)) -%}
         {%- do experiment_analysis.xp_write_results_run('delete from ' ~ relation) -%}
         {%- do experiment_analysis.xp_write_results_insert(relation, table, types) -%}
         {%- if table.history -%}
             {%- set history = relation.incorporate(path={'identifier': table.history}) -%}
-            {%- do experiment_analysis.xp_write_results_prepare(history, table.columns, types) -%}
+            {%- do experiment_analysis.xp_write_results_prepare(
+                    history, table.columns, types, existing.get(table.history | lower)) -%}
             {%- set names = experiment_analysis.xp_write_results_names(table.columns) -%}
             {%- if table.dates -%}
                 {%- set dates = [] -%}
@@ -78,8 +86,10 @@
     after the older ones), with nulls for columns the contract no longer has. -#}
 {% macro xp_write_results_spark_snapshot(staging, table, types) -%}
     {%- set history = staging.incorporate(path={'identifier': table.history}) -%}
-    {%- set existing = experiment_analysis.xp_write_results_prepare(
-            history, table.columns, types, partition_by='analysis_date') -%}
+    {%- set found = adapter.get_columns_in_relation(history) | map(attribute='name') | map('lower') | list -%}
+    {%- do experiment_analysis.xp_write_results_prepare(
+            history, table.columns, types, found or none, partition_by='analysis_date') -%}
+    {%- set existing = adapter.get_columns_in_relation(history) -%}
     {%- set contract = table.columns | map(attribute='name') | list -%}
     {%- set selected = [] -%}
     {%- for column in existing if column.name | lower != 'analysis_date' -%}
@@ -98,24 +108,46 @@
     {%- endfor -%}
 {%- endmacro %}
 
-{#- The table with every contract column: created if it is missing; one that an earlier
-    version wrote gains the columns added since (null in its older rows). Returns the
-    table's columns, as dbt's Column objects, in the table's order. -#}
-{% macro xp_write_results_prepare(relation, columns, types, partition_by=none) -%}
-    {%- do experiment_analysis.xp_write_results_run(experiment_analysis.xp_write_results_create_table(relation, columns, types, partition_by)) -%}
-    {%- set existing = adapter.get_columns_in_relation(relation) -%}
-    {%- set names = existing | map(attribute='name') | map('lower') | list -%}
-    {%- set missing = [] -%}
-    {%- for column in columns if column.name | lower not in names -%}
-        {%- do missing.append(column) -%}
-    {%- endfor -%}
-    {%- if missing -%}
-        {%- for statement in experiment_analysis.xp_write_results_add_columns(relation, missing, types) -%}
+{#- The table with every contract column: created if it does not exist (`existing` is
+    none), else given the columns an earlier version's table lacks (null in its older rows).
+    `existing`: the table's column names, lower case. -#}
+{% macro xp_write_results_prepare(relation, columns, types, existing, partition_by=none) -%}
+    {%- if existing is none -%}
+        {%- do experiment_analysis.xp_write_results_run(experiment_analysis.xp_write_results_create_table(
+                relation, columns, types, partition_by)) -%}
+    {%- else -%}
+        {%- set missing = [] -%}
+        {%- for column in columns if column.name | lower not in existing -%}
+            {%- do missing.append(column) -%}
+        {%- endfor -%}
+        {%- for statement in (experiment_analysis.xp_write_results_add_columns(relation, missing, types)
+                              if missing else []) -%}
             {%- do experiment_analysis.xp_write_results_run(statement) -%}
         {%- endfor -%}
-        {%- set existing = adapter.get_columns_in_relation(relation) -%}
     {%- endif -%}
-    {{ return(existing) }}
+{%- endmacro %}
+
+{#- The column names (lower case) of those of `names` that exist in the schema, by table name
+    (lower case): one query of the information schema, rather than one per table. -#}
+{% macro xp_write_results_columns(database, schema, names) -%}
+    {%- set tables = [] -%}
+    {%- for name in names -%}
+        {%- do tables.append(experiment_analysis.xp_string_literal(name | lower)) -%}
+    {%- endfor -%}
+    {%- set query -%}
+        select lower(table_name), lower(column_name)
+        from information_schema.columns
+        where lower(table_schema) = lower({{ experiment_analysis.xp_string_literal(schema) }})
+            {%- if database %}
+            and lower(table_catalog) = lower({{ experiment_analysis.xp_string_literal(database) }})
+            {%- endif %}
+            and lower(table_name) in ({{ tables | join(', ') }})
+    {%- endset -%}
+    {%- set found = {} -%}
+    {%- for row in run_query(query) -%}
+        {%- do found.setdefault(row[0], []).append(row[1]) -%}
+    {%- endfor -%}
+    {{ return(found) }}
 {%- endmacro %}
 
 {#- The columns' quoted names, comma-separated. -#}
