@@ -454,8 +454,22 @@ class Warehouse:
         )
 
     def _macro(self, name: str, **kwargs: Any) -> Any:
-        """Run one of our macros through the adapter; its return value."""
-        return self._adapter.execute_macro(name, project=PACKAGE, kwargs=kwargs)
+        """Run one of our macros through the adapter; its return value.
+
+        Raises:
+            WarehouseError: The project lacks the macro (not this release's macros/).
+        """
+        from dbt_common.exceptions import DbtRuntimeError
+
+        try:
+            return self._adapter.execute_macro(name, project=PACKAGE, kwargs=kwargs)
+        except DbtRuntimeError as error:
+            if "could not find a macro" not in str(error):
+                raise
+            raise WarehouseError(
+                f"the dbt project in {self._target.project_dir} has no macro {name}: are "
+                "macros/xp_write_results*.sql of this release in the project?"
+            ) from None
 
 
 def _frame(rows: list[Any], names: list[str], kinds: dict[str, str]) -> pd.DataFrame:
