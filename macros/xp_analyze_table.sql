@@ -14,6 +14,11 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Redshift would otherwise take Postgres's version; it analyzes a table that CREATE TABLE AS
+    made itself, and other tables in the background. -#}
+{% macro redshift__xp_analyze_table() -%}
+{%- endmacro %}
+
 {#- Pre-hook for the night's comparison of new day rows with the stored ones
     (int_subject_metric_days): Postgres estimates the freshly aggregated rows at a handful
     and compares them by nested loop. `set local` holds for the model's transaction only. -#}
@@ -26,4 +31,8 @@
 
 {% macro postgres__xp_avoid_nested_loops() -%}
     set local enable_nestloop = off
+{%- endmacro %}
+
+{#- Redshift would otherwise take Postgres's version, and has no enable_nestloop to set. -#}
+{% macro redshift__xp_avoid_nested_loops() -%}
 {%- endmacro %}

@@ -1,10 +1,27 @@
 {#- Incremental nightly runs (docs/decisions/0005-incremental-nightly-runs.md): a night
     re-reads only the events of its last xp_late_data_days days, and further back only for
     the subjects first exposed since. That assumes rows are only appended, at most
-    xp_late_data_days late (edited rows need `--full-refresh`). Spark has no usable
-    incremental strategy here: the models are tables there, rebuilt every run. -#}
+    xp_late_data_days late (edited rows need `--full-refresh`). -#}
 {% macro xp_incremental_materialization() -%}
-    {{ return('table' if target.type == 'spark' else 'incremental') }}
+    {{ return(adapter.dispatch('xp_incremental_materialization', 'experiment_analysis')()) }}
+{%- endmacro %}
+
+{% macro default__xp_incremental_materialization() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{#- Spark has no usable incremental strategy here: the models are tables there, rebuilt every
+    run. Databricks takes this version too: its incremental materialization passes the
+    strategies no dest_columns and runs each statement on its own, which the replace_subjects
+    strategy below does not expect. -#}
+{% macro spark__xp_incremental_materialization() -%}
+    {{ return('table') }}
+{%- endmacro %}
+
+{#- BigQuery's incremental materialization accepts only merge, insert_overwrite and
+    microbatch, none of which these models use. -#}
+{% macro bigquery__xp_incremental_materialization() -%}
+    {{ return('table') }}
 {%- endmacro %}
 
 {#- The largest value of a column in the model's stored table, read at compile time; none on

@@ -119,3 +119,8 @@
     ({{ column }} is not null and {{ column }} !~* '^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)(e[-+]?[0-9]+)?\s*$'
         and lower(trim({{ column }})) not in ('nan', 'infinity', '-infinity', '+infinity'))
 {%- endmacro %}
+
+{#- BigQuery has no try_cast: SAFE_CAST gives null where the cast would fail. -#}
+{% macro bigquery__xp_unreadable_number(column) -%}
+    ({{ column }} is not null and safe_cast({{ column }} as {{ xp_type_double() }}) is null)
+{%- endmacro %}

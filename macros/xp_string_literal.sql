@@ -13,6 +13,17 @@
     '{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") }}'
 {%- endmacro %}
 
+{#- Snowflake reads a backslash in a string literal as an escape character too, and a quote
+    as two quotes. -#}
+{% macro snowflake__xp_string_literal(value) -%}
+    '{{ value | string | replace("\\", "\\\\") | replace("'", "''") }}'
+{%- endmacro %}
+
+{#- BigQuery escapes a quote only with a backslash, and a quoted string cannot hold a newline. -#}
+{% macro bigquery__xp_string_literal(value) -%}
+    '{{ value | string | replace("\\", "\\\\") | replace("'", "\\'") | replace("\n", "\\n") }}'
+{%- endmacro %}
+
 {#- A config value as a typed SQL literal: null, a number, true/false, or a quoted string.
     Numbers are checked in analysis_py/config/parsing.py and pass through int/float here. -#}
 {% macro xp_config_literal(value, type) -%}

@@ -1,6 +1,7 @@
 {#- A 64-bit float. dbt.type_float() is a 32-bit REAL on DuckDB and Spark, too coarse for
     sums of squares; Postgres has no type named "double", Spark none named
-    "double precision". -#}
+    "double precision". Snowflake and Redshift read "double precision" (the default);
+    Databricks takes Spark's. -#}
 {% macro xp_type_double() -%}
     {{ return(adapter.dispatch('xp_type_double', 'experiment_analysis')()) }}
 {%- endmacro %}
@@ -15,4 +16,9 @@
 
 {% macro spark__xp_type_double() -%}
     double
+{%- endmacro %}
+
+{#- BigQuery names its only 64-bit float FLOAT64. -#}
+{% macro bigquery__xp_type_double() -%}
+    float64
 {%- endmacro %}

@@ -63,6 +63,16 @@
     {{ column }} rlike {{ xp_string_literal(pattern) }}
 {%- endmacro %}
 
+{#- Snowflake's REGEXP_LIKE matches the whole text (it anchors the pattern itself). -#}
+{% macro snowflake__xp_text_matches(column, pattern) -%}
+    regexp_like({{ column }}, {{ xp_string_literal(pattern) }})
+{%- endmacro %}
+
+{#- BigQuery's REGEXP_CONTAINS finds the pattern anywhere: the patterns' ^ and $ anchor it. -#}
+{% macro bigquery__xp_text_matches(column, pattern) -%}
+    regexp_contains({{ column }}, {{ xp_string_literal(pattern) }})
+{%- endmacro %}
+
 {#- The error message of an unparseable value, as SQL text ending in the value itself (a
     constant message would be raised once at planning time, for every row). -#}
 {% macro xp_unparseable_timestamp_message(column, column_name) -%}
@@ -145,6 +155,39 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Snowflake's TIMESTAMP_TZ and TIMESTAMP_LTZ become the UTC wall clock through
+    CONVERT_TIMEZONE, and every other type is cast to TIMESTAMP_NTZ, the type the models'
+    `timestamp` names under Snowflake's default TIMESTAMP_TYPE_MAPPING. Text is not read here
+    yet: reading it needs a parse of ISO 8601 offsets that no one has run on Snowflake. -#}
+{% macro snowflake__xp_utc_timestamp(column, data_type, column_name) -%}
+    {%- if (data_type or '').startswith(('timestamp_tz', 'timestamp_ltz')) -%}
+        cast(convert_timezone('UTC', {{ column }}) as timestamp_ntz)
+    {%- elif (data_type or '').startswith(('varchar', 'text', 'string', 'char')) -%}
+        {{ xp_untested_text_timestamp(column_name) }}
+    {%- else -%}
+        cast({{ column }} as timestamp_ntz)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- BigQuery's TIMESTAMP is an instant, which the models compare and cast to dates in UTC;
+    a DATETIME or DATE cast to TIMESTAMP is read as UTC. Text is not read here yet, as on
+    Snowflake. -#}
+{% macro bigquery__xp_utc_timestamp(column, data_type, column_name) -%}
+    {%- if (data_type or '') == 'string' -%}
+        {{ xp_untested_text_timestamp(column_name) }}
+    {%- else -%}
+        cast({{ column }} as timestamp)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Stops the build at a text timestamp column where no text parse is provided. -#}
+{% macro xp_untested_text_timestamp(column_name) -%}
+    {{ exceptions.raise_compiler_error(
+        "xp: " ~ column_name ~ " holds text; on " ~ target.type ~ " the timestamp columns must "
+        ~ "have a timestamp type (text is read on DuckDB, Postgres and Spark): cast it in a view "
+        ~ "and point the source at the view (docs/engines.md)") }}
+{%- endmacro %}
+
 {% macro xp_require_utc_spark_session() -%}
     {%- if not execute -%}
         {{ return(none) }}
@@ -172,4 +215,20 @@
 {#- Shown in the session's time zone, UTC (see spark__xp_utc_timestamp). -#}
 {% macro spark__xp_utc_now() -%}
     current_timestamp()
+{%- endmacro %}
+
+{#- Snowflake's SYSDATE is the current time in UTC, as a TIMESTAMP_NTZ. -#}
+{% macro snowflake__xp_utc_now() -%}
+    sysdate()
+{%- endmacro %}
+
+{#- BigQuery's CURRENT_TIMESTAMP is an instant, compared in UTC like every TIMESTAMP. -#}
+{% macro bigquery__xp_utc_now() -%}
+    current_timestamp()
+{%- endmacro %}
+
+{#- Redshift's GETDATE is the current time in the session's time zone, UTC unless the session
+    sets another; dbt-redshift takes it for the current UTC time too. -#}
+{% macro redshift__xp_utc_now() -%}
+    getdate()
 {%- endmacro %}

@@ -1,6 +1,6 @@
-"""Start the other engines for the tests: a throw-away Postgres server, and Spark's check.
+"""Start the other engines for the tests: throw-away Postgres and Spark Thrift servers.
 
-The check says whether Spark can run here. CI (CI=true) fails when an engine is missing
+A check says whether Spark can run here. CI (CI=true) fails when an engine is missing
 instead of skipping.
 """
 
@@ -109,6 +109,123 @@ def require_spark() -> None:
         missing_engine("pyspark is not installed (pip install -e '.[test]')")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         missing_engine("Spark needs Java, and none was found")
+
+
+# --- A Spark Thrift server, the way a cluster is reached ------------------------------------
+
+#: The server's own default time zone: not UTC, so that the agreement over Thrift shows the
+#: profile's session parameter (profiles.yml, spark_thrift) is what makes the session UTC.
+SPARK_THRIFT_SERVER_TIME_ZONE = "America/New_York"
+THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
+
+
+def _spark_home() -> Path:
+    """Pyspark's own directory: the pip package is a Spark distribution with spark-submit."""
+    require_spark()
+    try:
+        import pyhive  # noqa: F401
+        import thrift_sasl  # noqa: F401
+    except ImportError as error:
+        missing_engine(
+            f"dbt-spark's thrift method needs PyHive and thrift_sasl ({error}); "
+            "pip install -e '.[test]'"
+        )
+    import pyspark
+
+    home = Path(pyspark.__file__).resolve().parent
+    if not any((home / "jars").glob("spark-hive-thriftserver_*.jar")):
+        missing_engine(f"pyspark at {home} ships no spark-hive-thriftserver jar")
+    return home
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Return once the server accepts connections; fail with its log if it stops or stalls."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"the Spark Thrift server stopped (exit {process.returncode}):\n"
+                + log.read_text(errors="replace")[-3000:]
+            )
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(
+        f"the Spark Thrift server did not accept connections within {timeout:.0f} s:\n"
+        + log.read_text(errors="replace")[-3000:]
+    )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop the server by its own PID: SIGTERM lets Spark shut down, SIGKILL if it hangs."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def throwaway_spark_thrift(startup_timeout: float = 300) -> Iterator[int]:
+    """A local Spark Thrift server (HiveServer2 protocol) on a free port, with no login.
+
+    Its warehouse and Derby metastore live in a temporary directory, deleted afterwards with
+    the server. Yields the port once the server accepts connections.
+    """
+    home = _spark_home()
+    directory = Path(tempfile.mkdtemp(prefix="xp-spark-thrift-"))
+    port = _free_port()
+    log = directory / "server.log"
+    java_options = (
+        f"-Dderby.system.home={directory / 'derby'} -Duser.timezone={SPARK_THRIFT_SERVER_TIME_ZONE}"
+    )
+    command = [
+        str(home / "bin" / "spark-submit"),
+        "--class",
+        THRIFT_SERVER_CLASS,
+        "--master",
+        "local[2]",
+        "--conf",
+        f"spark.sql.warehouse.dir={directory / 'warehouse'}",
+        "--conf",
+        f"spark.driver.extraJavaOptions={java_options}",
+        "--conf",
+        "spark.ui.enabled=false",
+        "--hiveconf",
+        f"hive.server2.thrift.port={port}",
+        "--hiveconf",
+        "hive.server2.thrift.bind.host=127.0.0.1",
+        "spark-internal",
+    ]
+    with log.open("w") as output:
+        # spark-submit execs the JVM, so this PID is the server's own.
+        process = subprocess.Popen(
+            command,
+            cwd=directory,
+            env={**os.environ, "SPARK_HOME": str(home)},
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for_port(port, process, log, startup_timeout)
+        yield port
+    finally:
+        _stop(process)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def spark_thrift_server() -> Iterator[int]:
+    """The port of a throw-away Spark Thrift server shared by the session's tests."""
+    with throwaway_spark_thrift() as port:
+        yield port
 
 
 # --- Runs in another time zone ---------------------------------------------------------------

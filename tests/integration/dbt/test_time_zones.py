@@ -507,7 +507,7 @@ def test_spark_gives_one_utc_time_in_any_zone(tmp_path: Path) -> None:
         "",
         profile,
     )
-    assert without_pin != profile and "timeZone" not in without_pin
+    assert without_pin != profile and "spark.sql.session.timeZone: UTC" not in without_pin
     (unpinned / "profiles.yml").write_text(without_pin)
     steps = [
         {

@@ -175,7 +175,7 @@ def test_user_errors_give_one_line_and_exit_1(
     )
 
     assert main(["analyze", "--project-dir", str(REPO), "--target", "nope"]) == 1
-    targets = "duckdb, postgres, spark, sqlfluff"
+    targets = "duckdb, postgres, spark, spark_thrift, sqlfluff"
     assert f"has no target 'nope' (targets: {targets})" in capsys.readouterr().err
 
 

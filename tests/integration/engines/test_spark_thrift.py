@@ -1,0 +1,119 @@
+"""The demo through a Spark Thrift server gives the same tables as on DuckDB.
+
+A cluster is reached over the network, not in the process: these tests start a throw-away
+Spark Thrift server (tests/engines.py) and use the profile's spark_thrift target, dbt-spark's
+thrift method. The server runs in another time zone than UTC, so agreement also shows that
+the profile's session parameter is what makes the session UTC.
+
+Slow: starts the server, then builds the demo over it.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pandas as pd
+import pytest
+
+from analysis_py.cli import main
+from tests.conftest import REPO, DemoRun
+from tests.tables import TABLE_KEYS, assert_tables_agree
+
+pytestmark = pytest.mark.slow
+
+SCHEMA = "xp_thrift_test"
+TARGET = "spark_thrift"
+MARTS = [table for table in TABLE_KEYS if table.startswith("fct_")]
+
+
+@pytest.fixture
+def thrift_target(spark_thrift_server: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The spark_thrift target pointed at the test's server and schema; returns the port."""
+    monkeypatch.setenv("XP_SPARK_HOST", "127.0.0.1")
+    monkeypatch.setenv("XP_SPARK_PORT", str(spark_thrift_server))
+    monkeypatch.setenv("XP_SPARK_SCHEMA", SCHEMA)
+    return spark_thrift_server
+
+
+def read_table(port: int, table: str, reference: pd.DataFrame) -> pd.DataFrame:
+    """A table of the test's schema, read over Thrift, in the reference's value types.
+
+    PyHive returns a date as text: it is parsed back to the reference's type, so that the
+    comparison sees values, not their transport.
+    """
+    from pyhive import hive
+
+    latest = (
+        f" where analysis_date = (select max(analysis_date) from {SCHEMA}.{table})"
+        if table.endswith("_history")
+        else ""
+    )
+    connection = hive.connect(host="127.0.0.1", port=port, username="xp")
+    try:
+        cursor = connection.cursor()
+        cursor.execute(f"select * from {SCHEMA}.{table}{latest}")
+        names = [d[0] for d in cursor.description]
+        actual = pd.DataFrame(cursor.fetchall(), columns=names)
+    finally:
+        connection.close()
+    for column in reference.columns.intersection(actual.columns):
+        expected = reference[column].dropna()
+        if pd.api.types.is_datetime64_any_dtype(expected):
+            actual[column] = pd.to_datetime(actual[column])
+        elif len(expected) and isinstance(expected.iloc[0], datetime.date):
+            actual[column] = pd.to_datetime(actual[column]).dt.date
+    return actual
+
+
+def test_dbt_build_over_thrift_agrees_with_duckdb(
+    demo_run: DemoRun, thrift_target: int, capsys: pytest.CaptureFixture
+) -> None:
+    """`dbt build --vars "$(xp dbt-vars)"` over Thrift: every mart equals DuckDB's."""
+    from dbt.cli.main import dbtRunner
+
+    at = demo_run.analysis_at.isoformat()
+    capsys.readouterr()
+    assert main(["dbt-vars", "--project-dir", str(REPO), "--analysis-at", at]) == 0
+    variables = capsys.readouterr().out.strip()
+    result = dbtRunner().invoke(
+        [
+            "build",
+            "--project-dir",
+            str(REPO),
+            "--profiles-dir",
+            str(REPO),
+            "--target",
+            TARGET,
+            "--vars",
+            variables,
+        ]
+    )
+    assert result.success, result.exception
+    for table in MARTS:
+        expected = demo_run.query(f"select * from {table}")
+        actual = read_table(thrift_target, table, expected)
+        assert_tables_agree(expected, actual, TABLE_KEYS[table], table)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "the analysis step connects to Spark with its own code, which accepts only "
+        'method: session (analysis_py/warehouse/connection.py: "... uses Spark method '
+        "'thrift'; the analysis step supports method: session\"); it reaches a Thrift "
+        "server once it goes through dbt's adapter (issue 21, item 1)"
+    ),
+)
+def test_xp_run_over_thrift_agrees_with_duckdb(
+    demo_run: DemoRun, thrift_target: int, capsys: pytest.CaptureFixture
+) -> None:
+    """`xp run --target spark_thrift`: every mart and result table equals DuckDB's."""
+    at = demo_run.analysis_at.isoformat()
+    capsys.readouterr()
+    code = main(["run", "--project-dir", str(REPO), "--target", TARGET, "--analysis-at", at])
+    assert code == 0, capsys.readouterr().err
+    for table in TABLE_KEYS:
+        expected = demo_run.query(f"select * from {table}")
+        actual = read_table(thrift_target, table, expected)
+        assert_tables_agree(expected, actual, TABLE_KEYS[table], table)
