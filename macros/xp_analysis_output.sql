@@ -10,11 +10,3 @@
     {{ run_hooks(post_hooks) }}
     {{ return({'relations': []}) }}
 {% endmaterialization %}
-
-{#- Whether a relation exists in the warehouse (the result tables' tests skip until the
-    first analysis has written them). -#}
-{% macro xp_relation_exists(relation) -%}
-    {{ return(adapter.get_relation(
-        database=relation.database, schema=relation.schema, identifier=relation.identifier
-    ) is not none) }}
-{%- endmacro %}

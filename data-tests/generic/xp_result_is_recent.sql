@@ -1,7 +1,7 @@
 {#- The freshness rule of the result tables: fails (with severity warn, a warning) when the
     latest analysis is older than `warn_after_hours`, i.e. a night did not run. -#}
 {% test xp_result_is_recent(model, column, warn_after_hours) %}
-    {%- if execute and xp_relation_exists(model) %}
+    {%- if execute and load_relation(model) is not none %}
         select max({{ column }}) as latest_analysis_at
         from {{ model }}
         having max({{ column }}) is null

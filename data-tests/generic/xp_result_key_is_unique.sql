@@ -2,7 +2,7 @@
     writes the table after `dbt build`, so before the first analysis there is nothing to
     test and the test passes. -#}
 {% test xp_result_key_is_unique(model, columns) %}
-    {%- if execute and xp_relation_exists(model) %}
+    {%- if execute and load_relation(model) is not none %}
         {%- set key = columns | join(', ') %}
         select {{ key }}, count(*) as n_rows
         from {{ model }}
