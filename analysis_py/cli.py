@@ -44,11 +44,18 @@ from analysis_py.presentation.report import write_report
 from analysis_py.presentation.summary import format_summary
 from analysis_py.result_tables import HISTORY_TABLES, LATEST_TABLES
 from analysis_py.run import InterruptedAfterWrite, run_analysis, utc_now
-from analysis_py.warehouse.connection import WarehouseError, check_reachable, connect
+from analysis_py.warehouse.bridge import (
+    DbtTarget,
+    ProfileError,
+    WarehouseError,
+    check_reachable,
+    load_target,
+    open_warehouse,
+    warehouse_location,
+)
 from analysis_py.warehouse.dbt import DbtBuildError, dbt_build, dbt_build_results, dbt_vars
 from analysis_py.warehouse.errors import os_error_cause
 from analysis_py.warehouse.manifest import mart_schema
-from analysis_py.warehouse.profiles import DbtTarget, ProfileError, check_target, load_target
 
 
 class OutputError(RuntimeError):
@@ -120,18 +127,7 @@ def _print_findings(findings: list[Finding]) -> None:
 
 def results_location(target: DbtTarget) -> str:
     """Where the result tables are: the engine, its database or file, and the schema."""
-    settings = target.settings
-    if target.type == "duckdb":
-        path = str(settings.get("path", ""))
-        where = f"DuckDB file {path if path == ':memory:' else Path(path).resolve()}"
-    elif target.type == "postgres":
-        where = (
-            f"Postgres database '{settings.get('dbname') or settings.get('database')}' at "
-            f"{settings.get('host')}:{settings.get('port', 5432)}"
-        )
-    else:
-        where = f"{target.type} target '{target.target_name}'"
-    return f"{where}, schema {mart_schema(target)}"
+    return f"{warehouse_location(target)}, schema {mart_schema(target)}"
 
 
 def _written_line(target: DbtTarget, config: ExperimentConfig, n_comparisons: int) -> str:
@@ -145,7 +141,6 @@ def _written_line(target: DbtTarget, config: ExperimentConfig, n_comparisons: in
 def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
     config = load_config(_config_path(args))
     target = load_target(args.project_dir, args.profiles_dir, args.target)
-    check_target(target)
     if args.report:
         _check_writable(_report_path(args))
     analysis_at = args.analysis_at or utc_now()
@@ -172,7 +167,7 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
     print(_written_line(target, config, n_comparisons))
     if args.report:
         try:
-            path = _render(target, _report_path(args), _descriptions(config))
+            path = _render(target, _report_path(args), config)
         except OSError as error:
             raise OutputError(
                 f"the results were written, but not the report to "
@@ -186,25 +181,22 @@ def _descriptions(config: ExperimentConfig | None) -> dict[str, str]:
     return {e.id: e.description for e in config.experiments} if config else {}
 
 
-def _read_results(target: DbtTarget) -> dict[str, pd.DataFrame]:
+def _read_results(target: DbtTarget, config: ExperimentConfig | None) -> dict[str, pd.DataFrame]:
     """The latest result tables, from wherever the analysis wrote them."""
-    warehouse = connect(target, mart_schema(target))
-    try:
+    with open_warehouse(target, config) as warehouse:
         return {name: warehouse.read_table(name) for name in LATEST_TABLES}
-    finally:
-        warehouse.close()
 
 
-def _render(target: DbtTarget, path: Path, descriptions: dict[str, str]) -> Path:
+def _render(target: DbtTarget, path: Path, config: ExperimentConfig | None) -> Path:
     _progress("writing the report...")
-    tables = _read_results(target)
+    tables = _read_results(target, config)
     return write_report(
         tables["experiment_results"],
         tables["experiment_diagnostics"],
         path,
         tables["experiment_results_over_time"],
         dimensions=tables["experiment_dimension_results"],
-        descriptions=descriptions,
+        descriptions=_descriptions(config),
     )
 
 
@@ -237,7 +229,6 @@ def _command_analyze(args: argparse.Namespace) -> int:
 
 def _command_report(args: argparse.Namespace) -> int:
     target = load_target(args.project_dir, args.profiles_dir, args.target)
-    check_target(target)
     output = _report_path(args)
     _check_writable(output)
     try:
@@ -246,7 +237,7 @@ def _command_report(args: argparse.Namespace) -> int:
         _warn(f"{error}; the report goes without the experiments' descriptions")
         config = None
     try:
-        path = _render(target, output, _descriptions(config))
+        path = _render(target, output, config)
     except OSError as error:
         raise OutputError(f"cannot write the report to {output}: {os_error_cause(error)}") from None
     print(f"Wrote the report to {path.resolve()}")
@@ -270,7 +261,6 @@ def _command_validate(args: argparse.Namespace) -> int:
         return 0
     try:
         target = load_target(args.project_dir, args.profiles_dir, args.target)
-        check_target(target)
         check_reachable(target)
     except (ProfileError, WarehouseError) as error:
         print(f"Checked the file only: {error}")

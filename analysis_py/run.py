@@ -23,9 +23,7 @@ from analysis_py.pipeline.comparisons import (
 )
 from analysis_py.pipeline.scorecard import scorecards
 from analysis_py.result_tables import column_names
-from analysis_py.warehouse.connection import connect
-from analysis_py.warehouse.manifest import mart_schema
-from analysis_py.warehouse.profiles import DbtTarget
+from analysis_py.warehouse.bridge import DbtTarget, Warehouse, open_warehouse
 
 
 class InterruptedAfterWrite(KeyboardInterrupt):
@@ -43,59 +41,56 @@ def run_analysis(
     ``analysis_at`` (UTC, default now) stamps the run; the history keeps one snapshot per
     UTC date of it.
     """
-    warehouse = connect(target, mart_schema(target))
-    try:
-        mart = warehouse.read_table(MART)
-        cross_products = (
-            warehouse.read_table(CROSS_PRODUCTS) if needs_cross_products(config) else None
+    with open_warehouse(target, config) as warehouse:
+        try:
+            tables, results = _analyze_tables(warehouse, config, analysis_at or utc_now())
+            for warning in warehouse.write_results(tables):
+                warn(warning)
+        except KeyboardInterrupt:
+            if warehouse.results_written:
+                raise InterruptedAfterWrite() from None
+            raise
+    return replace(results, over_time=tables["experiment_results_over_time"])
+
+
+def _analyze_tables(
+    warehouse: Warehouse, config: ExperimentConfig, stamp: datetime
+) -> tuple[dict[str, pd.DataFrame], AnalysisResults]:
+    """Read the marts and analyse them: the result tables to write, and the results."""
+    mart = warehouse.read_table(MART)
+    cross_products = warehouse.read_table(CROSS_PRODUCTS) if needs_cross_products(config) else None
+    run_id = uuid.uuid4().hex
+    results = analyze(mart, config, run_id=run_id, analysis_at=stamp, cross_products=cross_products)
+    tables = {
+        "experiment_results": results.results,
+        "experiment_diagnostics": results.diagnostics,
+        "experiment_results_over_time": analyze_slices(
+            warehouse.read_table(DAILY_MART),
+            config,
+            run_id,
+            stamp,
+            slice_columns=("day_number", "as_of_date"),
+            table="experiment_results_over_time",
+        ),
+    }
+    # Replaced even when no experiment has dimensions, so that no earlier config's
+    # breakdowns stay behind next to this run's results.
+    tables["experiment_dimension_results"] = (
+        analyze_slices(
+            warehouse.read_table(DIMENSION_MART),
+            config,
+            run_id,
+            stamp,
+            slice_columns=("dimension_name", "dimension_value"),
+            table="experiment_dimension_results",
         )
-        stamp = analysis_at or utc_now()
-        run_id = uuid.uuid4().hex
-        results = analyze(
-            mart, config, run_id=run_id, analysis_at=stamp, cross_products=cross_products
+        if any(e.dimensions for e in config.experiments)
+        else pd.DataFrame(
+            {name: pd.Series(dtype=object) for name in column_names("experiment_dimension_results")}
         )
-        tables = {
-            "experiment_results": results.results,
-            "experiment_diagnostics": results.diagnostics,
-            "experiment_results_over_time": analyze_slices(
-                warehouse.read_table(DAILY_MART),
-                config,
-                run_id,
-                stamp,
-                slice_columns=("day_number", "as_of_date"),
-                table="experiment_results_over_time",
-            ),
-        }
-        # Replaced even when no experiment has dimensions, so that no earlier config's
-        # breakdowns stay behind next to this run's results.
-        tables["experiment_dimension_results"] = (
-            analyze_slices(
-                warehouse.read_table(DIMENSION_MART),
-                config,
-                run_id,
-                stamp,
-                slice_columns=("dimension_name", "dimension_value"),
-                table="experiment_dimension_results",
-            )
-            if any(e.dimensions for e in config.experiments)
-            else pd.DataFrame(
-                {
-                    name: pd.Series(dtype=object)
-                    for name in column_names("experiment_dimension_results")
-                }
-            )
-        )
-        tables.update(scorecards(tables, config))
-        for warning in warehouse.write_results(tables):
-            warn(warning)
-        results = replace(results, over_time=tables["experiment_results_over_time"])
-    except KeyboardInterrupt:
-        if warehouse.results_written:
-            raise InterruptedAfterWrite() from None
-        raise
-    finally:
-        warehouse.close()
-    return results
+    )
+    tables.update(scorecards(tables, config))
+    return tables, results
 
 
 def utc_now() -> datetime:

@@ -22,9 +22,9 @@ from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from analysis_py.config import load_config
 from analysis_py.run import run_analysis
+from analysis_py.warehouse.bridge import load_target
 from analysis_py.warehouse.dbt import run_dbt
 from analysis_py.warehouse.manifest import manifest_path
-from analysis_py.warehouse.profiles import load_target
 
 PROJECT_DIR = Path(os.environ.get("XP_DBT_PROJECT_DIR", ".")).resolve()
 CONFIG = load_config(os.environ.get("XP_CONFIG") or PROJECT_DIR / "experiments.yml")

@@ -157,7 +157,7 @@ import sys
 from pathlib import Path
 from analysis_py.config import load_config
 from analysis_py.warehouse.dbt import run_dbt
-from analysis_py.warehouse.profiles import load_target
+from analysis_py.warehouse.bridge import load_target
 host = Path(sys.argv[1])
 target, config = load_target(host), load_config(host / "experiments.yml")
 """

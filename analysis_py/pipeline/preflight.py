@@ -32,8 +32,8 @@ from analysis_py.config import (
     ExperimentConfig,
     Metric,
 )
+from analysis_py.warehouse.bridge import DbtTarget
 from analysis_py.warehouse.dbt import DbtBuildError, run_dbt
-from analysis_py.warehouse.profiles import DbtTarget
 
 #: Rows read from the start of each table to check that text parses as numbers or times.
 SAMPLE_ROWS = 10_000

@@ -6,11 +6,22 @@ import json
 import os
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analysis_py.config import ExperimentConfig
 from analysis_py.warehouse.errors import error_cause, os_error_cause
-from analysis_py.warehouse.profiles import DbtTarget, adapter_package
+
+if TYPE_CHECKING:  # bridge.py imports this module: the target's class is for types only
+    from analysis_py.warehouse.bridge import DbtTarget
+
+
+#: The pip package of an adapter type, where it is not dbt-<type>.
+ADAPTER_PACKAGES = {"spark": "dbt-spark[session]"}
+
+
+def adapter_package(adapter_type: str) -> str:
+    """What to pip install for dbt's adapter of this target type."""
+    return ADAPTER_PACKAGES.get(adapter_type, f"dbt-{adapter_type}")
 
 
 class DbtBuildError(RuntimeError):
@@ -109,24 +120,39 @@ def analysis_time_text(analysis_at: datetime) -> str:
     return analysis_at.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def parse_project(target: DbtTarget, config: ExperimentConfig | None) -> Any:
+    """Dbt's manifest of the target's project, parsed as `dbt parse` does.
+
+    With the vars every other dbt call of the run passes, so that dbt's partial parsing
+    reuses the last invocation's work.
+
+    Raises:
+        DbtBuildError: The project does not parse.
+    """
+    return run_dbt("parse", target, config, ["--quiet", "--no-write-json"])
+
+
 def run_dbt(
     command: str,
     target: DbtTarget,
-    config: ExperimentConfig,
+    config: ExperimentConfig | None,
     extra_args: list[str] | None = None,
     analysis_at: datetime | None = None,
     *,
     callbacks: list[Callable[[Any], None]] | None = None,
-) -> None:
+) -> Any:
     """Run a dbt command (build, parse, run-operation, ...) on the target's project.
 
     Args:
         command: The dbt command.
         target: The dbt target: project, profiles directory and target name.
-        config: The experiment config, passed as dbt vars.
+        config: The experiment config, passed as dbt vars (none: the project's own vars).
         extra_args: Further arguments for the command.
         analysis_at: The analysis time (UTC), if the command builds models.
         callbacks: Receive every dbt event.
+
+    Returns:
+        What the command returns through dbt's programmatic API (for parse, the manifest).
 
     Raises:
         DbtBuildError: dbt failed; one line names the cause.
@@ -144,8 +170,7 @@ def run_dbt(
         str(target.profiles_dir),
         "--target",
         target.target_name,
-        "--vars",
-        json.dumps(config.to_dbt_vars()),
+        *(["--vars", json.dumps(config.to_dbt_vars())] if config else []),
         *(extra_args or []),
     ]
     # The analysis time changes every night: as an environment variable it leaves the vars
@@ -168,7 +193,7 @@ def run_dbt(
         if previous is not None:
             os.environ[ANALYSIS_AT_VARIABLE] = previous
     if result.success:
-        return
+        return result.result
     if result.exception is not None:
         raise _exception_error(command, target, result.exception)
     raise DbtBuildError(f"dbt {command} failed: " + _node_failures(result.result, errors))

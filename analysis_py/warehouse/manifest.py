@@ -14,9 +14,7 @@ from pathlib import Path
 import yaml
 
 from analysis_py.marts import MART
-from analysis_py.warehouse.profiles import DbtTarget
-
-PACKAGE = "experiment_analysis"
+from analysis_py.warehouse.bridge import PACKAGE, DbtTarget
 
 
 def manifest_path(project_dir: str | Path) -> Path:
@@ -34,7 +32,7 @@ def mart_schema(target: DbtTarget) -> str:
     Read from the manifest of the last dbt invocation on this kind of engine, else the
     target's own schema.
     """
-    default = str(target.settings.get("schema") or "main")
+    default = target.schema
     try:
         manifest = json.loads(manifest_path(target.project_dir).read_text())
     except (OSError, ValueError):

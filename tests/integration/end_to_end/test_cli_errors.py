@@ -26,11 +26,11 @@ import pytest
 
 from analysis_py import cli, run
 from analysis_py.cli import main
-from analysis_py.warehouse import connection as warehouse
-from analysis_py.warehouse.connection import WarehouseError, connect, error_cause
+from analysis_py.warehouse.bridge import ProfileError, load_target
 from analysis_py.warehouse.dbt import _node_failures
-from analysis_py.warehouse.profiles import load_target
+from analysis_py.warehouse.errors import error_cause
 from tests.conftest import DEMO_ANALYSIS_AT, REPO, SEEDS, DemoRun
+from tests.integration.engines.faults import fail_statement, inserts_into
 
 AT = DEMO_ANALYSIS_AT.isoformat()
 RESULT_TABLES = ("experiment_results", "experiment_diagnostics", "experiment_dimension_results")
@@ -428,37 +428,19 @@ ANALYZE = ["analyze", "--project-dir", str(REPO)]
 FULL_DISK = duckdb.IOException('Could not write file "copy.duckdb.wal": No space left on device')
 
 
-class FailingConnection:
-    """A DuckDB connection whose statements starting with ``fail_on`` raise ``error``.
+def inject(monkeypatch: pytest.MonkeyPatch, fail_on: str, error: BaseException = FULL_DISK) -> None:
+    """The analysis step's first statement starting with ``fail_on`` raises ``error``.
 
     A failed commit has ended the transaction (as DuckDB's does), so a rollback after it
     fails too.
     """
 
-    def __init__(
-        self, connection: duckdb.DuckDBPyConnection, fail_on: str, error: BaseException
-    ) -> None:
-        self.connection, self.fail_on, self.error = connection, fail_on, error
+    def fail(manager, add_query) -> None:
+        if fail_on.lower() == "commit":
+            add_query(manager, "rollback", auto_begin=False)
+        raise error
 
-    def execute(self, sql: str, *args):
-        if self.fail_on and sql.startswith(self.fail_on):
-            if sql == "commit":
-                self.connection.execute("rollback")
-            raise self.error
-        return self.connection.execute(sql, *args)
-
-    def __getattr__(self, name: str):
-        return getattr(self.connection, name)
-
-
-def inject(monkeypatch: pytest.MonkeyPatch, fail_on: str, error: BaseException = FULL_DISK) -> None:
-    original = warehouse.DuckDBWarehouse.__init__
-
-    def init(self, target, schema=None):
-        original(self, target, schema)
-        self.connection = FailingConnection(self.connection, fail_on, error)
-
-    monkeypatch.setattr(warehouse.DuckDBWarehouse, "__init__", init)
+    fail_statement(monkeypatch, lambda sql: sql.lower().startswith(fail_on.lower()), fail)
 
 
 def test_a_full_disk_at_commit_names_the_disk_and_keeps_the_results(
@@ -534,24 +516,21 @@ def test_ctrl_c_is_one_line_and_exit_130(
     from dbt.cli.main import dbtRunner, dbtRunnerResult
 
     before = result_tables(demo_copy)
-    monkeypatch.setattr(
-        dbtRunner,
-        "invoke",
-        lambda self, args: dbtRunnerResult(success=False, exception=KeyboardInterrupt()),
-    )
-    assert main(["run", "--project-dir", str(REPO)]) == 130
+    with monkeypatch.context() as interrupt:
+        interrupt.setattr(
+            dbtRunner,
+            "invoke",
+            lambda self, args: dbtRunnerResult(success=False, exception=KeyboardInterrupt()),
+        )
+        assert main(["run", "--project-dir", str(REPO)]) == 130
     assert capsys.readouterr().err == "xp: interrupted; the previous results are intact\n"
 
-    def interrupted(self, name, frame):
-        raise KeyboardInterrupt
-
-    original = warehouse.DuckDBWarehouse._replace_table
-    monkeypatch.setattr(warehouse.DuckDBWarehouse, "_replace_table", interrupted)
-    assert main(ANALYZE) == 130
+    with monkeypatch.context() as interrupt:
+        fail_statement(interrupt, inserts_into("experiment_results"), KeyboardInterrupt())
+        assert main(ANALYZE) == 130
     assert capsys.readouterr().err == "xp: interrupted; the previous results are intact\n"
     assert_unchanged(before, demo_copy)
 
-    monkeypatch.setattr(warehouse.DuckDBWarehouse, "_replace_table", original)
     inject(monkeypatch, "checkpoint", KeyboardInterrupt())
     assert main(ANALYZE) == 130
     assert capsys.readouterr().err == "xp: interrupted after the new results were written\n"
@@ -601,10 +580,17 @@ def test_a_missing_adapter_names_the_package_to_install(
         "not installed: pip install dbt-snowflake"
     )
 
-    # Simulated: dbt-postgres is installed, its driver psycopg2 is not.
+    # Simulated: dbt-postgres is installed, its driver psycopg2 is not (dbt imports the
+    # adapter afresh, and the import of psycopg2 fails).
+    for name in [name for name in sys.modules if name.startswith("dbt.adapters.postgres")]:
+        monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "psycopg2", None)
-    with pytest.raises(WarehouseError, match="cannot import psycopg2: pip install dbt-postgres"):
-        connect(load_target(REPO, target="postgres"))
+    with pytest.raises(
+        ProfileError,
+        match="dbt target 'postgres' has type 'postgres', but Python cannot import psycopg2: "
+        "pip install dbt-postgres",
+    ):
+        load_target(REPO, target="postgres")
 
 
 @pytest.mark.parametrize(

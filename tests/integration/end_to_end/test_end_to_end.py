@@ -14,8 +14,8 @@ from analysis_py.cli import main
 from analysis_py.presentation.labels import VERDICT_LABEL, ordered_results
 from analysis_py.presentation.summary import format_summary
 from analysis_py.result_tables import TABLES, column_names
-from analysis_py.warehouse import connection as warehouse
 from tests.conftest import REPO, DemoRun, n_comparisons
+from tests.integration.engines.faults import fail_statement, inserts_into
 from tests.tables import TABLE_KEYS, assert_tables_agree
 
 
@@ -79,22 +79,18 @@ def test_failed_write_keeps_previous_results(
     monkeypatch.setenv("XP_DUCKDB_PATH", str(copy))
     before = DemoRun(copy, demo_run.config).query("select * from experiment_results")
 
-    original = warehouse.DuckDBWarehouse._replace_table
+    def real_error(manager, add_query) -> None:
+        add_query(manager, "select * from no_such_table", auto_begin=False)  # DuckDB's own
 
-    def fail_on_diagnostics(self, name, frame):
-        if name == "experiment_diagnostics":
-            self.connection.execute("select * from no_such_table")  # a real DuckDB error
-        original(self, name, frame)
-
-    monkeypatch.setattr(warehouse.DuckDBWarehouse, "_replace_table", fail_on_diagnostics)
-    assert main(["analyze", "--project-dir", str(REPO)]) == 1
+    with monkeypatch.context() as fault:
+        fail_statement(fault, inserts_into("experiment_diagnostics"), real_error)
+        assert main(["analyze", "--project-dir", str(REPO)]) == 1
     error = capsys.readouterr().err
     assert error.startswith("xp: error: writing the result tables failed, previous results kept")
     after = DemoRun(copy, demo_run.config).query("select * from experiment_results")
     assert after.run_id.tolist() == before.run_id.tolist()
     assert len(after) == len(before)
 
-    monkeypatch.setattr(warehouse.DuckDBWarehouse, "_replace_table", original)
     assert main(["analyze", "--project-dir", str(REPO)]) == 0
     rerun = DemoRun(copy, demo_run.config).query("select * from experiment_results")
     assert rerun.run_id.nunique() == 1 and rerun.run_id[0] != before.run_id[0]
@@ -355,8 +351,8 @@ def test_history_written_by_an_earlier_version_gains_the_new_columns(
 def test_dbt_unit_tests_pass(demo_run: DemoRun, monkeypatch: pytest.MonkeyPatch) -> None:
     """`xp run` leaves dbt's unit tests out of the nightly build; they run here instead."""
     from analysis_py.config import load_config
+    from analysis_py.warehouse.bridge import load_target
     from analysis_py.warehouse.dbt import run_dbt
-    from analysis_py.warehouse.profiles import load_target
 
     monkeypatch.setenv("XP_DUCKDB_PATH", str(demo_run.path))
     target = load_target(REPO)

@@ -192,6 +192,8 @@ def test_report_output_is_relative_to_the_project_directory(
     project.mkdir()
     for name in ("dbt_project.yml", "profiles.yml", "experiments.yml"):
         shutil.copy(REPO / name, project / name)
+    for folder in ("models", "macros", "data-tests", "seeds"):  # the report reads through dbt
+        (project / folder).symlink_to(REPO / folder)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)

@@ -95,16 +95,6 @@ def test_dbt_build_over_thrift_agrees_with_duckdb(
         assert_tables_agree(expected, actual, TABLE_KEYS[table], table)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "the analysis step connects to Spark with its own code, which accepts only "
-        'method: session (analysis_py/warehouse/connection.py: "... uses Spark method '
-        "'thrift'; the analysis step supports method: session\"); it reaches a Thrift "
-        "server once it goes through dbt's adapter (issue 21, item 1)"
-    ),
-)
 def test_xp_run_over_thrift_agrees_with_duckdb(
     demo_run: DemoRun, thrift_target: int, capsys: pytest.CaptureFixture
 ) -> None:
