@@ -1,9 +1,12 @@
 {#- The analysis time (UTC 'YYYY-MM-DD HH:MM:SS') cuts exposures and events, so that a
     rerun for the same time reproduces a past day's results. `xp run` passes it in the
-    environment (XP_ANALYSIS_AT) rather than as a var, so that a new time each night does
-    not make dbt re-parse the project; the var xp_analysis_at works too. -#}
+    environment (XP_ANALYSIS_AT) rather than as a var, since a new var each night would make
+    dbt re-parse the whole project; the var xp_analysis_at works too. The variable is read
+    only when dbt executes: read while parsing, dbt would note it and re-parse every model
+    that calls this macro whenever its value changes, that is every night. -#}
 {% macro xp_analysis_at() -%}
-    {%- set value = var('xp_analysis_at', none) or env_var('XP_ANALYSIS_AT', '') or none -%}
+    {%- set from_environment = env_var('XP_ANALYSIS_AT', '') if execute else '' -%}
+    {%- set value = var('xp_analysis_at', none) or from_environment or none -%}
     {%- if value is not none
             and not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}', value | string) -%}
         {{ exceptions.raise_compiler_error(

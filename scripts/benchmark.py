@@ -1,6 +1,6 @@
 """Benchmark the pipeline against the engine's floor, on generated data at a chosen scale.
 
-    python scripts/benchmark.py --events 10_000_000 --subjects 1_000_000
+    python scripts/benchmark.py --events 10_000_000 --subjects 1_000_000 [--json FILE]
 
 Prints, for one data set (5 experiments, 10 metrics = 5 event names × {sum, count},
 14-day windows, 14-day pre-exposure covariates, ~10% duplicate exposure rows):
@@ -9,7 +9,9 @@ Prints, for one data set (5 experiments, 10 metrics = 5 event names × {sum, cou
   sources are the generated tables (dbt start-up with a warm parse cache, as on a night,
   models, tests and the analysis included);
 - the floor, measured in the same run: one bare DuckDB query in a fresh process that reads
-  the same events, joins them to first exposures and reduces them to per-variant sums;
+  the same events, joins them to first exposures and reduces them to per-variant sums; it
+  runs three times (twice before the pipeline, once after) and every ratio uses the median,
+  so that one noisy sample does not swing them all;
 - their ratio, and each one's peak memory (max RSS of the process);
 - the state floor: the floor's per-subject values (one row per subject, a column per metric
   and covariate) written to a table in a scratch file, then summed per variant: the least
@@ -17,14 +19,23 @@ Prints, for one data set (5 experiments, 10 metrics = 5 event names × {sum, cou
 - incremental nights (NIGHTS): a fresh build at an analysis time, then `xp run` one day
   later, which reads only the recent events (macros/xp_incremental.sql); the night as a
   fraction of that full build, and the same ratio for dbt's own elapsed time (its models
-  and tests, from run_results.json: the part of a run that scales with the data);
+  and tests, as dbt's "Finished running" line reports it: the part of a run that scales
+  with the data);
 - the start-up floor: the least any run through dbt costs here. A fresh process imports
   what `xp run` imports, and dbt runs one view of the host project with its parse cache
   warm: no data is read, no test or analysis runs;
 - peers on the same Parquet files, each in a fresh process (scripts/benchmark_peers.py): a
   pandas + statsmodels pipeline, and tea-tasting on a per-subject table built in DuckDB;
+- the analysis step alone (reading the marts, the statistics, writing the result tables),
+  in this process on the pipeline's warehouse;
 - the Python step alone for 10,000 comparisons, from a synthetic mart: its first call in
-  the process, as `xp run` makes it, and the median of three.
+  the process, as `xp run` makes it, and the median of five.
+
+With --json FILE it also writes the figures as one JSON object (seconds and GB): floor_s,
+startup_floor_s, pipeline_s, pipeline_dbt_s, analysis_s, night_after_s, night_after_dbt_s,
+build_after_s, night_during_s, night_during_dbt_s, build_during_s, python_10k_s,
+python_10k_first_s, floor_peak_gb, pipeline_peak_gb, events, subjects, floor_samples_s and
+machine.
 """
 
 from __future__ import annotations
@@ -33,9 +44,11 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from datetime import datetime
@@ -172,24 +185,40 @@ from datetime import datetime
 import analysis_py.cli  # noqa: F401  (the analysis stack that xp run imports)
 run_dbt("run", target, config, ["--select", "stg_experimentation__events"],
         datetime.fromisoformat(sys.argv[2]))
+# Leave as `xp` does (analysis_py.cli.console): exit handlers, no interpreter teardown.
+import atexit, os
+atexit._run_exitfuncs()
+os._exit(0)
 """
 )
 
 
-def dbt_elapsed(host: Path) -> float:
-    """Dbt's own elapsed time (models and tests) in the host's last run."""
-    return json.loads((host / "target" / "run_results.json").read_text())["elapsed_time"]
+# dbt's last line of a command: "Finished running ... in 0 hours 0 minutes and 9.87 seconds
+# (9.87s)." `xp run` runs two dbt builds (the models, then the result tables): the first
+# line is the models' build.
+DBT_FINISHED = re.compile(r"Finished running .* \((\d+(?:\.\d+)?)s\)")
 
 
-def measured(command: list[str], env: dict | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS in GB) of a command run in a fresh process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{process.stderr.read().decode()[-3000:]}")
-    return wall, usage.ru_maxrss / 1024 / 1024
+def dbt_elapsed(output: str) -> float:
+    """Dbt's own elapsed time (models and tests) of the first build in `xp run`'s output."""
+    found = DBT_FINISHED.search(output)
+    if found is None:
+        raise SystemExit(f"no 'Finished running' line from dbt in:\n{output[-3000:]}")
+    return float(found.group(1))
+
+
+def measured(command: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in GB, stdout) of a command run in a fresh process."""
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, env=env, stdout=stdout, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        stdout.seek(0)
+        stderr.seek(0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{' '.join(command)} failed:\n{stderr.read()[-3000:]}")
+        return wall, usage.ru_maxrss / 1024 / 1024, stdout.read()
 
 
 # The per-subject values: first exposures, and each subject's events in its window and
@@ -258,7 +287,7 @@ def floor_sql() -> str:
 def python_step_seconds(comparisons: int = 10_000) -> tuple[float, float]:
     """Wall times of analyze() on a synthetic mart with this many comparisons.
 
-    Returns its first call in this process (as `xp run` makes it) and the median of three.
+    Returns its first call in this process (as `xp run` makes it) and the median of five.
     """
     experiments = comparisons // 10
     config = parse_config(benchmark_config(experiments), "benchmark")
@@ -311,11 +340,34 @@ def python_step_seconds(comparisons: int = 10_000) -> tuple[float, float]:
     for column in RATIO_SUM_COLUMNS:  # no ratio metrics here
         mart[column] = np.nan
     timings = []
-    for _ in range(3):
+    for _ in range(5):
         start = time.perf_counter()
         analyze(mart, config, "benchmark", datetime(2026, 1, 1))
         timings.append(time.perf_counter() - start)
     return timings[0], statistics.median(timings)
+
+
+# The analysis step alone, in a fresh process on the warehouse the pipeline run left: one
+# untimed call imports what the step needs (`xp run` has imported it before it reaches the
+# step), then one timed call reads the marts, analyses them and writes the result tables.
+ANALYSIS_STEP = (
+    HOST_DBT
+    + """
+import time
+from datetime import datetime
+from analysis_py.run import run_analysis
+analysis_at = datetime(2026, 3, 10)
+run_analysis(target, config, analysis_at, warn=lambda _: None)
+start = time.perf_counter()
+run_analysis(target, config, analysis_at, warn=lambda _: None)
+print(time.perf_counter() - start)
+"""
+)
+
+
+def analysis_step_seconds(host: Path, env: dict) -> float:
+    """Wall time of the analysis step alone (read the marts, analyse, write the results)."""
+    return float(measured([sys.executable, "-c", ANALYSIS_STEP, str(host)], env)[2].split()[-1])
 
 
 def machine() -> str:
@@ -337,6 +389,7 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=1_000_000)
     parser.add_argument("--experiments", type=int, default=5)
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/xp-benchmark"))
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args()
 
     data = args.work_dir / f"data-{args.events}-{args.subjects}"
@@ -350,11 +403,10 @@ def main() -> None:
     database = args.work_dir / "warehouse.duckdb"
 
     env = {**os.environ, "DO_NOT_TRACK": "1"}
-    floor_wall, floor_memory = measured(
-        [sys.executable, "-c", FLOOR_SCRIPT, str(database), floor_sql()], env
-    )
+    floor_command = [sys.executable, "-c", FLOOR_SCRIPT, str(database), floor_sql()]
+    floor_samples = [measured(floor_command, env)[:2] for _ in range(2)]
     scratch = args.work_dir / "state-floor.duckdb"
-    state_floor_wall, _ = measured(
+    state_floor_wall, _, _ = measured(
         [
             sys.executable,
             "-c",
@@ -373,31 +425,66 @@ def main() -> None:
     subprocess.run(
         [sys.executable, "-c", WARM_PARSE, str(host)], env=env, check=True, capture_output=True
     )
-    pipeline_wall, pipeline_memory = measured([xp, "run", "--project-dir", str(host)], env)
+    pipeline_wall, pipeline_memory, output = measured([xp, "run", "--project-dir", str(host)], env)
+    pipeline_dbt = dbt_elapsed(output)
+    analysis_wall = analysis_step_seconds(host, env)
+    floor_samples.append(measured(floor_command, env)[:2])
     nights = {}
     for name, (before, night) in NIGHTS.items():
         make_host_project(args.work_dir, data, args.experiments)  # a fresh warehouse
-        before_wall, _ = measured(
+        before_wall, _, output = measured(
             [xp, "run", "--project-dir", str(host), "--analysis-at", before], env
         )
-        before_dbt = dbt_elapsed(host)
-        night_wall, night_memory = measured(
+        before_dbt = dbt_elapsed(output)
+        night_wall, night_memory, output = measured(
             [xp, "run", "--project-dir", str(host), "--analysis-at", night], env
         )
-        nights[name] = (before_wall, before_dbt, night_wall, dbt_elapsed(host), night_memory)
+        nights[name] = (before_wall, before_dbt, night_wall, dbt_elapsed(output), night_memory)
     # After the last night, with its analysis time: dbt's parse cache is as that night left it.
-    startup_wall, _ = measured(
+    startup_wall, _, _ = measured(
         [sys.executable, "-c", STARTUP_FLOOR, str(host), list(NIGHTS.values())[-1][1]], env
     )
     peers = {
         path: measured(
             [sys.executable, str(REPO / "scripts" / "benchmark_peers.py"), path, str(data)], env
-        )
+        )[:2]
         for path in ("tea-tasting", "pandas")
     }
     python_seconds = python_step_seconds()
+    after, during = nights["after enrollment"], nights["during enrollment"]
+    figures = {
+        "floor_s": statistics.median(wall for wall, _ in floor_samples),
+        "startup_floor_s": startup_wall,
+        "pipeline_s": pipeline_wall,
+        "pipeline_dbt_s": pipeline_dbt,
+        "analysis_s": analysis_wall,
+        "night_after_s": after[2],
+        "night_after_dbt_s": after[3],
+        "build_after_s": after[0],
+        "build_after_dbt_s": after[1],
+        "night_during_s": during[2],
+        "night_during_dbt_s": during[3],
+        "build_during_s": during[0],
+        "build_during_dbt_s": during[1],
+        "python_10k_s": python_seconds[1],
+        "python_10k_first_s": python_seconds[0],
+        "floor_peak_gb": max(memory for _, memory in floor_samples),
+        "pipeline_peak_gb": pipeline_memory,
+        "state_floor_s": state_floor_wall,
+        "events": counts["events"],
+        "subjects": counts["subjects"],
+        "floor_samples_s": [wall for wall, _ in floor_samples],
+        "machine": machine(),
+    }
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    print_table(figures, counts, nights, peers)
 
-    print(f"machine: {machine()}")
+
+def print_table(figures: dict, counts: dict, nights: dict, peers: dict) -> None:
+    """The figures as a Markdown table, ratios against the floor of the same run."""
+    floor_wall = figures["floor_s"]
+    print(f"machine: {figures['machine']}")
     print(
         f"data: {counts['events']:,} events, {counts['subjects']:,} subjects, "
         f"{counts['assignment_rows']:,} assignment rows, {counts['experiments']} experiments, "
@@ -405,21 +492,28 @@ def main() -> None:
     )
     print("| path | wall time | peak memory |\n|---|---|---|")
     print(
-        f"| floor: one DuckDB query (first exposures, join, per-variant sums) | "
-        f"{floor_wall:.1f} s | {floor_memory:.2f} GB |"
+        f"| floor: one DuckDB query (first exposures, join, per-variant sums), median of "
+        f"{len(figures['floor_samples_s'])} | {floor_wall:.1f} s | "
+        f"{figures['floor_peak_gb']:.2f} GB |"
     )
     print(
         f"| pipeline: `xp run` (dbt build with tests, analysis, write-back) | "
-        f"{pipeline_wall:.1f} s | {pipeline_memory:.2f} GB |"
+        f"{figures['pipeline_s']:.1f} s | {figures['pipeline_peak_gb']:.2f} GB |"
     )
-    print(f"| ratio pipeline / floor | {pipeline_wall / floor_wall:.2f}× | |")
+    print(f"| ratio pipeline / floor | {figures['pipeline_s'] / floor_wall:.2f}× | |")
+    print(
+        f"| pipeline: dbt's elapsed (models and tests) + the analysis step, against the floor | "
+        f"{figures['pipeline_dbt_s']:.1f} s + {figures['analysis_s']:.2f} s "
+        f"({(figures['pipeline_dbt_s'] + figures['analysis_s']) / floor_wall:.2f}× floor) | |"
+    )
     print(
         f"| state floor: the floor's per-subject values written to a table, then summed | "
-        f"{state_floor_wall:.1f} s ({state_floor_wall / floor_wall:.2f}× floor) | |"
+        f"{figures['state_floor_s']:.1f} s ({figures['state_floor_s'] / floor_wall:.2f}× floor) | |"
     )
     print(
         f"| start-up floor: `xp run`'s imports and dbt on one view, no data read | "
-        f"{startup_wall:.1f} s ({startup_wall / floor_wall:.2f}× floor) | |"
+        f"{figures['startup_floor_s']:.1f} s "
+        f"({figures['startup_floor_s'] / floor_wall:.2f}× floor) | |"
     )
     for name, (before, night) in NIGHTS.items():
         before_wall, before_dbt, night_wall, night_dbt, night_memory = nights[name]
@@ -435,6 +529,10 @@ def main() -> None:
             f"| {name}: ratio night / full build | {night_wall / before_wall:.0%} "
             f"(dbt's elapsed: {night_dbt / before_dbt:.0%}) | |"
         )
+        print(
+            f"| {name}: night against the floor | {night_wall / floor_wall:.2f}× "
+            f"(dbt's elapsed: {night_dbt / floor_wall:.2f}×) | |"
+        )
     for path, label in (
         ("tea-tasting", "tea-tasting on a per-subject table built in DuckDB"),
         ("pandas", "pandas merge/groupby + statsmodels OLS"),
@@ -444,8 +542,8 @@ def main() -> None:
             f"| peer: {label} | {wall:.1f} s ({wall / floor_wall:.2f}× floor) | {memory:.2f} GB |"
         )
     print(
-        f"| Python step alone, 10,000 comparisons: first call / median of 3 | "
-        f"{python_seconds[0]:.3f} s / {python_seconds[1]:.3f} s | |"
+        f"| Python step alone, 10,000 comparisons: first call / median of 5 | "
+        f"{figures['python_10k_first_s']:.3f} s / {figures['python_10k_s']:.3f} s | |"
     )
 
 
