@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast, get_args
 
+from analysis_py.config.dates import analysed_traffic, check_dates, phases, timestamp
 from analysis_py.config.schema import (
     Entry,
     Key,
@@ -115,6 +116,7 @@ _EVENT_SOURCE = Table(
     Key("timestamp_column", _column, required=True),
     Key("value_column", optional(_column)),
     Key("event_name_column", optional(_column)),
+    Key("partition_date_column", optional(_column)),
 )
 
 
@@ -441,7 +443,13 @@ _EXPERIMENT = Table(
     Key("id", _data_value, required=True),
     Key("variants", _variants, required=True),
     Key("control", _control, required=True),
-    Key("traffic", _traffic, required=True),
+    # Dates and phases (analysis_py/config/dates.py); traffic is the analysed phase's then.
+    Key("phases", phases(_traffic)),
+    Key("analysis_phase", text),
+    Key("start_at", timestamp),
+    Key("end_at", timestamp),
+    Rule("", check_dates),
+    Key("traffic", _traffic, default_from=analysed_traffic),
     Key("metrics", _metric_roles, required=True, spread=True),
     Key("lookback_days", whole_number(1), required=True),
     Key("confidence_level", number(0, 1, expected="a number between 0 and 1 (exclusive)")),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from functools import cached_property
 from typing import Any, Literal, get_args
 
@@ -101,6 +102,7 @@ class EventSource:
     timestamp_column: str
     value_column: str | None = None
     event_name_column: str | None = None
+    partition_date_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,9 +176,38 @@ class AnalysisSettings:
     noninferiority_margin: float | None = None
 
 
+#: The name of the one phase that plain ``start_at`` / ``end_at`` declare.
+SINGLE_PHASE_NAME = "main"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A span of an experiment with one traffic split: exposures in ``[start_at, end_at)``.
+
+    Times are naive datetimes in UTC; ``end_at`` None leaves the phase open (running).
+    """
+
+    name: str
+    start_at: datetime
+    end_at: datetime | None
+    traffic: dict[str, float]
+
+    def dbt_vars(self) -> dict[str, Any]:
+        """The phase as dbt receives it: UTC times as 'YYYY-MM-DD HH:MM:SS[.ffffff]' text."""
+        return {
+            "name": self.name,
+            "start_at": self.start_at.isoformat(" "),
+            "end_at": self.end_at.isoformat(" ") if self.end_at else None,
+        }
+
+
 @dataclass(frozen=True)
 class Experiment:
-    """An experiment: its arms, control, expected traffic split and metrics with roles."""
+    """An experiment: its arms, control, expected traffic split and metrics with roles.
+
+    ``traffic`` is the split of the analysed phase (:attr:`analysed_phase`) when the
+    experiment has phases.
+    """
 
     id: str
     variants: tuple[str, ...]
@@ -190,6 +221,24 @@ class Experiment:
     analysis: AnalysisSettings = AnalysisSettings()
     dimensions: tuple[str, ...] = ()
     max_dimension_values: int = DEFAULT_MAX_DIMENSION_VALUES
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    phases: tuple[Phase, ...] = ()
+    analysis_phase: str | None = None
+
+    @property
+    def analysed_phase(self) -> Phase | None:
+        """The phase whose exposures count: ``analysis_phase``, else the last one.
+
+        Plain ``start_at`` / ``end_at`` are one phase with the experiment's traffic; an
+        experiment with neither nor phases has none (every exposure counts).
+        """
+        if self.phases:
+            named = [p for p in self.phases if p.name == self.analysis_phase]
+            return named[0] if named else self.phases[-1]
+        if self.start_at is None:
+            return None
+        return Phase(SINGLE_PHASE_NAME, self.start_at, self.end_at, self.traffic)
 
     def role(self, metric_id: str) -> Role:
         """The role of a metric of this experiment; primary unless the config says otherwise."""
@@ -226,7 +275,7 @@ class ExperimentConfig:
         body = {
             "schema_version": CONFIG_SCHEMA_VERSION,
             "metrics": [self._metric_vars(m) for m in self.metrics.values()],
-            "event_sources": [asdict(s) for s in self.event_sources.values()],
+            "event_sources": [self._event_source_vars(s) for s in self.event_sources.values()],
             "experiments": [
                 {
                     "id": e.id,
@@ -239,6 +288,7 @@ class ExperimentConfig:
                     "cuped": e.analysis.cuped,
                     "dimensions": list(e.dimensions),
                     "max_dimension_values": e.max_dimension_values,
+                    **self._phase_vars(e),
                 }
                 for e in self.experiments
             ],
@@ -265,6 +315,24 @@ class ExperimentConfig:
         return any(
             self.metrics[c].matured_subjects_only for c in self.metrics[metric_id].components
         )
+
+    @staticmethod
+    def _phase_vars(experiment: Experiment) -> dict[str, Any]:
+        """``{"phase": ...}`` for an experiment bounded in time, else nothing.
+
+        Only the analysed phase reaches dbt: the others change no row, so editing them
+        leaves the hash, and the incremental tables, as they were.
+        """
+        phase = experiment.analysed_phase
+        return {"phase": phase.dbt_vars()} if phase else {}
+
+    @staticmethod
+    def _event_source_vars(source: EventSource) -> dict[str, Any]:
+        """The source's fields; ``partition_date_column`` only when set, as for phases."""
+        fields = asdict(source)
+        if fields["partition_date_column"] is None:
+            del fields["partition_date_column"]
+        return fields
 
     @staticmethod
     def _metric_vars(m: Metric) -> dict[str, Any]:

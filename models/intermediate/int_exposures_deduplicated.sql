@@ -13,9 +13,13 @@
 {%- set new_exposures_from = xp_new_exposures_from(this) %}
 with
 
+{#- Only exposures inside each experiment's analysed phase count (macros/xp_time_bounds.sql):
+    a subject's first exposure is its first one inside the phase. #}
 all_assignments as (
     select * from {{ ref('stg_experimentation__assignments') }}
-    where {{ xp_before_analysis_at('assigned_at') }}
+    where
+        {{ xp_before_analysis_at('assigned_at') }}
+        and {{ xp_exposure_time_condition('assigned_at', 'experiment_id') }}
 ),
 {%- if new_exposures_from %}
 

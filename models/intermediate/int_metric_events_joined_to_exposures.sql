@@ -30,6 +30,9 @@ events_{{ suffix }} as (
 
 source_{{ suffix }} as (
     select * from {{ source(event_source['source_name'], event_source['table_name']) }}
+    where
+        {{ xp_event_partition_condition(event_source.get('partition_date_column'),
+                                        event_source['id']) }}
 ),
 
 events_{{ suffix }} as (
@@ -55,6 +58,9 @@ events_{{ suffix }} as (
         {{ xp_before_analysis_at(xp_utc_timestamp(
             source(event_source['source_name'], event_source['table_name']),
             event_source['timestamp_column'])) }}
+        and {{ xp_event_time_condition(xp_utc_timestamp(
+            source(event_source['source_name'], event_source['table_name']),
+            event_source['timestamp_column']), event_source['id']) }}
 ),
 {%- endif %}
 

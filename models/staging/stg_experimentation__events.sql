@@ -2,8 +2,11 @@
 {{ xp_demo_dependency('demo_events') }}
 with
 
+{#- Only the days any metric can use (macros/xp_time_bounds.sql): on the date partition
+    column too, when the var xp_events_partition_date_column names one. #}
 source as (
     select * from {{ source('experimentation', 'events') }}
+    where {{ xp_event_partition_condition(xp_events_partition_date_column(), 'events') }}
 ),
 
 renamed as (
@@ -17,6 +20,11 @@ renamed as (
         {%- for column in xp_event_filter_columns() %},
         {{ adapter.quote(column) }} as {{ column }}{% endfor %}
     from source
+),
+
+final as (
+    select * from renamed
+    where {{ xp_event_time_condition('event_at', 'events') }}
 )
 
-select * from renamed
+select * from final
