@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 from analysis_py.config.schema import Convert, Key, Location, Table, walk
@@ -51,7 +51,7 @@ def timestamp(at: Location, value: Any) -> datetime:
     else:
         raise at.error(f"must be {_TIMESTAMP_HINT}, got {value!r}")
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return moment
 
 
