@@ -196,5 +196,5 @@
     out. When one of those macros changes, tests/integration/dbt/test_incremental_state.py fails and prints
     the new value. -#}
 {% macro xp_incremental_macros_version() -%}
-    {{ return('0c2b50c84ff1ec6a') }}
+    {{ return('e33e0b76a8c11b1d') }}
 {%- endmacro %}
