@@ -21,18 +21,18 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import importlib
 import json
 import os
 import sys
+import threading
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import NoReturn, TextIO
-
-import pandas as pd
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from analysis_py.config import ConfigError, ExperimentConfig, load_config
-from analysis_py.pipeline.comparisons import AnalysisError
+from analysis_py.errors import AnalysisError, InterruptedAfterWrite
 from analysis_py.pipeline.preflight import (
     Finding,
     PreflightError,
@@ -41,10 +41,7 @@ from analysis_py.pipeline.preflight import (
     raise_for_errors,
 )
 from analysis_py.presentation.formatting import plural
-from analysis_py.presentation.report import write_report
-from analysis_py.presentation.summary import format_summary
 from analysis_py.result_tables import HISTORY_TABLES, LATEST_TABLES
-from analysis_py.run import InterruptedAfterWrite, run_analysis, utc_now
 from analysis_py.warehouse.bridge import (
     DbtTarget,
     ProfileError,
@@ -54,9 +51,26 @@ from analysis_py.warehouse.bridge import (
     open_warehouse,
     warehouse_location,
 )
-from analysis_py.warehouse.dbt import DbtBuildError, dbt_build, dbt_build_results, dbt_vars
+from analysis_py.warehouse.dbt import (
+    DbtBuildError,
+    dbt_build,
+    dbt_build_results,
+    dbt_vars,
+    utc_now,
+)
 from analysis_py.warehouse.errors import os_error_cause
 from analysis_py.warehouse.manifest import mart_schema
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: What the analysis and its output need (pandas, scipy, the report's templates): imported
+#: while dbt builds, on a thread of its own, rather than before the build starts.
+ANALYSIS_STACK = (
+    "analysis_py.run",
+    "analysis_py.presentation.summary",
+    "analysis_py.presentation.report",
+)
 
 
 class OutputError(RuntimeError):
@@ -153,9 +167,14 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
         flags = ["--full-refresh"] if args.full_refresh else []
         if not colour_enabled(sys.stdout):
             flags.append("--no-use-colors")
+        importing = import_in_background(ANALYSIS_STACK)
         # Stale incremental state rebuilds by itself inside dbt (docs/decisions/0009).
         dbt_build(target, config, flags, analysis_at)
+        importing.join()
         print()
+    from analysis_py.presentation.summary import format_summary
+    from analysis_py.run import run_analysis
+
     n_comparisons = sum(len(e.metrics) * len(e.treatments) for e in config.experiments)
     _progress(f"analysing {plural(n_comparisons, 'comparison')} and writing the result tables...")
     results = run_analysis(target, config, analysis_at, warn=_warn)
@@ -178,6 +197,26 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
     return 0
 
 
+def import_in_background(modules: tuple[str, ...]) -> threading.Thread:
+    """Start importing ``modules`` on a daemon thread; join it before using them.
+
+    dbt spends most of a build waiting on the warehouse, so the imports cost the run little
+    there. Should one fail, the thread ends quietly and the import that follows the join
+    raises the error where it is reported.
+    """
+
+    def import_all() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # raised again by the import after the join
+                return
+
+    thread = threading.Thread(target=import_all, name="xp-imports", daemon=True)
+    thread.start()
+    return thread
+
+
 def _descriptions(config: ExperimentConfig | None) -> dict[str, str]:
     return {e.id: e.description for e in config.experiments} if config else {}
 
@@ -189,6 +228,8 @@ def _read_results(target: DbtTarget, config: ExperimentConfig | None) -> dict[st
 
 
 def _render(target: DbtTarget, path: Path, config: ExperimentConfig | None) -> Path:
+    from analysis_py.presentation.report import write_report
+
     _progress("writing the report...")
     tables = _read_results(target, config)
     return write_report(

@@ -10,12 +10,19 @@ import math
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 
 def missing(value: Any) -> bool:
-    """Whether a value is null: None, pandas' NA or NaN."""
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+    """Whether a value is null: None, pandas' NA or NaN.
+
+    pandas is imported here, not with the module, so that `xp` can format its messages
+    before the analysis stack is loaded (analysis_py.cli imports it while dbt builds).
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return True
+    import pandas as pd
+
+    return value is pd.NA
 
 
 def percent(value: Any, digits: int = 1) -> str:

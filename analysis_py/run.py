@@ -9,11 +9,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pandas as pd
 
 from analysis_py.config import ExperimentConfig
+from analysis_py.errors import InterruptedAfterWrite
 from analysis_py.marts import CROSS_PRODUCTS, DAILY_MART, DIMENSION_MART, MART
 from analysis_py.pipeline.comparisons import (
     AnalysisResults,
@@ -24,10 +25,7 @@ from analysis_py.pipeline.comparisons import (
 from analysis_py.pipeline.scorecard import scorecards
 from analysis_py.result_tables import column_names
 from analysis_py.warehouse.bridge import DbtTarget, Warehouse, open_warehouse
-
-
-class InterruptedAfterWrite(KeyboardInterrupt):
-    """Interrupted once the new results were committed."""
+from analysis_py.warehouse.dbt import utc_now
 
 
 def run_analysis(
@@ -91,8 +89,3 @@ def _analyze_tables(
     )
     tables.update(scorecards(tables, config))
     return tables, results
-
-
-def utc_now() -> datetime:
-    """Now, in UTC, as a naive timestamp to the second (how the result tables store it)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)

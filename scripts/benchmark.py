@@ -182,9 +182,11 @@ STARTUP_FLOOR = (
     HOST_DBT
     + """
 from datetime import datetime
-import analysis_py.cli  # noqa: F401  (the analysis stack that xp run imports)
+from analysis_py import cli  # what xp run imports, and the analysis stack as it imports it
+importing = cli.import_in_background(cli.ANALYSIS_STACK)
 run_dbt("run", target, config, ["--select", "stg_experimentation__events"],
         datetime.fromisoformat(sys.argv[2]))
+importing.join()
 # Leave as `xp` does (analysis_py.cli.console): exit handlers, no interpreter teardown.
 import atexit, os
 atexit._run_exitfuncs()

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from analysis_py.config import ExperimentConfig
+from analysis_py.errors import AnalysisError
 from analysis_py.marts import (
     CROSS_PRODUCTS,
     MART,
@@ -47,10 +48,6 @@ from analysis_py.stats.ttest import (
 def needs_cross_products(config: ExperimentConfig) -> bool:
     """True when an experiment uses CUPED++, which reads the cross-products mart."""
     return any(e.analysis.cuped == "multi" for e in config.experiments)
-
-
-class AnalysisError(ValueError):
-    """The statistics mart cannot be analysed as it stands; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -27,15 +27,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from analysis_py.config import ExperimentConfig
 from analysis_py.marts import MART
 from analysis_py.result_tables import TABLES, Column
 from analysis_py.warehouse.dbt import adapter_package, parse_project
 from analysis_py.warehouse.errors import error_cause, first_line
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The dbt project (and package) name our models and macros live in.
 PACKAGE = "experiment_analysis"
@@ -479,6 +480,8 @@ def _frame(rows: list[Any], names: list[str], kinds: dict[str, str]) -> pd.DataF
     float64 (exact decimals too), integers and booleans nullable where a value
     is null, dates and timestamps datetime64; text is left to pandas.
     """
+    import pandas as pd
+
     frame = pd.DataFrame.from_records([tuple(row) for row in rows], columns=names)
     for name in names:
         kind = kinds.get(name, "text")
@@ -501,6 +504,8 @@ def _load(name: str, frame: pd.DataFrame, files: Path | None) -> dict[str, Any]:
 
     The rows go as a Parquet file in ``files`` if given, else as batches of bound values.
     """
+    import pandas as pd
+
     columns = TABLES[name]
     history = f"{name}_history" if f"{name}_history" in TABLES else None
     dates = pd.to_datetime(frame["analysis_date"]).dropna().dt.strftime("%Y-%m-%d")
@@ -524,6 +529,7 @@ def _parquet(frame: pd.DataFrame, columns: tuple[Column, ...], path: Path) -> Pa
 
     Timestamps are naive microseconds (UTC wall-clock times): what every engine reads.
     """
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -563,6 +569,8 @@ def _batches(frame: pd.DataFrame, columns: tuple[Column, ...]) -> list[dict[str,
 
 def _bindable(series: pd.Series, column_type: str) -> list[Any]:
     """One column as plain Python values for a driver to bind."""
+    import pandas as pd
+
     if column_type in ("timestamp", "date"):
         layout = "%Y-%m-%d %H:%M:%S.%f" if column_type == "timestamp" else "%Y-%m-%d"
         series = pd.to_datetime(series).dt.strftime(layout)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from analysis_py.config import ExperimentConfig
@@ -113,6 +113,11 @@ def dbt_vars(config: ExperimentConfig, analysis_at: datetime | None = None) -> d
     if analysis_at is not None:
         variables["xp_analysis_at"] = analysis_time_text(analysis_at)
     return variables
+
+
+def utc_now() -> datetime:
+    """Now, in UTC, as a naive timestamp to the second (how the result tables store it)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
 def analysis_time_text(analysis_at: datetime) -> str:

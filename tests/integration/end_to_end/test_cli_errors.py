@@ -26,6 +26,7 @@ import pytest
 
 from analysis_py import cli, run
 from analysis_py.cli import main
+from analysis_py.presentation import report
 from analysis_py.warehouse.bridge import ProfileError, load_target
 from analysis_py.warehouse.dbt import _node_failures
 from analysis_py.warehouse.errors import error_cause
@@ -555,7 +556,7 @@ def test_an_unwritable_report_path_fails_before_the_run(
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "r.html"))
 
-    monkeypatch.setattr(cli, "write_report", full_disk)
+    monkeypatch.setattr(report, "write_report", full_disk)
     assert main([*ANALYZE, "--report", "--output", str(tmp_path / "r.html")]) == 1
     assert one_line_error(capsys) == (
         f"xp: error: the results were written, but not the report to {tmp_path / 'r.html'}: "
