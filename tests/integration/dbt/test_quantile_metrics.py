@@ -8,65 +8,23 @@ order statistics from numpy's sort, the test from analysis_py.stats.quantile on 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from analysis_py.config import ExperimentConfig, load_config
+from analysis_py.config import ExperimentConfig
 from analysis_py.stats.quantile import RANK_Z, QuantileStatistics, quantile_test, sample_statistics
-from tests.conftest import DEMO_ANALYSIS_AT, REPO, DemoRun
+from tests.conftest import DEMO_ANALYSIS_AT, DemoRun
 from tests.integration.dbt.test_statistics_mart import pandas_subject_values
+from tests.quantiles import duckdb_quantile_run
 
-QUANTILES = """
-event_sources:
-  - id: support_tickets
-    dbt_source: {source: experimentation, table: support_tickets}
-    subject_id_column: user_id
-    timestamp_column: opened_at
-    value_column: minutes_to_resolve
-metrics:
-  - {id: revenue, event_name: purchase, aggregation: sum, window: {start_day: 0, end_day: 14}}
-  - {id: revenue_p90, event_name: purchase, aggregation: quantile, quantile: 0.9,
-     window: {start_day: 0, end_day: 14}}
-  - {id: revenue_median_of_buyers, event_name: purchase, aggregation: quantile, quantile: 0.5,
-     ignore_zeros: true, window: {start_day: 0, end_day: 14}}
-  - {id: sessions_p75, event_name: session_start, aggregation: quantile, quantile: 0.75,
-     of: count, window: {start_day: 0, end_day: 14}}
-  - {id: ticket_minutes_p90, source: support_tickets, aggregation: quantile, quantile: 0.9,
-     ignore_zeros: true, window: {start_day: 0, end_day: 14}}
-experiments:
-  - id: checkout_redesign
-    variants: [control, treatment]
-    control: control
-    traffic: {control: 0.5, treatment: 0.5}
-    metrics: [revenue, revenue_p90, revenue_median_of_buyers, sessions_p75, ticket_minutes_p90]
-    lookback_days: 7
-  - id: onboarding_flow
-    variants: [control, short_form, guided_tour]
-    control: control
-    traffic: {control: 0.34, short_form: 0.33, guided_tour: 0.33}
-    metrics:
-      primary: [sessions_p75]
-      guardrail: [revenue_p90]
-    lookback_days: 7
-"""
 KEYS = ["experiment_id", "variant_id", "metric_id"]
 
 
 @pytest.fixture(scope="module")
 def quantile_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    from analysis_py.cli import main
-
-    directory = tmp_path_factory.mktemp("quantiles")
-    config_path = directory / "quantiles.yml"
-    config_path.write_text(QUANTILES)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XP_DUCKDB_PATH", str(directory / "quantiles.duckdb"))
-        arguments = ["run", "--project-dir", str(REPO), "--config", str(config_path)]
-        assert main([*arguments, "--analysis-at", DEMO_ANALYSIS_AT.isoformat()]) == 0
-    return DemoRun(Path(directory / "quantiles.duckdb"), load_config(config_path))
+    return duckdb_quantile_run(tmp_path_factory.mktemp("quantiles"))
 
 
 def expected_quantile_mart(config: ExperimentConfig) -> pd.DataFrame:
