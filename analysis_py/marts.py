@@ -15,6 +15,24 @@ CROSS_PRODUCTS = "fct_variant_covariate_cross_products"
 DAILY_MART = "fct_variant_metric_daily_statistics"
 #: The statistics per dimension value.
 DIMENSION_MART = "fct_variant_metric_dimension_statistics"
+#: One row per experiment, variant and quantile metric: the quantile and the order
+#: statistics around it (built only when a quantile metric is configured).
+QUANTILE_MART = "fct_variant_metric_quantiles"
+#: The quantile mart's columns that the analysis reads (QuantileStatistics' fields and keys).
+QUANTILE_MART_COLUMNS = (
+    "experiment_id",
+    "variant_id",
+    "metric_id",
+    "n",
+    "quantile_level",
+    "quantile_value",
+    "rank_lower",
+    "rank_upper",
+    "value_lower",
+    "value_upper",
+    "rank_z",
+    "config_hash",
+)
 #: The sums of every metric: n, Σy, Σy², Σx, Σx², Σxy (y the metric, x its covariate).
 SUM_COLUMNS = ("n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy")
 #: The further sums of ratio metrics (null for other metrics); see RatioStatistics.

@@ -21,7 +21,7 @@ ColumnType = Literal["text", "bigint", "double", "boolean", "timestamp", "date"]
 
 #: Version of the result tables' columns, written on every row. Raised whenever a column is
 #: removed, renamed or changes meaning (adding a column also bumps it); see CHANGELOG.md.
-RESULT_SCHEMA_VERSION = 2
+RESULT_SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,11 @@ class Column:
 
 def _arm_statistics(arm: str) -> list[Column]:
     return [
-        Column(f"{arm}_n", "bigint", f"Analysed subjects in the {arm} arm."),
+        Column(
+            f"{arm}_n",
+            "bigint",
+            f"Analysed subjects in the {arm} arm (of a quantile: those it is over).",
+        ),
         Column(f"{arm}_sum_y", "double", f"Σ metric value over the {arm} arm."),
         Column(f"{arm}_sum_y_squares", "double", f"Σ squared metric value, {arm} arm."),
         Column(f"{arm}_sum_x", "double", f"Σ pre-exposure covariate, {arm} arm."),
@@ -46,8 +50,16 @@ def _arm_statistics(arm: str) -> list[Column]:
 
 def _effect_columns(prefix: str, label: str) -> list[Column]:
     return [
-        Column(f"{prefix}control_mean", "double", f"Control mean ({label})."),
-        Column(f"{prefix}treatment_mean", "double", f"Treatment mean ({label})."),
+        Column(
+            f"{prefix}control_mean",
+            "double",
+            f"Control mean ({label}); the control's quantile when statistic is quantile.",
+        ),
+        Column(
+            f"{prefix}treatment_mean",
+            "double",
+            f"Treatment mean ({label}); the treatment's quantile when statistic is quantile.",
+        ),
         Column(
             f"{prefix}absolute_effect", "double", f"Treatment mean minus control mean ({label})."
         ),
@@ -79,7 +91,11 @@ def _effect_columns(prefix: str, label: str) -> list[Column]:
             "double",
             "Upper bound of the relative effect's interval (delta method).",
         ),
-        Column(f"{prefix}degrees_of_freedom", "double", "Welch-Satterthwaite degrees of freedom."),
+        Column(
+            f"{prefix}degrees_of_freedom",
+            "double",
+            "Welch-Satterthwaite degrees of freedom; null for quantiles (normal intervals).",
+        ),
         Column(
             f"{prefix}p_value",
             "double",
@@ -120,6 +136,17 @@ EXPERIMENT_RESULTS: tuple[Column, ...] = (
         "text",
         "The metric's alternative hypothesis (config): two-sided, greater (treatment mean "
         "higher) or less; one-sided intervals have a null (unbounded) upper or lower bound.",
+    ),
+    Column(
+        "statistic",
+        "text",
+        "What the arms are compared by: mean (for a ratio metric the ratio of means), or "
+        "quantile (aggregation quantile), when every *_mean column holds the arm's quantile.",
+    ),
+    Column(
+        "quantile_level",
+        "double",
+        "The quantile's level (config key quantile), e.g. 0.9; null unless statistic is quantile.",
     ),
     Column("control_variant_id", "text", "The experiment's control variant."),
     Column("treatment_variant_id", "text", "The treatment variant compared with control."),
@@ -181,13 +208,15 @@ EXPERIMENT_RESULTS: tuple[Column, ...] = (
     Column(
         "control_mean_ci_lower",
         "double",
-        "Lower bound of the control mean's t interval (unadjusted, confidence_level).",
+        "Lower bound of the control mean's t interval (unadjusted, confidence_level); of "
+        "its quantile's normal interval when statistic is quantile.",
     ),
     Column("control_mean_ci_upper", "double", "Its upper bound."),
     Column(
         "treatment_mean_ci_lower",
         "double",
-        "Lower bound of the treatment mean's t interval (unadjusted, confidence_level).",
+        "Lower bound of the treatment mean's t interval (unadjusted, confidence_level), or "
+        "of its quantile's.",
     ),
     Column("treatment_mean_ci_upper", "double", "Its upper bound."),
     Column(
@@ -203,7 +232,8 @@ EXPERIMENT_RESULTS: tuple[Column, ...] = (
         "cuped_fallback_reason",
         "text",
         "Why the cuped_ columns equal the unadjusted estimate (no pre-exposure data, or "
-        "a ratio arm without a pre-exposure denominator); empty when CUPED adjusted.",
+        "a ratio arm without a pre-exposure denominator, or a quantile metric, which CUPED "
+        "does not adjust); empty when CUPED adjusted.",
     ),
     *_effect_columns(
         "cupedpp_",
@@ -495,6 +525,8 @@ _SCORECARD_RESULT_COLUMNS = [
     "metric_display_name",
     "metric_role",
     "metric_direction",
+    "statistic",
+    "quantile_level",
     "control_variant_id",
     "treatment_variant_id",
     "control_n",
@@ -625,8 +657,9 @@ adds y - y_prev and y² - y_prev² on each day it moves, so no subject × day gr
 The last day equals `experiment_results` (for CUPED++ experiments the slices use CUPED: the
 cross products are built overall only). Winsorized metrics are capped at the final caps on
 every day. Metrics that count only matured subjects (retention) and metrics with a lower
-winsorization cap are not replayed, so an experiment with such metrics has a smaller
-multiple-testing family here than in `experiment_results`. A day whose own sample-ratio
+winsorization cap are not replayed, nor are quantile metrics (their order statistics are
+computed overall only), so an experiment with such metrics has a smaller multiple-testing
+family here than in `experiment_results`. A day whose own sample-ratio
 check fails has verdict `unhealthy`. Plot the effect and the interval its verdict reads
 (always-valid for sequential experiments) with one query:
 
@@ -642,7 +675,8 @@ One row per experiment, dimension value, metric and treatment, for experiments t
 row). Each experiment keeps its `max_dimension_values` most common values (default 10) and
 gathers the rest as `(other)`. Every slice is analysed like an experiment of its own, with
 its own multiple-testing family and sample-ratio check; the overall rows in
-`experiment_results` are unchanged.""",
+`experiment_results` are unchanged. Quantile metrics are overall only: they have no rows
+here.""",
     "experiment_results_history": """\
 One row per analysis date, experiment, metric and treatment variant: every run's
 `experiment_results`, same columns. A run replaces any earlier snapshot of its own

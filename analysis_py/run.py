@@ -15,7 +15,7 @@ import pandas as pd
 
 from analysis_py.config import ExperimentConfig
 from analysis_py.errors import InterruptedAfterWrite
-from analysis_py.marts import CROSS_PRODUCTS, DAILY_MART, DIMENSION_MART, MART
+from analysis_py.marts import CROSS_PRODUCTS, DAILY_MART, DIMENSION_MART, MART, QUANTILE_MART
 from analysis_py.pipeline.comparisons import (
     AnalysisResults,
     analyze,
@@ -57,8 +57,16 @@ def _analyze_tables(
     """Read the marts and analyse them: the result tables to write, and the results."""
     mart = warehouse.read_table(MART)
     cross_products = warehouse.read_table(CROSS_PRODUCTS) if needs_cross_products(config) else None
+    quantiles = warehouse.read_table(QUANTILE_MART) if config.has_quantile_metrics else None
     run_id = uuid.uuid4().hex
-    results = analyze(mart, config, run_id=run_id, analysis_at=stamp, cross_products=cross_products)
+    results = analyze(
+        mart,
+        config,
+        run_id=run_id,
+        analysis_at=stamp,
+        cross_products=cross_products,
+        quantiles=quantiles,
+    )
     tables = {
         "experiment_results": results.results,
         "experiment_diagnostics": results.diagnostics,

@@ -45,6 +45,7 @@ from analysis_py.config.types import (
     AGGREGATIONS,
     DEFAULT_EVENT_SOURCE,
     FILTER_OPERATORS,
+    QUANTILE_LEVELS,
     ROLES,
     Alternative,
     AnalysisSettings,
@@ -56,6 +57,7 @@ from analysis_py.config.types import (
     Filter,
     Metric,
     MultipleTesting,
+    QuantileOf,
     Role,
     Threshold,
     ThresholdOf,
@@ -286,10 +288,69 @@ _EVENT_METRIC = Table(
 )
 
 
+# Quantile metrics: an event metric whose arms are compared by a quantile of its values.
+
+
+def _quantile_level(at: Location, value: Any) -> float:
+    low, high = QUANTILE_LEVELS
+    if not is_finite_number(value) or not low <= value <= high:
+        raise at.error(f"must be a number from {low:g} to {high:g}, e.g. 0.5 or 0.9, got {value!r}")
+    return float(value)
+
+
+def _quantile_not_winsorized(at: Location) -> None:
+    """A cap would move the quantile's order statistics: quantiles need none (they are robust)."""
+    if at.parsed.get("winsorize") is not None:
+        raise at.error("a quantile is not winsorized: its order statistics need the raw values")
+
+
+def _quantile_source_has_values(at: Location) -> None:
+    source_id = at.parsed["source"]
+    source = _sources(at).get(source_id)
+    if at.parsed["quantile_of"] == "sum" and source is not None and source.value_column is None:
+        raise at.error(f"event source {source_id!r} has no value_column to sum (use of: count)")
+
+
+_QUANTILE_METRIC = Table(
+    *_EVENT_METRIC,
+    Key("quantile", _quantile_level, required=True),
+    Key("of", one_of(get_args(QuantileOf)), default="sum", field_name="quantile_of"),
+    Rule("of", _quantile_source_has_values),
+    Key("ignore_zeros", boolean),
+    Rule("winsorize", _quantile_not_winsorized),
+)
+
+
+def _check_quantile_not_a_component(
+    at: Location, metric: Metric, metrics: dict[str, Metric]
+) -> None:
+    """A ratio divides means: a quantile metric cannot be its numerator or denominator."""
+    for key in ("numerator", "denominator"):
+        component = metrics.get(getattr(metric, key))
+        if component is not None and component.is_quantile:
+            raise at.sub(key).error(
+                f"{component.id!r} is a quantile metric; a ratio divides the means of event "
+                "metrics (sum, count, ...)"
+            )
+
+
+def _sequential_not_for_quantiles(at: Location) -> None:
+    """The asymptotic confidence sequence is proven for means, not for quantiles."""
+    metrics = at.known["metrics"]
+    quantiles = [m for m in at.parsed["metrics"] if metrics[m].is_quantile]
+    if at.parsed["analysis"].sequential and quantiles:
+        raise at.error(
+            f"always-valid intervals are for means; metric '{quantiles[0]}' is a quantile "
+            "(list it in an experiment without sequential, or set sequential: false)"
+        )
+
+
 def _metric_table(raw: Any) -> Table:
     """A ratio metric has a numerator and a denominator; any other a window of events."""
     if isinstance(raw, dict) and raw.get("aggregation") == "ratio":
         return _RATIO_METRIC
+    if isinstance(raw, dict) and raw.get("aggregation") == "quantile":
+        return _QUANTILE_METRIC
     return _EVENT_METRIC
 
 
@@ -457,6 +518,7 @@ _EXPERIMENT = Table(
     Key("analysis", mapping(_ANALYSIS, AnalysisSettings), default=AnalysisSettings()),
     Rule("analysis.noninferiority_margin", _margin_needs_guardrails),
     Rule("analysis.sequential", _sequential_needs_two_sided),
+    Rule("analysis.sequential", _sequential_not_for_quantiles),
     Key("dimensions", _dimensions),
     Key("max_dimension_values", whole_number(1)),
 )
@@ -506,6 +568,9 @@ def _metrics(at: Location, value: Any) -> dict[str, Metric]:
     for index, metric in enumerate(metrics.values()):
         if metric.is_ratio:
             _check_ratio(at.entry_item(index, {"id": metric.id}), metric, metrics)
+            _check_quantile_not_a_component(
+                at.entry_item(index, {"id": metric.id}), metric, metrics
+            )
     return metrics
 
 

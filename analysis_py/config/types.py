@@ -18,7 +18,7 @@ from typing import Any, Literal, get_args
 from analysis_py import defaults
 
 Aggregation = Literal[
-    "sum", "count", "conversion", "distinct_days", "threshold", "retention", "ratio"
+    "sum", "count", "conversion", "distinct_days", "threshold", "retention", "ratio", "quantile"
 ]
 AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
 #: Aggregations of events; a ratio metric divides two such metrics instead.
@@ -26,6 +26,12 @@ EVENT_AGGREGATIONS = tuple(a for a in AGGREGATIONS if a != "ratio")
 Direction = Literal["increase", "decrease"]
 #: What a threshold metric counts up to ``at_least``: events, or the sum of their values.
 ThresholdOf = Literal["count", "sum"]
+#: What a quantile metric takes the quantile of: each subject's sum of event values in the
+#: window, or its count of events.
+QuantileOf = Literal["sum", "count"]
+#: The quantile levels a metric may ask for (GrowthBook's limits): beyond them the order
+#: statistics that bound the interval fall outside any realistic sample.
+QUANTILE_LEVELS = (0.001, 0.999)
 #: The alternative hypothesis of a metric's tests (tea-tasting's names): "greater" means the
 #: treatment's mean is higher than the control's.
 Alternative = Literal["two-sided", "greater", "less"]
@@ -127,6 +133,10 @@ class Metric:
 
     ``matured_subjects_only`` counts only subjects whose window has ended at the analysis
     time (always so for ``retention``: 1 if any event in the window, e.g. days 7-14).
+
+    A quantile metric (aggregation ``quantile``) compares the arms' ``quantile`` (e.g. 0.9)
+    of each subject's ``quantile_of`` (sum or count) in the window; subjects without events
+    count as 0 unless ``ignore_zeros`` leaves every subject whose value is 0 out.
     """
 
     id: str
@@ -144,6 +154,9 @@ class Metric:
     numerator: str = ""
     denominator: str = ""
     source: str = DEFAULT_EVENT_SOURCE
+    quantile: float | None = None
+    quantile_of: QuantileOf = "sum"
+    ignore_zeros: bool = False
 
     @property
     def label(self) -> str:
@@ -154,6 +167,16 @@ class Metric:
     def is_ratio(self) -> bool:
         """Whether this is a ratio of two event metrics."""
         return self.aggregation == "ratio"
+
+    @property
+    def is_quantile(self) -> bool:
+        """Whether this metric compares a quantile of the per-subject values, not their mean."""
+        return self.aggregation == "quantile"
+
+    @property
+    def value_aggregation(self) -> str:
+        """How dbt aggregates a subject's events into its value: a quantile's ``quantile_of``."""
+        return self.quantile_of if self.is_quantile else self.aggregation
 
     @property
     def components(self) -> tuple[str, ...]:
@@ -347,7 +370,7 @@ class ExperimentConfig:
         return {
             "id": m.id,
             "event_name": m.event_name,
-            "aggregation": m.aggregation,
+            "aggregation": m.value_aggregation,
             "window_start_seconds": m.window.start_seconds,
             "window_end_seconds": m.window.end_seconds,
             "threshold_of": m.threshold.of if m.threshold else None,
@@ -357,7 +380,24 @@ class ExperimentConfig:
             "winsorize_lower": m.winsorize.lower if m.winsorize else None,
             "matured_subjects_only": m.matured_subjects_only,
             "source": m.source,
+            **ExperimentConfig._quantile_vars(m),
         }
+
+    @staticmethod
+    def _quantile_vars(m: Metric) -> dict[str, Any]:
+        """A quantile metric's further keys; none for other metrics, whose hash stays as it was.
+
+        dbt computes a quantile metric's per-subject values like those of its ``quantile_of``
+        aggregation; the quantile mart (fct_variant_metric_quantiles) reads these keys.
+        """
+        if not m.is_quantile:
+            return {}
+        return {"quantile": m.quantile, "ignore_zeros": m.ignore_zeros}
+
+    @property
+    def has_quantile_metrics(self) -> bool:
+        """Whether an experiment lists a quantile metric (dbt then builds the quantile mart)."""
+        return any(self.metrics[m].is_quantile for e in self.experiments for m in e.metrics)
 
     @cached_property
     def hash(self) -> str:

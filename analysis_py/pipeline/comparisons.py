@@ -32,8 +32,17 @@ from analysis_py.pipeline.decisions import (
 from analysis_py.pipeline.diagnostics import experiment_diagnostics
 from analysis_py.pipeline.health import sample_ratio
 from analysis_py.pipeline.multi_covariate import multi_covariate_arms
+from analysis_py.pipeline.quantiles import (
+    NOT_CUPED_REASON,
+    quantile_arms,
+    quantile_estimates,
+    quantile_levels,
+    quantile_mart_problem,
+    quantile_statuses,
+)
 from analysis_py.pipeline.statuses import comparison_status
 from analysis_py.result_tables import RESULT_SCHEMA_VERSION, column_names
+from analysis_py.stats.quantile import QuantileStatistics
 from analysis_py.stats.sufficient_statistics import RatioStatistics, SufficientStatistics
 from analysis_py.stats.ttest import (
     ESTIMATE_FIELDS,
@@ -71,6 +80,8 @@ def analyze(
     run_id: str,
     analysis_at: datetime,
     cross_products: pd.DataFrame | None = None,
+    *,
+    quantiles: pd.DataFrame | None = None,
 ) -> AnalysisResults:
     """Analyse every experiment of ``config`` from the rows of its marts.
 
@@ -81,17 +92,20 @@ def analyze(
         analysis_at: The analysis time (UTC), stamped on every row.
         cross_products: The cross-products mart's rows; needed when an experiment uses
             CUPED++.
+        quantiles: The quantile mart's rows; needed when an experiment has a quantile
+            metric.
 
     Returns:
         The rows of experiment_results and experiment_diagnostics, in their contract's
         columns.
 
     Raises:
-        AnalysisError: The mart cannot be analysed (see :func:`checked_mart`), or a
-            comparison uses CUPED++ and ``cross_products`` is None.
+        AnalysisError: The mart cannot be analysed (see :func:`checked_mart`), a
+            comparison uses CUPED++ and ``cross_products`` is None, or a quantile metric's
+            arm has no row in ``quantiles``.
     """
     mart = checked_mart(mart, config)
-    results = _comparisons(mart, config, cross_products)
+    results = _comparisons(mart, config, cross_products, quantiles=quantiles)
     diagnostics = experiment_diagnostics(mart, config, results)
     results = with_health_verdicts(results, diagnostics)
     for frame in (results, diagnostics):
@@ -251,24 +265,33 @@ def _comparisons(
     config: ExperimentConfig,
     cross_products: pd.DataFrame | None,
     slice_columns: tuple[str, ...] = (),
+    *,
+    quantiles: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per experiment, metric and treatment, with every estimate, status and decision.
 
-    With ``slice_columns`` (the mart's slice keys), one row per slice of each too.
+    With ``slice_columns`` (the mart's slice keys), one row per slice of each too; quantile
+    metrics are then left out (their mart is overall only).
     """
     frame = _comparison_rows(mart, config, slice_columns)
     is_ratio = _is_ratio(frame, config)
     # Ratio metrics are not part of CUPED++: ratio CUPED decides for them.
     frame.loc[is_ratio & (frame["cuped_mode"] == "multi").to_numpy(), "cuped_mode"] = "single"
+    frame, is_quantile = _with_statistic(frame, config)
     frame = _with_arm_sums(frame, mart, slice_columns)
     # The estimates are collected as arrays and joined to the frame once: adding ~100
     # columns one by one costs more than computing them.
     estimates = _single_covariate_estimates(frame, is_ratio)
+    quantile_arms_ = _quantile_comparisons(frame, estimates, is_quantile, quantiles, config)
     estimates |= _multi_covariate_estimates(frame, mart, cross_products, config, estimates)
     for arm in ("control", "treatment"):
         frame[f"{arm}_n"] = frame[f"{arm}_n"].astype("int64")
     frame = pd.concat([frame, pd.DataFrame(estimates, index=frame.index)], axis=1)
     status, status_reason = comparison_status(frame, is_ratio)
+    if quantile_arms_ is not None:
+        status[is_quantile], status_reason[is_quantile] = quantile_statuses(
+            status[is_quantile], status_reason[is_quantile], *quantile_arms_
+        )
     statuses = pd.DataFrame(
         {"status": status, "status_reason": status_reason}, index=frame.index, dtype=object
     )
@@ -287,12 +310,67 @@ def _comparison_rows(
         slices = mart[["experiment_id", *slice_columns]].drop_duplicates()
         frame = frame.merge(slices, on="experiment_id", how="inner")
         frame.loc[frame["cuped_mode"] == "multi", "cuped_mode"] = "single"
-        # A sliced mart may leave metrics out (the daily one does not replay retention).
-        frame = frame[frame["metric_id"].isin(set(mart["metric_id"]))].reset_index(drop=True)
+        # A sliced mart may leave metrics out (the daily one does not replay retention), and
+        # quantiles are overall only.
+        kept = frame["metric_id"].isin(
+            {m for m in set(mart["metric_id"]) if not config.metrics[m].is_quantile}
+        )
+        frame = frame[kept].reset_index(drop=True)
     frame["family"] = frame["experiment_id"]
     for column in slice_columns:
         frame["family"] = frame["family"] + "\x1f" + frame[column].astype(str)
     return frame
+
+
+def _with_statistic(
+    frame: pd.DataFrame, config: ExperimentConfig
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The comparisons with ``statistic`` and ``quantile_level``, and which are quantiles.
+
+    Quantile comparisons decide on the unadjusted estimate (CUPED does not adjust them).
+    """
+    levels = quantile_levels(frame["metric_id"].to_numpy(dtype=object), config)
+    is_quantile = ~np.isnan(levels)
+    frame = frame.assign(
+        statistic=pd.Series(
+            np.where(is_quantile, "quantile", "mean").astype(object), index=frame.index
+        ),
+        quantile_level=levels,
+    )
+    frame.loc[is_quantile, "cuped_mode"] = "none"
+    return frame, is_quantile
+
+
+def _quantile_comparisons(
+    frame: pd.DataFrame,
+    estimates: dict[str, np.ndarray],
+    is_quantile: np.ndarray,
+    quantiles: pd.DataFrame | None,
+    config: ExperimentConfig,
+) -> tuple[QuantileStatistics, QuantileStatistics] | None:
+    """Put the quantile test in the rows of quantile metrics (``estimates``, ``*_n``).
+
+    Changes ``estimates`` and ``frame`` in place; returns the quantile rows' arms (None
+    when there are none).
+
+    Raises:
+        AnalysisError: The quantile mart is missing, stale or lacks an arm.
+    """
+    if not is_quantile.any():
+        return None
+    problem = quantile_mart_problem(quantiles, config)
+    if problem or quantiles is None:
+        raise AnalysisError(problem)
+    arms = quantile_arms(frame[is_quantile], quantiles)
+    if isinstance(arms, str):
+        raise AnalysisError(arms)
+    for name, values in quantile_estimates(*arms, frame[is_quantile]).items():
+        if name in estimates:
+            estimates[name][is_quantile] = values
+        else:
+            frame.loc[is_quantile, name] = values
+    estimates["cuped_fallback_reason"][is_quantile] = NOT_CUPED_REASON
+    return arms
 
 
 def _is_ratio(frame: pd.DataFrame, config: ExperimentConfig) -> np.ndarray:

@@ -854,7 +854,7 @@ def _fields_filled(*tables: Table) -> set[str]:
     ("tables", "filled_otherwise", "dataclass"),
     [
         ((parsing._EVENT_SOURCE,), {"source_name", "table_name"}, EventSource),
-        ((parsing._RATIO_METRIC, parsing._EVENT_METRIC), set(), Metric),
+        ((parsing._RATIO_METRIC, parsing._EVENT_METRIC, parsing._QUANTILE_METRIC), set(), Metric),
         ((parsing._THRESHOLD,), set(), Threshold),
         ((parsing._FILTER,), set(), Filter),
         ((parsing._WINSORIZE,), set(), Winsorize),
