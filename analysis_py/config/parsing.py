@@ -447,6 +447,7 @@ def _plan(at: Location, value: Any) -> PlanSettings:
     """``plan:`` alone marks the experiment for `xp plan` with the default settings."""
     return PlanSettings() if value is None else mapping(_PLAN, PlanSettings)(at, value)
 
+
 #: Every key is optional: an absent one keeps its default from defaults.py.
 _ANALYSIS = Table(
     Key("multiple_testing", one_of(get_args(MultipleTesting))),
