@@ -26,7 +26,9 @@ _TIME = "%Y-%m-%d %H:%M:%S"
 _DAY = 86400
 
 
-def plan_window(config: ExperimentConfig, experiment: Experiment, history_end: datetime) -> PlanWindow:
+def plan_window(
+    config: ExperimentConfig, experiment: Experiment, history_end: datetime
+) -> PlanWindow:
     """The pseudo-exposure days of a plan: ``history_days`` ending one longest window early.
 
     ``history_end`` is cut to its UTC midnight; the longest window of the experiment's
@@ -43,22 +45,21 @@ def plan_window(config: ExperimentConfig, experiment: Experiment, history_end: d
     return PlanWindow(exposures_to - timedelta(days=days), exposures_to, days)
 
 
-def plan_dbt_vars(
-    config: ExperimentConfig, windows: dict[str, PlanWindow]
-) -> dict[str, Any]:
+def plan_dbt_vars(config: ExperimentConfig, windows: dict[str, PlanWindow]) -> dict[str, Any]:
     """The dbt vars of a plan build: the config's, and ``xp_plan`` with literal bounds.
 
     Events are read from the earliest lookback to the latest window end of the plans,
     per event source, so that the scan carries literal time bounds.
     """
-    experiments, events_from, events_to = [], {}, {}
+    experiments: list[dict[str, Any]] = []
+    events_from: dict[str, datetime] = {}
+    events_to: dict[str, datetime] = {}
     for experiment_id, window in windows.items():
         experiment = config.experiment(experiment_id)
         metrics = [
-            config.metrics[c]
+            config.metrics[m]
             for m in config.computed_metrics(experiment)
-            for c in [m]
-            if not config.metrics[c].is_ratio
+            if not config.metrics[m].is_ratio
         ]
         lookback = window.exposures_from - timedelta(days=experiment.lookback_days)
         for metric in metrics:

@@ -6,8 +6,17 @@ import pandas as pd
 
 from analysis_py.presentation.formatting import plural
 
-_HEADER = ("metric", "role", "mean", "variance", "CUPED -var", "subjects", "days", "CUPED subj.",
-           "CUPED days")
+_HEADER = (
+    "metric",
+    "role",
+    "mean",
+    "variance",
+    "CUPED -var",
+    "subjects",
+    "days",
+    "CUPED subj.",
+    "CUPED days",
+)
 FOOTNOTE = (
     "Subjects are all arms together; days are days of exposures at the daily subjects shown, "
     "and each metric's window must then pass before the read-out. Holm and "
@@ -17,12 +26,14 @@ FOOTNOTE = (
 )
 
 
-def _number(value: object, digits: int = 4) -> str:
+def _number(value: float | None, digits: int = 4) -> str:
+    """Whole numbers with thousands separators, others to ``digits`` significant digits."""
     if value is None or pd.isna(value):
         return "-"
-    if isinstance(value, int) or float(value).is_integer() and abs(float(value)) >= 1000:
-        return f"{int(value):,}"
-    return f"{float(value):.{digits}g}"
+    number = float(value)
+    if number.is_integer() and abs(number) >= 1000:
+        return f"{int(number):,}"
+    return f"{number:.{digits}g}"
 
 
 def format_plan(rows: pd.DataFrame) -> str:
@@ -70,6 +81,9 @@ def _experiment_block(group: pd.DataFrame) -> str:
         )
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))
-    lines += [f"  {row.metric_display_name}: {row.status_reason}" for row in group.itertuples()
-              if row.status != "ok"]
+    lines += [
+        f"  {row.metric_display_name}: {row.status_reason}"
+        for row in group.itertuples()
+        if row.status != "ok"
+    ]
     return "\n".join(lines)

@@ -21,11 +21,11 @@ population_{{ loop.index }} as (
         assigned_at >= {{ xp_plan_timestamp(experiment['exposures_from']) }}
         and assigned_at < {{ xp_plan_timestamp(experiment['exposures_to']) }}
         {%- if experiment['population_experiments'] %}
-        and experiment_id in (
-            {%- for experiment_id in experiment['population_experiments'] -%}
-            {{ xp_string_literal(experiment_id) }}{{ ', ' if not loop.last }}
-            {%- endfor -%}
-        )
+        {%- set literals = [] %}
+        {%- for experiment_id in experiment['population_experiments'] %}
+        {%- do literals.append(xp_string_literal(experiment_id)) %}
+        {%- endfor %}
+        and experiment_id in ({{ literals | join(', ') }})
         {%- endif %}
     group by subject_id
 ),

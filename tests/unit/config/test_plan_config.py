@@ -25,15 +25,19 @@ def test_plan_alone_marks_the_experiment_with_the_defaults() -> None:
 
 
 def test_plan_settings_are_read() -> None:
-    plan = parse_config(
-        _with_plan(
-            {
-                "history_days": 21,
-                "population_experiments": ["old test", "checkout_v1"],
-                "expected_daily_subjects": 1500,
-            }
+    plan = (
+        parse_config(
+            _with_plan(
+                {
+                    "history_days": 21,
+                    "population_experiments": ["old test", "checkout_v1"],
+                    "expected_daily_subjects": 1500,
+                }
+            )
         )
-    ).experiments[0].plan
+        .experiments[0]
+        .plan
+    )
     assert plan == PlanSettings(21, ("old test", "checkout_v1"), 1500)
 
 
