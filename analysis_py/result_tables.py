@@ -659,7 +659,10 @@ HISTORY_TABLES: dict[str, tuple[Column, ...]] = {
     "experiment_diagnostics_history": EXPERIMENT_DIAGNOSTICS,
 }
 
-TABLES: dict[str, tuple[Column, ...]] = {**LATEST_TABLES, **HISTORY_TABLES, **PLAN_TABLES}
+#: What a nightly run (`xp run`, `xp analyze`) writes.
+NIGHTLY_TABLES: dict[str, tuple[Column, ...]] = {**LATEST_TABLES, **HISTORY_TABLES}
+#: Every result table, the plan's too.
+TABLES: dict[str, tuple[Column, ...]] = {**NIGHTLY_TABLES, **PLAN_TABLES}
 
 _RESULT_KEY = ["experiment_id", "metric_id", "treatment_variant_id"]
 _DAY_KEY = ["experiment_id", "day_number", "metric_id", "treatment_variant_id"]
