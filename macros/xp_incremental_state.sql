@@ -196,5 +196,5 @@
     out. When one of those macros changes, tests/integration/dbt/test_incremental_state.py fails and prints
     the new value. -#}
 {% macro xp_incremental_macros_version() -%}
-    {{ return('3b4b0d4ed12b4825') }}
+    {{ return('df94cf05ebb9cfa2') }}
 {%- endmacro %}

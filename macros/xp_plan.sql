@@ -31,38 +31,3 @@
     {%- endfor -%}
     {{ return(xp_event_sources_in_use() | selectattr('id', 'in', used) | list) }}
 {%- endmacro %}
-
-{#- The rows of one event source in the columns of stg_experimentation__events (subject_id,
-    event_name where the source has one, event_at, value, filter columns), between two
-    literal times, so that an engine can prune partitions by them. -#}
-{% macro xp_plan_event_rows(event_source, events_from, events_to) -%}
-    {%- if event_source['id'] == 'events' -%}
-    select * from {{ ref('stg_experimentation__events') }}
-    where
-        event_at >= {{ xp_plan_timestamp(events_from) }}
-        and event_at < {{ xp_plan_timestamp(events_to) }}
-    {%- else -%}
-    {%- set relation = source(event_source['source_name'], event_source['table_name']) -%}
-    {%- set event_at = xp_utc_timestamp(relation, event_source['timestamp_column']) -%}
-    select
-        cast({{ adapter.quote(event_source['subject_id_column']) }} as {{ dbt.type_string() }})
-            as subject_id,
-        {%- if event_source['event_name_column'] %}
-        cast({{ adapter.quote(event_source['event_name_column']) }} as {{ dbt.type_string() }})
-            as event_name,
-        {%- endif %}
-        {{ event_at }} as event_at,
-        {%- if event_source['value_column'] %}
-        cast({{ adapter.quote(event_source['value_column']) }} as {{ xp_type_double() }})
-            as value
-        {%- else %}
-        cast(null as {{ xp_type_double() }}) as value
-        {%- endif %}
-        {%- for column in xp_event_filter_columns(event_source['id']) %},
-        {{ adapter.quote(column) }} as {{ column }}{% endfor %}
-    from {{ relation }}
-    where
-        {{ event_at }} >= {{ xp_plan_timestamp(events_from) }}
-        and {{ event_at }} < {{ xp_plan_timestamp(events_to) }}
-    {%- endif -%}
-{%- endmacro %}

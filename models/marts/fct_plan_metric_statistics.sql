@@ -26,30 +26,23 @@ experiment_metrics as (
     where aggregation <> 'ratio'
 ),
 
+{# The planned experiments' event metrics, with the days of history each reads. -#}
 planned_metrics as (
     {%- for experiment in plan['experiments'] %}
-    {%- set outer_loop = loop %}
+    {%- set metric_ids = [] %}
     {%- for metric in experiment['metrics'] %}
+    {%- do metric_ids.append(xp_string_literal(metric['id'])) %}
+    {%- endfor %}
     select
-        experiment_id,
-        metric_id,
-        source_id,
-        event_name,
-        aggregation,
-        window_start_seconds,
-        window_end_seconds,
-        threshold_of,
-        threshold_at_least,
-        lookback_days,
+        *,
         cast({{ experiment['history_days'] | int }} as {{ dbt.type_bigint() }}) as history_days
     from experiment_metrics
     where
         experiment_id = {{ xp_string_literal(experiment['id']) }}
-        and metric_id = {{ xp_string_literal(metric['id']) }}
-    {%- if not (loop.last and outer_loop.last) %}
+        and {{ 'metric_id in (' ~ metric_ids | join(', ') ~ ')' if metric_ids else '1 = 0' }}
+    {%- if not loop.last %}
     union all
     {%- endif %}
-    {%- endfor %}
     {%- else %}
     select
         *,
@@ -62,33 +55,16 @@ planned_metrics as (
 
 {# Between literal bounds: the earliest lookback and the latest window end of the plans. -#}
 events_{{ event_source['id'] }} as (
-    {{ xp_plan_event_rows(event_source, plan['events_from'][event_source['id']],
-                          plan['events_to'][event_source['id']]) }}
+    {% call(event_at) xp_event_source_rows(event_source) -%}
+        {{ event_at }} >= {{ xp_plan_timestamp(plan['events_from'][event_source['id']]) }}
+        and {{ event_at }} < {{ xp_plan_timestamp(plan['events_to'][event_source['id']]) }}
+    {%- endcall %}
 ),
 
 joined_{{ event_source['id'] }} as (
-    select
-        pseudo_exposures.experiment_id,
-        pseudo_exposures.subject_id,
-        planned_metrics.metric_id,
-        planned_metrics.window_start_seconds,
-        planned_metrics.window_end_seconds,
-        planned_metrics.lookback_days,
-        events.event_at,
-        events.value,
-        {{ dbt.datediff('pseudo_exposures.pseudo_exposed_at', 'events.event_at', 'second') }}
-            as seconds_since_exposure
-    from events_{{ event_source['id'] }} as events
-    inner join pseudo_exposures
-        on events.subject_id = pseudo_exposures.subject_id
-    inner join planned_metrics
-        on pseudo_exposures.experiment_id = planned_metrics.experiment_id
-        and planned_metrics.source_id = {{ xp_string_literal(event_source['id']) }}
-        {%- if event_source['id'] == 'events' or event_source['event_name_column'] %}
-        and events.event_name = planned_metrics.event_name
-        {%- endif %}
-    where {{ xp_metric_filter_condition('planned_metrics.metric_id', 'events',
-                                        event_source['id']) }}
+    {{ xp_events_joined_to_exposures(
+        event_source, 'events_' ~ event_source['id'], 'pseudo_exposures', 'pseudo_exposed_at',
+        ['experiment_id', 'subject_id'], 'planned_metrics') }}
 ),
 {%- endfor %}
 
