@@ -56,11 +56,8 @@ def plan_dbt_vars(config: ExperimentConfig, windows: dict[str, PlanWindow]) -> d
     events_to: dict[str, datetime] = {}
     for experiment_id, window in windows.items():
         experiment = config.experiment(experiment_id)
-        metrics = [
-            config.metrics[m]
-            for m in config.computed_metrics(experiment)
-            if not config.metrics[m].is_ratio
-        ]
+        computed = [config.metrics[m] for m in config.computed_metrics(experiment)]
+        metrics = [m for m in computed if not m.is_ratio]
         lookback = window.exposures_from - timedelta(days=experiment.lookback_days)
         for metric in metrics:
             assert metric.window is not None
@@ -71,6 +68,8 @@ def plan_dbt_vars(config: ExperimentConfig, windows: dict[str, PlanWindow]) -> d
             {
                 "id": experiment.id,
                 "metrics": [{"id": m.id, "source": m.source} for m in metrics],
+                # Paired from their components' values, which "metrics" holds.
+                "ratio_metrics": [m.id for m in computed if m.is_ratio],
                 "population_experiments": list(
                     experiment.plan.population_experiments if experiment.plan else ()
                 ),

@@ -553,8 +553,8 @@ EXPERIMENT_PLAN = (
     Column(
         "status",
         "text",
-        "ok, ratio_metric, too_few_subjects, zero_mean or zero_variance (see status_reason); "
-        "the figures are null unless ok.",
+        "ok, too_few_subjects, zero_denominator, zero_mean or zero_variance (see "
+        "status_reason); the figures are null unless ok.",
     ),
     Column("status_reason", "text", "One line saying why the status is not ok; empty if ok."),
     Column("history_from", "timestamp", "First pseudo-exposure time read (UTC, inclusive)."),
@@ -578,13 +578,24 @@ EXPERIMENT_PLAN = (
         "history_subjects / history_days.",
     ),
     Column("daily_subjects_source", "text", "config or history: where daily_subjects came from."),
-    Column("baseline_mean", "double", "Mean of the metric over the history's subjects."),
-    Column("baseline_variance", "double", "Variance of the metric over them (n - 1)."),
+    Column(
+        "baseline_mean",
+        "double",
+        "Mean of the metric over the history's subjects; for a ratio metric the ratio of "
+        "the numerator's and denominator's means.",
+    ),
+    Column(
+        "baseline_variance",
+        "double",
+        "Variance of the metric over them (n - 1); for a ratio metric n times the ratio's "
+        "delta-method variance.",
+    ),
     Column(
         "covariate_correlation",
         "double",
         "ρ, the correlation of the metric with its pre-exposure covariate (null if either "
-        "is constant).",
+        "is constant); for a ratio metric of the ratio with its covariate ratio (delta "
+        "method), as ratio CUPED adjusts it.",
     ),
     Column(
         "cuped_variance_reduction",

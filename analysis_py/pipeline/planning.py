@@ -8,6 +8,10 @@ will compare are not known yet, so every test of the family is planned at Bonfer
 level α / m (m = primary and secondary metrics × treatments), which Holm never needs
 more than and Benjamini-Hochberg needs at most when a single hypothesis is false: a
 conservative bound. Guardrails sit outside the family and are planned at α.
+
+Ratio metrics are planned on the ratio of means R = ȳ/d̄ with the variance the analysis
+gives it, n·Var(R) by the delta method, and ratio CUPED's correlation of R with the
+covariate ratio (:class:`~analysis_py.stats.sufficient_statistics.RatioStatistics`).
 """
 
 from __future__ import annotations
@@ -20,15 +24,16 @@ import numpy as np
 import pandas as pd
 
 from analysis_py.config import Experiment, ExperimentConfig
+from analysis_py.marts import RATIO_SUM_COLUMNS, SUM_COLUMNS
 from analysis_py.result_tables import RESULT_SCHEMA_VERSION, column_names
-from analysis_py.stats.planning import Design, history, subjects_needed
-from analysis_py.stats.sufficient_statistics import SufficientStatistics
+from analysis_py.stats.planning import Design, History, history, subjects_needed
+from analysis_py.stats.sufficient_statistics import RatioStatistics, SufficientStatistics
 
 #: Why a metric has no figures (status column of experiment_plan).
 STATUS_REASONS = {
-    "ratio_metric": "ratio metrics are not planned yet: plan their numerator and denominator",
     "too_few_subjects": "fewer than 2 subjects in the history: widen history_days or the "
     "population",
+    "zero_denominator": "the ratio's denominator is 0 over the history: the ratio is undefined",
     "zero_mean": "the baseline mean is 0: a relative effect of it is 0",
     "zero_variance": "every subject has the same value in the history",
 }
@@ -106,10 +111,10 @@ def _experiment_rows(
     listed = pd.DataFrame({"metric_id": list(experiment.metrics)})
     ours = statistics[statistics["experiment_id"] == experiment.id]
     rows = listed.merge(ours.drop(columns="experiment_id"), on="metric_id", how="left")
-    rows[["n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy"]] = rows[
-        ["n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy"]
-    ].fillna(0.0)
-    found = history(SufficientStatistics.from_columns(rows))
+    sums = [*SUM_COLUMNS, *RATIO_SUM_COLUMNS]
+    rows[sums] = rows[sums].astype(float).fillna(0.0)
+    is_ratio = np.array([config.metrics[m].is_ratio for m in rows["metric_id"]], dtype=bool)
+    found = _history(rows, is_ratio)
     population = float(rows["n"].max()) if len(rows) else 0.0
     expected = plan.expected_daily_subjects if plan else None
     daily = expected if expected is not None else population / window.history_days
@@ -133,9 +138,8 @@ def _experiment_rows(
             for v, mu, d, s in zip(found.cuped_variance, found.mean, designs, sides, strict=True)
         ]
     )
-    status = _statuses(rows, config, found.mean, found.variance)
+    status = _statuses(rows, is_ratio, found.mean, found.variance)
     usable = status == "ok"
-    measured = status != "ratio_metric"  # a ratio's components have sums; the ratio none
     metrics = [config.metrics[m] for m in experiment.metrics]
     return pd.DataFrame(
         {
@@ -153,10 +157,10 @@ def _experiment_rows(
             "history_subjects": rows["n"].astype("int64"),
             "daily_subjects": daily,
             "daily_subjects_source": "config" if expected is not None else "history",
-            "baseline_mean": np.where(measured, found.mean, np.nan),
-            "baseline_variance": np.where(measured, found.variance, np.nan),
-            "covariate_correlation": np.where(measured, found.correlation, np.nan),
-            "cuped_variance_reduction": np.where(measured, found.variance_reduction, np.nan),
+            "baseline_mean": found.mean,
+            "baseline_variance": found.variance,
+            "covariate_correlation": found.correlation,
+            "cuped_variance_reduction": found.variance_reduction,
             "target_relative_effect": r,
             "power": experiment.analysis.power,
             "confidence_level": experiment.confidence_level,
@@ -177,13 +181,31 @@ def _experiment_rows(
     )
 
 
+def _history(rows: pd.DataFrame, is_ratio: np.ndarray) -> History:
+    """Each metric's history: a plain metric's moments, a ratio metric's by the delta method."""
+    plain = history(SufficientStatistics.from_columns(rows))
+    if not is_ratio.any():
+        return plain
+    ratio = history(RatioStatistics.from_columns(rows))
+    return History(
+        mean=np.where(is_ratio, ratio.mean, plain.mean),
+        variance=np.where(is_ratio, ratio.variance, plain.variance),
+        correlation=np.where(is_ratio, ratio.correlation, plain.correlation),
+        cuped_variance=np.where(is_ratio, ratio.cuped_variance, plain.cuped_variance),
+    )
+
+
 def _statuses(
-    rows: pd.DataFrame, config: ExperimentConfig, mean: np.ndarray, variance: np.ndarray
+    rows: pd.DataFrame, is_ratio: np.ndarray, mean: np.ndarray, variance: np.ndarray
 ) -> np.ndarray:
-    is_ratio = np.array([config.metrics[m].is_ratio for m in rows["metric_id"]], dtype=bool)
     return np.select(
-        [is_ratio, rows["n"].to_numpy() < 2, mean == 0, variance == 0],
-        ["ratio_metric", "too_few_subjects", "zero_mean", "zero_variance"],
+        [
+            rows["n"].to_numpy() < 2,
+            is_ratio & (rows["sum_d"].to_numpy() == 0),
+            mean == 0,
+            variance == 0,
+        ],
+        ["too_few_subjects", "zero_denominator", "zero_mean", "zero_variance"],
         "ok",
     )
 

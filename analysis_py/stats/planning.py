@@ -28,7 +28,7 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-from analysis_py.stats.sufficient_statistics import SufficientStatistics
+from analysis_py.stats.sufficient_statistics import ArmSums
 
 Sides = Literal["two-sided", "one-sided"]
 
@@ -143,8 +143,14 @@ class History:
         return np.nan_to_num(self.correlation**2)
 
 
-def history(sums: SufficientStatistics) -> History:
-    """Mean, variance and CUPED variance of each metric, from its history's sums."""
+def history(sums: ArmSums) -> History:
+    """Mean, variance and CUPED variance of each metric, from its history's sums.
+
+    For ratio metrics (:class:`~analysis_py.stats.sufficient_statistics.RatioStatistics`
+    sums) the mean is the ratio of means R, the variance n·Var(R) by the delta method and
+    ρ the correlation of R with its covariate ratio, which ratio CUPED adjusts on; the
+    planning formula then holds as is.
+    """
     variance_x, variance_y = sums.variance_x, sums.variance_y
     with np.errstate(divide="ignore", invalid="ignore"):
         correlation = sums.covariance_xy / np.sqrt(variance_x * variance_y)

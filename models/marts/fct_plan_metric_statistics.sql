@@ -1,6 +1,7 @@
 {{ config(enabled=xp_plan_enabled()) }}
-{#- One row per proposed experiment and event metric: the sufficient statistics of the
-    metric (y) and its pre-exposure covariate (x) over the planning population, each
+{#- One row per proposed experiment and metric: the sufficient statistics of the metric (y)
+    and its pre-exposure covariate (x), and for a ratio metric those of its denominator (d)
+    and the denominator's covariate (w), over the planning population, each
     subject measured in the metric's window after its pseudo-exposure, with the same
     definitions, filters, lookback and winsorization as an analysis. What `xp plan` reads.
     Every subject's window has ended within the history, so no subject is left out for
@@ -23,15 +24,18 @@ pseudo_exposures as (
 
 experiment_metrics as (
     select * from {{ ref('stg_config__experiment_metrics') }}
-    where aggregation <> 'ratio'
 ),
 
-{# The planned experiments' event metrics, with the days of history each reads. -#}
+{# The planned experiments' event and ratio metrics, with the days of history each reads.
+    Ratio metrics read no events: they pair their components' values below. -#}
 planned_metrics as (
     {%- for experiment in plan['experiments'] %}
     {%- set metric_ids = [] %}
     {%- for metric in experiment['metrics'] %}
     {%- do metric_ids.append(xp_string_literal(metric['id'])) %}
+    {%- endfor %}
+    {%- for metric_id in experiment.get('ratio_metrics', []) %}
+    {%- do metric_ids.append(xp_string_literal(metric_id)) %}
     {%- endfor %}
     select
         *,
@@ -140,13 +144,12 @@ subject_sums as (
     group by day_sums.experiment_id, day_sums.subject_id, day_sums.metric_id
 ),
 
-{# Every subject of the population for every metric, 0 without events. -#}
+{# Every subject of the population for every event metric, 0 without events. -#}
 subject_values as (
     select
         pseudo_exposures.experiment_id,
         pseudo_exposures.subject_id,
         planned_metrics.metric_id,
-        planned_metrics.history_days,
         {%- for column, day_sum in [('metric_value', 'window_sum'),
                                     ('covariate_value', 'lookback_sum')] %}
         cast(coalesce({{ xp_value_of_day_sum('planned_metrics.aggregation',
@@ -162,6 +165,7 @@ subject_values as (
         on pseudo_exposures.experiment_id = subject_sums.experiment_id
         and pseudo_exposures.subject_id = subject_sums.subject_id
         and planned_metrics.metric_id = subject_sums.metric_id
+    where planned_metrics.aggregation <> 'ratio'
 ),
 
 {# Caps over the population, as int_metric_winsorization_caps takes them over an
@@ -204,8 +208,8 @@ winsorization_caps as (
 capped_values as (
     select
         subject_values.experiment_id,
+        subject_values.subject_id,
         subject_values.metric_id,
-        subject_values.history_days,
         {%- for column in ['metric_value', 'covariate_value'] %}
         {{ xp_winsorized('subject_values.' ~ column,
                          'winsorization_caps.' ~ column ~ '_upper_cap',
@@ -218,15 +222,53 @@ capped_values as (
         and subject_values.metric_id = winsorization_caps.metric_id
 ),
 
+{# A ratio's numerator and denominator, each capped over the population, paired per
+    subject, as fct_subject_metrics pairs them. -#}
+ratio_values as (
+    select
+        ratios.experiment_id,
+        ratios.metric_id,
+        numerators.metric_value,
+        numerators.covariate_value,
+        denominators.metric_value as denominator_value,
+        denominators.covariate_value as covariate_denominator_value,
+        numerators.has_pre_exposure_events or denominators.has_pre_exposure_events
+            as has_pre_exposure_events
+    from planned_metrics as ratios
+    inner join capped_values as numerators
+        on ratios.experiment_id = numerators.experiment_id
+        and ratios.numerator_metric_id = numerators.metric_id
+    inner join capped_values as denominators
+        on numerators.experiment_id = denominators.experiment_id
+        and numerators.subject_id = denominators.subject_id
+        and ratios.denominator_metric_id = denominators.metric_id
+    where ratios.aggregation = 'ratio'
+),
+
+metric_values as (
+    select
+        experiment_id,
+        metric_id,
+        metric_value,
+        covariate_value,
+        cast(null as {{ xp_type_double() }}) as denominator_value,
+        cast(null as {{ xp_type_double() }}) as covariate_denominator_value,
+        has_pre_exposure_events
+    from capped_values
+    union all
+    select * from ratio_values
+),
+
 metric_sums as (
     select
         experiment_id,
         metric_id,
-        history_days,
         {{ xp_sufficient_statistics('metric_value', 'covariate_value') }},
+        {{ xp_ratio_statistics('metric_value', 'covariate_value', 'denominator_value',
+                               'covariate_denominator_value') }},
         sum(case when has_pre_exposure_events then 1 else 0 end) as n_with_pre_exposure_events
-    from capped_values
-    group by experiment_id, metric_id, history_days
+    from metric_values
+    group by experiment_id, metric_id
 ),
 
 final as (
@@ -235,6 +277,8 @@ final as (
         planned_metrics.metric_id,
         planned_metrics.history_days,
         {{ xp_sufficient_statistics_or_zero('metric_sums') }},
+        {{ xp_ratio_statistics_or_zero('metric_sums',
+                                       "planned_metrics.aggregation = 'ratio'") }},
         cast(coalesce(metric_sums.n_with_pre_exposure_events, 0) as {{ dbt.type_bigint() }})
             as n_with_pre_exposure_events
     from planned_metrics

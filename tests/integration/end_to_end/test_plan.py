@@ -34,8 +34,11 @@ def _plan(
         return connection.execute("select * from experiment_plan").df().set_index("metric_id")
 
 
-def _pandas_revenue(assignments: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
-    """Per subject first assigned in the history days: revenue in 14 days, and 14 days before."""
+def _pandas_purchases(assignments: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """Per subject first assigned in the history days: revenue and purchases.
+
+    Revenue in the 14 days after (y) and before (x), purchases in the same windows (d, w).
+    """
     assignments = assignments.assign(assigned_at=pd.to_datetime(assignments.assigned_at))
     inside = assignments[assignments.assigned_at.between(*EXPOSURES, inclusive="left")]
     exposed = inside.groupby("subject_id").assigned_at.min().rename("at").reset_index()
@@ -45,9 +48,14 @@ def _pandas_revenue(assignments: pd.DataFrame, events: pd.DataFrame) -> pd.DataF
     joined = exposed.merge(purchases, on="subject_id", how="left")
     since = joined.event_at - joined["at"]
     day = pd.Timedelta(days=1)
-    joined["y"] = joined.value.where((since >= 0 * day) & (since < 14 * day), 0.0)
-    joined["x"] = joined.value.where((since < 0 * day) & (since >= -14 * day), 0.0)
-    return joined.fillna({"y": 0.0, "x": 0.0}).groupby("subject_id")[["y", "x"]].sum()
+    window = (since >= 0 * day) & (since < 14 * day)
+    lookback = (since < 0 * day) & (since >= -14 * day)
+    joined["y"] = joined.value.where(window, 0.0)
+    joined["x"] = joined.value.where(lookback, 0.0)
+    joined["d"] = window.astype(float)
+    joined["w"] = lookback.astype(float)
+    columns = ["y", "x", "d", "w"]
+    return joined.fillna(dict.fromkeys(columns, 0.0)).groupby("subject_id")[columns].sum()
 
 
 def _statsmodels_subjects(variance: float, mean: float, row: pd.Series) -> float:
@@ -70,7 +78,7 @@ def test_demo_plan_matches_pandas_and_statsmodels(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plan = _plan(REPO, tmp_path / "plan.duckdb", monkeypatch, "--experiment", "checkout_redesign")
-    subjects = _pandas_revenue(
+    subjects = _pandas_purchases(
         pd.read_csv(SEEDS / "demo_assignments.csv"), pd.read_csv(SEEDS / "demo_events.csv")
     )
     row = plan.loc["revenue"]
@@ -78,7 +86,7 @@ def test_demo_plan_matches_pandas_and_statsmodels(
     assert row.history_from == EXPOSURES[0] and row.history_to == EXPOSURES[1]
     assert row.baseline_mean == pytest.approx(subjects.y.mean(), rel=EXACT)
     assert row.baseline_variance == pytest.approx(subjects.y.var(ddof=1), rel=EXACT)
-    rho = subjects.corr().loc["y", "x"]
+    rho = subjects.y.corr(subjects.x)
     assert row.cuped_variance_reduction == pytest.approx(rho**2, rel=1e-7)
     # Holm over 8 primary and secondary metrics × 1 treatment, at Bonferroni's bound.
     assert row.family_size == 8 and row.alpha == pytest.approx(0.05 / 8)
@@ -93,7 +101,30 @@ def test_demo_plan_matches_pandas_and_statsmodels(
     daily = len(subjects) / 14
     assert row.daily_subjects == pytest.approx(daily)
     assert row.days_needed == int(np.ceil(row.subjects_needed / daily))
-    assert plan.loc["average_order_value"].status == "ratio_metric"
+    _assert_ratio_matches_linearisation(plan.loc["average_order_value"], subjects)
+
+
+def _assert_ratio_matches_linearisation(row: pd.Series, subjects: pd.DataFrame) -> None:
+    """Average order value, revenue / purchases, against its linearisation in pandas.
+
+    The delta method's n·Var(ȳ/d̄) is the variance of the per-subject linearised values
+    (y - R d) / d̄, and ratio CUPED's ρ their correlation with the covariate ratio's
+    (x - R_x w) / w̄ (Deng et al. 2013, appendix B): computed here from subject rows, in
+    the plan from the mart's sums.
+    """
+    ratio, covariate_ratio = (
+        subjects.y.mean() / subjects.d.mean(),
+        (subjects.x.mean() / subjects.w.mean()),
+    )
+    linear = (subjects.y - ratio * subjects.d) / subjects.d.mean()
+    linear_x = (subjects.x - covariate_ratio * subjects.w) / subjects.w.mean()
+    assert row.status == "ok" and row.history_subjects == len(subjects)
+    assert row.baseline_mean == pytest.approx(ratio, rel=EXACT)
+    assert row.baseline_variance == pytest.approx(linear.var(ddof=1), rel=EXACT)
+    rho = linear.corr(linear_x)
+    assert row.covariate_correlation == pytest.approx(rho, rel=1e-7)
+    expected = _statsmodels_subjects(linear.var(ddof=1) * (1 - rho**2), ratio, row)
+    assert abs(row.cuped_subjects_needed - expected) <= 1.0
 
 
 CONFIG = """\
