@@ -323,6 +323,40 @@ def _command_validate(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _command_plan(args: argparse.Namespace) -> int:
+    from analysis_py.planning import planned_experiments, run_plan
+    from analysis_py.presentation.plan import format_plan
+
+    config = load_config(_config_path(args))
+    try:
+        experiments = planned_experiments(config, args.experiment or [])
+    except KeyError as error:
+        known = ", ".join(e.id for e in config.experiments)
+        raise ConfigError(
+            f"{config.path}: --experiment {error.args[0]!r} is not an experiment of the "
+            f"config (experiments: {known})"
+        ) from None
+    if not experiments:
+        raise ConfigError(
+            f"{config.path}: no experiment has a plan block; add `plan:` to one, or name it "
+            "with --experiment"
+        )
+    target = load_target(args.project_dir, args.profiles_dir, args.target)
+    _progress("building the plan from the history (dbt build)...")
+    rows = run_plan(
+        target,
+        config,
+        experiments,
+        history_end=args.history_end or utc_now(),
+        analysis_at=utc_now(),
+        dbt_args=[] if colour_enabled(sys.stdout) else ["--no-use-colors"],
+    )
+    print()
+    print(format_plan(rows))
+    print(f"Wrote the plan to {results_location(target)}: experiment_plan.")
+    return 0
+
+
 def _utc_timestamp(text: str) -> datetime:
     try:
         stamp = datetime.fromisoformat(text)
@@ -344,6 +378,12 @@ COMMANDS = (
     ("run", _command_run, "dbt build (seeds, models, tests), then the analysis; prints a summary"),
     ("analyze", _command_analyze, "only the analysis step, for schedulers that run dbt build"),
     ("report", _command_report, "render the current result tables to one self-contained HTML file"),
+    (
+        "plan",
+        _command_plan,
+        "plan proposed experiments from the warehouse's history: the subjects and days a "
+        "target effect needs, with and without CUPED",
+    ),
     ("dbt-vars", _command_dbt_vars, "print the --vars that a plain dbt build needs"),
     (
         "validate",
@@ -400,6 +440,20 @@ def _add_options(name: str, command: argparse.ArgumentParser) -> None:
             help="rebuild the incremental models from all events (needed after editing "
             "or deleting past rows; a changed config, code or source, or an "
             "--analysis-at before the last run's, rebuilds what it must by itself)",
+        )
+    if name == "plan":
+        command.add_argument(
+            "--experiment",
+            action="append",
+            metavar="ID",
+            help="plan this experiment of the config, with or without a plan block "
+            "(repeatable; default: the experiments with a plan block)",
+        )
+        command.add_argument(
+            "--history-end",
+            type=_utc_timestamp,
+            metavar="TIME",
+            help="UTC end of the history read, cut to its midnight (default: now)",
         )
     if name in ("run", "analyze", "dbt-vars"):
         command.add_argument(

@@ -17,6 +17,9 @@ import yaml
 
 from analysis_py.marts import DAILY_MART, DIMENSION_MART, MART
 
+#: The mart `xp plan` reads (models/marts/fct_plan_metric_statistics.sql).
+PLAN_MART = "fct_plan_metric_statistics"
+
 ColumnType = Literal["text", "bigint", "double", "boolean", "timestamp", "date"]
 
 #: Version of the result tables' columns, written on every row. Raised whenever a column is
@@ -569,6 +572,109 @@ EXPERIMENT_SCORECARD_BY_DIMENSION = (
 )
 
 #: The latest snapshot: replaced by every run.
+#: Written by `xp plan`, not by the nightly run (analysis_py/planning.py).
+EXPERIMENT_PLAN = (
+    Column("analysis_at", "timestamp", "When `xp plan` ran (UTC)."),
+    Column("analysis_date", "date", "The UTC date of analysis_at."),
+    Column("schema_version", "bigint", "Version of these columns (CHANGELOG.md)."),
+    Column("experiment_id", "text", "The proposed experiment (config)."),
+    Column("metric_id", "text", "Metric id from the config."),
+    Column("metric_display_name", "text", "The metric's display_name, else its id."),
+    Column("metric_role", "text", "primary, secondary or guardrail (config)."),
+    Column("alternative", "text", "two-sided, greater or less: one-sided tests use z_{1-α}."),
+    Column(
+        "status",
+        "text",
+        "ok, too_few_subjects, zero_denominator, zero_mean or zero_variance (see "
+        "status_reason); the figures are null unless ok.",
+    ),
+    Column("status_reason", "text", "One line saying why the status is not ok; empty if ok."),
+    Column("history_from", "timestamp", "First pseudo-exposure time read (UTC, inclusive)."),
+    Column(
+        "history_to",
+        "timestamp",
+        "End of the pseudo-exposures (exclusive): the history's end less the longest "
+        "metric window, so that every subject's window had ended.",
+    ),
+    Column("history_days", "bigint", "Days of pseudo-exposures (plan.history_days)."),
+    Column(
+        "population_experiments",
+        "text",
+        "The experiments whose assignments made the population; empty: every assignment.",
+    ),
+    Column("history_subjects", "bigint", "Subjects pseudo-exposed in the history."),
+    Column(
+        "daily_subjects",
+        "double",
+        "New subjects a day the days are computed with: plan.expected_daily_subjects, else "
+        "history_subjects / history_days.",
+    ),
+    Column("daily_subjects_source", "text", "config or history: where daily_subjects came from."),
+    Column(
+        "baseline_mean",
+        "double",
+        "Mean of the metric over the history's subjects; for a ratio metric the ratio of "
+        "the numerator's and denominator's means.",
+    ),
+    Column(
+        "baseline_variance",
+        "double",
+        "Variance of the metric over them (n - 1); for a ratio metric n times the ratio's "
+        "delta-method variance.",
+    ),
+    Column(
+        "covariate_correlation",
+        "double",
+        "ρ, the correlation of the metric with its pre-exposure covariate (null if either "
+        "is constant); for a ratio metric of the ratio with its covariate ratio (delta "
+        "method), as ratio CUPED adjusts it.",
+    ),
+    Column(
+        "cuped_variance_reduction",
+        "double",
+        "ρ²: the share of the variance CUPED removes; CUPED leaves variance σ²(1 - ρ²).",
+    ),
+    Column("target_relative_effect", "double", "The lift to detect (analysis config)."),
+    Column("power", "double", "The power to reach at that lift (analysis config)."),
+    Column("confidence_level", "double", "The experiment's confidence level."),
+    Column(
+        "multiple_testing",
+        "text",
+        "The experiment's correction: holm, benjamini_hochberg, bonferroni or none.",
+    ),
+    Column(
+        "family_size",
+        "bigint",
+        "m, the tests the correction spans (primary and secondary metrics × treatments; 1 "
+        "for guardrails and without a correction).",
+    ),
+    Column(
+        "alpha",
+        "double",
+        "Level each test is planned at: (1 - confidence_level) / family_size, Bonferroni's "
+        "bound for every correction.",
+    ),
+    Column("n_treatments", "bigint", "Treatment arms, each compared with control."),
+    Column("control_share", "double", "The control's traffic share (config)."),
+    Column(
+        "treatment_share",
+        "double",
+        "The smallest treatment's share: the comparison that needs most.",
+    ),
+    Column(
+        "subjects_needed",
+        "bigint",
+        "Total subjects (all arms) for the target lift without CUPED: "
+        "(z_α + z_power)² σ² (1/w_c + (1+r)²/w_t) / (μ r)².",
+    ),
+    Column("days_needed", "bigint", "Days of exposures for subjects_needed at daily_subjects."),
+    Column("cuped_subjects_needed", "bigint", "The same with CUPED's variance σ²(1 - ρ²)."),
+    Column("cuped_days_needed", "bigint", "Days of exposures for cuped_subjects_needed."),
+)
+
+#: The tables `xp plan` writes.
+PLAN_TABLES: dict[str, tuple[Column, ...]] = {"experiment_plan": EXPERIMENT_PLAN}
+
 LATEST_TABLES: dict[str, tuple[Column, ...]] = {
     "experiment_results": EXPERIMENT_RESULTS,
     "experiment_diagnostics": EXPERIMENT_DIAGNOSTICS,
@@ -596,7 +702,10 @@ HISTORY_TABLES: dict[str, tuple[Column, ...]] = {
     "experiment_diagnostics_history": EXPERIMENT_DIAGNOSTICS,
 }
 
-TABLES: dict[str, tuple[Column, ...]] = {**LATEST_TABLES, **HISTORY_TABLES}
+#: What a nightly run (`xp run`, `xp analyze`) writes.
+NIGHTLY_TABLES: dict[str, tuple[Column, ...]] = {**LATEST_TABLES, **HISTORY_TABLES}
+#: Every result table, the plan's too.
+TABLES: dict[str, tuple[Column, ...]] = {**NIGHTLY_TABLES, **PLAN_TABLES}
 
 _RESULT_KEY = ["experiment_id", "metric_id", "treatment_variant_id"]
 _DAY_KEY = ["experiment_id", "day_number", "metric_id", "treatment_variant_id"]
@@ -619,6 +728,7 @@ TABLE_KEYS: dict[str, list[str]] = {
     "experiment_scorecard_by_dimension": _DIMENSION_KEY,
     "experiment_results_history": ["analysis_date", *_RESULT_KEY],
     "experiment_diagnostics_history": ["analysis_date", "experiment_id"],
+    "experiment_plan": ["experiment_id", "metric_id"],
 }
 
 
@@ -684,6 +794,19 @@ One row per analysis date, experiment, metric and treatment variant: every run's
     "experiment_diagnostics_history": """\
 One row per analysis date and experiment: every run's `experiment_diagnostics`, same
 columns, one snapshot per `analysis_date`.""",
+    "experiment_plan": """\
+One row per proposed experiment and metric: what the metric's recent history says (baseline
+mean and variance, the variance CUPED would remove) and the subjects and days of exposures
+the experiment needs to detect its target relative effect at its power, with and without
+CUPED, after its split, arms and multiple-testing correction (docs/planning.md). Written by
+`xp plan`, which replaces the whole table; the nightly run leaves it alone.
+
+```sql
+select experiment_id, metric_display_name, baseline_mean, cuped_variance_reduction,
+       subjects_needed, days_needed, cuped_subjects_needed, cuped_days_needed
+from experiment_plan
+order by experiment_id, metric_role, metric_id
+```""",
     "experiment_scorecard": """\
 One row per experiment, metric and treatment variant: the narrow form of
 `experiment_results` for dashboards and BI tools, with the experiment's description and
@@ -741,9 +864,13 @@ def reference_markdown() -> str:
     ]
     overall = {column.name for column in EXPERIMENT_RESULTS}
     # The scorecards first: they are what a dashboard should read.
-    order = [*SCORECARD_SOURCES, *(t for t in LATEST_TABLES if t not in SCORECARD_SOURCES)]
+    order = [
+        *SCORECARD_SOURCES,
+        *(t for t in LATEST_TABLES if t not in SCORECARD_SOURCES),
+        *PLAN_TABLES,
+    ]
     for table in order:
-        columns = LATEST_TABLES[table]
+        columns = TABLES[table]
         sliced = table in SLICED_TABLES
         shown = [c for c in columns if c.name not in overall] if sliced else list(columns)
         lines += ["", f"## `{table}`", "", TABLE_DESCRIPTIONS[table], ""]
@@ -764,10 +891,14 @@ UPSTREAM = {
     "experiment_results_history": MART,
     "experiment_diagnostics_history": MART,
     **SCORECARD_SOURCES,
+    "experiment_plan": PLAN_MART,
 }
 
 #: The enabling condition of a mart whose config() says more than xp_enabled().
-_MART_ENABLED = {DIMENSION_MART: "xp_enabled() and xp_has_dimensions()"}
+_MART_ENABLED = {
+    DIMENSION_MART: "xp_enabled() and xp_has_dimensions()",
+    PLAN_MART: "xp_plan_enabled()",
+}
 
 #: Hours after which the freshness test warns that no run has written results.
 FRESHNESS_WARN_AFTER_HOURS = 36

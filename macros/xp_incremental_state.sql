@@ -196,5 +196,5 @@
     out. When one of those macros changes, tests/integration/dbt/test_incremental_state.py fails and prints
     the new value. -#}
 {% macro xp_incremental_macros_version() -%}
-    {{ return('e33e0b76a8c11b1d') }}
+    {{ return('df94cf05ebb9cfa2') }}
 {%- endmacro %}

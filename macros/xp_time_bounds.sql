@@ -59,6 +59,10 @@
     phase's end plus the longest window of those metrics. A side is none (unbounded) when an
     experiment leaves it open. -#}
 {% macro xp_event_time_bounds(source_id) -%}
+    {#- `xp plan` reads the metrics' history, before any experiment's phase: no bound. -#}
+    {%- if var('xp_plan', none) is not none -%}
+        {{ return({'from': none, 'until': none}) }}
+    {%- endif -%}
     {%- set config = xp_config() -%}
     {%- set metrics = {} -%}
     {%- for metric in config['metrics'] -%}

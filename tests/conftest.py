@@ -35,13 +35,17 @@ def load_script(path: Path) -> ModuleType:
     return module
 
 
-def parse_manifest(target_path: Path) -> dict:
-    """Dbt's manifest of the project with the demo config, parsed into ``target_path``."""
+def parse_manifest(target_path: Path, variables: dict | None = None) -> dict:
+    """Dbt's manifest of the project parsed into ``target_path``.
+
+    ``variables`` are the dbt vars to parse with, by default the demo config's
+    (``xp run``'s); models disabled by them are not among the manifest's nodes.
+    """
     import json
 
     from dbt.cli.main import dbtRunner
 
-    variables = json.dumps(load_config(DEMO_CONFIG).to_dbt_vars())
+    text = json.dumps(variables or load_config(DEMO_CONFIG).to_dbt_vars())
     result = dbtRunner().invoke(
         [
             "parse",
@@ -52,7 +56,7 @@ def parse_manifest(target_path: Path) -> dict:
             "--target-path",
             str(target_path),
             "--vars",
-            variables,
+            text,
         ]
     )
     assert result.success, result.exception

@@ -15,6 +15,7 @@ from analysis_py.config.types import (
     Experiment,
     ExperimentConfig,
     Metric,
+    PlanSettings,
 )
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Experiment",
     "ExperimentConfig",
     "Metric",
+    "PlanSettings",
     "load_config",
     "parse_config",
 ]

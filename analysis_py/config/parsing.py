@@ -57,6 +57,7 @@ from analysis_py.config.types import (
     Filter,
     Metric,
     MultipleTesting,
+    PlanSettings,
     QuantileOf,
     Role,
     Threshold,
@@ -488,6 +489,28 @@ def _dimensions(at: Location, value: Any) -> tuple[str, ...]:
     return dimensions
 
 
+# Plans: where `xp plan` reads a proposed experiment's history (docs/planning.md).
+
+
+def _population_experiments(at: Location, value: Any) -> tuple[str, ...]:
+    """Experiment ids, as they appear in the assignments table (not necessarily configured)."""
+    if not isinstance(value, list):
+        raise at.error("must be a list of experiment ids, e.g. [checkout_redesign]")
+    return tuple(_data_value(at, experiment_id) for experiment_id in value)
+
+
+_PLAN = Table(
+    Key("history_days", whole_number(1)),
+    Key("population_experiments", _population_experiments),
+    Key("expected_daily_subjects", optional(_positive)),
+)
+
+
+def _plan(at: Location, value: Any) -> PlanSettings:
+    """``plan:`` alone marks the experiment for `xp plan` with the default settings."""
+    return PlanSettings() if value is None else mapping(_PLAN, PlanSettings)(at, value)
+
+
 #: Every key is optional: an absent one keeps its default from defaults.py.
 _ANALYSIS = Table(
     Key("multiple_testing", one_of(get_args(MultipleTesting))),
@@ -521,6 +544,7 @@ _EXPERIMENT = Table(
     Rule("analysis.sequential", _sequential_not_for_quantiles),
     Key("dimensions", _dimensions),
     Key("max_dimension_values", whole_number(1)),
+    Key("plan", _plan),
 )
 
 

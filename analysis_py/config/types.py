@@ -224,6 +224,31 @@ class Phase:
         }
 
 
+#: Days of pseudo-exposures a plan reads unless its ``plan`` block says otherwise.
+DEFAULT_PLAN_HISTORY_DAYS = 14
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """How ``xp plan`` reads the history for a proposed experiment (the ``plan`` key).
+
+    The target effect, power, confidence level, split and correction are the experiment's
+    own; this says only where the history comes from.
+
+    Attributes:
+        history_days: Days of past first assignments that stand in for exposures.
+        population_experiments: Experiments whose assignments make the population (their
+            subjects, pseudo-exposed at their first assignment in the history days);
+            empty: every subject of the assignments table.
+        expected_daily_subjects: New subjects a day to plan with, instead of the
+            history's average.
+    """
+
+    history_days: int = DEFAULT_PLAN_HISTORY_DAYS
+    population_experiments: tuple[str, ...] = ()
+    expected_daily_subjects: float | None = None
+
+
 @dataclass(frozen=True)
 class Experiment:
     """An experiment: its arms, control, expected traffic split and metrics with roles.
@@ -262,6 +287,8 @@ class Experiment:
         if self.start_at is None:
             return None
         return Phase(SINGLE_PHASE_NAME, self.start_at, self.end_at, self.traffic)
+
+    plan: PlanSettings | None = None
 
     def role(self, metric_id: str) -> Role:
         """The role of a metric of this experiment; primary unless the config says otherwise."""

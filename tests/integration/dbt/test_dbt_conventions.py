@@ -8,11 +8,15 @@ new break fails the test.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
+from analysis_py.config import load_config
 from analysis_py.marts import MART, MART_COLUMNS, RATIO_SUM_COLUMNS, SUM_COLUMNS
-from analysis_py.result_tables import column_names
-from tests.conftest import parse_manifest
+from analysis_py.planning import plan_dbt_vars, plan_window
+from analysis_py.result_tables import PLAN_MART, column_names
+from tests.conftest import DEMO_CONFIG, parse_manifest
 
 #: The model folders, in the order data flows through them (results: the tables the
 #: analysis step writes, declared to dbt).
@@ -40,9 +44,24 @@ READS_A_LATER_LAYER = {
 }
 
 
+#: The models only `xp plan` builds (enabled by the var xp_plan).
+PLAN_MODELS = {"int_plan_pseudo_exposures", PLAN_MART}
+
+
+def plan_vars() -> dict:
+    """`xp plan`'s vars for every demo experiment: the config's, and xp_plan."""
+    config = load_config(DEMO_CONFIG)
+    windows = {e.id: plan_window(config, e, datetime(2026, 4, 10)) for e in config.experiments}
+    return plan_dbt_vars(config, windows)
+
+
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    manifest = parse_manifest(tmp_path_factory.mktemp("manifest"))
+    """Every model of ours, parsed with `xp plan`'s vars, which enable all of them.
+
+    The plan's vars hold the config's, so `xp run`'s models are enabled too.
+    """
+    manifest = parse_manifest(tmp_path_factory.mktemp("manifest"), plan_vars())
     nodes = manifest["nodes"]
     ours = {
         node_id: node
@@ -58,6 +77,12 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
                 if parent in ours:
                     ours[parent]["_tests"].add(name)
     return ours
+
+
+def test_the_plan_models_are_checked(models: dict[str, dict]) -> None:
+    names = {m["name"] for m in models.values()}
+    assert PLAN_MODELS <= names, PLAN_MODELS - names
+    assert {MART, "experiment_plan"} <= names
 
 
 def test_every_model_states_its_grain_first(models: dict[str, dict]) -> None:

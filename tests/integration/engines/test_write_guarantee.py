@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from analysis_py.config import load_config
-from analysis_py.result_tables import HISTORY_TABLES, LATEST_TABLES, TABLES
+from analysis_py.result_tables import HISTORY_TABLES, LATEST_TABLES, NIGHTLY_TABLES
 from analysis_py.warehouse.bridge import WarehouseError, load_target, open_warehouse
 from tests.conftest import DEMO_CONFIG, REPO, DemoRun
 from tests.engines import DATABASE, require_spark, throwaway_postgres
@@ -77,7 +77,7 @@ def read_all(target_name: str) -> dict[str, pd.DataFrame]:
     """Every result table, latest and history, read through the bridge."""
     target = load_target(REPO, target=target_name)
     with open_warehouse(target, load_config(DEMO_CONFIG)) as warehouse:
-        return {name: warehouse.read_table(name) for name in TABLES}
+        return {name: warehouse.read_table(name) for name in NIGHTLY_TABLES}
 
 
 def write(target_name: str, tables: dict[str, pd.DataFrame]) -> None:
@@ -93,7 +93,7 @@ def a_real_engine_error(manager, add_query) -> None:
 
 def assert_holds(actual: dict[str, pd.DataFrame], written: dict[str, pd.DataFrame]) -> None:
     """Each table holds exactly the rows written (a history table: the latest table's)."""
-    for name in TABLES:
+    for name in NIGHTLY_TABLES:
         expected = written[name.removesuffix("_history")]
         frame = actual[name]
         assert set(frame.analysis_at) == set(expected.analysis_at), name
