@@ -175,11 +175,12 @@ def _finite(frame: pd.DataFrame) -> pd.DataFrame:
 
     Nothing non-finite is written; the row's status says what went wrong.
     """
-    floats = [c for c in frame.columns if frame[c].dtype == np.float64]
+    floats = frame.columns[(frame.dtypes == np.float64).to_numpy()]
+    # Column by column: copying them all into one array costs more than the check.
+    if not any(np.isinf(frame[c].to_numpy()).any() for c in floats):
+        return frame
     values = frame[floats].to_numpy()
     infinite = np.isinf(values)
-    if not infinite.any():
-        return frame
     frame = frame.copy()
     frame[floats] = np.where(infinite, np.nan, values)
     return frame
@@ -389,9 +390,14 @@ def _with_arm_sums(
     Raises:
         AnalysisError: The mart has two rows for one arm, or (unsliced) none for an arm.
     """
-    # By row position in the mart (an index lookup, not two merges).
+    # By row position in the mart (an index lookup on one integer per arm, not two merges).
     keys = ["experiment_id", *slice_columns, "metric_id"]
-    mart_rows = pd.MultiIndex.from_frame(mart[[*keys, "variant_id"]])
+    mart_key, arm_keys = _row_keys(
+        mart,
+        [*keys, "variant_id"],
+        [(frame, [*keys, f"{arm}_variant_id"]) for arm in ("control", "treatment")],
+    )
+    mart_rows = pd.Index(mart_key)
     if not mart_rows.is_unique:
         raise AnalysisError(
             f"the statistics mart has more than one row for the same "
@@ -399,8 +405,8 @@ def _with_arm_sums(
         )
     sum_columns = [c for c in (*SUM_COLUMNS, *RATIO_SUM_COLUMNS) if c in mart.columns]
     arm_sums = {}
-    for arm in ("control", "treatment"):
-        rows = mart_rows.get_indexer(pd.MultiIndex.from_frame(frame[[*keys, f"{arm}_variant_id"]]))
+    for arm, arm_key in zip(("control", "treatment"), arm_keys, strict=True):
+        rows = mart_rows.get_indexer(arm_key)
         if not slice_columns and (rows < 0).any():  # a sliced mart may lack slices
             missing = frame.iloc[np.flatnonzero(rows < 0)[0]]
             raise AnalysisError(
@@ -413,6 +419,34 @@ def _with_arm_sums(
                 rows >= 0, mart[column].to_numpy(dtype=float)[rows], np.nan
             )
     return pd.concat([frame, pd.DataFrame(arm_sums, index=frame.index)], axis=1)
+
+
+def _row_keys(
+    mart: pd.DataFrame, mart_columns: list[str], lookups: list[tuple[pd.DataFrame, list[str]]]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One integer per mart row, and per row of each lookup frame, over the given columns.
+
+    A lookup row's integer equals a mart row's exactly when their values are equal column by
+    column; it is -1 when a value is not in the mart. Each mart column is factorised in its
+    own (Arrow) type and the lookups' values are found among its distinct values.
+    """
+    mart_key = np.zeros(len(mart), dtype=np.int64)
+    keys = [np.zeros(len(frame), dtype=np.int64) for frame, _ in lookups]
+    missing = [np.zeros(len(frame), dtype=bool) for frame, _ in lookups]
+    for position, column in enumerate(mart_columns):
+        codes, uniques = pd.factorize(mart[column], use_na_sentinel=False)
+        distinct = pd.Index(uniques)
+        mart_key = mart_key * len(uniques) + codes
+        for i, (frame, columns) in enumerate(lookups):
+            found = distinct.get_indexer(frame[columns[position]])
+            missing[i] |= found < 0
+            keys[i] = keys[i] * len(uniques) + found
+        # Renumbered densely after each column, so that the keys cannot overflow.
+        every, _ = pd.factorize(np.concatenate([mart_key, *keys]))
+        mart_key, *keys = np.split(
+            every.astype(np.int64), np.cumsum([len(mart_key), *map(len, keys)])[:-1]
+        )
+    return mart_key, [np.where(gone, -1, key) for key, gone in zip(keys, missing, strict=True)]
 
 
 def _single_covariate_estimates(frame: pd.DataFrame, is_ratio: np.ndarray) -> dict[str, np.ndarray]:

@@ -11,7 +11,7 @@ report. Everything here is vectorised over all comparisons.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -19,10 +19,14 @@ import pandas as pd
 from analysis_py.formats import p_value_array, percent_array, signed_number
 from analysis_py.stats import sequential
 from analysis_py.stats.bayesian import relative_effect_posterior
-from analysis_py.stats.multiple_testing import adjust_p_values, adjusted_alpha
+from analysis_py.stats.multiple_testing import (
+    adjust_p_values_by_code,
+    adjusted_alpha,
+    family_codes,
+)
 from analysis_py.stats.noninferiority import noninferiority_p_value
 from analysis_py.stats.power import power_analysis
-from analysis_py.stats.ttest import ESTIMATE_FIELDS, interval
+from analysis_py.stats.ttest import ESTIMATE_FIELDS, interval, interval_quantile
 
 #: The estimate that decides, per ``analysis.cuped`` mode.
 DECISION_ESTIMATE = {"multi": "cuped++", "single": "cuped", "none": "unadjusted"}
@@ -81,11 +85,12 @@ class _Tests:
         estimate: The fields of the deciding estimate (:func:`decision_estimate`).
         alpha: 1 - confidence level.
         alternative: two-sided, greater or less.
-        family: The multiple-testing family (None: tested on its own).
+        family: The multiple-testing family, as :func:`family_codes` (-1: tested on its own).
         methods: The multiple-testing method ("none" for guardrails).
         n_total: Subjects in both arms.
         tuning: The sequential tuning parameter N*.
         is_sequential: Whether the experiment decides on always-valid p-values.
+        known_quantiles: The (α, t quantile) pairs computed so far, for :meth:`quantile`.
     """
 
     estimate: dict[str, np.ndarray]
@@ -96,6 +101,7 @@ class _Tests:
     n_total: np.ndarray
     tuning: np.ndarray
     is_sequential: np.ndarray
+    known_quantiles: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
     @classmethod
     def of(cls, frame: pd.DataFrame) -> _Tests:
@@ -111,8 +117,12 @@ class _Tests:
             estimate=decision_estimate(frame),
             alpha=1 - frame["confidence_level"].to_numpy(dtype=float),
             alternative=frame["alternative"].to_numpy(dtype=object),
-            family=np.where(
-                (role != "guardrail") & usable, frame["family"].to_numpy(dtype=object), no_family
+            family=family_codes(
+                np.where(
+                    (role != "guardrail") & usable,
+                    frame["family"].to_numpy(dtype=object),
+                    no_family,
+                )
             ),
             methods=np.where(
                 role == "guardrail", "none", frame["multiple_testing"].to_numpy(dtype=object)
@@ -127,17 +137,49 @@ class _Tests:
         """Welch's degrees of freedom of the deciding estimate."""
         return self.estimate["degrees_of_freedom"]
 
+    def adjust(self, p_raw: np.ndarray) -> np.ndarray:
+        """The p-values adjusted within their families."""
+        return adjust_p_values_by_code(p_raw, self.family, self.methods)
+
+    def quantile(self, alpha: np.ndarray) -> np.ndarray:
+        """The t quantile of an interval at level 1 - α on the deciding estimate's df.
+
+        A row whose α an earlier call had gets that call's value: the decision interval
+        and most adjusted ones repeat a level, and the t quantile is the costly part.
+        """
+        quantile = np.full(len(alpha), np.nan)
+        todo = np.ones(len(alpha), dtype=bool)
+        for known_alpha, known_quantile in self.known_quantiles:
+            same = todo & (known_alpha == alpha)
+            quantile[same] = known_quantile[same]
+            todo &= ~same
+        if todo.any():
+            quantile[todo] = interval_quantile(
+                alpha[todo], self.degrees_of_freedom[todo], self.alternative[todo]
+            )
+        self.known_quantiles.append((alpha, quantile))
+        return quantile
+
+    def interval(
+        self, value: np.ndarray, std_error: np.ndarray, alpha: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The t interval at level 1 - α (per comparison) around ``value``."""
+        return interval(
+            value,
+            std_error,
+            alpha,
+            self.degrees_of_freedom,
+            self.alternative,
+            quantile=self.quantile(alpha),
+        )
+
     def adjusted(
         self, p_raw: np.ndarray, value: np.ndarray, std_error: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Fixed-horizon: the adjusted p-value and the interval at α·p/p_adjusted."""
-        p_adjusted = adjust_p_values(p_raw, self.family, self.methods)
-        lower, upper = interval(
-            value,
-            std_error,
-            adjusted_alpha(p_raw, p_adjusted, self.alpha),
-            self.degrees_of_freedom,
-            self.alternative,
+        p_adjusted = self.adjust(p_raw)
+        lower, upper = self.interval(
+            value, std_error, adjusted_alpha(p_raw, p_adjusted, self.alpha)
         )
         return p_adjusted, lower, upper
 
@@ -149,7 +191,7 @@ class _Tests:
         The interval agrees with the adjusted p-value.
         """
         p_raw = sequential.p_value(value, std_error, self.n_total, self.alpha, self.tuning)
-        p_adjusted = adjust_p_values(p_raw, self.family, self.methods)
+        p_adjusted = self.adjust(p_raw)
         half = sequential.half_width(
             std_error,
             self.n_total,
@@ -226,6 +268,20 @@ def _sequential_columns(
     """
     estimate = tests.estimate
     columns, raw = {}, {}
+    if not tests.is_sequential.any():  # the usual case: nothing to compute
+        nothing = np.full(len(tests.alpha), np.nan)
+        for scale, p_name in (
+            ("absolute", "sequential_p_value"),
+            ("relative", "sequential_relative_p_value"),
+        ):
+            raw[scale] = nothing
+            for name in (
+                p_name,
+                f"sequential_{scale}_effect_ci_lower",
+                f"sequential_{scale}_effect_ci_upper",
+            ):
+                columns[name] = nothing.copy()
+        return columns, raw
     for scale, p_name in (
         ("absolute", "sequential_p_value"),
         ("relative", "sequential_relative_p_value"),
@@ -259,20 +315,21 @@ def _decision_columns(
         np.where(on_relative, sequential_raw["relative"], sequential_raw["absolute"]),
         np.where(on_relative, estimate["relative_p_value"], estimate["p_value"]),
     )
-    decision_p = adjust_p_values(raw, tests.family, tests.methods)
+    decision_p = tests.adjust(raw)
     value = np.where(on_relative, estimate["relative_effect"], estimate["absolute_effect"])
     std_error = np.where(
         on_relative, estimate["relative_effect_std_error"], estimate["absolute_effect_std_error"]
     )
     level_alpha = adjusted_alpha(raw, decision_p, tests.alpha)
-    lower, upper = interval(
-        value, std_error, level_alpha, tests.degrees_of_freedom, tests.alternative
-    )
-    # Sequential: always two-sided (the config refuses a one-sided sequential metric).
-    with np.errstate(invalid="ignore"):
-        half = sequential.half_width(
-            std_error, tests.n_total, tests.alpha, tests.tuning, level_alpha
-        )
+    lower, upper = tests.interval(value, std_error, level_alpha)
+    if is_sequential.any():
+        # Sequential: always two-sided (the config refuses a one-sided sequential metric).
+        with np.errstate(invalid="ignore"):
+            half = sequential.half_width(
+                std_error, tests.n_total, tests.alpha, tests.tuning, level_alpha
+            )
+        lower = np.where(is_sequential, value - half, lower)
+        upper = np.where(is_sequential, value + half, upper)
     return {
         "decision_method": np.where(is_sequential, "sequential", "fixed_horizon").astype(object),
         "decision_scale": np.where(on_relative, "relative", "absolute").astype(object),
@@ -280,8 +337,8 @@ def _decision_columns(
         "decision_treatment_mean": estimate["treatment_mean"],
         "decision_absolute_effect": estimate["absolute_effect"],
         "decision_relative_effect": estimate["relative_effect"],
-        "decision_ci_lower": np.where(is_sequential, value - half, lower),
-        "decision_ci_upper": np.where(is_sequential, value + half, upper),
+        "decision_ci_lower": lower,
+        "decision_ci_upper": upper,
         "decision_p_value": decision_p,
     }
 
@@ -380,21 +437,40 @@ def _reasons(columns: dict[str, object], alpha: np.ndarray, verdict: np.ndarray)
 
 
 def _bayesian_columns(frame: pd.DataFrame, tests: _Tests) -> dict[str, np.ndarray]:
-    """Normal-normal posterior of the relative effect (prior sd null: turned off, all null)."""
-    posterior = relative_effect_posterior(
-        tests.estimate["relative_effect"],
-        tests.estimate["relative_effect_std_error"],
-        frame["bayes_prior_sd"].to_numpy(dtype=float),
-        frame["confidence_level"].to_numpy(dtype=float),
-        _increase_is_good(frame),
-    )
-    return {
-        "bayes_relative_effect_mean": posterior.mean,
-        "bayes_relative_effect_ci_lower": posterior.ci_lower,
-        "bayes_relative_effect_ci_upper": posterior.ci_upper,
-        "bayes_chance_to_win": posterior.chance_to_win,
-        "bayes_expected_loss": posterior.expected_loss,
+    """Normal-normal posterior of the relative effect (prior sd null: turned off, all null).
+
+    Computed on the rows with a prior only (each row's posterior is its own).
+    """
+    prior_sd = frame["bayes_prior_sd"].to_numpy(dtype=float)
+    rows = ~np.isnan(prior_sd)
+    columns = {
+        name: np.full(len(frame), np.nan)
+        for name in (
+            "bayes_relative_effect_mean",
+            "bayes_relative_effect_ci_lower",
+            "bayes_relative_effect_ci_upper",
+            "bayes_chance_to_win",
+            "bayes_expected_loss",
+        )
     }
+    if not rows.any():
+        return columns
+    posterior = relative_effect_posterior(
+        tests.estimate["relative_effect"][rows],
+        tests.estimate["relative_effect_std_error"][rows],
+        prior_sd[rows],
+        frame["confidence_level"].to_numpy(dtype=float)[rows],
+        _increase_is_good(frame)[rows],
+    )
+    for name, values in (
+        ("bayes_relative_effect_mean", posterior.mean),
+        ("bayes_relative_effect_ci_lower", posterior.ci_lower),
+        ("bayes_relative_effect_ci_upper", posterior.ci_upper),
+        ("bayes_chance_to_win", posterior.chance_to_win),
+        ("bayes_expected_loss", posterior.expected_loss),
+    ):
+        columns[name][rows] = values
+    return columns
 
 
 def _power_columns(frame: pd.DataFrame, tests: _Tests) -> dict[str, np.ndarray]:

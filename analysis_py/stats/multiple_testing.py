@@ -26,23 +26,43 @@ def adjust_p_values(p_values: np.ndarray, families: np.ndarray, methods: np.ndar
         ...                 np.array(["holm"] * 3)).round(3).tolist()
         [0.03, 0.06, 0.06]
     """
-    p_values = np.asarray(p_values, dtype=float)
-    adjusted = p_values.copy()
+    return adjust_p_values_by_code(p_values, family_codes(families), methods)
+
+
+def family_codes(families: np.ndarray) -> np.ndarray:
+    """One integer per family label, -1 for a comparison without a family (None).
+
+    For :func:`adjust_p_values_by_code`, when several sets of p-values share the families.
+
+    Example:
+        >>> family_codes(np.array(["b", None, "a", "b"], dtype=object)).tolist()
+        [1, -1, 0, 1]
+    """
     labels = np.asarray(families, dtype=object)
     named = np.array([label is not None for label in labels], dtype=bool)
-    family_codes = np.full(len(labels), -1)
+    codes = np.full(len(labels), -1)
     if named.any():
-        family_codes[named] = np.unique(labels[named].astype(str), return_inverse=True)[1]
+        codes[named] = np.unique(labels[named].astype(str), return_inverse=True)[1]
+    return codes
+
+
+def adjust_p_values_by_code(
+    p_values: np.ndarray, codes: np.ndarray, methods: np.ndarray
+) -> np.ndarray:
+    """:func:`adjust_p_values` with the families as :func:`family_codes` gives them.
+
+    Any numbering works: a family's adjusted p-values depend on its members only.
+    """
+    p_values = np.asarray(p_values, dtype=float)
+    adjusted = p_values.copy()
     eligible = np.flatnonzero(
-        (family_codes >= 0)
-        & ~np.isnan(p_values)
-        & np.isin(np.asarray(methods, dtype=object), CORRECTIONS)
+        (codes >= 0) & ~np.isnan(p_values) & np.isin(np.asarray(methods, dtype=object), CORRECTIONS)
     )
     if eligible.size == 0:
         return adjusted
     # Families contiguous, p ascending within each (stable: ties keep their order).
-    order = eligible[np.lexsort((p_values[eligible], family_codes[eligible]))]
-    family, p = family_codes[order], p_values[order]
+    order = eligible[np.lexsort((p_values[eligible], codes[eligible]))]
+    family, p = codes[order], p_values[order]
     starts = np.flatnonzero(np.r_[True, family[1:] != family[:-1]])
     sizes = np.diff(np.r_[starts, family.size])
     m = np.repeat(sizes, sizes)

@@ -19,6 +19,7 @@ from scipy import stats
 
 from analysis_py.stats.sufficient_statistics import (
     ArmSums,
+    ArrayLike,
     MultiCovariateStatistics,
     SufficientStatistics,  # noqa: F401  (the doctests use it)
     _divide,
@@ -271,9 +272,13 @@ class _Welch(NamedTuple):
     std_error: np.ndarray
     degrees_of_freedom: np.ndarray
     t_statistic: np.ndarray
-    p_value: np.ndarray
     control_var_of_mean: np.ndarray
     treatment_var_of_mean: np.ndarray
+
+    @property
+    def p_value(self) -> np.ndarray:
+        """Two-sided p-value (computed on demand: welch_test takes its own per alternative)."""
+        return 2 * stats.t.sf(np.abs(self.t_statistic), self.degrees_of_freedom)
 
 
 def _welch(
@@ -307,7 +312,6 @@ def _welch(
         std_error=std_error,
         degrees_of_freedom=degrees_of_freedom,
         t_statistic=t_statistic,
-        p_value=2 * stats.t.sf(np.abs(t_statistic), degrees_of_freedom),
         control_var_of_mean=control_var_of_mean,
         treatment_var_of_mean=treatment_var_of_mean,
     )
@@ -325,9 +329,36 @@ def mean_interval(
         >>> [round(float(bound), 4) for bound in mean_interval(arm, 0.95)]
         [0.4457, 4.5543]
     """
-    quantile = stats.t.ppf((1 + np.asarray(confidence_level)) / 2, arm.n - 1)
+    quantile = repeated_t_quantile((1 + np.asarray(confidence_level)) / 2, arm.n - 1)
     half = quantile * np.sqrt(_divide(arm.variance_y, arm.n))
     return arm.mean_y - half, arm.mean_y + half
+
+
+def repeated_t_quantile(q: ArrayLike, degrees_of_freedom: ArrayLike) -> np.ndarray:
+    """``stats.t.ppf(q, degrees_of_freedom)``, computed once per distinct pair of arguments.
+
+    For arguments that repeat (an arm's n - 1 is the same for all its metrics): the t
+    quantile costs far more than finding the distinct pairs, and each value is the one
+    ``stats.t.ppf`` gives for its pair.
+
+    Example:
+        >>> repeated_t_quantile(np.array([0.975, 0.975, 0.95]), np.array([30.0, 30.0, 30.0]))
+        array([2.04227246, 2.04227246, 1.69726089])
+    """
+    q_values, df_values = np.broadcast_arrays(
+        np.asarray(q, dtype=float), np.asarray(degrees_of_freedom, dtype=float)
+    )
+    if q_values.ndim != 1:
+        return np.asarray(stats.t.ppf(q_values, df_values))
+    # NaNs fall in one group per argument: their quantile is NaN whatever the other one is.
+    _, q_codes = np.unique(q_values, return_inverse=True)
+    df_unique, df_codes = np.unique(df_values, return_inverse=True)
+    _, first, inverse = np.unique(
+        q_codes.astype(np.int64) * len(df_unique) + df_codes,
+        return_index=True,
+        return_inverse=True,
+    )
+    return np.asarray(stats.t.ppf(q_values[first], df_values[first]))[inverse]
 
 
 def unadjusted_test(

@@ -1,0 +1,35 @@
+"""The decision layer's t quantiles, shared between intervals at the same level, are exact."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis_py.pipeline.decisions import _Tests
+from analysis_py.stats.ttest import interval_quantile
+
+
+def test_each_quantile_is_the_one_computed_on_its_own() -> None:
+    rng = np.random.default_rng(5)
+    n = 2000
+    df = rng.uniform(1.5, 5e5, size=n)
+    df[:10] = np.nan
+    alternative = rng.choice(np.array(["two-sided", "greater", "less"], dtype=object), size=n)
+    alpha = rng.choice([0.05, 0.1, 0.01], size=n)
+    tests = _Tests(
+        estimate={"degrees_of_freedom": df},
+        alpha=alpha,
+        alternative=alternative,
+        family=np.zeros(n, dtype=np.int64),
+        methods=np.full(n, "holm", dtype=object),
+        n_total=np.full(n, 100.0),
+        tuning=np.full(n, np.nan),
+        is_sequential=np.zeros(n, dtype=bool),
+    )
+    # Levels that repeat some rows of earlier calls and not others, as adjusted ones do.
+    levels = [alpha, np.where(rng.uniform(size=n) < 0.5, alpha, alpha / 3), alpha * 0.7]
+    levels.append(np.where(rng.uniform(size=n) < 0.5, levels[1], levels[2]))
+    for level in levels:
+        np.testing.assert_array_equal(
+            tests.quantile(level), interval_quantile(level, df, alternative)
+        )
+    assert len(tests.known_quantiles) == len(levels)
