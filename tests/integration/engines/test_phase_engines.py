@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -254,10 +255,11 @@ def load_spark_tables(spark, tables: dict[str, pd.DataFrame]) -> None:
             **{
                 column: frame[column].dt.strftime("%Y-%m-%d %H:%M:%S")
                 for column in frame.columns
-                if str(frame[column].dtype).startswith("datetime64")
+                if pd.api.types.is_datetime64_any_dtype(frame[column])
             }
         )
-        data = spark.createDataFrame(text).selectExpr(*casts[name].split(", "))
+        rows = [tuple(row) for row in text.itertuples(index=False)]
+        data = spark.createDataFrame(rows, list(text.columns)).selectExpr(*casts[name].split(", "))
         writer = data.write.format("parquet").mode("overwrite")
         if name == "events":
             writer = writer.partitionBy("event_on")
@@ -286,6 +288,11 @@ def test_spark_phases_agree_with_duckdb(
     assert main(["run", "--project-dir", str(project), "--analysis-at", ANALYSIS_AT]) == 0
     assert EVENTS_PARTITION_BOUND in compiled(project, "stg_experimentation__events")
     assert TICKETS_PARTITION_BOUND in compiled(project, "int_metric_events_joined_to_exposures")
+    # The staged events read only the partitions inside the bound, of the 50 days stored.
+    read = partition_days(spark.table(f"{SCHEMA}.stg_experimentation__events").inputFiles())
+    stored = partition_days(spark.table(f"{SCHEMA}.events").inputFiles())
+    assert len(stored) == tables["events"].event_on.nunique() == 50
+    assert read == {str(day.date()) for day in pd.date_range("2026-02-28", "2026-03-16")}
 
     engine_tables = {}
     for table in TABLES:
@@ -294,3 +301,10 @@ def test_spark_phases_agree_with_duckdb(
             [list(row) for row in frame.collect()], columns=frame.columns
         )
     assert_engine_agrees(duckdb_tables, engine_tables)
+
+
+def partition_days(files: list[str]) -> set[str]:
+    """The event_on partitions that Parquet files belong to."""
+    found = {re.search(r"event_on=(\d{4}-\d{2}-\d{2})", path) for path in files}
+    assert None not in found, files
+    return {match.group(1) for match in found if match}
