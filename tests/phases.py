@@ -58,6 +58,15 @@ CONFIG = textwrap.dedent("""\
         lookback_days: 2
     """)
 
+#: A night's time before the edit below, while the analysed phase is still running.
+EARLY_ANALYSIS_AT = "2026-03-10T00:00:00"
+#: The config with the analysed phase's end and the dated experiment's start moved: a night
+#: after the edit must rebuild what the bounds shape, as a full refresh would.
+EDITED_CONFIG = CONFIG.replace(
+    "end_at: 2026-03-12T00:00:00Z", "end_at: 2026-03-09T06:00:00Z"
+).replace("start_at: 2026-03-03T12:00:00Z", "start_at: 2026-03-04T00:00:00Z")
+assert EDITED_CONFIG.count("2026-03-09T06") == 1 and "2026-03-04T00" in EDITED_CONFIG
+
 
 def make_project(root: Path, config: str = CONFIG) -> Path:
     """A copy of this project reading the generated tables, with the config above."""

@@ -23,7 +23,14 @@ from scipy import stats
 
 from analysis_py.cli import main
 from analysis_py.config import ExperimentConfig, load_config
-from tests.phases import ANALYSIS_AT, CONFIG, generate_tables, load_tables, make_project
+from tests.phases import (
+    ANALYSIS_AT,
+    EARLY_ANALYSIS_AT,
+    EDITED_CONFIG,
+    generate_tables,
+    load_tables,
+    make_project,
+)
 from tests.tables import assert_tables_agree
 
 
@@ -167,12 +174,9 @@ def test_a_night_after_a_phase_edit_equals_a_full_refresh(
     project = make_project(tmp_path)
     tables = generate_tables()
     load_tables(duckdb_path, tables)
-    assert main(["run", "--project-dir", str(project), "--analysis-at", "2026-03-10T00:00"]) == 0
+    assert main(["run", "--project-dir", str(project), "--analysis-at", EARLY_ANALYSIS_AT]) == 0
     config_file = project / "experiments.yml"
-    edited = CONFIG.replace("end_at: 2026-03-12T00:00:00Z", "end_at: 2026-03-09T06:00:00Z")
-    edited = edited.replace("start_at: 2026-03-03T12:00:00Z", "start_at: 2026-03-04T00:00:00Z")
-    assert edited.count("2026-03-09T06") == 1 and "2026-03-04T00" in edited
-    config_file.write_text(edited)
+    config_file.write_text(EDITED_CONFIG)
     assert main(["run", "--project-dir", str(project), "--analysis-at", ANALYSIS_AT]) == 0
     keys = {
         "int_exposures_deduplicated": ["experiment_id", "subject_id"],

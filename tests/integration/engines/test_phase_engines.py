@@ -8,7 +8,9 @@ analysis time, and every mart and result table must agree with DuckDB's at rtol 
 The date partition columns are bounded by text literals ('YYYY-MM-DD'), which a `date`
 column and a text column both accept: on Postgres the events' partition column is text
 and the tickets' a date (then, once more, the events' a date too); on Spark the events
-table is Parquet partitioned by a date and the tickets' column is text.
+table is Parquet partitioned by a date and the tickets' column is text. On Postgres, a
+night after the phase bounds were edited also ends where DuckDB's full run of the edited
+config does.
 """
 
 from __future__ import annotations
@@ -26,7 +28,15 @@ from analysis_py.cli import main
 from analysis_py.config import load_config
 from analysis_py.marts import MART
 from tests.engines import DATABASE, require_spark, throwaway_postgres
-from tests.phases import ANALYSIS_AT, generate_tables, load_tables, make_project
+from tests.phases import (
+    ANALYSIS_AT,
+    CONFIG,
+    EARLY_ANALYSIS_AT,
+    EDITED_CONFIG,
+    generate_tables,
+    load_tables,
+    make_project,
+)
 from tests.tables import TABLE_KEYS, assert_tables_agree
 
 pytestmark = pytest.mark.slow
@@ -70,31 +80,45 @@ def tables() -> dict[str, pd.DataFrame]:
     return generate_tables()
 
 
-@pytest.fixture(scope="module")
-def duckdb_tables(
-    tables: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, pd.DataFrame]:
-    """The marts and result tables of the phase config, run on DuckDB."""
+def duckdb_run(root: Path, tables: dict[str, pd.DataFrame], config: str) -> dict[str, pd.DataFrame]:
+    """The marts and result tables of one full `xp run` of `config` on DuckDB."""
     import duckdb
 
-    root = tmp_path_factory.mktemp("phases-duckdb")
     path = root / "warehouse.duckdb"
-    project = make_project(root)
+    project = make_project(root, config)
     load_tables(path, tables)
-    previous = os.environ.get("XP_DUCKDB_PATH")
-    os.environ["XP_DUCKDB_PATH"] = str(path)
+    settings = {"XP_DUCKDB_PATH": str(path), "XP_TARGET": "duckdb"}
+    previous = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     try:
         assert main(["run", "--project-dir", str(project), "--analysis-at", ANALYSIS_AT]) == 0
     finally:
-        if previous is None:
-            del os.environ["XP_DUCKDB_PATH"]
-        else:
-            os.environ["XP_DUCKDB_PATH"] = previous
+        for name, value in previous.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
     connection = duckdb.connect(str(path))
     try:
         return {table: connection.execute(f"select * from {table}").df() for table in TABLES}
     finally:
         connection.close()
+
+
+@pytest.fixture(scope="module")
+def duckdb_tables(
+    tables: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, pd.DataFrame]:
+    """The marts and result tables of the phase config, run on DuckDB."""
+    return duckdb_run(tmp_path_factory.mktemp("phases-duckdb"), tables, CONFIG)
+
+
+@pytest.fixture(scope="module")
+def duckdb_edited_tables(
+    tables: dict[str, pd.DataFrame], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, pd.DataFrame]:
+    """The same of the edited config (tests/phases.py, EDITED_CONFIG)."""
+    return duckdb_run(tmp_path_factory.mktemp("phases-edited-duckdb"), tables, EDITED_CONFIG)
 
 
 def assert_engine_agrees(duckdb_tables: dict[str, pd.DataFrame], engine_tables: dict) -> None:
@@ -105,7 +129,7 @@ def assert_engine_agrees(duckdb_tables: dict[str, pd.DataFrame], engine_tables: 
     phased = statistics[statistics.experiment_id == "phased"]
     assert sorted(phased.expected_share.unique()) == [0.4, 0.6]
     assert set(duckdb_tables["experiment_results"].experiment_id) == {"phased", "dated"}
-    assert len(duckdb_tables["fct_subject_metrics"]) > 500
+    assert len(duckdb_tables["fct_subject_metrics"]) > 300
 
 
 def compiled(project: Path, model: str) -> str:
@@ -121,8 +145,8 @@ def postgres_port() -> Iterator[int]:
         yield port
 
 
-def load_postgres_tables(cursor, tables: dict[str, pd.DataFrame]) -> None:
-    """Write the generated tables to Postgres, in SCHEMA.
+def load_postgres_tables(cursor, tables: dict[str, pd.DataFrame], schema: str = SCHEMA) -> None:
+    """Write the generated tables to Postgres, in `schema`.
 
     The events' event_on is 'YYYY-MM-DD' text, the tickets' opened_on a date and their
     opened_at a time-zone-aware timestamp.
@@ -135,19 +159,25 @@ def load_postgres_tables(cursor, tables: dict[str, pd.DataFrame]) -> None:
         "events": events.assign(event_on=events.event_on.astype(str)),
         "tickets": tickets.assign(opened_at=tickets.opened_at.dt.strftime("%Y-%m-%dT%H:%M:%SZ")),
     }
-    cursor.execute(f"create schema {SCHEMA}")
+    cursor.execute(f"create schema {schema}")
     for name, frame in frames.items():
         types = {column: postgres_type(frame[column]) for column in frame.columns}
         if name == "tickets":
             types.update(opened_on="date", opened_at="timestamptz")
         columns = ", ".join(f"{column} {kind}" for column, kind in types.items())
-        cursor.execute(f"create table {SCHEMA}.{name} ({columns})")
+        cursor.execute(f"create table {schema}.{name} ({columns})")
         rows = [tuple(row) for row in frame.astype(object).itertuples(index=False)]
-        execute_values(cursor, f"insert into {SCHEMA}.{name} values %s", rows)
+        execute_values(cursor, f"insert into {schema}.{name} values %s", rows)
 
 
-def postgres_table(cursor, table: str) -> pd.DataFrame:
-    cursor.execute(f"select * from {SCHEMA}.{table}")
+def postgres_table(cursor, table: str, schema: str = SCHEMA) -> pd.DataFrame:
+    """A table's rows; of a history table, the latest run's."""
+    latest = (
+        f" where analysis_date = (select max(analysis_date) from {schema}.{table})"
+        if table.endswith("_history")
+        else ""
+    )
+    cursor.execute(f"select * from {schema}.{table}{latest}")
     return pd.DataFrame(cursor.fetchall(), columns=[d.name for d in cursor.description])
 
 
@@ -230,6 +260,54 @@ def test_postgres_phases_agree_with_duckdb(
         assert_tables_agree(staged, by_date, key, "stg_experimentation__events by date")
     finally:
         connection.close()
+
+
+def test_postgres_night_after_a_phase_edit_agrees_with_duckdb(
+    duckdb_edited_tables: dict[str, pd.DataFrame],
+    tables: dict[str, pd.DataFrame],
+    postgres_port: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An incremental night after the phase bounds moved ends where DuckDB's full run does.
+
+    On Postgres the exposures and per-subject days are incremental models: the first night,
+    while the phase runs, stores rows that the edit puts out of bounds, and the second must
+    not keep them.
+    """
+    import psycopg2
+
+    schema = "xp_phase_edit_test"
+    for name, value in {
+        "XP_TARGET": "postgres",
+        "XP_POSTGRES_PORT": str(postgres_port),
+        "XP_POSTGRES_DATABASE": DATABASE,
+        "XP_POSTGRES_SCHEMA": schema,
+        "DO_NOT_TRACK": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    connection = psycopg2.connect(
+        host="127.0.0.1", port=postgres_port, user="postgres", dbname=DATABASE
+    )
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            load_postgres_tables(cursor, tables, schema)
+        project = make_project(tmp_path)
+        run = ["run", "--project-dir", str(project), "--analysis-at"]
+        assert main([*run, EARLY_ANALYSIS_AT]) == 0
+        (project / "experiments.yml").write_text(EDITED_CONFIG)
+        assert main([*run, ANALYSIS_AT]) == 0
+        assert "2026-03-09 06:00:00" in compiled(project, "int_exposures_deduplicated")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"select count(distinct analysis_date) from {schema}.experiment_results_history"
+            )
+            assert cursor.fetchone()[0] == 2  # both nights, the latest compared
+            night = {table: postgres_table(cursor, table, schema) for table in TABLES}
+    finally:
+        connection.close()
+    assert_engine_agrees(duckdb_edited_tables, night)
 
 
 # --- Spark ------------------------------------------------------------------------------------
