@@ -18,8 +18,10 @@ def missing(value: Any) -> bool:
     pandas is imported here, not with the module, so that `xp` can format its messages
     before the analysis stack is loaded (analysis_py.cli imports it while dbt builds).
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None:
         return True
+    if isinstance(value, float):
+        return math.isnan(value)
     import pandas as pd
 
     return value is pd.NA
@@ -71,6 +73,8 @@ def p_value_array(values: np.ndarray) -> list[str]:
     """:func:`p_value` over an array."""
     values = np.asarray(values, dtype=float)
     text = [f"{v:.3f}" for v in values.tolist()]
-    for i in np.flatnonzero(np.isnan(values) | (values < 0.001)).tolist():
-        text[i] = p_value(float(values[i]))
+    for i in np.flatnonzero(values < 0.001).tolist():
+        text[i] = "<0.001"
+    for i in np.flatnonzero(np.isnan(values)).tolist():
+        text[i] = "n/a"
     return text
