@@ -33,3 +33,29 @@
     where {{ where }}
     {%- endif %}
 {%- endmacro %}
+
+{#- One winsorized metric's caps over the subjects in `relation` (one row per experiment):
+    percentiles of its per-subject values and of its covariate, all arms pooled;
+    percentile_cont interpolates linearly; null where the metric has no cap on that side.
+    Shared by the analysis (int_metric_winsorization_caps) and the plan
+    (fct_plan_metric_statistics), so that both cap alike. -#}
+{% macro xp_winsorization_caps(metric, relation) -%}
+    select
+        experiment_id,
+        metric_id,
+        {%- for column in ['metric_value', 'covariate_value'] %}
+        {%- for side in ['upper', 'lower'] %}
+        {%- set fraction = metric.get('winsorize_' ~ side) %}
+        {%- if fraction is none %}
+        cast(null as {{ xp_type_double() }}) as {{ column }}_{{ side }}_cap
+        {%- else %}
+        percentile_cont({{ fraction | float }}) within group (order by {{ column }})
+            as {{ column }}_{{ side }}_cap
+        {%- endif %}
+        {%- if not (loop.last and column == 'covariate_value') %},{% endif %}
+        {%- endfor %}
+        {%- endfor %}
+    from {{ relation }}
+    where metric_id = {{ xp_string_literal(metric['id']) }}
+    group by experiment_id, metric_id
+{%- endmacro %}

@@ -17,24 +17,7 @@ subject_metric_values as (
 
 final as (
     {%- for metric in winsorized %}
-    select
-        experiment_id,
-        metric_id,
-        {%- for column in ['metric_value', 'covariate_value'] %}
-        {%- for side in ['upper', 'lower'] %}
-        {%- set fraction = metric.get('winsorize_' ~ side) %}
-        {%- if fraction is none %}
-        cast(null as {{ xp_type_double() }}) as {{ column }}_{{ side }}_cap
-        {%- else %}
-        percentile_cont({{ fraction | float }}) within group (order by {{ column }})
-            as {{ column }}_{{ side }}_cap
-        {%- endif %}
-        {%- if not (loop.last and column == 'covariate_value') %},{% endif %}
-        {%- endfor %}
-        {%- endfor %}
-    from subject_metric_values
-    where metric_id = {{ xp_string_literal(metric['id']) }}
-    group by experiment_id, metric_id
+    {{ xp_winsorization_caps(metric, 'subject_metric_values') }}
     {%- if not loop.last %}
     union all
     {%- endif %}

@@ -172,24 +172,7 @@ subject_values as (
     experiment's subjects. -#}
 winsorization_caps as (
     {%- for metric in xp_config()['metrics'] if metric['id'] in winsorized %}
-    select
-        experiment_id,
-        metric_id,
-        {%- for column in ['metric_value', 'covariate_value'] %}
-        {%- for side in ['upper', 'lower'] %}
-        {%- set fraction = metric.get('winsorize_' ~ side) %}
-        {%- if fraction is none %}
-        cast(null as {{ xp_type_double() }}) as {{ column }}_{{ side }}_cap
-        {%- else %}
-        percentile_cont({{ fraction | float }}) within group (order by {{ column }})
-            as {{ column }}_{{ side }}_cap
-        {%- endif %}
-        {%- if not (loop.last and column == 'covariate_value') %},{% endif %}
-        {%- endfor %}
-        {%- endfor %}
-    from subject_values
-    where metric_id = {{ xp_string_literal(metric['id']) }}
-    group by experiment_id, metric_id
+    {{ xp_winsorization_caps(metric, 'subject_values') }}
     {%- if not loop.last %}
     union all
     {%- endif %}
