@@ -153,7 +153,9 @@ def _written_line(target: DbtTarget, config: ExperimentConfig, n_comparisons: in
     )
 
 
-def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
+def _analyze_and_report(
+    args: argparse.Namespace, build_first: bool, *, backfill: bool = False
+) -> int:
     config = load_config(_config_path(args))
     target = load_target(args.project_dir, args.profiles_dir, args.target)
     if args.report:
@@ -169,7 +171,7 @@ def _analyze_and_report(args: argparse.Namespace, build_first: bool) -> int:
             flags.append("--no-use-colors")
         importing = import_in_background(ANALYSIS_STACK)
         # Stale incremental state rebuilds by itself inside dbt (docs/decisions/0009).
-        dbt_build(target, config, flags, analysis_at)
+        dbt_build(target, config, flags, analysis_at, backfill=backfill)
         importing.join()
         print()
     from analysis_py.presentation.summary import format_summary
@@ -263,6 +265,10 @@ def _check_writable(path: Path) -> None:
 
 def _command_run(args: argparse.Namespace) -> int:
     return _analyze_and_report(args, build_first=True)
+
+
+def _command_backfill(args: argparse.Namespace) -> int:
+    return _analyze_and_report(args, build_first=True, backfill=True)
 
 
 def _command_analyze(args: argparse.Namespace) -> int:
@@ -376,6 +382,12 @@ def _version() -> str:
 
 COMMANDS = (
     ("run", _command_run, "dbt build (seeds, models, tests), then the analysis; prints a summary"),
+    (
+        "backfill",
+        _command_backfill,
+        "run, replaying the results over time from each experiment's first day instead of "
+        "adding today's snapshot (after a new experiment, a changed metric or late data)",
+    ),
     ("analyze", _command_analyze, "only the analysis step, for schedulers that run dbt build"),
     ("report", _command_report, "render the current result tables to one self-contained HTML file"),
     (
@@ -418,14 +430,14 @@ def _add_common(name: str, command: argparse.ArgumentParser) -> None:
 
 
 def _add_options(name: str, command: argparse.ArgumentParser) -> None:
-    if name in ("run", "analyze", "report"):
+    if name in ("run", "backfill", "analyze", "report"):
         command.add_argument(
             "--output",
             metavar="FILE",
             help="where the HTML report goes, relative to the project directory "
             f"(default: {DEFAULT_REPORT})",
         )
-    if name in ("run", "analyze"):
+    if name in ("run", "backfill", "analyze"):
         command.add_argument(
             "--report", action="store_true", help="also write the HTML report (to --output)"
         )
@@ -433,7 +445,7 @@ def _add_options(name: str, command: argparse.ArgumentParser) -> None:
         command.add_argument(
             "--offline", action="store_true", help="check the file only, without the warehouse"
         )
-    if name == "run":
+    if name in ("run", "backfill"):
         command.add_argument(
             "--full-refresh",
             action="store_true",
@@ -455,7 +467,7 @@ def _add_options(name: str, command: argparse.ArgumentParser) -> None:
             metavar="TIME",
             help="UTC end of the history read, cut to its midnight (default: now)",
         )
-    if name in ("run", "analyze", "dbt-vars"):
+    if name in ("run", "backfill", "analyze", "dbt-vars"):
         command.add_argument(
             "--analysis-at",
             type=_utc_timestamp,

@@ -760,13 +760,17 @@ check, each with a status (`ok`, `warning`, `fail`, `not_applicable`) and a one-
 reason, and `health_status`, the worst. An experiment whose health is `fail` gets verdict
 `unhealthy` on every row of `experiment_results`.""",
     "experiment_results_over_time": """\
-One row per experiment, day, metric and treatment: the result as it stood at the end of that
-day (UTC), with the subjects exposed and the events that had happened by then, from the
-daily sums in `fct_variant_metric_daily_statistics` (built from changes: a subject's metric
-adds y - y_prev and y² - y_prev² on each day it moves, so no subject × day grid is needed).
-The last day equals `experiment_results` (for CUPED++ experiments the slices use CUPED: the
-cross products are built overall only). Winsorized metrics are capped at the final caps on
-every day. Metrics that count only matured subjects (retention) and metrics with a lower
+One row per experiment, day, metric and treatment: the result as it stood on that day, from
+the daily sums in `fct_variant_metric_daily_statistics`. Each `xp run` adds its own day, a
+snapshot of what it analysed (dated by the analysis time; a run at midnight UTC is the end
+of the day before), and a rerun of a date replaces that day; a changed metric definition
+starts its series again. `xp backfill` replays every day instead, as it stood at the end of
+the day (UTC) with the subjects exposed and the events that had happened by then (built
+from changes: a subject's metric adds y - y_prev and y² - y_prev² on each day it moves, so
+no subject × day grid is needed), winsorized metrics capped at the final caps; on Spark
+every run replays (docs/decisions/0015). The last day equals `experiment_results` (for
+CUPED++ experiments the slices use CUPED: the cross products are built overall only).
+Metrics that count only matured subjects (retention) and metrics with a lower
 winsorization cap are not replayed, nor are quantile metrics (their order statistics are
 computed overall only), so an experiment with such metrics has a smaller multiple-testing
 family here than in `experiment_results`. A day whose own sample-ratio

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 
@@ -71,7 +71,7 @@ def _analyze_tables(
         "experiment_results": results.results,
         "experiment_diagnostics": results.diagnostics,
         "experiment_results_over_time": analyze_slices(
-            warehouse.read_table(DAILY_MART),
+            days_until(warehouse.read_table(DAILY_MART), stamp),
             config,
             run_id,
             stamp,
@@ -97,3 +97,14 @@ def _analyze_tables(
     )
     tables.update(scorecards(tables, config))
     return tables, results
+
+
+def days_until(daily: pd.DataFrame, analysis_at: datetime) -> pd.DataFrame:
+    """The days of the daily mart up to the analysis time's.
+
+    A rerun of a past date leaves the snapshots of later nights stored, but its results over
+    time end on its own day. An analysis at midnight is the end of the day before, as in the mart
+    (models/marts/fct_variant_metric_daily_statistics.sql).
+    """
+    last_day = (analysis_at - timedelta(seconds=1)).date()
+    return daily[pd.to_datetime(daily["as_of_date"]).dt.date <= last_day]

@@ -81,27 +81,6 @@
     {{ return(since.strftime('%Y-%m-%d %H:%M:%S')) }}
 {%- endmacro %}
 
-{#- For an incremental run of fct_variant_metric_daily_statistics: the first day to replay
-    ('YYYY-MM-DD', the table's last day less xp_late_data_days), or none to replay every
-    day: on a first build, or when a subject excluded since then had counted on earlier days. -#}
-{% macro xp_daily_replay_from(daily_table, exposures) -%}
-    {%- set last_day = xp_latest_stored(daily_table, 'as_of_date') -%}
-    {%- if last_day is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set last_day = modules.datetime.date.fromisoformat(last_day | string) -%}
-    {%- set replay_from = (last_day - xp_late_data_window()).isoformat() -%}
-    {%- set replay_from_sql = "cast(" ~ xp_string_literal(replay_from) ~ " as " ~ dbt.type_timestamp() ~ ")" -%}
-    {%- set newly_excluded = run_query(
-        'select count(*) from ' ~ exposures ~ ' where not is_analysed'
-        ~ ' and first_exposed_at < ' ~ replay_from_sql
-        ~ ' and last_exposed_at >= ' ~ replay_from_sql).columns[0].values()[0] -%}
-    {%- if newly_excluded | int > 0 -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return(replay_from) }}
-{%- endmacro %}
-
 {#- Incremental strategy "replace_subjects", for models whose new rows hold every row of
     each subject they name: the subjects' rows are deleted by the first two columns of the
     unique key, a cheaper delete than delete+insert's join on the whole key. -#}

@@ -86,7 +86,11 @@ class DemoRun:
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
-    """Run `xp run` on the demo data once, into a DuckDB file of its own."""
+    """Run the pipeline on the demo data once, into a DuckDB file of its own.
+
+    As `xp backfill`, so that the results over time hold every day (an `xp run` on a new
+    warehouse holds its own day only).
+    """
     from analysis_py.cli import main
 
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
@@ -94,7 +98,15 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     os.environ["XP_DUCKDB_PATH"] = str(path)
     try:
         assert (
-            main(["run", "--project-dir", str(REPO), "--analysis-at", DEMO_ANALYSIS_AT.isoformat()])
+            main(
+                [
+                    "backfill",
+                    "--project-dir",
+                    str(REPO),
+                    "--analysis-at",
+                    DEMO_ANALYSIS_AT.isoformat(),
+                ]
+            )
             == 0
         )
     finally:

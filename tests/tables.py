@@ -15,7 +15,7 @@ TABLE_KEYS = {
     "experiment_diagnostics": ["experiment_id"],
     "fct_variant_metric_daily_statistics": [
         "experiment_id",
-        "day_number",
+        "as_of_date",
         "variant_id",
         "metric_id",
     ],

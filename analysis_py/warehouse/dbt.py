@@ -37,6 +37,8 @@ def dbt_build(
     config: ExperimentConfig,
     extra_args: list[str] | None = None,
     analysis_at: datetime | None = None,
+    *,
+    backfill: bool = False,
 ) -> None:
     """Build the project's seeds, models and data tests.
 
@@ -50,6 +52,8 @@ def dbt_build(
         analysis_at: The analysis time (UTC). It cuts the data: exposures and events from
             then on are left out, and metrics that count only matured subjects judge
             maturity at that time.
+        backfill: Replay the results over time from the first day
+            (fct_variant_metric_daily_statistics) instead of adding this run's snapshot.
 
     Raises:
         DbtBuildError: The build failed.
@@ -66,6 +70,7 @@ def dbt_build(
             *(extra_args or []),
         ],
         analysis_at,
+        backfill=backfill,
     )
 
 
@@ -97,6 +102,9 @@ def dbt_build_results(
 
 
 ANALYSIS_AT_VARIABLE = "XP_ANALYSIS_AT"
+#: Set to 1 for a build that replays the results over time (macros/xp_results_over_time.sql);
+#: like the analysis time, an environment variable, so that asking does not re-parse.
+BACKFILL_VARIABLE = "XP_BACKFILL"
 # dbt's message when an incremental model's new columns differ from the stored table's and
 # the model fails on a schema change (on_schema_change: fail).
 SCHEMA_CHANGED = "schemas on this incremental model are out of sync"
@@ -144,6 +152,7 @@ def run_dbt(
     extra_args: list[str] | None = None,
     analysis_at: datetime | None = None,
     *,
+    backfill: bool = False,
     callbacks: list[Callable[[Any], None]] | None = None,
 ) -> Any:
     """Run a dbt command (build, parse, run-operation, ...) on the target's project.
@@ -154,6 +163,7 @@ def run_dbt(
         config: The experiment config, passed as dbt vars (none: the project's own vars).
         extra_args: Further arguments for the command.
         analysis_at: The analysis time (UTC), if the command builds models.
+        backfill: Whether a build replays the results over time (see :func:`dbt_build`).
         callbacks: Receive every dbt event.
 
     Returns:
@@ -180,9 +190,12 @@ def run_dbt(
     ]
     # The analysis time changes every night: as an environment variable it leaves the vars
     # unchanged, so dbt can parse partially (a change of vars re-parses everything).
-    previous = os.environ.pop(ANALYSIS_AT_VARIABLE, None)
-    if analysis_at is not None:
-        os.environ[ANALYSIS_AT_VARIABLE] = analysis_time_text(analysis_at)
+    environment = {
+        ANALYSIS_AT_VARIABLE: analysis_time_text(analysis_at) if analysis_at else None,
+        BACKFILL_VARIABLE: "1" if backfill else None,
+    }
+    previous = {name: os.environ.pop(name, None) for name in environment}
+    os.environ.update({name: value for name, value in environment.items() if value})
     errors: list[str] = []  # dbt's error events: the cause when a result carries none
 
     def record_errors(event: Any) -> None:
@@ -194,9 +207,10 @@ def run_dbt(
             callbacks=[_without_console_stack_traces, record_errors, *(callbacks or [])]
         ).invoke(args)
     finally:
-        os.environ.pop(ANALYSIS_AT_VARIABLE, None)
-        if previous is not None:
-            os.environ[ANALYSIS_AT_VARIABLE] = previous
+        for name, value in previous.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
     if result.success:
         return result.result
     if result.exception is not None:

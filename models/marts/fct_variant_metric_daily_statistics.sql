@@ -1,22 +1,20 @@
-{{ config(
-    enabled=xp_enabled(),
-    materialized=xp_incremental_materialization(),
-    incremental_strategy="delete+insert",
-    unique_key=["experiment_id", "metric_id"],
-    on_schema_change="fail",
-    post_hook="{{ xp_record_incremental_state() }}",
-) }}
-{#- Built from each subject's changes (running sums of the increments of n, y, y², x·y, ...)
-    rather than from a subject × day grid, which would be days times larger. Incremental
-    (xp_daily_replay_from): a night keeps the days before replay_from and replays the rest,
-    writing the small table whole so that no stale day is left behind. -#}
-{%- do xp_rebuild_stale_state() %}
-{%- set replay_from = xp_daily_replay_from(this, ref('int_exposures_deduplicated')) %}
-{%- if replay_from %}
-{%- set replay_from_date = "cast(" ~ xp_string_literal(replay_from) ~ " as date)" %}
-{%- endif %}
-{%- set replayed_subject_metrics = 'changed_subject_metrics' if replay_from
-    else 'subject_metrics' %}
+{#- One row per experiment, day, variant and metric: the statistics mart as it stood on each
+    day (docs/decisions/0015-results-over-time-from-snapshots.md). An ordinary run adds its
+    own snapshot of fct_variant_metric_statistics, dated by the analysis time, to the stored
+    ones; a backfill (`xp backfill`, and every run on engines without incremental models)
+    replays every day from each subject's changes instead: running sums of the increments of
+    n, y, y², x·y, ... rather than a subject × day grid, which would be days times larger.
+    A table, written whole: it is small (days × variants × metrics), so a run that fails
+    leaves the earlier one as it was. -#}
+{%- set replays = xp_replays_every_day() %}
+{%- set stored_snapshots = xp_stored_snapshots() %}
+{{ config(enabled=xp_enabled(), materialized='table') }}
+{#- Both modes' inputs, so that the graph is the same whichever runs: #}
+-- depends_on: {{ ref('fct_variant_metric_statistics') }}
+-- depends_on: {{ ref('int_subject_metric_days') }}
+-- depends_on: {{ ref('int_weighted_subject_metrics') }}
+-- depends_on: {{ ref('int_metric_winsorization_caps') }}
+-- depends_on: {{ ref('stg_config__experiment_variants') }}
 with
 
 all_metrics as (
@@ -33,18 +31,11 @@ replayable_event_metrics as (
         and winsorize_lower is null
 ),
 
-{# is_capped: winsorized, or a ratio of a winsorized metric. Their caps move with each
-    night's data, so an incremental night replays every day of these metrics. -#}
+{# The metrics with results over time: the replayable ones, and ratios of two of them. -#}
 replayed_metrics as (
-    select
-        *,
-        winsorize_upper is not null as is_capped
-    from replayable_event_metrics
+    select * from replayable_event_metrics
     union all
-    select
-        ratios.*,
-        numerators.winsorize_upper is not null or denominators.winsorize_upper is not null
-            as is_capped
+    select ratios.*
     from all_metrics as ratios
     inner join replayable_event_metrics as numerators
         on ratios.experiment_id = numerators.experiment_id
@@ -53,97 +44,6 @@ replayed_metrics as (
         on ratios.experiment_id = denominators.experiment_id
         and ratios.denominator_metric_id = denominators.metric_id
     where ratios.aggregation = 'ratio'
-),
-
-{# The subject facts, with the subjects without events folded into one row per first
-    exposure date (int_weighted_subject_metrics: they add n and their capped zero on that
-    day, and never change). Read three times below (exposure increments, covariates of the
-    changes): inlined on DuckDB rather than held whole (macros/xp_not_materialized.sql). -#}
-subject_metrics as {{ xp_not_materialized() }} (
-    select
-        weighted_subject_metrics.*,
-        replayed_metrics.aggregation = 'ratio' as is_ratio,
-        replayed_metrics.is_capped
-    from {{ ref('int_weighted_subject_metrics') }} as weighted_subject_metrics
-    inner join replayed_metrics
-        on weighted_subject_metrics.experiment_id = replayed_metrics.experiment_id
-        and weighted_subject_metrics.metric_id = replayed_metrics.metric_id
-),
-
-winsorization_caps as (
-    select * from {{ ref('int_metric_winsorization_caps') }}
-),
-
-all_window_days as (
-    select * from {{ ref('int_subject_metric_days') }}
-    where period = 'window'
-),
-{%- if replay_from %}
-
-replayed_subjects as (
-    select distinct
-        experiment_id,
-        subject_key
-    from all_window_days
-    where event_on >= {{ replay_from_date }}
-),
-
-{# The facts of the subjects whose values are replayed, for their covariates. -#}
-changed_subject_metrics as (
-    select subject_metrics.*
-    from subject_metrics
-    left join replayed_subjects
-        on subject_metrics.experiment_id = replayed_subjects.experiment_id
-        and subject_metrics.subject_key = replayed_subjects.subject_key
-    where subject_metrics.is_capped or replayed_subjects.subject_key is not null
-),
-
-{# The event metrics whose every day is replayed: capped ones, and both components of a
-    capped ratio. -#}
-wholly_replayed_metrics as (
-    select
-        experiment_id,
-        metric_id
-    from replayed_metrics
-    where is_capped and aggregation <> 'ratio'
-    union
-    select
-        experiment_id,
-        numerator_metric_id
-    from replayed_metrics
-    where is_capped and aggregation = 'ratio'
-    union
-    select
-        experiment_id,
-        denominator_metric_id
-    from replayed_metrics
-    where is_capped and aggregation = 'ratio'
-),
-
-{# All the window days of the subjects that changed since replay_from (their running
-    values need the earlier days too), and of every subject for wholly replayed metrics. -#}
-window_days as (
-    select all_window_days.*
-    from all_window_days
-    left join wholly_replayed_metrics
-        on all_window_days.experiment_id = wholly_replayed_metrics.experiment_id
-        and all_window_days.metric_id = wholly_replayed_metrics.metric_id
-    left join replayed_subjects
-        on all_window_days.experiment_id = replayed_subjects.experiment_id
-        and all_window_days.subject_key = replayed_subjects.subject_key
-    where
-        wholly_replayed_metrics.metric_id is not null
-        or replayed_subjects.subject_key is not null
-),
-{%- else %}
-
-window_days as (
-    select * from all_window_days
-),
-{%- endif %}
-
-experiment_variants as (
-    select * from {{ ref('stg_config__experiment_variants') }}
 ),
 
 {# From the exposures rather than the subject facts: the same analysed subjects, a tenth of
@@ -155,6 +55,37 @@ experiment_starts as (
     from {{ ref('int_exposures_deduplicated') }}
     where is_analysed
     group by experiment_id
+),
+
+{%- set sums = ['n'] + xp_sum_columns() %}
+{%- set ratio_sums = xp_ratio_sum_columns() %}
+{%- if replays %}
+
+experiment_variants as (
+    select * from {{ ref('stg_config__experiment_variants') }}
+),
+
+{# The subject facts, with the subjects without events folded into one row per first
+    exposure date (int_weighted_subject_metrics: they add n and their capped zero on that
+    day, and never change). Read three times below (exposure increments, covariates of the
+    changes): inlined on DuckDB rather than held whole (macros/xp_not_materialized.sql). -#}
+subject_metrics as {{ xp_not_materialized() }} (
+    select
+        weighted_subject_metrics.*,
+        replayed_metrics.aggregation = 'ratio' as is_ratio
+    from {{ ref('int_weighted_subject_metrics') }} as weighted_subject_metrics
+    inner join replayed_metrics
+        on weighted_subject_metrics.experiment_id = replayed_metrics.experiment_id
+        and weighted_subject_metrics.metric_id = replayed_metrics.metric_id
+),
+
+winsorization_caps as (
+    select * from {{ ref('int_metric_winsorization_caps') }}
+),
+
+window_days as (
+    select * from {{ ref('int_subject_metric_days') }}
+    where period = 'window'
 ),
 
 {# Each window day's running sum of the day values, one window function: the value before
@@ -296,11 +227,7 @@ increments as (
         ) as sum_xw,
         0 as sum_dw
     from subject_metrics
-    {%- if replay_from %}
-    where
-        subject_metrics.is_capped
-        or subject_metrics.first_exposed_on >= {{ replay_from_date }}
-    {%- endif %}
+    
     union all
     select
         subject_metrics.experiment_id,
@@ -340,17 +267,13 @@ increments as (
             * (changes.denominator_value - changes.previous_denominator_value), 0
         ) as sum_dw
     from all_value_changes as changes
-    inner join {{ replayed_subject_metrics }} as subject_metrics
+    inner join subject_metrics as subject_metrics
         on changes.experiment_id = subject_metrics.experiment_id
         and changes.subject_key = subject_metrics.subject_key
         and changes.metric_id = subject_metrics.metric_id
-    {%- if replay_from %}
-    where subject_metrics.is_capped or changes.changed_on >= {{ replay_from_date }}
-    {%- endif %}
+    
 ),
 
-{%- set sums = ['n'] + xp_sum_columns() %}
-{%- set ratio_sums = xp_ratio_sum_columns() %}
 
 daily_increments as (
     select
@@ -390,7 +313,8 @@ daily_grid as (
         experiment_variants.is_control,
         experiment_variants.expected_share,
         replayed_metrics.metric_id,
-        replayed_metrics.aggregation = 'ratio' as is_ratio
+        replayed_metrics.aggregation = 'ratio' as is_ratio,
+        replayed_metrics.definition_hash
         {%- for column in sums + ratio_sums %},
         coalesce(daily_increments.{{ column }}, 0) as {{ column }}{% endfor %}
     from days
@@ -403,50 +327,12 @@ daily_grid as (
         and days.day_number = daily_increments.day_number
         and experiment_variants.variant_id = daily_increments.variant_id
         and replayed_metrics.metric_id = daily_increments.metric_id
-    {%- if replay_from %}
-    where replayed_metrics.is_capped or days.changed_on >= {{ replay_from_date }}
-    {%- endif %}
 ),
-
-{%- if replay_from %}
-
-kept_days as (
-    select previous_days.*
-    from {{ this }} as previous_days
-    inner join replayed_metrics
-        on previous_days.experiment_id = replayed_metrics.experiment_id
-        and previous_days.metric_id = replayed_metrics.metric_id
-    where previous_days.as_of_date < {{ replay_from_date }} and not replayed_metrics.is_capped
-),
-
-{# The running sums each variant and metric had reached by replay_from. -#}
-last_kept_days as (
-    select
-        experiment_id,
-        variant_id,
-        metric_id,
-        max(day_number) as day_number
-    from kept_days
-    group by experiment_id, variant_id, metric_id
-),
-
-sums_before as (
-    select kept_days.*
-    from kept_days
-    inner join last_kept_days
-        on kept_days.experiment_id = last_kept_days.experiment_id
-        and kept_days.variant_id = last_kept_days.variant_id
-        and kept_days.metric_id = last_kept_days.metric_id
-        and kept_days.day_number = last_kept_days.day_number
-),
-{%- endif %}
 
 replayed_days as (
     {%- set window = "over (partition by daily_grid.experiment_id, daily_grid.variant_id,"
                      ~ " daily_grid.metric_id order by daily_grid.day_number"
                      ~ " rows between unbounded preceding and current row)" %}
-    {#- The running sum of a column, from the last kept day's when replaying. -#}
-    {%- set before = "coalesce(sums_before.{0}, 0) + " if replay_from else "" %}
     select
         daily_grid.experiment_id,
         cast(daily_grid.day_number as {{ dbt.type_bigint() }}) as day_number,
@@ -456,33 +342,94 @@ replayed_days as (
         daily_grid.is_control,
         daily_grid.expected_share,
         cast(
-            {{ before.format('n') }}sum(daily_grid.n) {{ window }} as {{ dbt.type_bigint() }}
+            sum(daily_grid.n) {{ window }} as {{ dbt.type_bigint() }}
         ) as n
         {%- for column in sums[1:] %},
         cast(
-            {{ before.format(column) }}sum(daily_grid.{{ column }}) {{ window }}
+            sum(daily_grid.{{ column }}) {{ window }}
             as {{ xp_type_double() }}
         ) as {{ column }}{% endfor %}
         {%- for column in ratio_sums %},
         cast(
             case
                 when daily_grid.is_ratio
-                    then {{ before.format(column) }}sum(daily_grid.{{ column }}) {{ window }}
+                    then sum(daily_grid.{{ column }}) {{ window }}
             end as {{ xp_type_double() }}
-        ) as {{ column }}{% endfor %}
-    from daily_grid{% if replay_from %}
-    left join sums_before
-        on daily_grid.experiment_id = sums_before.experiment_id
-        and daily_grid.variant_id = sums_before.variant_id
-        and daily_grid.metric_id = sums_before.metric_id{% endif %}
+        ) as {{ column }}{% endfor %},
+        daily_grid.definition_hash
+    from daily_grid
 ),
 
 final as (
-    {%- if replay_from %}
-    select * from kept_days
-    union all
-    {%- endif %}
     select * from replayed_days
 )
+{%- else %}
+
+{# This run's snapshot, dated by the analysis time: an analysis at midnight is the end of the
+    day before. -#}
+snapshot_day as (
+    select
+        cast(
+            {{ dbt.dateadd('second', -1, xp_analysis_at_sql()) }} as date
+        ) as as_of_date
+),
+
+run_snapshot as (
+    select
+        variant_statistics.experiment_id,
+        cast(
+            {{ dbt.datediff('experiment_starts.started_on', 'snapshot_day.as_of_date', 'day') }}
+            + 1 as {{ dbt.type_bigint() }}
+        ) as day_number,
+        snapshot_day.as_of_date,
+        variant_statistics.variant_id,
+        variant_statistics.metric_id,
+        variant_statistics.is_control,
+        variant_statistics.expected_share
+        {%- for column in sums + ratio_sums %},
+        variant_statistics.{{ column }}{% endfor %},
+        replayed_metrics.definition_hash
+    from {{ ref('fct_variant_metric_statistics') }} as variant_statistics
+    inner join replayed_metrics
+        on variant_statistics.experiment_id = replayed_metrics.experiment_id
+        and variant_statistics.metric_id = replayed_metrics.metric_id
+    inner join experiment_starts
+        on variant_statistics.experiment_id = experiment_starts.experiment_id
+    cross join snapshot_day
+    where snapshot_day.as_of_date >= experiment_starts.started_on
+),
+{%- if stored_snapshots %}
+
+{# The earlier snapshots still defined as now, except the one this run replaces. -#}
+kept_snapshots as (
+    select
+        stored.experiment_id,
+        stored.day_number,
+        stored.as_of_date,
+        stored.variant_id,
+        stored.metric_id,
+        stored.is_control,
+        stored.expected_share
+        {%- for column in sums + ratio_sums %},
+        stored.{{ column }}{% endfor %},
+        stored.definition_hash
+    from {{ stored_snapshots }} as stored
+    inner join replayed_metrics
+        on stored.experiment_id = replayed_metrics.experiment_id
+        and stored.metric_id = replayed_metrics.metric_id
+        and stored.definition_hash = replayed_metrics.definition_hash
+    cross join snapshot_day
+    where stored.as_of_date <> snapshot_day.as_of_date
+),
+{%- endif %}
+
+final as (
+    {%- if stored_snapshots %}
+    select * from kept_snapshots
+    union all
+    {%- endif %}
+    select * from run_snapshot
+)
+{%- endif %}
 
 select * from final

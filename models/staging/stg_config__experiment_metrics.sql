@@ -39,7 +39,10 @@ experiment_metrics as (
             as numerator_metric_id,
         {{ xp_config_literal(metric.get('denominator'), dbt.type_string()) }}
             as denominator_metric_id,
-        cast({{ experiment['lookback_days'] | int }} as {{ dbt.type_int() }}) as lookback_days
+        cast({{ experiment['lookback_days'] | int }} as {{ dbt.type_int() }}) as lookback_days,
+        {{ xp_config_literal(xp_metric_definition_hash(experiment, metric_id, metrics,
+                                                       config['event_sources']),
+                             dbt.type_string()) }} as definition_hash
     {%- if not (loop.last and outer_loop.last) %}
     union all
     {%- endif %}

@@ -7,6 +7,10 @@ the last exposure (03-26), so it reads only the late-data days; some events of 0
 04-02 land after it, before night 4 (04-10), which ends the experiments. The tables after
 the four incremental nights must equal a full refresh at 04-10, which reads everything at
 once.
+
+The results over time are snapshots (docs/decisions/0015): each night adds its own day, a
+full refresh keeps them, and a backfill replays every day. A night's snapshot equals the
+backfill's day when no late data arrived after it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 
 from analysis_py.cli import main
@@ -29,6 +35,63 @@ LATE = (
     "event_at >= '2026-04-01' and event_at < '2026-04-03')"
 )
 NIGHTS = ("2026-03-20T00:00", "2026-03-27T00:00", "2026-04-03T00:00", "2026-04-10T00:00")
+DAILY = "fct_variant_metric_daily_statistics"
+SUMS = ["n", "sum_y", "sum_y_squares", "sum_x", "sum_x_squares", "sum_xy", "sum_d", "sum_yd"]
+
+
+def snapshot_days(host: Path) -> list[str]:
+    days = query(
+        host, f"select distinct cast(as_of_date as varchar) as day from {OUR_SCHEMA}.{DAILY}"
+    )
+    return sorted(days.day)
+
+
+def snapshots_beside_the_backfill(host: Path, night: str) -> pd.DataFrame:
+    """The stored snapshots beside a backfill's rows as of the same days.
+
+    Only the metrics whose caps do not move; the backfill runs at ``night`` and writes only
+    the days that changed, so each snapshot meets the backfill's last day up to its own.
+    """
+    uncapped = query(
+        host,
+        f"""
+        select metrics.experiment_id, metrics.metric_id
+        from {OUR_SCHEMA}.stg_config__experiment_metrics as metrics
+        left join {OUR_SCHEMA}.stg_config__experiment_metrics as numerators
+            on metrics.experiment_id = numerators.experiment_id
+            and metrics.numerator_metric_id = numerators.metric_id
+        left join {OUR_SCHEMA}.stg_config__experiment_metrics as denominators
+            on metrics.experiment_id = denominators.experiment_id
+            and metrics.denominator_metric_id = denominators.metric_id
+        where coalesce(metrics.winsorize_upper, numerators.winsorize_upper,
+                       denominators.winsorize_upper) is null""",
+    )
+    snapshots = query(host, f"select * from {OUR_SCHEMA}.{DAILY}").merge(uncapped)
+    assert main(["backfill", "--project-dir", str(host), "--analysis-at", night]) == 0
+    replayed = query(host, f"select * from {OUR_SCHEMA}.{DAILY}")
+    assert len(set(replayed.as_of_date)) > len(set(snapshots.as_of_date))
+    for frame in (snapshots, replayed):
+        frame["as_of_date"] = pd.to_datetime(frame["as_of_date"])
+    return pd.merge_asof(
+        snapshots.sort_values("as_of_date"),
+        replayed.sort_values("as_of_date"),
+        on="as_of_date",
+        by=["experiment_id", "variant_id", "metric_id"],
+        suffixes=("", "_replayed"),
+    )
+
+
+def snapshot_days_of(beside: pd.DataFrame) -> list[str]:
+    return sorted({day.strftime("%Y-%m-%d") for day in beside.as_of_date})
+
+
+def differs_from_the_backfill(beside: pd.DataFrame, day: str) -> bool:
+    """Whether any sum of the snapshot of ``day`` differs from the backfill's (rtol 1e-9)."""
+    rows = beside[beside.as_of_date == pd.Timestamp(day)]
+    assert len(rows) > 20, day
+    snapshot = rows[SUMS].to_numpy(dtype=float)
+    replayed = rows[[f"{column}_replayed" for column in SUMS]].to_numpy(dtype=float)
+    return not np.allclose(snapshot, replayed, rtol=1e-9, atol=1e-9, equal_nan=True)
 
 
 def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoRun) -> None:
@@ -49,7 +112,7 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
         "insert into raw.product_events select * from raw.late_events where event_at < '2026-04-01'"
     )
     connection.close()
-    replayed_from_kept_days, recomputed_new_exposures_only, read_from = [], [], []
+    recomputed_new_exposures_only, read_from = [], []
     for night in NIGHTS[1:]:
         if night == NIGHTS[-1]:  # the late events of 04-01 and 04-02 land
             connection = duckdb.connect(str(database))
@@ -64,16 +127,10 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
         ).read_text()
         read_from.append(compiled.split("event_at >= cast('")[1][:10])
         compiled = next(
-            (host / "target" / "compiled").rglob("fct_variant_metric_daily_statistics.sql")
-        ).read_text()
-        replayed_from_kept_days.append("kept_days" in compiled)
-        compiled = next(
             (host / "target" / "compiled").rglob("int_exposures_deduplicated.sql")
         ).read_text()
         recomputed_new_exposures_only.append("subjects_with_new_exposures" in compiled)
-    # At least one night replayed only the recent days of the daily statistics, and every
-    # night recomputed only the subjects with new exposures.
-    assert any(replayed_from_kept_days), replayed_from_kept_days
+    # Every night recomputed only the subjects with new exposures.
     assert all(recomputed_new_exposures_only), recomputed_new_exposures_only
     # The events each night read: on 03-27, from the lookback of the subjects first exposed
     # since 03-17 (the last event day, 03-19, less 2 late-data days; some were exposed on
@@ -126,14 +183,26 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
         ignore=frozenset({"config_hash"}),
     )
 
+    # Each night added its snapshot; the full refresh kept them (replacing its own day's).
+    assert snapshot_days(host) == ["2026-03-19", "2026-03-26", "2026-04-02", "2026-04-09"]
+    # The snapshots are what each night saw: those taken before late events landed differ
+    # from a replay of all the data, the others equal it.
+    beside = snapshots_beside_the_backfill(host, NIGHTS[-1])
+    assert [differs_from_the_backfill(beside, day) for day in snapshot_days_of(beside)] == [
+        True,
+        False,
+        True,
+        False,
+    ]
+
 
 def test_nights_during_enrollment_keep_the_earlier_days(tmp_path: Path) -> None:
     """Nights during enrollment equal full refreshes.
 
     Nights while subjects are still being exposed, and none turns multi-variant (the
-    demo's multi-variant subjects are removed): each night after the first replays only the
-    recent days of the daily statistics, reads only the facts of the subjects it needs, and
-    still counts the subjects first exposed since, with or without events.
+    demo's multi-variant subjects are removed): each night adds its snapshot of the
+    statistics, which counts the subjects first exposed since, with or without events, and
+    equals a backfill's day.
     """
     host = make_host_project(tmp_path)
     connection = duckdb.connect(str(host / "warehouse.duckdb"))
@@ -143,14 +212,9 @@ def test_nights_during_enrollment_keep_the_earlier_days(tmp_path: Path) -> None:
             group by experiment_id, subject_id having count(distinct variant_id) > 1)""")
     connection.close()
     nights = ("2026-03-12T00:00", "2026-03-15T00:00", "2026-03-18T00:00")
-    kept_days = []
     for night in nights:
         assert main(["run", "--project-dir", str(host), "--analysis-at", night]) == 0
-        compiled = next(
-            (host / "target" / "compiled").rglob("fct_variant_metric_daily_statistics.sql")
-        ).read_text()
-        kept_days.append("kept_days" in compiled)
-    assert kept_days == [False, True, True]
+    assert snapshot_days(host) == ["2026-03-11", "2026-03-14", "2026-03-17"]
     newly_exposed = query(
         host,
         f"""
@@ -168,6 +232,9 @@ def test_nights_during_enrollment_keep_the_earlier_days(tmp_path: Path) -> None:
     assert_tables_agree(
         query(host, f"select * from {OUR_SCHEMA}.{daily}"), incremental, TABLE_KEYS[daily], daily
     )
+    # No late data: every night's snapshot equals the backfill's day.
+    beside = snapshots_beside_the_backfill(host, nights[-1])
+    assert not any(differs_from_the_backfill(beside, day) for day in snapshot_days_of(beside))
 
 
 def test_a_changed_config_rebuilds_in_full(tmp_path: Path) -> None:

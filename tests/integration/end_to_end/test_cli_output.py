@@ -85,7 +85,9 @@ def test_a_log_gets_no_colour_codes_and_says_where_the_results_went(
     Progress goes to stdout, and dbt is told not to colour its log either.
     """
     passed: list[list[str]] = []
-    monkeypatch.setattr(cli, "dbt_build", lambda target, config, flags, at: passed.append(flags))
+    monkeypatch.setattr(
+        cli, "dbt_build", lambda target, config, flags, at, backfill: passed.append(flags)
+    )
     monkeypatch.setattr(
         cli, "dbt_build_results", lambda target, config, flags: passed.append(flags)
     )
