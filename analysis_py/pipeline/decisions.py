@@ -11,6 +11,7 @@ report. Everything here is vectorised over all comparisons.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -387,8 +388,9 @@ def _verdicts(
 def _reasons(columns: dict[str, object], alpha: np.ndarray, verdict: np.ndarray) -> np.ndarray:
     """One line per comparison: the estimate and interval the verdict rests on, and why.
 
-    The figures are formatted a column at a time (:func:`percent_array`): a nightly run may
-    have 10,000s of comparisons.
+    The figures are formatted a column at a time (:func:`percent_array`), and the words
+    once per distinct combination of what they say: a nightly run may have 10,000s of
+    comparisons and a handful of settings.
     """
     scale = np.asarray(columns["decision_scale"], dtype=object)
     absolute = np.flatnonzero(scale == "absolute")  # a zero control mean: rare
@@ -402,38 +404,60 @@ def _reasons(columns: dict[str, object], alpha: np.ndarray, verdict: np.ndarray)
             text[i] = signed_number(values[i])
         figures.append(text)
 
-    def texts(name: str) -> list[str]:
-        return np.asarray(columns[name], dtype=object).tolist()
+    def texts(name: str) -> np.ndarray:
+        return np.asarray(columns[name], dtype=object)
 
-    labels = [ESTIMATE_LABEL.get(e, e) for e in texts("decision_estimate")]
-    kinds = [
-        ("always-valid " if method == "sequential" else "") + _METHOD_LABEL.get(c, "")
-        for method, c in zip(
-            texts("decision_method"), texts("multiple_testing_method"), strict=True
-        )
-    ]
+    prefixes = _per_combination(
+        lambda estimate, s: f"{ESTIMATE_LABEL.get(estimate, estimate)} {s} effect ",
+        texts("decision_estimate"),
+        scale,
+    )
+    kinds = _per_combination(
+        lambda method, c: (
+            ("always-valid " if method == "sequential" else "") + _METHOD_LABEL.get(c, "")
+        ),
+        texts("decision_method"),
+        texts("multiple_testing_method"),
+    )
+    endings = _per_combination(
+        lambda outcome, a: (
+            f": the interval contains 0 (p >= {a:g})"
+            if outcome == "inconclusive"
+            else f": the interval excludes 0 (p < {a:g})"
+        ),
+        np.asarray(verdict, dtype=object),
+        np.asarray(alpha, dtype=float),
+    )
     return np.array(
         [
-            f"{label} {s} effect {v}, {kind}interval [{lo}, {hi}], p = {p_text}: the interval "
-            + (
-                f"contains 0 (p >= {a:g})"
-                if outcome == "inconclusive"
-                else f"excludes 0 (p < {a:g})"
-            )
-            for label, s, v, kind, lo, hi, p_text, a, outcome in zip(
-                labels,
-                scale,
+            f"{prefix}{v}, {kind}interval [{lo}, {hi}], p = {p_text}{ending}"
+            for prefix, v, kind, lo, hi, p_text, ending in zip(
+                prefixes,
                 *figures[:1],
                 kinds,
                 *figures[1:],
                 p_value_array(np.asarray(columns["decision_p_value"], dtype=float)),
-                alpha.tolist(),
-                verdict,
+                endings,
                 strict=True,
             )
         ],
         dtype=object,
     )
+
+
+def _per_combination(make: Callable[..., str], *columns: np.ndarray) -> list[str]:
+    """``make(*row)`` per row of ``columns``, called once per distinct row."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, distinct = pd.factorize(column)  # NaN (code -1) after the distinct values
+        key = key * (len(distinct) + 1) + np.where(codes < 0, len(distinct), codes)
+    codes, _ = pd.factorize(key)
+    first = np.full(codes.max() + 1 if len(codes) else 0, -1)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]  # each code's first row
+    made = np.array(
+        [make(*(column[i] for column in columns)) for i in first.tolist()] or [""], dtype=object
+    )
+    return made[codes].tolist() if len(codes) else []
 
 
 def _bayesian_columns(frame: pd.DataFrame, tests: _Tests) -> dict[str, np.ndarray]:
