@@ -84,7 +84,7 @@ def sample_ratio(variants: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         below :data:`analysis_py.defaults.SRM_P_VALUE_THRESHOLD`, else ok).
     """
     # Group codes in order of first appearance, then numpy sums per code.
-    codes = variants.groupby(keys, sort=False).ngroup().to_numpy()
+    codes = _group_codes(variants, keys)
     n_groups = int(codes.max()) + 1 if len(codes) else 0
     n = variants["n"].to_numpy(dtype=float)
     total = np.bincount(codes, weights=n, minlength=n_groups)
@@ -92,21 +92,38 @@ def sample_ratio(variants: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(expected > 0, (n - expected) ** 2 / expected, 0.0)
     first_rows = np.unique(codes, return_index=True)[1]
-    grouped = variants.iloc[first_rows][keys].reset_index(drop=True)
-    grouped["n_subjects"] = total
-    grouped["n_variants"] = np.bincount(codes, minlength=n_groups)
-    grouped["srm_chi_square"] = np.bincount(codes, weights=terms, minlength=n_groups)
-    has_data = grouped["n_subjects"].to_numpy() > 0
-    p_value = stats.chi2.sf(grouped["srm_chi_square"], grouped["n_variants"] - 1)
-    grouped["srm_p_value"] = np.where(has_data, p_value, np.nan)
-    grouped["srm_chi_square"] = np.where(has_data, grouped["srm_chi_square"], np.nan)
-    grouped["srm_status"] = np.select(
-        [~has_data, grouped["srm_p_value"].to_numpy() < defaults.SRM_P_VALUE_THRESHOLD],
-        ["not_applicable", "fail"],
-        "ok",
-    )
-    grouped["n_subjects"] = grouped["n_subjects"].astype("int64")
-    return grouped
+    n_variants = np.bincount(codes, minlength=n_groups)
+    chi_square = np.bincount(codes, weights=terms, minlength=n_groups)
+    has_data = total > 0
+    p_value = np.where(has_data, stats.chi2.sf(chi_square, n_variants - 1), np.nan)
+    # Built at once: adding columns one by one to a frame costs more than the statistics.
+    grouped = {name: variants[name].iloc[first_rows].reset_index(drop=True) for name in keys}
+    grouped |= {
+        "n_subjects": total.astype("int64"),
+        "n_variants": n_variants,
+        "srm_chi_square": np.where(has_data, chi_square, np.nan),
+        "srm_p_value": p_value,
+        "srm_status": np.select(
+            [~has_data, p_value < defaults.SRM_P_VALUE_THRESHOLD],
+            ["not_applicable", "fail"],
+            "ok",
+        ),
+    }
+    return pd.DataFrame(grouped)
+
+
+def _group_codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """One code per row of ``frame``: its group of ``keys``, numbered by first appearance.
+
+    As ``frame.groupby(keys, sort=False).ngroup()``, by factorising each key column.
+    """
+    codes = np.zeros(len(frame), dtype=np.int64)
+    for key in keys:
+        key_codes, distinct = pd.factorize(frame[key])
+        if (key_codes < 0).any():  # a missing key: pandas' own grouping says what it does
+            return frame.groupby(keys, sort=False).ngroup().to_numpy()
+        codes = pd.factorize(codes * len(distinct) + key_codes)[0]
+    return codes
 
 
 def srm_check(inputs: HealthInputs) -> CheckResult:
@@ -199,6 +216,15 @@ def _first_per_experiment(
     NaN comes last and ties go to the earlier row; -1 for an experiment without rows.
     """
     key = np.where(np.isnan(values), np.inf, -values if largest else values)
+    if len(codes) and (codes[1:] >= codes[:-1]).all() and codes[0] >= 0:
+        # The comparisons come experiment by experiment: a reduction per run of rows.
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        smallest = np.minimum.reduceat(key, starts)
+        rows = np.arange(len(key))
+        is_smallest = key == np.repeat(smallest, np.diff(np.r_[starts, len(key)]))
+        first = np.full(n_experiments, -1)
+        first[codes[starts]] = np.minimum.reduceat(np.where(is_smallest, rows, len(key)), starts)
+        return first
     order = np.lexsort((key, codes))  # stable: ties keep row order
     ordered_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, ordered_codes[1:] != ordered_codes[:-1]])
@@ -333,9 +359,12 @@ def _lowest_pre_exposure_share(inputs: HealthInputs) -> tuple[np.ndarray, np.nda
     metric_codes, metric_ids = pd.factorize(mart["metric_id"], sort=True)
     if not len(metric_ids):
         return np.full(n_experiments, np.nan), np.full(n_experiments, None)
+    # Each distinct id looked up once (the mart's ids may be Arrow strings, the config's not).
+    mart_codes, mart_ids = pd.factorize(mart["experiment_id"])
     experiment_codes = pd.Index(inputs.experiments["experiment_id"]).get_indexer(
-        mart["experiment_id"]
-    )
+        np.asarray(mart_ids, dtype=object)
+    )[mart_codes]
+    experiment_codes[mart_codes < 0] = -1  # a missing id is in no experiment
     cells = experiment_codes * len(metric_ids) + metric_codes
     size = n_experiments * len(metric_ids)
     rows_per_cell = np.bincount(cells, minlength=size).reshape(n_experiments, -1)
