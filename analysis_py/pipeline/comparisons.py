@@ -433,19 +433,26 @@ def _row_keys(
     mart_key = np.zeros(len(mart), dtype=np.int64)
     keys = [np.zeros(len(frame), dtype=np.int64) for frame, _ in lookups]
     missing = [np.zeros(len(frame), dtype=bool) for frame, _ in lookups]
+    key_range = 1  # the mart's keys are below it (a lookup's are equal where found)
     for position, column in enumerate(mart_columns):
         codes, uniques = pd.factorize(mart[column], use_na_sentinel=False)
         distinct = pd.Index(uniques)
+        if pd.api.types.is_string_dtype(distinct.dtype) and distinct.dtype != object:
+            # Arrow strings: looked up as Python strings, which an object column holds.
+            distinct = pd.Index(np.asarray(uniques, dtype=object), dtype=object)
         mart_key = mart_key * len(uniques) + codes
         for i, (frame, columns) in enumerate(lookups):
             found = distinct.get_indexer(frame[columns[position]])
             missing[i] |= found < 0
             keys[i] = keys[i] * len(uniques) + found
-        # Renumbered densely after each column, so that the keys cannot overflow.
-        every, _ = pd.factorize(np.concatenate([mart_key, *keys]))
-        mart_key, *keys = np.split(
-            every.astype(np.int64), np.cumsum([len(mart_key), *map(len, keys)])[:-1]
-        )
+        key_range *= max(len(uniques), 1)
+        if key_range > 2**40 and position < len(mart_columns) - 1:
+            # Renumbered densely, so that the keys cannot overflow.
+            every, _ = pd.factorize(np.concatenate([mart_key, *keys]))
+            mart_key, *keys = np.split(
+                every.astype(np.int64), np.cumsum([len(mart_key), *map(len, keys)])[:-1]
+            )
+            key_range = len(mart_key) + sum(map(len, keys))
     return mart_key, [np.where(gone, -1, key) for key, gone in zip(keys, missing, strict=True)]
 
 
