@@ -42,22 +42,36 @@ def experiment_diagnostics(
         The counts of :data:`_COUNT_COLUMNS` and the columns of :func:`health_checks`.
     """
     per_arm = _subjects_per_arm(mart)
-    experiments, variant_rows = [], []
+    experiments = []
+    variant_columns: tuple[list[Any], ...] = ([], [], [], [])
+    share_texts: dict[float, str] = {}  # a few distinct shares: each formatted once
     for e in config.experiments:
-        arm_rows = [(v, *per_arm[(e.id, v)]) for v in e.variants]
-        n = [row[1] for row in arm_rows]
+        arm_rows = [per_arm[(e.id, v)] for v in e.variants]
+        n = [row[0] for row in arm_rows]
+        shares = [row[1] for row in arm_rows]
+        for share in shares:
+            if share not in share_texts:
+                share_texts[share] = f"{share:g}"
         experiments.append(
             (
                 e.id,
                 len(e.variants),
                 sum(n),
                 min(n),
-                *arm_rows[0][3:],
-                ", ".join([f"{v}={int(k)}" for v, k, *_ in arm_rows]),
-                ", ".join([f"{v}={share:g}" for v, _, share, *_ in arm_rows]),
+                *arm_rows[0][2:],
+                ", ".join([f"{v}={int(k)}" for v, k in zip(e.variants, n, strict=True)]),
+                ", ".join(
+                    [
+                        f"{v}={share_texts[share]}"
+                        for v, share in zip(e.variants, shares, strict=True)
+                    ]
+                ),
             )
         )
-        variant_rows += [(e.id, v, k, share) for v, k, share, *_ in arm_rows]
+        for column, values in zip(
+            variant_columns, ([e.id] * len(n), e.variants, n, shares), strict=True
+        ):
+            column.extend(values)
     counts = pd.DataFrame(
         {
             name: np.array(column, dtype=object if name in _TEXT_COLUMNS else "int64")
@@ -65,7 +79,11 @@ def experiment_diagnostics(
         }
     )
     variants = pd.DataFrame(
-        variant_rows, columns=["experiment_id", "variant_id", "n", "expected_share"]
+        dict(
+            zip(
+                ["experiment_id", "variant_id", "n", "expected_share"], variant_columns, strict=True
+            )
+        )
     )
     return health_checks(counts, variants, results, mart)
 

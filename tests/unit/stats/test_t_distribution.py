@@ -1,4 +1,4 @@
-"""The t distribution's fast paths equal scipy.stats.t, value for value, edge cases included."""
+"""The t and normal distributions' fast paths equal scipy.stats, value for value, edge cases too."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from analysis_py.stats.bayesian import normal_cdf, normal_pdf, normal_ppf, normal_sf
 from analysis_py.stats.ttest import t_ppf, t_sf
 
 DEGREES_OF_FREEDOM = np.array([np.nan, -1.0, 0.0, 1e-3, 0.5, 1.0, 2.5, 30.0, 1e5, 3e7, np.inf])
@@ -45,3 +46,24 @@ def test_scalars_give_scipys_values() -> None:
         assert bitwise_equal(t_sf(x, df), stats.t.sf(x, df))
     for q, df in ((0.975, 30.0), (0.5, 12.0), (1.0, 3.0), (0.3, -2.0)):
         assert bitwise_equal(t_ppf(q, df), stats.t.ppf(q, df))
+
+
+NORMAL_ARGUMENTS = np.array(
+    [np.nan, -np.inf, np.inf, 0.0, -0.0, 1e-300, -1.96, 2.5, 8.3, 40.0, -1e10, 1e200]
+)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_normal_functions_are_scipy_norm_bitwise(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([NORMAL_ARGUMENTS, rng.normal(0, 5, 1000)])
+    for ours, theirs in (
+        (normal_pdf, stats.norm.pdf),
+        (normal_cdf, stats.norm.cdf),
+        (normal_sf, stats.norm.sf),
+    ):
+        assert bitwise_equal(ours(x), theirs(x))
+        assert bitwise_equal(ours(x[np.isfinite(x)]), theirs(x[np.isfinite(x)]))
+    q = np.concatenate([LEVELS, rng.uniform(0, 1, 1000)])
+    assert bitwise_equal(normal_ppf(q), stats.norm.ppf(q))
+    assert bitwise_equal(normal_ppf(q[(q > 0) & (q < 1)]), stats.norm.ppf(q[(q > 0) & (q < 1)]))
