@@ -277,7 +277,9 @@ def _comparisons(
     frame = _comparison_rows(mart, config, slice_columns)
     is_ratio = _is_ratio(frame, config)
     # Ratio metrics are not part of CUPED++: ratio CUPED decides for them.
-    frame.loc[is_ratio & (frame["cuped_mode"] == "multi").to_numpy(), "cuped_mode"] = "single"
+    ratio_multi = is_ratio & (frame["cuped_mode"] == "multi").to_numpy()
+    if ratio_multi.any():  # an assignment through .loc costs even when it sets nothing
+        frame.loc[ratio_multi, "cuped_mode"] = "single"
     frame, is_quantile = _with_statistic(frame, config)
     frame = _with_arm_sums(frame, mart, slice_columns)
     # The estimates are collected as arrays and joined to the frame once: adding ~100
@@ -338,7 +340,8 @@ def _with_statistic(
         ),
         quantile_level=levels,
     )
-    frame.loc[is_quantile, "cuped_mode"] = "none"
+    if is_quantile.any():
+        frame.loc[is_quantile, "cuped_mode"] = "none"
     return frame, is_quantile
 
 

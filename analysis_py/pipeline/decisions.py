@@ -221,7 +221,9 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     tests = _Tests.of(frame)
     columns: dict[str, object] = {
         "decision_estimate": np.array(
-            [DECISION_ESTIMATE[mode] for mode in frame["cuped_mode"].to_numpy(dtype=object)],
+            _per_combination(
+                DECISION_ESTIMATE.__getitem__, frame["cuped_mode"].to_numpy(dtype=object)
+            ),
             dtype=object,
         ),
         "multiple_testing_method": tests.methods,
