@@ -7,6 +7,7 @@ so that a figure reads the same wherever it is shown.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -144,3 +145,28 @@ def _fixed_point_texts(
 def _fraction_texts(digits: int) -> list[str]:
     """'.0' to '.9' for one digit, '.000' to '.999' for three, and so on."""
     return [f".{f:0{digits}d}" for f in range(10**digits)]
+
+
+def texts_per_combination(make: Callable[..., str], *columns: Any) -> list[str]:
+    """``make(*row)`` for each row of ``columns``, called once per distinct row.
+
+    For texts that repeat over 10,000s of rows (a setting, a count, a label). Rows are the
+    same when their values are: floats bit for bit (0.0 and -0.0 differ, as their texts
+    may), others by equality. ``make`` gets Python values, as ``tolist()`` gives them.
+    """
+    import pandas as pd  # not at import: see missing()
+
+    arrays = [np.asarray(column) for column in columns]
+    if not len(arrays[0]):
+        return []
+    key = np.zeros(len(arrays[0]), dtype=np.int64)
+    for values in arrays:
+        if values.dtype == np.float64:
+            values = values.view(np.int64)  # bit for bit; NaN is a value like the others
+        codes, distinct = pd.factorize(values)  # None (code -1) after the distinct values
+        key = key * (len(distinct) + 1) + np.where(codes < 0, len(distinct), codes)
+        key = pd.factorize(key)[0]  # dense again: no overflow whatever the columns
+    first = np.full(key.max() + 1, -1)
+    first[key[::-1]] = np.arange(len(key))[::-1]  # each distinct row's first position
+    made = [make(*row) for row in zip(*(a[first].tolist() for a in arrays), strict=True)]
+    return np.array(made, dtype=object)[key].tolist()

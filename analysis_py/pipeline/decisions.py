@@ -11,13 +11,17 @@ report. Everything here is vectorised over all comparisons.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from analysis_py.formats import p_value_array, percent_array, signed_number
+from analysis_py.formats import (
+    p_value_array,
+    percent_array,
+    signed_number,
+    texts_per_combination,
+)
 from analysis_py.stats import sequential
 from analysis_py.stats.bayesian import relative_effect_posterior
 from analysis_py.stats.multiple_testing import (
@@ -221,7 +225,7 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     tests = _Tests.of(frame)
     columns: dict[str, object] = {
         "decision_estimate": np.array(
-            _per_combination(
+            texts_per_combination(
                 DECISION_ESTIMATE.__getitem__, frame["cuped_mode"].to_numpy(dtype=object)
             ),
             dtype=object,
@@ -409,19 +413,19 @@ def _reasons(columns: dict[str, object], alpha: np.ndarray, verdict: np.ndarray)
     def texts(name: str) -> np.ndarray:
         return np.asarray(columns[name], dtype=object)
 
-    prefixes = _per_combination(
+    prefixes = texts_per_combination(
         lambda estimate, s: f"{ESTIMATE_LABEL.get(estimate, estimate)} {s} effect ",
         texts("decision_estimate"),
         scale,
     )
-    kinds = _per_combination(
+    kinds = texts_per_combination(
         lambda method, c: (
             ("always-valid " if method == "sequential" else "") + _METHOD_LABEL.get(c, "")
         ),
         texts("decision_method"),
         texts("multiple_testing_method"),
     )
-    endings = _per_combination(
+    endings = texts_per_combination(
         lambda outcome, a: (
             f": the interval contains 0 (p >= {a:g})"
             if outcome == "inconclusive"
@@ -445,21 +449,6 @@ def _reasons(columns: dict[str, object], alpha: np.ndarray, verdict: np.ndarray)
         ],
         dtype=object,
     )
-
-
-def _per_combination(make: Callable[..., str], *columns: np.ndarray) -> list[str]:
-    """``make(*row)`` per row of ``columns``, called once per distinct row."""
-    key = np.zeros(len(columns[0]), dtype=np.int64)
-    for column in columns:
-        codes, distinct = pd.factorize(column)  # NaN (code -1) after the distinct values
-        key = key * (len(distinct) + 1) + np.where(codes < 0, len(distinct), codes)
-    codes, _ = pd.factorize(key)
-    first = np.full(codes.max() + 1 if len(codes) else 0, -1)
-    first[codes[::-1]] = np.arange(len(codes))[::-1]  # each code's first row
-    made = np.array(
-        [make(*(column[i] for column in columns)) for i in first.tolist()] or [""], dtype=object
-    )
-    return made[codes].tolist() if len(codes) else []
 
 
 def _bayesian_columns(frame: pd.DataFrame, tests: _Tests) -> dict[str, np.ndarray]:

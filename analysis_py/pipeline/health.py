@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis_py import defaults
+from analysis_py.formats import texts_per_combination
 from analysis_py.pipeline.decisions import decision_estimate
 from analysis_py.stats.sufficient_statistics import SufficientStatistics
 from analysis_py.stats.ttest import welch_p_value
@@ -133,18 +134,20 @@ def srm_check(inputs: HealthInputs) -> CheckResult:
     threshold = defaults.SRM_P_VALUE_THRESHOLD
     status = srm["srm_status"].to_numpy(dtype=object)
     p_values = srm["srm_p_value"].to_numpy()
-    reasons = [
-        "no analysed subjects yet"
-        if status == "not_applicable"
-        else f"sample ratio mismatch: subjects per variant ({subjects}) are unlikely under the "
-        f"configured split (p = {p:.2g} < {threshold:g}); results are not trustworthy "
-        "until the cause is found"
-        if status == "fail"
-        else f"subjects per variant match the configured split (p = {p:.2g})"
-        for status, subjects, p in zip(
-            status, inputs.experiments["subjects_per_variant"], p_values, strict=True
-        )
-    ]
+    reasons = texts_per_combination(
+        lambda status, subjects, p: (
+            "no analysed subjects yet"
+            if status == "not_applicable"
+            else f"sample ratio mismatch: subjects per variant ({subjects}) are unlikely under the "
+            f"configured split (p = {p:.2g} < {threshold:g}); results are not trustworthy "
+            "until the cause is found"
+            if status == "fail"
+            else f"subjects per variant match the configured split (p = {p:.2g})"
+        ),
+        status,
+        inputs.experiments["subjects_per_variant"],
+        p_values,
+    )
     measures = {
         "srm_chi_square": srm["srm_chi_square"].to_numpy(),
         "srm_p_value": p_values,
@@ -173,17 +176,20 @@ def multi_variant_check(inputs: HealthInputs) -> CheckResult:
     count = inputs.experiments["n_multi_variant_subjects"].to_numpy(dtype=float)
     share = _share_of_exposed(count, _exposed(inputs.experiments))
     too_many = share > defaults.MULTI_VARIANT_SHARE_WARNING
-    reasons = [
-        f"{n} subjects ({s * 100:.2f}%) were exposed to more than one variant and "
-        + (
-            f"excluded: above {defaults.MULTI_VARIANT_SHARE_WARNING:.0%}, check the assignment code"
-            if many
-            else "excluded"
-        )
-        for n, s, many in zip(
-            inputs.experiments["n_multi_variant_subjects"].tolist(), share, too_many, strict=True
-        )
-    ]
+    reasons = texts_per_combination(
+        lambda n, s, many: (
+            f"{n} subjects ({s * 100:.2f}%) were exposed to more than one variant and "
+            + (
+                f"excluded: above {defaults.MULTI_VARIANT_SHARE_WARNING:.0%}, "
+                "check the assignment code"
+                if many
+                else "excluded"
+            )
+        ),
+        inputs.experiments["n_multi_variant_subjects"].tolist(),
+        share,
+        too_many,
+    )
     return CheckResult(np.where(too_many, "warning", "ok"), reasons, {"multi_variant_share": share})
 
 
@@ -195,14 +201,17 @@ def unknown_variant_check(inputs: HealthInputs) -> CheckResult:
     """
     unknown = inputs.experiments["n_unknown_variant_subjects"].to_numpy(dtype=float)
     share = _share_of_exposed(unknown, _exposed(inputs.experiments))
-    reasons = [
-        f"{n:.0f} subjects ({s * 100:.2f}%) were exposed only to variants the config does "
-        "not list and are excluded: add the variants to the experiment, or check the "
-        "assignment code"
-        if n > 0
-        else "every exposed subject saw a variant the config lists"
-        for n, s in zip(unknown.tolist(), share.tolist(), strict=True)
-    ]
+    reasons = texts_per_combination(
+        lambda n, s: (
+            f"{n:.0f} subjects ({s * 100:.2f}%) were exposed only to variants the config does "
+            "not list and are excluded: add the variants to the experiment, or check the "
+            "assignment code"
+            if n > 0
+            else "every exposed subject saw a variant the config lists"
+        ),
+        unknown.tolist(),
+        share.tolist(),
+    )
     return CheckResult(
         np.where(unknown > 0, "warning", "ok"), reasons, {"unknown_variant_share": share}
     )
@@ -298,15 +307,18 @@ def cuped_sanity_check(inputs: HealthInputs) -> CheckResult:
     )
     n_outside = np.bincount(codes, weights=outside, minlength=n_experiments).astype(int)
     n_adjusted = np.bincount(codes, weights=adjusted, minlength=n_experiments).astype(int)
-    reasons = [
-        "CUPED is off for this experiment"
-        if n_on == 0
-        else f"{n_off} CUPED estimate(s) fall outside the unadjusted interval: the "
-        "covariate may be contaminated by the treatment"
-        if n_off > 0
-        else "every CUPED estimate lies inside its unadjusted interval"
-        for n_on, n_off in zip(n_adjusted, n_outside, strict=True)
-    ]
+    reasons = texts_per_combination(
+        lambda n_on, n_off: (
+            "CUPED is off for this experiment"
+            if n_on == 0
+            else f"{n_off} CUPED estimate(s) fall outside the unadjusted interval: the "
+            "covariate may be contaminated by the treatment"
+            if n_off > 0
+            else "every CUPED estimate lies inside its unadjusted interval"
+        ),
+        n_adjusted,
+        n_outside,
+    )
     return CheckResult(
         np.select([n_adjusted == 0, n_outside > 0], ["not_applicable", "warning"], "ok"),
         reasons,
@@ -317,11 +329,14 @@ def sample_size_check(inputs: HealthInputs) -> CheckResult:
     """Minimum sample size per arm (warning below it)."""
     smallest = inputs.experiments["n_smallest_arm"].to_numpy()
     small = smallest < defaults.MIN_SAMPLE_SIZE_PER_ARM
-    reasons = [
-        f"smallest arm has {n} subjects"
-        + (f"; below {defaults.MIN_SAMPLE_SIZE_PER_ARM}, results are fragile" if few else "")
-        for n, few in zip(smallest.tolist(), small, strict=True)
-    ]
+    reasons = texts_per_combination(
+        lambda n, few: (
+            f"smallest arm has {n} subjects"
+            + (f"; below {defaults.MIN_SAMPLE_SIZE_PER_ARM}, results are fragile" if few else "")
+        ),
+        smallest.tolist(),
+        small,
+    )
     return CheckResult(np.where(small, "warning", "ok"), reasons)
 
 
@@ -393,17 +408,23 @@ def pre_exposure_data_check(inputs: HealthInputs) -> CheckResult:
     lowest_share, lowest_metric = _lowest_pre_exposure_share(inputs)
     no_share = np.isnan(lowest_share)
     scarce = lowest_share < defaults.MIN_PRE_EXPOSURE_DATA_SHARE
-    reasons = [
-        "no analysed subjects"
-        if none
-        else f"{s * 100:.0f}% of subjects have pre-exposure data for '{m}'"
-        + (
-            f", below {defaults.MIN_PRE_EXPOSURE_DATA_SHARE:.0%}: CUPED cannot reduce variance much"
-            if few
-            else " (lowest over the metrics)"
-        )
-        for none, few, s, m in zip(no_share, scarce, lowest_share, lowest_metric, strict=True)
-    ]
+    reasons = texts_per_combination(
+        lambda none, few, s, m: (
+            "no analysed subjects"
+            if none
+            else f"{s * 100:.0f}% of subjects have pre-exposure data for '{m}'"
+            + (
+                f", below {defaults.MIN_PRE_EXPOSURE_DATA_SHARE:.0%}: "
+                "CUPED cannot reduce variance much"
+                if few
+                else " (lowest over the metrics)"
+            )
+        ),
+        no_share,
+        scarce,
+        lowest_share,
+        lowest_metric,
+    )
     return CheckResult(
         np.select([no_share, scarce], ["not_applicable", "warning"], "ok"),
         reasons,

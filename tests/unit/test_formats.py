@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis_py.formats import missing, p_value, p_value_array, percent, percent_array
+from analysis_py.formats import (
+    missing,
+    p_value,
+    p_value_array,
+    percent,
+    percent_array,
+    texts_per_combination,
+)
 
 EDGES = np.array(
     [np.nan, -np.inf, np.inf, 0.0, -0.0, 1e-12, 0.000999, 0.001, 0.0015, 0.0494, 0.5, 1.0]
@@ -59,3 +66,27 @@ def test_percent_array_is_percent_per_value_near_ties(seed: int, digits: int) ->
 def test_p_value_array_is_p_value_per_value_near_ties(seed: int) -> None:
     values = near_ties(seed)
     assert p_value_array(values) == [p_value(float(v)) for v in values]
+
+
+def test_texts_per_combination_is_make_per_row() -> None:
+    rng = np.random.default_rng(7)
+    floats = rng.choice(np.array([0.0, -0.0, np.nan, 1e-300, 0.5, 2.0, -np.inf]), 3000)
+    labels = rng.choice(np.array(["a", "b", None, "é"], dtype=object), 3000)
+    flags = rng.random(3000) < 0.5
+    counts = rng.integers(0, 4, 3000)
+    calls = []
+
+    def make(x: float, label: str | None, flag: bool, count: int) -> str:
+        calls.append(1)
+        return f"{x:.3g}|{label}|{flag}|{count}|{type(x).__name__}{type(count).__name__}"
+
+    expected = [
+        make(x, label, flag, count)
+        for x, label, flag, count in zip(
+            floats.tolist(), labels.tolist(), flags.tolist(), counts.tolist(), strict=True
+        )
+    ]
+    calls.clear()
+    assert texts_per_combination(make, floats, labels, flags, counts) == expected
+    assert len(calls) <= 7 * 4 * 2 * 4  # once per distinct row
+    assert texts_per_combination(make, floats[:0], labels[:0], flags[:0], counts[:0]) == []
