@@ -242,10 +242,21 @@ def _check_same_n_per_metric(mart: pd.DataFrame, config: ExperimentConfig) -> No
     every_subject = ~np.array([config.matured_subjects_only(m) for m in metric_ids], dtype=bool)[
         metric_codes
     ]
-    n_per_metric = mart[every_subject].groupby(["experiment_id", "variant_id"])["n"].nunique()
-    inconsistent = n_per_metric[n_per_metric > 1]
-    if not inconsistent.empty:
-        experiment_id, variant_id = inconsistent.index[0]
+    # Per (experiment, variant), numbered in sorted order: the smallest n and the largest
+    # (NaN left out, as nunique leaves it); the first pair in that order where they differ.
+    experiment_codes, experiment_ids = pd.factorize(mart["experiment_id"], sort=True)
+    variant_codes, variant_ids = pd.factorize(mart["variant_id"], sort=True)
+    counted = every_subject & (experiment_codes >= 0) & (variant_codes >= 0)  # as groupby
+    arms = (experiment_codes * len(variant_ids) + variant_codes)[counted]
+    n = mart["n"].to_numpy(dtype=float)[counted]
+    smallest = np.full(len(experiment_ids) * len(variant_ids), np.nan)
+    largest = smallest.copy()
+    np.fmin.at(smallest, arms, n)
+    np.fmax.at(largest, arms, n)
+    inconsistent = np.flatnonzero(largest > smallest)
+    if inconsistent.size:
+        experiment_id = experiment_ids[inconsistent[0] // len(variant_ids)]
+        variant_id = variant_ids[inconsistent[0] % len(variant_ids)]
         raise AnalysisError(
             f"{MART}: experiment '{experiment_id}', variant '{variant_id}' "
             "has a different n for different metrics; the mart is corrupt"
