@@ -25,6 +25,7 @@ from analysis_py.marts import (
 )
 from analysis_py.pipeline.comparison_settings import comparison_settings
 from analysis_py.pipeline.decisions import (
+    one_or_each,
     with_decisions,
     with_health_verdicts,
     with_slice_health_verdicts,
@@ -484,7 +485,7 @@ def _single_covariate_estimates(frame: pd.DataFrame, is_ratio: np.ndarray) -> di
     level = frame["confidence_level"].to_numpy()
     alternative = frame["alternative"].to_numpy(dtype=object)
     with np.errstate(all="ignore"):  # non-finite sums get a status of their own
-        estimates = _estimates(control, treatment, level, alternative)
+        estimates = _estimates(control, treatment, level, one_or_each(alternative))
         if is_ratio.any():
             ratios = frame[is_ratio]
             ratio_estimates = _estimates(
@@ -552,7 +553,7 @@ def _estimates(
     control: SufficientStatistics | RatioStatistics,
     treatment: SufficientStatistics | RatioStatistics,
     level: np.ndarray,
-    alternative: np.ndarray,
+    alternative: str | np.ndarray,
 ) -> dict[str, np.ndarray]:
     """The unadjusted and CUPED estimate columns, and each arm's mean interval."""
     cuped = cuped_test(control, treatment, level, alternative)

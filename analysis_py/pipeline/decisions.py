@@ -59,6 +59,17 @@ _TEXT_COLUMNS = (
 )
 
 
+def one_or_each(values: np.ndarray) -> str | np.ndarray:
+    """The one value every row has, else ``values``.
+
+    The tests compare the alternative with each of its names several times; a single name
+    is compared once, and broadcasts to the same values.
+    """
+    if len(values) and (values == values[0]).all() and isinstance(values[0], str):
+        return str(values[0])
+    return values
+
+
 def decision_estimate(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The fields of the estimate each comparison decides on.
 
@@ -89,7 +100,7 @@ class _Tests:
     Attributes:
         estimate: The fields of the deciding estimate (:func:`decision_estimate`).
         alpha: 1 - confidence level.
-        alternative: two-sided, greater or less.
+        alternative: two-sided, greater or less; one name when every comparison has it.
         family: The multiple-testing family, as :func:`family_codes` (-1: tested on its own).
         methods: The multiple-testing method ("none" for guardrails).
         n_total: Subjects in both arms.
@@ -100,7 +111,7 @@ class _Tests:
 
     estimate: dict[str, np.ndarray]
     alpha: np.ndarray
-    alternative: np.ndarray
+    alternative: str | np.ndarray
     family: np.ndarray
     methods: np.ndarray
     n_total: np.ndarray
@@ -121,7 +132,7 @@ class _Tests:
         return cls(
             estimate=decision_estimate(frame),
             alpha=1 - frame["confidence_level"].to_numpy(dtype=float),
-            alternative=frame["alternative"].to_numpy(dtype=object),
+            alternative=one_or_each(frame["alternative"].to_numpy(dtype=object)),
             family=family_codes(
                 np.where(
                     (role != "guardrail") & usable,
@@ -160,7 +171,9 @@ class _Tests:
             todo &= ~same
         if todo.any():
             quantile[todo] = interval_quantile(
-                alpha[todo], self.degrees_of_freedom[todo], self.alternative[todo]
+                alpha[todo],
+                self.degrees_of_freedom[todo],
+                self.alternative if isinstance(self.alternative, str) else self.alternative[todo],
             )
         self.known_quantiles.append((alpha, quantile))
         return quantile

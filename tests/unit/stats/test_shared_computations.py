@@ -9,12 +9,19 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from analysis_py.pipeline.decisions import one_or_each
 from analysis_py.stats.multiple_testing import (
     adjust_p_values,
     adjust_p_values_by_code,
     family_codes,
 )
-from analysis_py.stats.ttest import repeated_t_quantile
+from analysis_py.stats.sufficient_statistics import SufficientStatistics
+from analysis_py.stats.ttest import (
+    ESTIMATE_FIELDS,
+    cuped_test,
+    repeated_t_quantile,
+    unadjusted_test,
+)
 
 
 def test_repeated_t_quantile_is_scipys_quantile_for_every_element() -> None:
@@ -80,3 +87,33 @@ def test_one_method_alone_gives_what_it_gives_among_others() -> None:
         alone = adjust_p_values_by_code(p, codes, np.full(n, method, dtype=object))
         np.testing.assert_array_equal(alone[rows], together[rows])
         assert method == "none" or (alone[rows & (codes >= 0)] != p[rows & (codes >= 0)]).any()
+
+
+def test_one_alternative_for_all_gives_the_values_of_one_per_comparison() -> None:
+    """The tests get the alternative's name once when all comparisons share it."""
+    rng = np.random.default_rng(8)
+    n = 500
+    arms = [
+        SufficientStatistics(
+            n=np.full(n, 1000.0),
+            sum_y=rng.uniform(900, 1100, n),
+            sum_y_squares=rng.uniform(5000, 6000, n),
+            sum_x=rng.uniform(900, 1100, n),
+            sum_x_squares=rng.uniform(5000, 6000, n),
+            sum_xy=rng.uniform(4000, 5000, n),
+        )
+        for _ in range(2)
+    ]
+    level = rng.choice([0.9, 0.95], n)
+    for name in ("two-sided", "greater", "less"):
+        each = np.full(n, name, dtype=object)
+        assert one_or_each(each) == name
+        for test in (unadjusted_test, cuped_test):
+            one, per_row = test(*arms, level, name), test(*arms, level, each)
+            for field in ESTIMATE_FIELDS:
+                got, expected = getattr(one, field), getattr(per_row, field)
+                assert got.shape == expected.shape
+                assert got.tobytes() == expected.tobytes(), field
+    mixed = np.array(["two-sided", "less"], dtype=object)
+    assert one_or_each(mixed) is mixed
+    assert len(one_or_each(np.array([], dtype=object))) == 0
