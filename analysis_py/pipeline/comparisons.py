@@ -290,7 +290,7 @@ def _comparisons(
     frame = _comparison_rows(mart, config, slice_columns)
     is_ratio = _is_ratio(frame, config)
     # Ratio metrics are not part of CUPED++: ratio CUPED decides for them.
-    ratio_multi = is_ratio & (frame["cuped_mode"] == "multi").to_numpy()
+    ratio_multi = is_ratio & (frame["cuped_mode"].to_numpy(dtype=object) == "multi")
     if ratio_multi.any():  # an assignment through .loc costs even when it sets nothing
         frame.loc[ratio_multi, "cuped_mode"] = "single"
     frame, is_quantile = _with_statistic(frame, config)
@@ -518,7 +518,7 @@ def _multi_covariate_estimates(
         "cupedpp_" + name: np.full(len(frame), np.nan)
         for name in (*ESTIMATE_FIELDS, "variance_reduction_vs_cuped")
     }
-    is_multi = (frame["cuped_mode"] == "multi").to_numpy()
+    is_multi = frame["cuped_mode"].to_numpy(dtype=object) == "multi"
     if not is_multi.any():
         return columns
     if cross_products is None:

@@ -106,6 +106,7 @@ class _Tests:
         n_total: Subjects in both arms.
         tuning: The sequential tuning parameter N*.
         is_sequential: Whether the experiment decides on always-valid p-values.
+        increase_is_good: Whether the metric should go up.
         known_quantiles: The (α, t quantile) pairs computed so far, for :meth:`quantile`.
     """
 
@@ -117,6 +118,7 @@ class _Tests:
     n_total: np.ndarray
     tuning: np.ndarray
     is_sequential: np.ndarray
+    increase_is_good: np.ndarray
     known_quantiles: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
     @classmethod
@@ -127,7 +129,7 @@ class _Tests:
         treatments with a usable test); guardrails are tested on their own.
         """
         role = frame["metric_role"].to_numpy()
-        usable = frame["status"].isin(TESTED_STATUSES).to_numpy()
+        usable = np.isin(frame["status"].to_numpy(dtype=object), TESTED_STATUSES)
         no_family = np.full(len(frame), None, dtype=object)
         return cls(
             estimate=decision_estimate(frame),
@@ -146,6 +148,7 @@ class _Tests:
             n_total=(frame["control_n"] + frame["treatment_n"]).to_numpy(dtype=float),
             tuning=frame["sequential_tuning"].to_numpy(dtype=float),
             is_sequential=frame["sequential"].to_numpy(dtype=bool),
+            increase_is_good=_increase_is_good(frame),
         )
 
     @property
@@ -374,7 +377,7 @@ def _decision_value(columns: dict[str, object]) -> np.ndarray:
 
 def _increase_is_good(frame: pd.DataFrame) -> np.ndarray:
     """Per comparison, whether its metric should go up."""
-    return (frame["metric_direction"] == "increase").to_numpy()
+    return frame["metric_direction"].to_numpy(dtype=object) == "increase"
 
 
 def _verdicts(
@@ -394,7 +397,7 @@ def _verdicts(
     significant = ~no_result & (p < tests.alpha)
     went_up = decision_value > 0
     verdict = np.select(
-        [no_result, significant & (went_up == _increase_is_good(frame)), significant],
+        [no_result, significant & (went_up == tests.increase_is_good), significant],
         ["no_result", "better", "worse"],
         "inconclusive",
     ).astype(object)
@@ -488,7 +491,7 @@ def _bayesian_columns(frame: pd.DataFrame, tests: _Tests) -> dict[str, np.ndarra
         tests.estimate["relative_effect_std_error"][rows],
         prior_sd[rows],
         frame["confidence_level"].to_numpy(dtype=float)[rows],
-        _increase_is_good(frame)[rows],
+        tests.increase_is_good[rows],
     )
     for name, values in (
         ("bayes_relative_effect_mean", posterior.mean),
@@ -529,7 +532,7 @@ def _noninferiority_columns(frame: pd.DataFrame, tests: _Tests) -> dict[str, obj
         tests.estimate["relative_effect_std_error"],
         tests.degrees_of_freedom,
         margin,
-        _increase_is_good(frame),
+        tests.increase_is_good,
     )
     has_margin = ~np.isnan(margin) & ~np.isnan(p_noninferior)
     return {

@@ -300,7 +300,7 @@ def cuped_sanity_check(inputs: HealthInputs) -> CheckResult:
     """CUPED sanity: the adjusted estimate should lie inside the unadjusted interval."""
     results, codes, n_experiments = inputs.results, inputs.codes, inputs.n_experiments
     effect = inputs.chosen["absolute_effect"]
-    adjusted = (results["decision_estimate"] != "unadjusted").to_numpy()
+    adjusted = results["decision_estimate"].to_numpy(dtype=object) != "unadjusted"
     outside = adjusted & (
         (effect < results["absolute_effect_ci_lower"].to_numpy(dtype=float))
         | (effect > results["absolute_effect_ci_upper"].to_numpy(dtype=float))
