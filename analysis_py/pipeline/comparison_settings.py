@@ -78,13 +78,10 @@ def comparison_settings(config: ExperimentConfig) -> pd.DataFrame:
     """
     per_experiment, rows_per_experiment = _experiment_settings(config)
     per_metric, rows_per_metric, treatment_ids = _metric_settings(config)
-    columns = {
-        name: _repeated(name, values, rows_per_experiment)
-        for name, values in per_experiment.items()
-    }
-    columns |= {
-        name: _repeated(name, values, rows_per_metric) for name, values in per_metric.items()
-    }
+    repeats = np.asarray(rows_per_experiment, dtype=np.intp)
+    columns = {name: _repeated(name, values, repeats) for name, values in per_experiment.items()}
+    repeats = np.asarray(rows_per_metric, dtype=np.intp)
+    columns |= {name: _repeated(name, values, repeats) for name, values in per_metric.items()}
     columns["treatment_variant_id"] = pd.Series(np.array(treatment_ids, dtype=object), dtype=object)
     return pd.DataFrame({name: columns[name] for name in COMPARISON_SETTINGS})
 
@@ -133,10 +130,13 @@ def _metric_settings(
         rows_per_metric.extend([len(treatments)] * len(e.metrics))
         treatment_ids.extend(treatments * len(e.metrics))
         metric_ids.extend(e.metrics)
-        experiment_roles = [e.role(metric_id) for metric_id in e.metrics]
+        experiment_roles = list(map(e.role, e.metrics))
         roles.extend(experiment_roles)
-        margin = e.analysis.noninferiority_margin
-        margins.extend(margin if role == "guardrail" else None for role in experiment_roles)
+        if "guardrail" in experiment_roles:
+            margin = e.analysis.noninferiority_margin
+            margins.extend([margin if role == "guardrail" else None for role in experiment_roles])
+        else:
+            margins.extend([None] * len(experiment_roles))
     # The metric's own settings by lookup on its code, not per row.
     metric_codes, unique_ids = pd.factorize(pd.Series(metric_ids, dtype=object))
     metrics = [config.metrics[metric_id] for metric_id in unique_ids]
@@ -156,10 +156,11 @@ def _metric_settings(
     return per_metric, rows_per_metric, treatment_ids
 
 
-def _repeated(name: str, values: _Values, repeats: list[int]) -> Any:
+def _repeated(name: str, values: _Values, repeats: np.ndarray) -> Any:
     """The values of a setting repeated over their rows, as the setting's type."""
     # Strings stay plain object columns: converting 10,000s of them to Arrow strings
     # costs more than all the lookups done on them here.
     dtype = object if name in COMPARISON_TEXT_SETTINGS else bool if name == "sequential" else float
-    repeated = np.repeat(np.array(values, dtype=dtype), repeats)
+    values = np.array(values, dtype=dtype)
+    repeated = values if (repeats == 1).all() else np.repeat(values, repeats)
     return pd.Series(repeated, dtype=object) if dtype is object else repeated

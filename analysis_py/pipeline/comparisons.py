@@ -25,6 +25,7 @@ from analysis_py.marts import (
 )
 from analysis_py.pipeline.comparison_settings import comparison_settings
 from analysis_py.pipeline.decisions import (
+    one_or_each,
     with_decisions,
     with_health_verdicts,
     with_slice_health_verdicts,
@@ -176,11 +177,12 @@ def _finite(frame: pd.DataFrame) -> pd.DataFrame:
     Nothing non-finite is written; the row's status says what went wrong.
     """
     floats = frame.columns[(frame.dtypes == np.float64).to_numpy()]
-    # Column by column: copying them all into one array costs more than the check.
-    if not any(np.isinf(frame[c].to_numpy()).any() for c in floats):
-        return frame
+    # All at once: taking the float columns is one copy of their block, cheaper than
+    # reaching for 100 columns one by one.
     values = frame[floats].to_numpy()
     infinite = np.isinf(values)
+    if not infinite.any():
+        return frame
     frame = frame.copy()
     frame[floats] = np.where(infinite, np.nan, values)
     return frame
@@ -242,10 +244,21 @@ def _check_same_n_per_metric(mart: pd.DataFrame, config: ExperimentConfig) -> No
     every_subject = ~np.array([config.matured_subjects_only(m) for m in metric_ids], dtype=bool)[
         metric_codes
     ]
-    n_per_metric = mart[every_subject].groupby(["experiment_id", "variant_id"])["n"].nunique()
-    inconsistent = n_per_metric[n_per_metric > 1]
-    if not inconsistent.empty:
-        experiment_id, variant_id = inconsistent.index[0]
+    # Per (experiment, variant), numbered in sorted order: the smallest n and the largest
+    # (NaN left out, as nunique leaves it); the first pair in that order where they differ.
+    experiment_codes, experiment_ids = pd.factorize(mart["experiment_id"], sort=True)
+    variant_codes, variant_ids = pd.factorize(mart["variant_id"], sort=True)
+    counted = every_subject & (experiment_codes >= 0) & (variant_codes >= 0)  # as groupby
+    arms = (experiment_codes * len(variant_ids) + variant_codes)[counted]
+    n = mart["n"].to_numpy(dtype=float)[counted]
+    smallest = np.full(len(experiment_ids) * len(variant_ids), np.nan)
+    largest = smallest.copy()
+    np.fmin.at(smallest, arms, n)
+    np.fmax.at(largest, arms, n)
+    inconsistent = np.flatnonzero(largest > smallest)
+    if inconsistent.size:
+        experiment_id = experiment_ids[inconsistent[0] // len(variant_ids)]
+        variant_id = variant_ids[inconsistent[0] % len(variant_ids)]
         raise AnalysisError(
             f"{MART}: experiment '{experiment_id}', variant '{variant_id}' "
             "has a different n for different metrics; the mart is corrupt"
@@ -277,7 +290,9 @@ def _comparisons(
     frame = _comparison_rows(mart, config, slice_columns)
     is_ratio = _is_ratio(frame, config)
     # Ratio metrics are not part of CUPED++: ratio CUPED decides for them.
-    frame.loc[is_ratio & (frame["cuped_mode"] == "multi").to_numpy(), "cuped_mode"] = "single"
+    ratio_multi = is_ratio & (frame["cuped_mode"].to_numpy(dtype=object) == "multi")
+    if ratio_multi.any():  # an assignment through .loc costs even when it sets nothing
+        frame.loc[ratio_multi, "cuped_mode"] = "single"
     frame, is_quantile = _with_statistic(frame, config)
     frame = _with_arm_sums(frame, mart, slice_columns)
     # The estimates are collected as arrays and joined to the frame once: adding ~100
@@ -338,7 +353,8 @@ def _with_statistic(
         ),
         quantile_level=levels,
     )
-    frame.loc[is_quantile, "cuped_mode"] = "none"
+    if is_quantile.any():
+        frame.loc[is_quantile, "cuped_mode"] = "none"
     return frame, is_quantile
 
 
@@ -404,6 +420,7 @@ def _with_arm_sums(
             f"{', '.join(keys)} and variant_id; rebuild it with `xp run`"
         )
     sum_columns = [c for c in (*SUM_COLUMNS, *RATIO_SUM_COLUMNS) if c in mart.columns]
+    sums = {column: mart[column].to_numpy(dtype=float) for column in sum_columns}
     arm_sums = {}
     for arm, arm_key in zip(("control", "treatment"), arm_keys, strict=True):
         rows = mart_rows.get_indexer(arm_key)
@@ -414,9 +431,10 @@ def _with_arm_sums(
                 f"'{missing[f'{arm}_variant_id']}', metric '{missing['metric_id']}': rebuild "
                 "it with `xp run`"
             )
+        found = rows >= 0
         for column in sum_columns:
-            arm_sums[f"{arm}_{column}"] = np.where(
-                rows >= 0, mart[column].to_numpy(dtype=float)[rows], np.nan
+            arm_sums[f"{arm}_{column}"] = (
+                sums[column][rows] if found.all() else np.where(found, sums[column][rows], np.nan)
             )
     return pd.concat([frame, pd.DataFrame(arm_sums, index=frame.index)], axis=1)
 
@@ -433,19 +451,26 @@ def _row_keys(
     mart_key = np.zeros(len(mart), dtype=np.int64)
     keys = [np.zeros(len(frame), dtype=np.int64) for frame, _ in lookups]
     missing = [np.zeros(len(frame), dtype=bool) for frame, _ in lookups]
+    key_range = 1  # the mart's keys are below it (a lookup's are equal where found)
     for position, column in enumerate(mart_columns):
         codes, uniques = pd.factorize(mart[column], use_na_sentinel=False)
         distinct = pd.Index(uniques)
+        if pd.api.types.is_string_dtype(distinct.dtype) and distinct.dtype != object:
+            # Arrow strings: looked up as Python strings, which an object column holds.
+            distinct = pd.Index(np.asarray(uniques, dtype=object), dtype=object)
         mart_key = mart_key * len(uniques) + codes
         for i, (frame, columns) in enumerate(lookups):
             found = distinct.get_indexer(frame[columns[position]])
             missing[i] |= found < 0
             keys[i] = keys[i] * len(uniques) + found
-        # Renumbered densely after each column, so that the keys cannot overflow.
-        every, _ = pd.factorize(np.concatenate([mart_key, *keys]))
-        mart_key, *keys = np.split(
-            every.astype(np.int64), np.cumsum([len(mart_key), *map(len, keys)])[:-1]
-        )
+        key_range *= max(len(uniques), 1)
+        if key_range > 2**40 and position < len(mart_columns) - 1:
+            # Renumbered densely, so that the keys cannot overflow.
+            every, _ = pd.factorize(np.concatenate([mart_key, *keys]))
+            mart_key, *keys = np.split(
+                every.astype(np.int64), np.cumsum([len(mart_key), *map(len, keys)])[:-1]
+            )
+            key_range = len(mart_key) + sum(map(len, keys))
     return mart_key, [np.where(gone, -1, key) for key, gone in zip(keys, missing, strict=True)]
 
 
@@ -460,7 +485,7 @@ def _single_covariate_estimates(frame: pd.DataFrame, is_ratio: np.ndarray) -> di
     level = frame["confidence_level"].to_numpy()
     alternative = frame["alternative"].to_numpy(dtype=object)
     with np.errstate(all="ignore"):  # non-finite sums get a status of their own
-        estimates = _estimates(control, treatment, level, alternative)
+        estimates = _estimates(control, treatment, level, one_or_each(alternative))
         if is_ratio.any():
             ratios = frame[is_ratio]
             ratio_estimates = _estimates(
@@ -493,7 +518,7 @@ def _multi_covariate_estimates(
         "cupedpp_" + name: np.full(len(frame), np.nan)
         for name in (*ESTIMATE_FIELDS, "variance_reduction_vs_cuped")
     }
-    is_multi = (frame["cuped_mode"] == "multi").to_numpy()
+    is_multi = frame["cuped_mode"].to_numpy(dtype=object) == "multi"
     if not is_multi.any():
         return columns
     if cross_products is None:
@@ -528,7 +553,7 @@ def _estimates(
     control: SufficientStatistics | RatioStatistics,
     treatment: SufficientStatistics | RatioStatistics,
     level: np.ndarray,
-    alternative: np.ndarray,
+    alternative: str | np.ndarray,
 ) -> dict[str, np.ndarray]:
     """The unadjusted and CUPED estimate columns, and each arm's mean interval."""
     cuped = cuped_test(control, treatment, level, alternative)

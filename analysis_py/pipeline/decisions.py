@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis_py.formats import p_value_array, percent_array, signed_number
+from analysis_py.formats import (
+    p_value_array,
+    percent_array,
+    signed_number,
+    texts_per_combination,
+)
 from analysis_py.stats import sequential
 from analysis_py.stats.bayesian import relative_effect_posterior
 from analysis_py.stats.multiple_testing import (
@@ -54,6 +59,17 @@ _TEXT_COLUMNS = (
 )
 
 
+def one_or_each(values: np.ndarray) -> str | np.ndarray:
+    """The one value every row has, else ``values``.
+
+    The tests compare the alternative with each of its names several times; a single name
+    is compared once, and broadcasts to the same values.
+    """
+    if len(values) and (values == values[0]).all() and isinstance(values[0], str):
+        return str(values[0])
+    return values
+
+
 def decision_estimate(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The fields of the estimate each comparison decides on.
 
@@ -84,23 +100,25 @@ class _Tests:
     Attributes:
         estimate: The fields of the deciding estimate (:func:`decision_estimate`).
         alpha: 1 - confidence level.
-        alternative: two-sided, greater or less.
+        alternative: two-sided, greater or less; one name when every comparison has it.
         family: The multiple-testing family, as :func:`family_codes` (-1: tested on its own).
         methods: The multiple-testing method ("none" for guardrails).
         n_total: Subjects in both arms.
         tuning: The sequential tuning parameter N*.
         is_sequential: Whether the experiment decides on always-valid p-values.
+        increase_is_good: Whether the metric should go up.
         known_quantiles: The (α, t quantile) pairs computed so far, for :meth:`quantile`.
     """
 
     estimate: dict[str, np.ndarray]
     alpha: np.ndarray
-    alternative: np.ndarray
+    alternative: str | np.ndarray
     family: np.ndarray
     methods: np.ndarray
     n_total: np.ndarray
     tuning: np.ndarray
     is_sequential: np.ndarray
+    increase_is_good: np.ndarray
     known_quantiles: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
     @classmethod
@@ -111,12 +129,12 @@ class _Tests:
         treatments with a usable test); guardrails are tested on their own.
         """
         role = frame["metric_role"].to_numpy()
-        usable = frame["status"].isin(TESTED_STATUSES).to_numpy()
+        usable = np.isin(frame["status"].to_numpy(dtype=object), TESTED_STATUSES)
         no_family = np.full(len(frame), None, dtype=object)
         return cls(
             estimate=decision_estimate(frame),
             alpha=1 - frame["confidence_level"].to_numpy(dtype=float),
-            alternative=frame["alternative"].to_numpy(dtype=object),
+            alternative=one_or_each(frame["alternative"].to_numpy(dtype=object)),
             family=family_codes(
                 np.where(
                     (role != "guardrail") & usable,
@@ -130,6 +148,7 @@ class _Tests:
             n_total=(frame["control_n"] + frame["treatment_n"]).to_numpy(dtype=float),
             tuning=frame["sequential_tuning"].to_numpy(dtype=float),
             is_sequential=frame["sequential"].to_numpy(dtype=bool),
+            increase_is_good=_increase_is_good(frame),
         )
 
     @property
@@ -155,7 +174,9 @@ class _Tests:
             todo &= ~same
         if todo.any():
             quantile[todo] = interval_quantile(
-                alpha[todo], self.degrees_of_freedom[todo], self.alternative[todo]
+                alpha[todo],
+                self.degrees_of_freedom[todo],
+                self.alternative if isinstance(self.alternative, str) else self.alternative[todo],
             )
         self.known_quantiles.append((alpha, quantile))
         return quantile
@@ -220,7 +241,9 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
     tests = _Tests.of(frame)
     columns: dict[str, object] = {
         "decision_estimate": np.array(
-            [DECISION_ESTIMATE[mode] for mode in frame["cuped_mode"].to_numpy(dtype=object)],
+            texts_per_combination(
+                DECISION_ESTIMATE.__getitem__, frame["cuped_mode"].to_numpy(dtype=object)
+            ),
             dtype=object,
         ),
         "multiple_testing_method": tests.methods,
@@ -354,7 +377,7 @@ def _decision_value(columns: dict[str, object]) -> np.ndarray:
 
 def _increase_is_good(frame: pd.DataFrame) -> np.ndarray:
     """Per comparison, whether its metric should go up."""
-    return (frame["metric_direction"] == "increase").to_numpy()
+    return frame["metric_direction"].to_numpy(dtype=object) == "increase"
 
 
 def _verdicts(
@@ -374,7 +397,7 @@ def _verdicts(
     significant = ~no_result & (p < tests.alpha)
     went_up = decision_value > 0
     verdict = np.select(
-        [no_result, significant & (went_up == _increase_is_good(frame)), significant],
+        [no_result, significant & (went_up == tests.increase_is_good), significant],
         ["no_result", "better", "worse"],
         "inconclusive",
     ).astype(object)
@@ -387,8 +410,9 @@ def _verdicts(
 def _reasons(columns: dict[str, object], alpha: np.ndarray, verdict: np.ndarray) -> np.ndarray:
     """One line per comparison: the estimate and interval the verdict rests on, and why.
 
-    The figures are formatted a column at a time (:func:`percent_array`): a nightly run may
-    have 10,000s of comparisons.
+    The figures are formatted a column at a time (:func:`percent_array`), and the words
+    once per distinct combination of what they say: a nightly run may have 10,000s of
+    comparisons and a handful of settings.
     """
     scale = np.asarray(columns["decision_scale"], dtype=object)
     absolute = np.flatnonzero(scale == "absolute")  # a zero control mean: rare
@@ -402,33 +426,40 @@ def _reasons(columns: dict[str, object], alpha: np.ndarray, verdict: np.ndarray)
             text[i] = signed_number(values[i])
         figures.append(text)
 
-    def texts(name: str) -> list[str]:
-        return np.asarray(columns[name], dtype=object).tolist()
+    def texts(name: str) -> np.ndarray:
+        return np.asarray(columns[name], dtype=object)
 
-    labels = [ESTIMATE_LABEL.get(e, e) for e in texts("decision_estimate")]
-    kinds = [
-        ("always-valid " if method == "sequential" else "") + _METHOD_LABEL.get(c, "")
-        for method, c in zip(
-            texts("decision_method"), texts("multiple_testing_method"), strict=True
-        )
-    ]
+    prefixes = texts_per_combination(
+        lambda estimate, s: f"{ESTIMATE_LABEL.get(estimate, estimate)} {s} effect ",
+        texts("decision_estimate"),
+        scale,
+    )
+    kinds = texts_per_combination(
+        lambda method, c: (
+            ("always-valid " if method == "sequential" else "") + _METHOD_LABEL.get(c, "")
+        ),
+        texts("decision_method"),
+        texts("multiple_testing_method"),
+    )
+    endings = texts_per_combination(
+        lambda outcome, a: (
+            f": the interval contains 0 (p >= {a:g})"
+            if outcome == "inconclusive"
+            else f": the interval excludes 0 (p < {a:g})"
+        ),
+        np.asarray(verdict, dtype=object),
+        np.asarray(alpha, dtype=float),
+    )
     return np.array(
         [
-            f"{label} {s} effect {v}, {kind}interval [{lo}, {hi}], p = {p_text}: the interval "
-            + (
-                f"contains 0 (p >= {a:g})"
-                if outcome == "inconclusive"
-                else f"excludes 0 (p < {a:g})"
-            )
-            for label, s, v, kind, lo, hi, p_text, a, outcome in zip(
-                labels,
-                scale,
+            f"{prefix}{v}, {kind}interval [{lo}, {hi}], p = {p_text}{ending}"
+            for prefix, v, kind, lo, hi, p_text, ending in zip(
+                prefixes,
                 *figures[:1],
                 kinds,
                 *figures[1:],
                 p_value_array(np.asarray(columns["decision_p_value"], dtype=float)),
-                alpha.tolist(),
-                verdict,
+                endings,
                 strict=True,
             )
         ],
@@ -460,7 +491,7 @@ def _bayesian_columns(frame: pd.DataFrame, tests: _Tests) -> dict[str, np.ndarra
         tests.estimate["relative_effect_std_error"][rows],
         prior_sd[rows],
         frame["confidence_level"].to_numpy(dtype=float)[rows],
-        _increase_is_good(frame)[rows],
+        tests.increase_is_good[rows],
     )
     for name, values in (
         ("bayes_relative_effect_mean", posterior.mean),
@@ -501,7 +532,7 @@ def _noninferiority_columns(frame: pd.DataFrame, tests: _Tests) -> dict[str, obj
         tests.estimate["relative_effect_std_error"],
         tests.degrees_of_freedom,
         margin,
-        _increase_is_good(frame),
+        tests.increase_is_good,
     )
     has_margin = ~np.isnan(margin) & ~np.isnan(p_noninferior)
     return {

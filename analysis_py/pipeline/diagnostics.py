@@ -42,30 +42,45 @@ def experiment_diagnostics(
         The counts of :data:`_COUNT_COLUMNS` and the columns of :func:`health_checks`.
     """
     per_arm = _subjects_per_arm(mart)
-    experiments, variant_rows = [], []
-    for e in config.experiments:
-        arm_rows = [(v, *per_arm[(e.id, v)]) for v in e.variants]
-        n = [row[1] for row in arm_rows]
-        experiments.append(
-            (
-                e.id,
-                len(e.variants),
-                sum(n),
-                min(n),
-                *arm_rows[0][3:],
-                ", ".join([f"{v}={int(k)}" for v, k, *_ in arm_rows]),
-                ", ".join([f"{v}={share:g}" for v, _, share, *_ in arm_rows]),
-            )
-        )
-        variant_rows += [(e.id, v, k, share) for v, k, share, *_ in arm_rows]
+    # One entry per arm (experiment and variant) in config order, then reductions over each
+    # experiment's run of arms.
+    arm_experiments = [e.id for e in config.experiments for _ in e.variants]
+    arm_variants = [v for e in config.experiments for v in e.variants]
+    arms = [per_arm[arm] for arm in zip(arm_experiments, arm_variants, strict=True)]
+    n = [arm[0] for arm in arms]
+    shares = [arm[1] for arm in arms]
+    sizes = np.array([len(e.variants) for e in config.experiments], dtype=np.intp)
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    subjects = [f"{v}={int(k)}" for v, k in zip(arm_variants, n, strict=True)]
+    share_texts = {share: f"{share:g}" for share in set(shares)}  # a few distinct shares
+    expected = [f"{v}={share_texts[share]}" for v, share in zip(arm_variants, shares, strict=True)]
+    bounds = list(zip(starts.tolist(), ends.tolist(), strict=True))
+    n_values = np.array(n, dtype=float)
+    first_arms = starts.tolist()
+    columns: dict[str, list[Any] | np.ndarray] = {
+        "experiment_id": [e.id for e in config.experiments],
+        "n_variants": sizes,
+        "n_analysed_subjects": np.add.reduceat(n_values, starts) if len(n) else n_values,
+        "n_smallest_arm": np.minimum.reduceat(n_values, starts) if len(n) else n_values,
+        "n_multi_variant_subjects": [arms[i][2] for i in first_arms],
+        "n_unknown_variant_subjects": [arms[i][3] for i in first_arms],
+        "subjects_per_variant": [", ".join(subjects[a:b]) for a, b in bounds],
+        "expected_shares": [", ".join(expected[a:b]) for a, b in bounds],
+    }
     counts = pd.DataFrame(
         {
-            name: np.array(column, dtype=object if name in _TEXT_COLUMNS else "int64")
-            for name, column in zip(_COUNT_COLUMNS, zip(*experiments, strict=True), strict=True)
+            name: np.array(columns[name], dtype=object if name in _TEXT_COLUMNS else "int64")
+            for name in _COUNT_COLUMNS
         }
     )
     variants = pd.DataFrame(
-        variant_rows, columns=["experiment_id", "variant_id", "n", "expected_share"]
+        {
+            "experiment_id": arm_experiments,
+            "variant_id": arm_variants,
+            "n": n,
+            "expected_share": shares,
+        }
     )
     return health_checks(counts, variants, results, mart)
 

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis_py import defaults
+from analysis_py.formats import texts_per_combination
 from analysis_py.pipeline.decisions import decision_estimate
 from analysis_py.stats.sufficient_statistics import SufficientStatistics
 from analysis_py.stats.ttest import welch_p_value
@@ -84,7 +85,7 @@ def sample_ratio(variants: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         below :data:`analysis_py.defaults.SRM_P_VALUE_THRESHOLD`, else ok).
     """
     # Group codes in order of first appearance, then numpy sums per code.
-    codes = variants.groupby(keys, sort=False).ngroup().to_numpy()
+    codes = _group_codes(variants, keys)
     n_groups = int(codes.max()) + 1 if len(codes) else 0
     n = variants["n"].to_numpy(dtype=float)
     total = np.bincount(codes, weights=n, minlength=n_groups)
@@ -92,21 +93,38 @@ def sample_ratio(variants: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(expected > 0, (n - expected) ** 2 / expected, 0.0)
     first_rows = np.unique(codes, return_index=True)[1]
-    grouped = variants.iloc[first_rows][keys].reset_index(drop=True)
-    grouped["n_subjects"] = total
-    grouped["n_variants"] = np.bincount(codes, minlength=n_groups)
-    grouped["srm_chi_square"] = np.bincount(codes, weights=terms, minlength=n_groups)
-    has_data = grouped["n_subjects"].to_numpy() > 0
-    p_value = stats.chi2.sf(grouped["srm_chi_square"], grouped["n_variants"] - 1)
-    grouped["srm_p_value"] = np.where(has_data, p_value, np.nan)
-    grouped["srm_chi_square"] = np.where(has_data, grouped["srm_chi_square"], np.nan)
-    grouped["srm_status"] = np.select(
-        [~has_data, grouped["srm_p_value"].to_numpy() < defaults.SRM_P_VALUE_THRESHOLD],
-        ["not_applicable", "fail"],
-        "ok",
-    )
-    grouped["n_subjects"] = grouped["n_subjects"].astype("int64")
-    return grouped
+    n_variants = np.bincount(codes, minlength=n_groups)
+    chi_square = np.bincount(codes, weights=terms, minlength=n_groups)
+    has_data = total > 0
+    p_value = np.where(has_data, stats.chi2.sf(chi_square, n_variants - 1), np.nan)
+    # Built at once: adding columns one by one to a frame costs more than the statistics.
+    grouped = {name: variants[name].iloc[first_rows].reset_index(drop=True) for name in keys}
+    grouped |= {
+        "n_subjects": total.astype("int64"),
+        "n_variants": n_variants,
+        "srm_chi_square": np.where(has_data, chi_square, np.nan),
+        "srm_p_value": p_value,
+        "srm_status": np.select(
+            [~has_data, p_value < defaults.SRM_P_VALUE_THRESHOLD],
+            ["not_applicable", "fail"],
+            "ok",
+        ),
+    }
+    return pd.DataFrame(grouped)
+
+
+def _group_codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """One code per row of ``frame``: its group of ``keys``, numbered by first appearance.
+
+    As ``frame.groupby(keys, sort=False).ngroup()``, by factorising each key column.
+    """
+    codes = np.zeros(len(frame), dtype=np.int64)
+    for key in keys:
+        key_codes, distinct = pd.factorize(frame[key])
+        if (key_codes < 0).any():  # a missing key: pandas' own grouping says what it does
+            return frame.groupby(keys, sort=False).ngroup().to_numpy()
+        codes = pd.factorize(codes * len(distinct) + key_codes)[0]
+    return codes
 
 
 def srm_check(inputs: HealthInputs) -> CheckResult:
@@ -116,18 +134,20 @@ def srm_check(inputs: HealthInputs) -> CheckResult:
     threshold = defaults.SRM_P_VALUE_THRESHOLD
     status = srm["srm_status"].to_numpy(dtype=object)
     p_values = srm["srm_p_value"].to_numpy()
-    reasons = [
-        "no analysed subjects yet"
-        if status == "not_applicable"
-        else f"sample ratio mismatch: subjects per variant ({subjects}) are unlikely under the "
-        f"configured split (p = {p:.2g} < {threshold:g}); results are not trustworthy "
-        "until the cause is found"
-        if status == "fail"
-        else f"subjects per variant match the configured split (p = {p:.2g})"
-        for status, subjects, p in zip(
-            status, inputs.experiments["subjects_per_variant"], p_values, strict=True
-        )
-    ]
+    reasons = texts_per_combination(
+        lambda status, subjects, p: (
+            "no analysed subjects yet"
+            if status == "not_applicable"
+            else f"sample ratio mismatch: subjects per variant ({subjects}) are unlikely under the "
+            f"configured split (p = {p:.2g} < {threshold:g}); results are not trustworthy "
+            "until the cause is found"
+            if status == "fail"
+            else f"subjects per variant match the configured split (p = {p:.2g})"
+        ),
+        status,
+        inputs.experiments["subjects_per_variant"],
+        p_values,
+    )
     measures = {
         "srm_chi_square": srm["srm_chi_square"].to_numpy(),
         "srm_p_value": p_values,
@@ -156,17 +176,20 @@ def multi_variant_check(inputs: HealthInputs) -> CheckResult:
     count = inputs.experiments["n_multi_variant_subjects"].to_numpy(dtype=float)
     share = _share_of_exposed(count, _exposed(inputs.experiments))
     too_many = share > defaults.MULTI_VARIANT_SHARE_WARNING
-    reasons = [
-        f"{n} subjects ({s * 100:.2f}%) were exposed to more than one variant and "
-        + (
-            f"excluded: above {defaults.MULTI_VARIANT_SHARE_WARNING:.0%}, check the assignment code"
-            if many
-            else "excluded"
-        )
-        for n, s, many in zip(
-            inputs.experiments["n_multi_variant_subjects"].tolist(), share, too_many, strict=True
-        )
-    ]
+    reasons = texts_per_combination(
+        lambda n, s, many: (
+            f"{n} subjects ({s * 100:.2f}%) were exposed to more than one variant and "
+            + (
+                f"excluded: above {defaults.MULTI_VARIANT_SHARE_WARNING:.0%}, "
+                "check the assignment code"
+                if many
+                else "excluded"
+            )
+        ),
+        inputs.experiments["n_multi_variant_subjects"].tolist(),
+        share,
+        too_many,
+    )
     return CheckResult(np.where(too_many, "warning", "ok"), reasons, {"multi_variant_share": share})
 
 
@@ -178,14 +201,17 @@ def unknown_variant_check(inputs: HealthInputs) -> CheckResult:
     """
     unknown = inputs.experiments["n_unknown_variant_subjects"].to_numpy(dtype=float)
     share = _share_of_exposed(unknown, _exposed(inputs.experiments))
-    reasons = [
-        f"{n:.0f} subjects ({s * 100:.2f}%) were exposed only to variants the config does "
-        "not list and are excluded: add the variants to the experiment, or check the "
-        "assignment code"
-        if n > 0
-        else "every exposed subject saw a variant the config lists"
-        for n, s in zip(unknown.tolist(), share.tolist(), strict=True)
-    ]
+    reasons = texts_per_combination(
+        lambda n, s: (
+            f"{n:.0f} subjects ({s * 100:.2f}%) were exposed only to variants the config does "
+            "not list and are excluded: add the variants to the experiment, or check the "
+            "assignment code"
+            if n > 0
+            else "every exposed subject saw a variant the config lists"
+        ),
+        unknown.tolist(),
+        share.tolist(),
+    )
     return CheckResult(
         np.where(unknown > 0, "warning", "ok"), reasons, {"unknown_variant_share": share}
     )
@@ -199,6 +225,15 @@ def _first_per_experiment(
     NaN comes last and ties go to the earlier row; -1 for an experiment without rows.
     """
     key = np.where(np.isnan(values), np.inf, -values if largest else values)
+    if len(codes) and (codes[1:] >= codes[:-1]).all() and codes[0] >= 0:
+        # The comparisons come experiment by experiment: a reduction per run of rows.
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        smallest = np.minimum.reduceat(key, starts)
+        rows = np.arange(len(key))
+        is_smallest = key == np.repeat(smallest, np.diff(np.r_[starts, len(key)]))
+        first = np.full(n_experiments, -1)
+        first[codes[starts]] = np.minimum.reduceat(np.where(is_smallest, rows, len(key)), starts)
+        return first
     order = np.lexsort((key, codes))  # stable: ties keep row order
     ordered_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, ordered_codes[1:] != ordered_codes[:-1]])
@@ -265,22 +300,25 @@ def cuped_sanity_check(inputs: HealthInputs) -> CheckResult:
     """CUPED sanity: the adjusted estimate should lie inside the unadjusted interval."""
     results, codes, n_experiments = inputs.results, inputs.codes, inputs.n_experiments
     effect = inputs.chosen["absolute_effect"]
-    adjusted = (results["decision_estimate"] != "unadjusted").to_numpy()
+    adjusted = results["decision_estimate"].to_numpy(dtype=object) != "unadjusted"
     outside = adjusted & (
         (effect < results["absolute_effect_ci_lower"].to_numpy(dtype=float))
         | (effect > results["absolute_effect_ci_upper"].to_numpy(dtype=float))
     )
     n_outside = np.bincount(codes, weights=outside, minlength=n_experiments).astype(int)
     n_adjusted = np.bincount(codes, weights=adjusted, minlength=n_experiments).astype(int)
-    reasons = [
-        "CUPED is off for this experiment"
-        if n_on == 0
-        else f"{n_off} CUPED estimate(s) fall outside the unadjusted interval: the "
-        "covariate may be contaminated by the treatment"
-        if n_off > 0
-        else "every CUPED estimate lies inside its unadjusted interval"
-        for n_on, n_off in zip(n_adjusted, n_outside, strict=True)
-    ]
+    reasons = texts_per_combination(
+        lambda n_on, n_off: (
+            "CUPED is off for this experiment"
+            if n_on == 0
+            else f"{n_off} CUPED estimate(s) fall outside the unadjusted interval: the "
+            "covariate may be contaminated by the treatment"
+            if n_off > 0
+            else "every CUPED estimate lies inside its unadjusted interval"
+        ),
+        n_adjusted,
+        n_outside,
+    )
     return CheckResult(
         np.select([n_adjusted == 0, n_outside > 0], ["not_applicable", "warning"], "ok"),
         reasons,
@@ -291,11 +329,14 @@ def sample_size_check(inputs: HealthInputs) -> CheckResult:
     """Minimum sample size per arm (warning below it)."""
     smallest = inputs.experiments["n_smallest_arm"].to_numpy()
     small = smallest < defaults.MIN_SAMPLE_SIZE_PER_ARM
-    reasons = [
-        f"smallest arm has {n} subjects"
-        + (f"; below {defaults.MIN_SAMPLE_SIZE_PER_ARM}, results are fragile" if few else "")
-        for n, few in zip(smallest.tolist(), small, strict=True)
-    ]
+    reasons = texts_per_combination(
+        lambda n, few: (
+            f"smallest arm has {n} subjects"
+            + (f"; below {defaults.MIN_SAMPLE_SIZE_PER_ARM}, results are fragile" if few else "")
+        ),
+        smallest.tolist(),
+        small,
+    )
     return CheckResult(np.where(small, "warning", "ok"), reasons)
 
 
@@ -333,9 +374,12 @@ def _lowest_pre_exposure_share(inputs: HealthInputs) -> tuple[np.ndarray, np.nda
     metric_codes, metric_ids = pd.factorize(mart["metric_id"], sort=True)
     if not len(metric_ids):
         return np.full(n_experiments, np.nan), np.full(n_experiments, None)
+    # Each distinct id looked up once (the mart's ids may be Arrow strings, the config's not).
+    mart_codes, mart_ids = pd.factorize(mart["experiment_id"])
     experiment_codes = pd.Index(inputs.experiments["experiment_id"]).get_indexer(
-        mart["experiment_id"]
-    )
+        np.asarray(mart_ids, dtype=object)
+    )[mart_codes]
+    experiment_codes[mart_codes < 0] = -1  # a missing id is in no experiment
     cells = experiment_codes * len(metric_ids) + metric_codes
     size = n_experiments * len(metric_ids)
     rows_per_cell = np.bincount(cells, minlength=size).reshape(n_experiments, -1)
@@ -364,17 +408,23 @@ def pre_exposure_data_check(inputs: HealthInputs) -> CheckResult:
     lowest_share, lowest_metric = _lowest_pre_exposure_share(inputs)
     no_share = np.isnan(lowest_share)
     scarce = lowest_share < defaults.MIN_PRE_EXPOSURE_DATA_SHARE
-    reasons = [
-        "no analysed subjects"
-        if none
-        else f"{s * 100:.0f}% of subjects have pre-exposure data for '{m}'"
-        + (
-            f", below {defaults.MIN_PRE_EXPOSURE_DATA_SHARE:.0%}: CUPED cannot reduce variance much"
-            if few
-            else " (lowest over the metrics)"
-        )
-        for none, few, s, m in zip(no_share, scarce, lowest_share, lowest_metric, strict=True)
-    ]
+    reasons = texts_per_combination(
+        lambda none, few, s, m: (
+            "no analysed subjects"
+            if none
+            else f"{s * 100:.0f}% of subjects have pre-exposure data for '{m}'"
+            + (
+                f", below {defaults.MIN_PRE_EXPOSURE_DATA_SHARE:.0%}: "
+                "CUPED cannot reduce variance much"
+                if few
+                else " (lowest over the metrics)"
+            )
+        ),
+        no_share,
+        scarce,
+        lowest_share,
+        lowest_metric,
+    )
     return CheckResult(
         np.select([no_share, scarce], ["not_applicable", "warning"], "ok"),
         reasons,

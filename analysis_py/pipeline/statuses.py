@@ -28,6 +28,18 @@ _VARIANCE_SUMS = {
     "d": ("sum_d_squares", "sum_d"),
     "w": ("sum_w_squares", "sum_w"),
 }
+#: The statuses of comparison_status's conditions, in their order, then ok.
+_STATUSES = np.array(
+    [
+        "non_finite_input",
+        "negative_variance",
+        "too_few_subjects",
+        "zero_variance",
+        "zero_control_mean",
+        "ok",
+    ],
+    dtype=object,
+)
 #: The variables that only ratio metrics have.
 _RATIO_VARIABLES = ("d", "w")
 
@@ -42,21 +54,24 @@ def comparison_status(frame: pd.DataFrame, is_ratio: np.ndarray) -> tuple[np.nda
     Returns:
         (status, status_reason), object arrays; the reason is '' where the status is ok.
     """
-    non_finite = np.full(len(frame), "", dtype=object)
-    negative = np.full(len(frame), "", dtype=object)
+    # Each reason column comes with a mask of the rows that have one: comparing 10,000s of
+    # strings to '' costs more than the checks.
+    non_finite = _Reasons(len(frame))
+    negative = _Reasons(len(frame))
     for arm in ("control", "treatment"):
-        non_finite = _first_wins(non_finite, _non_finite_sums(frame, arm, is_ratio))
-        overflow, impossible = _variance_problems(frame, arm, is_ratio)
-        non_finite = _first_wins(non_finite, overflow)
-        negative = _first_wins(negative, impossible)
+        non_finite.first_wins(_non_finite_sums(frame, arm, is_ratio))
+        overflows, impossible = _variance_problems(frame, arm, is_ratio)
+        non_finite.first_wins(overflows)
+        negative.first_wins(impossible)
     smallest_arm = np.minimum(frame["control_n"], frame["treatment_n"]).to_numpy()
     too_few = smallest_arm < defaults.MIN_SUBJECTS_PER_ARM
     moments = [
         frame[c].to_numpy(dtype=float)
         for c in ("control_mean", "treatment_mean", "absolute_effect_std_error")
     ]
-    overflow = ~too_few & (non_finite == "") & ~np.all([np.isfinite(m) for m in moments], axis=0)
-    non_finite[overflow] = "the metric's moments overflow (values too large for doubles)"
+    overflow = ~too_few & ~non_finite.rows & ~np.all([np.isfinite(m) for m in moments], axis=0)
+    non_finite.text[overflow] = "the metric's moments overflow (values too large for doubles)"
+    non_finite.rows |= overflow
     zero_variance = ~too_few & ~(frame["absolute_effect_std_error"].to_numpy() > 0)
     zero_control = ~too_few & ~zero_variance & (frame["control_mean"].to_numpy() == 0)
     too_few_reason = np.full(len(frame), "", dtype=object)
@@ -65,48 +80,48 @@ def comparison_status(frame: pd.DataFrame, is_ratio: np.ndarray) -> tuple[np.nda
         "are needed"
         for n in smallest_arm[too_few]
     ]
-    conditions = [non_finite != "", negative != "", too_few, zero_variance, zero_control]
-    status = np.select(
-        conditions,
-        [
-            "non_finite_input",
-            "negative_variance",
-            "too_few_subjects",
-            "zero_variance",
-            "zero_control_mean",
-        ],
-        "ok",
-    )
+    conditions = [non_finite.rows, negative.rows, too_few, zero_variance, zero_control]
+    status = _STATUSES[np.select(conditions, list(range(len(conditions))), len(conditions))]
     reason = np.select(
         conditions,
         [
-            non_finite,
-            negative,
+            non_finite.text,
+            negative.text,
             too_few_reason,
             "the metric has the same value for every subject of both arms",
             "the control mean is 0, so the relative effect is undefined",
         ],
         "",
     )
-    return status.astype(object), reason.astype(object)
+    return status, reason.astype(object)
 
 
-def _first_wins(reasons: np.ndarray, later: np.ndarray) -> np.ndarray:
-    """``reasons``, with ``later``'s reason on the rows that have none yet."""
-    return np.where(reasons == "", later, reasons)
+class _Reasons:
+    """A reason per comparison ('' for none), and the mask of the rows that have one."""
+
+    def __init__(self, n: int) -> None:
+        self.text = np.full(n, "", dtype=object)
+        self.rows = np.zeros(n, dtype=bool)
+
+    def first_wins(self, later: _Reasons) -> None:
+        """Take ``later``'s reason on the rows that have none yet."""
+        new = later.rows & ~self.rows
+        self.text[new] = later.text[new]
+        self.rows |= new
 
 
-def _non_finite_sums(frame: pd.DataFrame, arm: str, is_ratio: np.ndarray) -> np.ndarray:
+def _non_finite_sums(frame: pd.DataFrame, arm: str, is_ratio: np.ndarray) -> _Reasons:
     """Per comparison, the arm's first sum that is NaN or infinite, as a reason ('' if none)."""
     metric_ids = frame["metric_id"].to_numpy(dtype=object)
-    reasons = np.full(len(frame), "", dtype=object)
+    reasons = _Reasons(len(frame))
     for column in (*SUM_COLUMNS, *RATIO_SUM_COLUMNS):
         if f"{arm}_{column}" not in frame.columns:
             continue
         values = frame[f"{arm}_{column}"].to_numpy(dtype=float)
         applies = is_ratio if column in RATIO_SUM_COLUMNS else np.ones(len(frame), bool)
-        rows = np.flatnonzero(applies & ~np.isfinite(values) & (reasons == ""))
-        reasons[rows] = [
+        rows = np.flatnonzero(applies & ~np.isfinite(values) & ~reasons.rows)
+        reasons.rows[rows] = True
+        reasons.text[rows] = [
             f"the {arm} arm's {column} for metric '{metric_ids[i]}' is {values[i]}: a value "
             "in the data is NaN or infinite, or the sums overflow"
             for i in rows
@@ -116,7 +131,7 @@ def _non_finite_sums(frame: pd.DataFrame, arm: str, is_ratio: np.ndarray) -> np.
 
 def _variance_problems(
     frame: pd.DataFrame, arm: str, is_ratio: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[_Reasons, _Reasons]:
     """Per comparison, the arm's first overflowing and first impossible variance.
 
     Returns two reasons per comparison ('' if none): the first variable whose (Σv)²
@@ -124,8 +139,8 @@ def _variance_problems(
     """
     metric_ids = frame["metric_id"].to_numpy(dtype=object)
     n = frame[f"{arm}_n"].to_numpy(dtype=float)
-    overflows = np.full(len(frame), "", dtype=object)
-    negative = np.full(len(frame), "", dtype=object)
+    overflows = _Reasons(len(frame))
+    negative = _Reasons(len(frame))
     for variable, (squares, total) in _VARIANCE_SUMS.items():
         if f"{arm}_{squares}" not in frame.columns:
             continue
@@ -137,14 +152,16 @@ def _variance_problems(
             impossible = centred < -NEGATIVE_VARIANCE_TOLERANCE * np.abs(sum_squares)
         applies = is_ratio if variable in _RATIO_VARIABLES else np.ones(len(frame), bool)
         overflow = applies & np.isfinite(sums) & np.isfinite(sum_squares) & ~np.isfinite(centred)
-        rows = np.flatnonzero(overflow & (overflows == ""))
-        overflows[rows] = [
+        rows = np.flatnonzero(overflow & ~overflows.rows)
+        overflows.rows[rows] = True
+        overflows.text[rows] = [
             f"the {arm} arm's {total}² for metric '{metric_ids[i]}' "
             "overflows a double: the values are too large"
             for i in rows
         ]
-        rows = np.flatnonzero(applies & impossible & ~overflow & (negative == ""))
-        negative[rows] = [
+        rows = np.flatnonzero(applies & impossible & ~overflow & ~negative.rows)
+        negative.rows[rows] = True
+        negative.text[rows] = [
             f"the {arm} arm's sums for metric '{metric_ids[i]}' imply a negative variance "
             f"of {variable} ({squares} = {sum_squares[i]:.6g} < {total}² / n = "
             f"{square_of_sum[i]:.6g}): the statistics mart is corrupt"

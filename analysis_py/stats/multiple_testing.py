@@ -9,6 +9,7 @@ one family; guardrails are left out (label None).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 #: The corrections :func:`adjust_p_values` applies; any other method ("none") leaves the
 #: p-values as they are.
@@ -42,7 +43,12 @@ def family_codes(families: np.ndarray) -> np.ndarray:
     named = np.array([label is not None for label in labels], dtype=bool)
     codes = np.full(len(labels), -1)
     if named.any():
-        codes[named] = np.unique(labels[named].astype(str), return_inverse=True)[1]
+        # Hashed, not sorted as strings; numbered in sorted order all the same.
+        label_codes, distinct = pd.factorize(labels[named], sort=True)
+        if (label_codes >= 0).all() and all(type(label) is str for label in distinct):
+            codes[named] = label_codes
+        else:
+            codes[named] = np.unique(labels[named].astype(str), return_inverse=True)[1]
     return codes
 
 
@@ -70,12 +76,22 @@ def adjust_p_values_by_code(
     # Running max (Holm) and min from the largest p down (BH) within each family, for every
     # family in one accumulate: on integer keys family·n + rank of the value, which keep one
     # family's run from reaching the next one's and map back to the values exactly.
-    holm = _running(np.minimum(1.0, (m - rank + 1) * p), family, np.maximum)
-    bh = _running(np.minimum(1.0, m / rank * p)[::-1], family[::-1], np.minimum)[::-1]
-    bonferroni = np.minimum(1.0, m * p)
-
     method = np.asarray(methods, dtype=object)[order]
-    adjusted[order] = np.select([method == "holm", method == "bonferroni"], [holm, bonferroni], bh)
+    is_holm, is_bonferroni = method == "holm", method == "bonferroni"
+    # Each correction over all families, and only when some family uses it.
+    nothing = np.full(family.size, np.nan)
+    holm = (
+        _running(np.minimum(1.0, (m - rank + 1) * p), family, np.maximum)
+        if is_holm.any()
+        else nothing
+    )
+    bh = (
+        _running(np.minimum(1.0, m / rank * p)[::-1], family[::-1], np.minimum)[::-1]
+        if not (is_holm | is_bonferroni).all()
+        else nothing
+    )
+    bonferroni = np.minimum(1.0, m * p)
+    adjusted[order] = np.select([is_holm, is_bonferroni], [holm, bonferroni], bh)
     return adjusted
 
 

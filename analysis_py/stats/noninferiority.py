@@ -10,7 +10,8 @@ the one-sided bound of the relative effect stays inside the margin.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from analysis_py.stats.ttest import t_sf
 
 
 def noninferiority_p_value(
@@ -39,7 +40,7 @@ def noninferiority_p_value(
     p_value = np.full(distance.shape, np.nan)
     tested = ~np.isnan(margin)  # the t distribution is costly: only where there is a margin
     with np.errstate(divide="ignore", invalid="ignore"):
-        p_value[tested] = stats.t.sf(
+        p_value[tested] = t_sf(
             distance[tested] / relative_std_error[tested], degrees_of_freedom[tested]
         )
     return p_value

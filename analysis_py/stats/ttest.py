@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from analysis_py.stats.sufficient_statistics import (
     ArmSums,
@@ -96,6 +96,51 @@ class CupedEstimate(EffectEstimate):
 
     theta: np.ndarray = None  # type: ignore[assignment]
     variance_reduction: np.ndarray = None  # type: ignore[assignment]
+
+
+def t_sf(x: ArrayLike, degrees_of_freedom: ArrayLike) -> np.ndarray:
+    """``stats.t.sf(x, degrees_of_freedom)``, value for value, at a fraction of its cost.
+
+    The usual arguments (df > 0, x finite) go straight to ``scipy.special.stdtr``, which
+    ``stats.t.sf`` calls on them after checks that cost as much as the function over
+    10,000s of comparisons; the others (NaN, infinite, df <= 0) go through ``stats.t.sf``.
+
+    Example:
+        >>> [round(float(p), 4) for p in t_sf(np.array([2.0, np.inf]), 30.0)]
+        [0.0273, 0.0]
+    """
+    x, df = np.broadcast_arrays(
+        np.asarray(x, dtype=float), np.asarray(degrees_of_freedom, dtype=float)
+    )
+    usual = (df > 0) & np.isfinite(x)
+    if usual.all():
+        return np.asarray(special.stdtr(df, -x))
+    tail = np.empty(x.shape)
+    tail[usual] = special.stdtr(df[usual], -x[usual])
+    tail[~usual] = stats.t.sf(x[~usual], df[~usual])
+    return tail
+
+
+def t_ppf(q: ArrayLike, degrees_of_freedom: ArrayLike) -> np.ndarray:
+    """``stats.t.ppf(q, degrees_of_freedom)``, value for value (see :func:`t_sf`).
+
+    The usual arguments (0 < q < 1, df > 0) go to ``scipy.special.stdtrit``, scaled as
+    ``stats.t.ppf`` scales them (``* 1.0 + 0.0``: the same zero's sign).
+
+    Example:
+        >>> [round(float(t), 4) for t in t_ppf(np.array([0.975, 1.0]), 30.0)]
+        [2.0423, inf]
+    """
+    q, df = np.broadcast_arrays(
+        np.asarray(q, dtype=float), np.asarray(degrees_of_freedom, dtype=float)
+    )
+    usual = (df > 0) & (q > 0) & (q < 1)
+    if usual.all():
+        return np.asarray(special.stdtrit(df, q) * 1.0 + 0.0)
+    quantile = np.empty(q.shape)
+    quantile[usual] = special.stdtrit(df[usual], q[usual]) * 1.0 + 0.0
+    quantile[~usual] = stats.t.ppf(q[~usual], df[~usual])
+    return quantile
 
 
 def welch_test(
@@ -195,7 +240,7 @@ def t_p_value(
         np.abs(t_statistic),
         np.where(alternative == "less", -t_statistic, t_statistic),
     )
-    tail = stats.t.sf(signed, degrees_of_freedom)
+    tail = t_sf(signed, degrees_of_freedom)
     return np.where(alternative == "two-sided", 2 * tail, tail)
 
 
@@ -205,7 +250,7 @@ def interval_quantile(
     """The t quantile of :func:`interval`: t_{1-α/2}, or t_{1-α} for a one-sided one."""
     one_sided = np.asarray(alternative, dtype=object) != "two-sided"
     alpha = np.asarray(alpha, dtype=float)
-    return stats.t.ppf(1 - np.where(one_sided, alpha, alpha / 2), degrees_of_freedom)
+    return t_ppf(1 - np.where(one_sided, alpha, alpha / 2), degrees_of_freedom)
 
 
 def interval(
@@ -278,7 +323,7 @@ class _Welch(NamedTuple):
     @property
     def p_value(self) -> np.ndarray:
         """Two-sided p-value (computed on demand: welch_test takes its own per alternative)."""
-        return 2 * stats.t.sf(np.abs(self.t_statistic), self.degrees_of_freedom)
+        return 2 * t_sf(np.abs(self.t_statistic), self.degrees_of_freedom)
 
 
 def _welch(
@@ -349,7 +394,7 @@ def repeated_t_quantile(q: ArrayLike, degrees_of_freedom: ArrayLike) -> np.ndarr
         np.asarray(q, dtype=float), np.asarray(degrees_of_freedom, dtype=float)
     )
     if q_values.ndim != 1:
-        return np.asarray(stats.t.ppf(q_values, df_values))
+        return t_ppf(q_values, df_values)
     # NaNs fall in one group per argument: their quantile is NaN whatever the other one is.
     _, q_codes = np.unique(q_values, return_inverse=True)
     df_unique, df_codes = np.unique(df_values, return_inverse=True)
@@ -358,7 +403,7 @@ def repeated_t_quantile(q: ArrayLike, degrees_of_freedom: ArrayLike) -> np.ndarr
         return_index=True,
         return_inverse=True,
     )
-    return np.asarray(stats.t.ppf(q_values[first], df_values[first]))[inverse]
+    return t_ppf(q_values[first], df_values[first])[inverse]
 
 
 def unadjusted_test(

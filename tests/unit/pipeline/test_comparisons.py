@@ -347,3 +347,37 @@ def test_failing_health_withholds_every_verdict_but_keeps_the_numbers() -> None:
     )
     assert results["decision_p_value"].notna().all()
     assert results["decision_ci_lower"].notna().all()
+
+
+class _EveryMetricCountsAll:
+    def matured_subjects_only(self, metric_id: str) -> bool:
+        return metric_id == "matured"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_same_n_check_names_the_first_inconsistent_arm_as_groupby_does(seed: int) -> None:
+    from analysis_py.pipeline.comparisons import _check_same_n_per_metric
+
+    rng = np.random.default_rng(seed)
+    rows = 400
+    mart = pd.DataFrame(
+        {
+            "experiment_id": rng.choice(["exp_b", "exp_a", "exp_c", "exp_10"], rows),
+            "variant_id": rng.choice(["treatment", "control", "b"], rows),
+            "metric_id": rng.choice(["m1", "m2", "matured"], rows),
+            "n": rng.choice([10.0, 10.0, 10.0, 10.0, 9.0, np.nan], rows),
+        }
+    )
+    counted = mart[mart["metric_id"] != "matured"]
+    n_per_metric = counted.groupby(["experiment_id", "variant_id"])["n"].nunique()
+    inconsistent = n_per_metric[n_per_metric > 1]
+    if inconsistent.empty:
+        _check_same_n_per_metric(mart, _EveryMetricCountsAll())  # type: ignore[arg-type]
+        return
+    experiment_id, variant_id = inconsistent.index[0]
+    with pytest.raises(
+        AnalysisError, match=f"experiment '{experiment_id}', variant '{variant_id}' has"
+    ):
+        _check_same_n_per_metric(mart, _EveryMetricCountsAll())  # type: ignore[arg-type]
+    consistent = mart.assign(n=np.where(mart["n"].isna(), np.nan, 10.0))
+    _check_same_n_per_metric(consistent, _EveryMetricCountsAll())  # type: ignore[arg-type]

@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from analysis_py.pipeline.decisions import _Tests
 from analysis_py.stats.ttest import interval_quantile
 
 
-def test_each_quantile_is_the_one_computed_on_its_own() -> None:
+@pytest.mark.parametrize("one_name", [False, True])
+def test_each_quantile_is_the_one_computed_on_its_own(one_name: bool) -> None:
     rng = np.random.default_rng(5)
     n = 2000
     df = rng.uniform(1.5, 5e5, size=n)
     df[:10] = np.nan
     alternative = rng.choice(np.array(["two-sided", "greater", "less"], dtype=object), size=n)
+    if one_name:  # every comparison has the same alternative: passed as its name
+        alternative = np.full(n, "greater", dtype=object)
     alpha = rng.choice([0.05, 0.1, 0.01], size=n)
     tests = _Tests(
         estimate={"degrees_of_freedom": df},
         alpha=alpha,
-        alternative=alternative,
+        alternative="greater" if one_name else alternative,
         family=np.zeros(n, dtype=np.int64),
         methods=np.full(n, "holm", dtype=object),
         n_total=np.full(n, 100.0),
         tuning=np.full(n, np.nan),
         is_sequential=np.zeros(n, dtype=bool),
+        increase_is_good=np.ones(n, dtype=bool),
     )
     # Levels that repeat some rows of earlier calls and not others, as adjusted ones do.
     levels = [alpha, np.where(rng.uniform(size=n) < 0.5, alpha, alpha / 3), alpha * 0.7]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from analysis_py.config import parse_config
 from analysis_py.pipeline.comparisons import analyze
+from analysis_py.pipeline.health import _first_per_experiment, _group_codes
 from tests.unit.config.test_config import VALID
 from tests.unit.pipeline.test_comparisons import AT, mart_rows
 
@@ -141,3 +143,46 @@ def test_turning_methods_off_leaves_their_columns_null() -> None:
     ):
         assert pd.isna(results[column]), column
     assert results["adjusted_p_value"] == results["p_value"]  # one comparison: nothing to adjust
+
+
+def lexsort_first_per_experiment(codes, n_experiments, values, largest=False):
+    """The reference: the first row per experiment after a stable sort on (code, value)."""
+    key = np.where(np.isnan(values), np.inf, -values if largest else values)
+    first = np.full(n_experiments, -1)
+    for row in np.lexsort((key, codes))[::-1]:  # the earliest sorted row of a code wins
+        first[codes[row]] = row
+    return first
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("largest", [False, True])
+@pytest.mark.parametrize("grouped", [True, False])
+def test_first_per_experiment_is_the_sorted_reference(seed, largest, grouped) -> None:
+    rng = np.random.default_rng(seed)
+    n_experiments = 40
+    codes = rng.integers(0, n_experiments - 5, 600)  # some experiments without rows
+    codes = np.sort(codes) if grouped else codes
+    values = rng.choice([0.0, -0.0, 0.5, 1.0, np.nan, -2.0, np.inf], 600)  # ties and NaN
+    spread = rng.random(600) < 0.3
+    values[spread] = rng.normal(size=spread.sum())
+    assert (
+        _first_per_experiment(codes, n_experiments, values, largest=largest).tolist()
+        == lexsort_first_per_experiment(codes, n_experiments, values, largest).tolist()
+    )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_group_codes_are_groupby_ngroup(seed) -> None:
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "experiment_id": rng.choice(["b", "a", "c"], 200),
+            "day": rng.choice(pd.date_range("2026-01-01", periods=4), 200),
+            "n": rng.integers(0, 9, 200),
+        }
+    )
+    for keys in (["experiment_id"], ["experiment_id", "day"], ["day", "n"]):
+        assert (
+            _group_codes(frame, keys).tolist()
+            == frame.groupby(keys, sort=False).ngroup().to_numpy().tolist()
+        )
