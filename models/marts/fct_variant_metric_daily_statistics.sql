@@ -400,11 +400,15 @@ run_snapshot as (
 ),
 {%- if stored_snapshots %}
 
-{# The earlier snapshots still defined as now, except the one this run replaces. -#}
+{# The earlier snapshots still defined as now, except the one this run replaces; their day
+    numbers follow the experiment's first exposure date should a late exposure move it. -#}
 kept_snapshots as (
     select
         stored.experiment_id,
-        stored.day_number,
+        cast(
+            {{ dbt.datediff('experiment_starts.started_on', 'stored.as_of_date', 'day') }}
+            + 1 as {{ dbt.type_bigint() }}
+        ) as day_number,
         stored.as_of_date,
         stored.variant_id,
         stored.metric_id,
@@ -418,8 +422,12 @@ kept_snapshots as (
         on stored.experiment_id = replayed_metrics.experiment_id
         and stored.metric_id = replayed_metrics.metric_id
         and stored.definition_hash = replayed_metrics.definition_hash
+    inner join experiment_starts
+        on stored.experiment_id = experiment_starts.experiment_id
     cross join snapshot_day
-    where stored.as_of_date <> snapshot_day.as_of_date
+    where
+        stored.as_of_date <> snapshot_day.as_of_date
+        and stored.as_of_date >= experiment_starts.started_on
 ),
 {%- endif %}
 
