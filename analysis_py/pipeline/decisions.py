@@ -108,6 +108,8 @@ class _Tests:
         is_sequential: Whether the experiment decides on always-valid p-values.
         increase_is_good: Whether the metric should go up.
         known_quantiles: The (α, t quantile) pairs computed so far, for :meth:`quantile`.
+        seeds: (degrees of freedom, t quantile) pairs computed before, at α = ``alpha``
+            (the tests' own intervals), for :meth:`quantile`.
     """
 
     estimate: dict[str, np.ndarray]
@@ -120,13 +122,17 @@ class _Tests:
     is_sequential: np.ndarray
     increase_is_good: np.ndarray
     known_quantiles: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    seeds: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
 
     @classmethod
-    def of(cls, frame: pd.DataFrame) -> _Tests:
+    def of(
+        cls, frame: pd.DataFrame, seeds: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
+    ) -> _Tests:
         """The tests' settings of the comparisons in ``frame``.
 
         Multiple testing: one family per experiment (primary and secondary metrics ×
-        treatments with a usable test); guardrails are tested on their own.
+        treatments with a usable test); guardrails are tested on their own. ``seeds``: see
+        the attribute.
         """
         role = frame["metric_role"].to_numpy()
         usable = np.isin(frame["status"].to_numpy(dtype=object), TESTED_STATUSES)
@@ -149,6 +155,7 @@ class _Tests:
             tuning=frame["sequential_tuning"].to_numpy(dtype=float),
             is_sequential=frame["sequential"].to_numpy(dtype=bool),
             increase_is_good=_increase_is_good(frame),
+            seeds=seeds,
         )
 
     @property
@@ -164,10 +171,17 @@ class _Tests:
         """The t quantile of an interval at level 1 - α on the deciding estimate's df.
 
         A row whose α an earlier call had gets that call's value: the decision interval
-        and most adjusted ones repeat a level, and the t quantile is the costly part.
+        and most adjusted ones repeat a level, and the t quantile is the costly part. So
+        does a row whose α and degrees of freedom a seed had (both bitwise equal).
         """
         quantile = np.full(len(alpha), np.nan)
         todo = np.ones(len(alpha), dtype=bool)
+        if self.seeds:
+            at_level = alpha == self.alpha
+            for seed_df, seed_quantile in self.seeds:
+                same = todo & at_level & (seed_df == self.degrees_of_freedom)
+                quantile[same] = seed_quantile[same]
+                todo &= ~same
         for known_alpha, known_quantile in self.known_quantiles:
             same = todo & (known_alpha == alpha)
             quantile[same] = known_quantile[same]
@@ -223,7 +237,9 @@ class _Tests:
         return p_raw, p_adjusted, value - half, value + half
 
 
-def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
+def with_decisions(
+    frame: pd.DataFrame, *, quantile_seeds: list[tuple[np.ndarray, np.ndarray]] | None = None
+) -> pd.DataFrame:
     """The comparisons frame with the decision columns added (collected, then joined once).
 
     Every interval here comes with the p-value it agrees with: it excludes 0 exactly when
@@ -233,12 +249,14 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
 
     Args:
         frame: The comparisons, with their settings, estimates and status.
+        quantile_seeds: t quantiles already computed at the comparisons' own level, each
+            with its degrees of freedom (per row), reused where they apply.
 
     Returns:
         ``frame`` with the adjusted, sequential, decision, verdict, Bayesian, power and
         non-inferiority columns.
     """
-    tests = _Tests.of(frame)
+    tests = _Tests.of(frame, tuple(quantile_seeds or ()))
     columns: dict[str, object] = {
         "decision_estimate": np.array(
             texts_per_combination(
