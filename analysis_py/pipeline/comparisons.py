@@ -111,8 +111,8 @@ def analyze(
     results = _stamped(with_health_verdicts(results, diagnostics), run_id, analysis_at, config)
     diagnostics = _stamped(diagnostics, run_id, analysis_at, config)
     return AnalysisResults(
-        results=_finite(results[column_names("experiment_results")]),
-        diagnostics=_finite(diagnostics[column_names("experiment_diagnostics")]),
+        results=_finite(_columns(results, column_names("experiment_results"))),
+        diagnostics=_finite(_columns(diagnostics, column_names("experiment_diagnostics"))),
     )
 
 
@@ -150,7 +150,17 @@ def analyze_slices(
         how="left",
     )
     results = _stamped(with_slice_health_verdicts(results), run_id, analysis_at, config)
-    return _finite(results[column_names(table)])
+    return _finite(_columns(results, column_names(table)))
+
+
+def _columns(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """``frame[names]``, by reindexing (the same frame, built faster for 100+ columns)."""
+    if frame.columns.has_duplicates or len(set(names)) != len(names):
+        return frame[names]
+    missing = [name for name in names if name not in frame.columns]
+    if missing:
+        return frame[names]  # raises as selecting does
+    return frame.reindex(columns=names)
 
 
 def _slice_sample_ratios(slices: pd.DataFrame, slice_columns: tuple[str, ...]) -> pd.DataFrame:
@@ -174,15 +184,15 @@ def _finite(frame: pd.DataFrame) -> pd.DataFrame:
 
     Nothing non-finite is written; the row's status says what went wrong.
     """
-    floats = frame.columns[(frame.dtypes == np.float64).to_numpy()]
-    # All at once: taking the float columns is one copy of their block, cheaper than
-    # reaching for 100 columns one by one.
-    values = frame[floats].to_numpy()
+    # All at once: the float columns' blocks as they are (select_dtypes takes whole blocks,
+    # where selecting the columns by name copies them), then one array of them.
+    floats = frame.select_dtypes(include=[np.float64])
+    values = floats.to_numpy()
     infinite = np.isinf(values)
     if not infinite.any():
         return frame
     frame = frame.copy()
-    frame[floats] = np.where(infinite, np.nan, values)
+    frame[floats.columns] = np.where(infinite, np.nan, values)
     return frame
 
 
