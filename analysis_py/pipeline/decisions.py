@@ -47,6 +47,10 @@ _METHOD_LABEL = {
     "bonferroni": "Bonferroni-adjusted ",
     "none": "",
 }
+#: The values of some text columns, picked by position: cheaper than making 10,000s of strings.
+_DECISION_METHODS = np.array(["fixed_horizon", "sequential"], dtype=object)
+_DECISION_SCALES = np.array(["absolute", "relative"], dtype=object)
+_VERDICTS = np.array(["no_result", "better", "worse", "inconclusive"], dtype=object)
 #: The decision columns that are text: plain object columns, as converting 10,000s of
 #: strings to Arrow costs more than computing them.
 _TEXT_COLUMNS = (
@@ -108,6 +112,8 @@ class _Tests:
         is_sequential: Whether the experiment decides on always-valid p-values.
         increase_is_good: Whether the metric should go up.
         known_quantiles: The (α, t quantile) pairs computed so far, for :meth:`quantile`.
+        seeds: (degrees of freedom, t quantile) pairs computed before, at α = ``alpha``
+            (the tests' own intervals), for :meth:`quantile`.
     """
 
     estimate: dict[str, np.ndarray]
@@ -120,13 +126,17 @@ class _Tests:
     is_sequential: np.ndarray
     increase_is_good: np.ndarray
     known_quantiles: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    seeds: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
 
     @classmethod
-    def of(cls, frame: pd.DataFrame) -> _Tests:
+    def of(
+        cls, frame: pd.DataFrame, seeds: tuple[tuple[np.ndarray, np.ndarray], ...] = ()
+    ) -> _Tests:
         """The tests' settings of the comparisons in ``frame``.
 
         Multiple testing: one family per experiment (primary and secondary metrics ×
-        treatments with a usable test); guardrails are tested on their own.
+        treatments with a usable test); guardrails are tested on their own. ``seeds``: see
+        the attribute.
         """
         role = frame["metric_role"].to_numpy()
         usable = np.isin(frame["status"].to_numpy(dtype=object), TESTED_STATUSES)
@@ -149,6 +159,7 @@ class _Tests:
             tuning=frame["sequential_tuning"].to_numpy(dtype=float),
             is_sequential=frame["sequential"].to_numpy(dtype=bool),
             increase_is_good=_increase_is_good(frame),
+            seeds=seeds,
         )
 
     @property
@@ -164,10 +175,17 @@ class _Tests:
         """The t quantile of an interval at level 1 - α on the deciding estimate's df.
 
         A row whose α an earlier call had gets that call's value: the decision interval
-        and most adjusted ones repeat a level, and the t quantile is the costly part.
+        and most adjusted ones repeat a level, and the t quantile is the costly part. So
+        does a row whose α and degrees of freedom a seed had (both bitwise equal).
         """
         quantile = np.full(len(alpha), np.nan)
         todo = np.ones(len(alpha), dtype=bool)
+        if self.seeds:
+            at_level = alpha == self.alpha
+            for seed_df, seed_quantile in self.seeds:
+                same = todo & at_level & (seed_df == self.degrees_of_freedom)
+                quantile[same] = seed_quantile[same]
+                todo &= ~same
         for known_alpha, known_quantile in self.known_quantiles:
             same = todo & (known_alpha == alpha)
             quantile[same] = known_quantile[same]
@@ -223,7 +241,9 @@ class _Tests:
         return p_raw, p_adjusted, value - half, value + half
 
 
-def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
+def with_decisions(
+    frame: pd.DataFrame, *, quantile_seeds: list[tuple[np.ndarray, np.ndarray]] | None = None
+) -> pd.DataFrame:
     """The comparisons frame with the decision columns added (collected, then joined once).
 
     Every interval here comes with the p-value it agrees with: it excludes 0 exactly when
@@ -233,12 +253,14 @@ def with_decisions(frame: pd.DataFrame) -> pd.DataFrame:
 
     Args:
         frame: The comparisons, with their settings, estimates and status.
+        quantile_seeds: t quantiles already computed at the comparisons' own level, each
+            with its degrees of freedom (per row), reused where they apply.
 
     Returns:
         ``frame`` with the adjusted, sequential, decision, verdict, Bayesian, power and
         non-inferiority columns.
     """
-    tests = _Tests.of(frame)
+    tests = _Tests.of(frame, tuple(quantile_seeds or ()))
     columns: dict[str, object] = {
         "decision_estimate": np.array(
             texts_per_combination(
@@ -354,8 +376,8 @@ def _decision_columns(
         lower = np.where(is_sequential, value - half, lower)
         upper = np.where(is_sequential, value + half, upper)
     return {
-        "decision_method": np.where(is_sequential, "sequential", "fixed_horizon").astype(object),
-        "decision_scale": np.where(on_relative, "relative", "absolute").astype(object),
+        "decision_method": _DECISION_METHODS[is_sequential.astype(np.intp)],
+        "decision_scale": _DECISION_SCALES[on_relative.astype(np.intp)],
         "decision_control_mean": estimate["control_mean"],
         "decision_treatment_mean": estimate["treatment_mean"],
         "decision_absolute_effect": estimate["absolute_effect"],
@@ -396,11 +418,13 @@ def _verdicts(
     no_result = ~np.isin(status, TESTED_STATUSES) | np.isnan(p) | np.isnan(decision_value)
     significant = ~no_result & (p < tests.alpha)
     went_up = decision_value > 0
-    verdict = np.select(
-        [no_result, significant & (went_up == tests.increase_is_good), significant],
-        ["no_result", "better", "worse"],
-        "inconclusive",
-    ).astype(object)
+    verdict = _VERDICTS[
+        np.select(
+            [no_result, significant & (went_up == tests.increase_is_good), significant],
+            [0, 1, 2],
+            3,
+        )
+    ]
     reasons = np.asarray(frame["status_reason"].to_numpy(dtype=object), dtype=object).copy()
     reasons[no_result & (reasons == "")] = "the decision estimate could not be computed"
     reasons[~no_result] = _reasons(columns, tests.alpha, verdict)[~no_result]

@@ -75,9 +75,9 @@ def experiment_diagnostics(
         }
     )
     variants = pd.DataFrame(
-        {
-            "experiment_id": arm_experiments,
-            "variant_id": arm_variants,
+        {  # ids as plain object columns: only grouped on, not worth converting to Arrow
+            "experiment_id": pd.Series(np.array(arm_experiments, dtype=object), dtype=object),
+            "variant_id": pd.Series(np.array(arm_variants, dtype=object), dtype=object),
             "n": n,
             "expected_share": shares,
         }

@@ -49,6 +49,9 @@ class EffectEstimate:
             relative_effect / relative_effect_std_error on the same degrees of freedom
             (GrowthBook's relative test); below 1 - confidence level exactly when the
             relative interval excludes 0.
+        t_quantile: The t quantile both intervals use (:func:`interval_quantile` of
+            1 - confidence level on ``degrees_of_freedom``), for later intervals at that
+            level on those degrees of freedom; None when not computed.
     """
 
     control_mean: np.ndarray
@@ -65,6 +68,7 @@ class EffectEstimate:
     t_statistic: np.ndarray
     p_value: np.ndarray
     relative_p_value: np.ndarray
+    t_quantile: np.ndarray | None = None
 
 
 #: The fields of an EffectEstimate, in the order the result tables list them.
@@ -216,6 +220,7 @@ def welch_test(
         t_statistic=welch.t_statistic,
         p_value=t_p_value(welch.t_statistic, df, alternative),
         relative_p_value=t_p_value(relative_t, df, alternative),
+        t_quantile=quantile,
     )
 
 

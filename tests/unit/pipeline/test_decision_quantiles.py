@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from analysis_py.pipeline import decisions
 from analysis_py.pipeline.decisions import _Tests
 from analysis_py.stats.ttest import interval_quantile
 
@@ -38,3 +39,41 @@ def test_each_quantile_is_the_one_computed_on_its_own(one_name: bool) -> None:
             tests.quantile(level), interval_quantile(level, df, alternative)
         )
     assert len(tests.known_quantiles) == len(levels)
+
+
+def test_seeded_quantiles_are_used_only_where_level_and_df_match(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(7)
+    n = 1000
+    df = rng.uniform(1.5, 5e5, size=n)
+    df[:5] = np.nan
+    alpha = rng.choice([0.05, 0.1], size=n)
+    alternative = rng.choice(np.array(["two-sided", "greater", "less"], dtype=object), size=n)
+    # One seed on the same df for the first half, one on other df everywhere.
+    seed_df = np.where(np.arange(n) < n // 2, df, df + 1.0)
+    other_df = df * 2
+    seeds = tuple((d, interval_quantile(alpha, d, alternative)) for d in (seed_df, other_df))
+    tests = _Tests(
+        estimate={"degrees_of_freedom": df},
+        alpha=alpha,
+        alternative=alternative,
+        family=np.zeros(n, dtype=np.int64),
+        methods=np.full(n, "holm", dtype=object),
+        n_total=np.full(n, 100.0),
+        tuning=np.full(n, np.nan),
+        is_sequential=np.zeros(n, dtype=bool),
+        increase_is_good=np.ones(n, dtype=bool),
+        seeds=seeds,
+    )
+    computed: list[int] = []
+
+    def counted(a: np.ndarray, d: np.ndarray, alt: object) -> np.ndarray:
+        computed.append(len(a))
+        return interval_quantile(a, d, alt)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(decisions, "interval_quantile", counted)
+    level = np.where(np.arange(n) % 4 == 0, alpha / 2, alpha)  # a quarter at another level
+    np.testing.assert_array_equal(tests.quantile(level), interval_quantile(level, df, alternative))
+    reused = (np.arange(n) < n // 2) & (np.arange(n) % 4 != 0) & ~np.isnan(df)
+    assert computed == [n - reused.sum()]
