@@ -157,8 +157,11 @@ def staggered_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]
     connection.close()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XP_DUCKDB_PATH", str(database))
+        # A backfill, so that the charts over time have every day (docs/decisions/0015).
         assert (
-            main(["run", "--project-dir", str(project), "--analysis-at", generator.ANALYSIS_AT])
+            main(
+                ["backfill", "--project-dir", str(project), "--analysis-at", generator.ANALYSIS_AT]
+            )
             == 0
         )
     yield DemoRun(database, load_config(project / "experiments.yml"))
