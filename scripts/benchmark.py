@@ -448,20 +448,20 @@ def main() -> None:
             [xp, "run", "--project-dir", str(host), "--analysis-at", night], env
         )
         nights[name] = (before_wall, before_dbt, night_wall, dbt_elapsed(output), night_memory)
+    figures = {
+        "floor_s": statistics.median(wall for wall, _ in floor_samples),
+        "pipeline_s": pipeline_wall,
+        "pipeline_dbt_s": pipeline_dbt,
+        "analysis_s": analysis_wall,
+        "floor_peak_gb": max(memory for _, memory in floor_samples),
+        "pipeline_peak_gb": pipeline_memory,
+        "state_floor_s": state_floor_wall,
+        "events": counts["events"],
+        "subjects": counts["subjects"],
+        "floor_samples_s": [wall for wall, _ in floor_samples],
+        "machine": machine(),
+    }
     if args.scale_only:
-        figures = {
-            "floor_s": statistics.median(wall for wall, _ in floor_samples),
-            "pipeline_s": pipeline_wall,
-            "pipeline_dbt_s": pipeline_dbt,
-            "analysis_s": analysis_wall,
-            "floor_peak_gb": max(memory for _, memory in floor_samples),
-            "pipeline_peak_gb": pipeline_memory,
-            "state_floor_s": state_floor_wall,
-            "events": counts["events"],
-            "subjects": counts["subjects"],
-            "floor_samples_s": [wall for wall, _ in floor_samples],
-            "machine": machine(),
-        }
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2) + "\n")
         print(json.dumps(figures, indent=2))
@@ -478,30 +478,21 @@ def main() -> None:
     }
     python_seconds = python_step_seconds()
     after, during = nights["after enrollment"], nights["during enrollment"]
-    figures = {
-        "floor_s": statistics.median(wall for wall, _ in floor_samples),
-        "startup_floor_s": startup_wall,
-        "pipeline_s": pipeline_wall,
-        "pipeline_dbt_s": pipeline_dbt,
-        "analysis_s": analysis_wall,
-        "night_after_s": after[2],
-        "night_after_dbt_s": after[3],
-        "build_after_s": after[0],
-        "build_after_dbt_s": after[1],
-        "night_during_s": during[2],
-        "night_during_dbt_s": during[3],
-        "build_during_s": during[0],
-        "build_during_dbt_s": during[1],
-        "python_10k_s": python_seconds[1],
-        "python_10k_first_s": python_seconds[0],
-        "floor_peak_gb": max(memory for _, memory in floor_samples),
-        "pipeline_peak_gb": pipeline_memory,
-        "state_floor_s": state_floor_wall,
-        "events": counts["events"],
-        "subjects": counts["subjects"],
-        "floor_samples_s": [wall for wall, _ in floor_samples],
-        "machine": machine(),
-    }
+    figures.update(
+        {
+            "startup_floor_s": startup_wall,
+            "night_after_s": after[2],
+            "night_after_dbt_s": after[3],
+            "build_after_s": after[0],
+            "build_after_dbt_s": after[1],
+            "night_during_s": during[2],
+            "night_during_dbt_s": during[3],
+            "build_during_s": during[0],
+            "build_during_dbt_s": during[1],
+            "python_10k_s": python_seconds[1],
+            "python_10k_first_s": python_seconds[0],
+        }
+    )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     print_table(figures, counts, nights, peers)

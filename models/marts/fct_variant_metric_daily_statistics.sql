@@ -374,69 +374,56 @@ snapshot_day as (
         ) as as_of_date
 ),
 
-run_snapshot as (
+{%- set snapshot_columns = ['variant_id', 'metric_id', 'is_control', 'expected_share']
+                           + sums + ratio_sums + ['definition_hash'] %}
+
+{# This run's snapshot and, below, the earlier ones still defined as now, except the one this
+    run replaces. -#}
+snapshots as (
     select
         variant_statistics.experiment_id,
-        cast(
-            {{ dbt.datediff('experiment_starts.started_on', 'snapshot_day.as_of_date', 'day') }}
-            + 1 as {{ dbt.type_bigint() }}
-        ) as day_number,
-        snapshot_day.as_of_date,
-        variant_statistics.variant_id,
-        variant_statistics.metric_id,
-        variant_statistics.is_control,
-        variant_statistics.expected_share
-        {%- for column in sums + ratio_sums %},
+        snapshot_day.as_of_date
+        {%- for column in snapshot_columns if column != 'definition_hash' %},
         variant_statistics.{{ column }}{% endfor %},
         replayed_metrics.definition_hash
     from {{ ref('fct_variant_metric_statistics') }} as variant_statistics
     inner join replayed_metrics
         on variant_statistics.experiment_id = replayed_metrics.experiment_id
         and variant_statistics.metric_id = replayed_metrics.metric_id
-    inner join experiment_starts
-        on variant_statistics.experiment_id = experiment_starts.experiment_id
     cross join snapshot_day
-    where snapshot_day.as_of_date >= experiment_starts.started_on
-),
-{%- if stored_snapshots %}
-
-{# The earlier snapshots still defined as now, except the one this run replaces; their day
-    numbers follow the experiment's first exposure date should a late exposure move it. -#}
-kept_snapshots as (
+    {%- if stored_snapshots %}
+    union all
     select
         stored.experiment_id,
-        cast(
-            {{ dbt.datediff('experiment_starts.started_on', 'stored.as_of_date', 'day') }}
-            + 1 as {{ dbt.type_bigint() }}
-        ) as day_number,
-        stored.as_of_date,
-        stored.variant_id,
-        stored.metric_id,
-        stored.is_control,
-        stored.expected_share
-        {%- for column in sums + ratio_sums %},
-        stored.{{ column }}{% endfor %},
-        stored.definition_hash
+        stored.as_of_date
+        {%- for column in snapshot_columns %},
+        stored.{{ column }}{% endfor %}
     from {{ stored_snapshots }} as stored
     inner join replayed_metrics
         on stored.experiment_id = replayed_metrics.experiment_id
         and stored.metric_id = replayed_metrics.metric_id
         and stored.definition_hash = replayed_metrics.definition_hash
-    inner join experiment_starts
-        on stored.experiment_id = experiment_starts.experiment_id
     cross join snapshot_day
-    where
-        stored.as_of_date <> snapshot_day.as_of_date
-        and stored.as_of_date >= experiment_starts.started_on
-),
-{%- endif %}
-
-final as (
-    {%- if stored_snapshots %}
-    select * from kept_snapshots
-    union all
+    where stored.as_of_date <> snapshot_day.as_of_date
     {%- endif %}
-    select * from run_snapshot
+),
+
+{# Day numbers from the experiment's first exposure date as it stands now, should a late
+    exposure have moved it since a snapshot was taken. -#}
+final as (
+    select
+        snapshots.experiment_id,
+        cast(
+            {{ dbt.datediff('experiment_starts.started_on', 'snapshots.as_of_date', 'day') }}
+            + 1 as {{ dbt.type_bigint() }}
+        ) as day_number,
+        snapshots.as_of_date
+        {%- for column in snapshot_columns %},
+        snapshots.{{ column }}{% endfor %}
+    from snapshots
+    inner join experiment_starts
+        on snapshots.experiment_id = experiment_starts.experiment_id
+    where snapshots.as_of_date >= experiment_starts.started_on
 )
 {%- endif %}
 

@@ -10,6 +10,23 @@ from analysis_py.pipeline.decisions import _Tests
 from analysis_py.stats.ttest import interval_quantile
 
 
+def holm_tests(df: np.ndarray, alpha: np.ndarray, alternative: object, **extra: object) -> _Tests:
+    """One Holm family of fixed-horizon tests on these degrees of freedom and levels."""
+    n = len(df)
+    return _Tests(
+        estimate={"degrees_of_freedom": df},
+        alpha=alpha,
+        alternative=alternative,
+        family=np.zeros(n, dtype=np.int64),
+        methods=np.full(n, "holm", dtype=object),
+        n_total=np.full(n, 100.0),
+        tuning=np.full(n, np.nan),
+        is_sequential=np.zeros(n, dtype=bool),
+        increase_is_good=np.ones(n, dtype=bool),
+        **extra,
+    )
+
+
 @pytest.mark.parametrize("one_name", [False, True])
 def test_each_quantile_is_the_one_computed_on_its_own(one_name: bool) -> None:
     rng = np.random.default_rng(5)
@@ -20,17 +37,7 @@ def test_each_quantile_is_the_one_computed_on_its_own(one_name: bool) -> None:
     if one_name:  # every comparison has the same alternative: passed as its name
         alternative = np.full(n, "greater", dtype=object)
     alpha = rng.choice([0.05, 0.1, 0.01], size=n)
-    tests = _Tests(
-        estimate={"degrees_of_freedom": df},
-        alpha=alpha,
-        alternative="greater" if one_name else alternative,
-        family=np.zeros(n, dtype=np.int64),
-        methods=np.full(n, "holm", dtype=object),
-        n_total=np.full(n, 100.0),
-        tuning=np.full(n, np.nan),
-        is_sequential=np.zeros(n, dtype=bool),
-        increase_is_good=np.ones(n, dtype=bool),
-    )
+    tests = holm_tests(df, alpha, "greater" if one_name else alternative)
     # Levels that repeat some rows of earlier calls and not others, as adjusted ones do.
     levels = [alpha, np.where(rng.uniform(size=n) < 0.5, alpha, alpha / 3), alpha * 0.7]
     levels.append(np.where(rng.uniform(size=n) < 0.5, levels[1], levels[2]))
@@ -54,18 +61,7 @@ def test_seeded_quantiles_are_used_only_where_level_and_df_match(
     seed_df = np.where(np.arange(n) < n // 2, df, df + 1.0)
     other_df = df * 2
     seeds = tuple((d, interval_quantile(alpha, d, alternative)) for d in (seed_df, other_df))
-    tests = _Tests(
-        estimate={"degrees_of_freedom": df},
-        alpha=alpha,
-        alternative=alternative,
-        family=np.zeros(n, dtype=np.int64),
-        methods=np.full(n, "holm", dtype=object),
-        n_total=np.full(n, 100.0),
-        tuning=np.full(n, np.nan),
-        is_sequential=np.zeros(n, dtype=bool),
-        increase_is_good=np.ones(n, dtype=bool),
-        seeds=seeds,
-    )
+    tests = holm_tests(df, alpha, alternative, seeds=seeds)
     computed: list[int] = []
 
     def counted(a: np.ndarray, d: np.ndarray, alt: object) -> np.ndarray:
