@@ -352,15 +352,15 @@ def _comparison_rows(
     """
     frame = comparison_settings(config)
     if slice_columns:
-        slices = mart[["experiment_id", *slice_columns]].drop_duplicates()
-        frame = frame.merge(slices, on="experiment_id", how="inner")
+        # Each slice compares the metrics it has: a sliced mart may leave metrics out, on
+        # every slice (the daily one does not replay retention) or on some (a snapshot
+        # taken before a metric's definition changed was dropped for that metric only).
+        # Quantiles are overall only.
+        slices = mart[["experiment_id", "metric_id", *slice_columns]].drop_duplicates()
+        frame = frame.merge(slices, on=["experiment_id", "metric_id"], how="inner")
         frame.loc[frame["cuped_mode"] == "multi", "cuped_mode"] = "single"
-        # A sliced mart may leave metrics out (the daily one does not replay retention), and
-        # quantiles are overall only.
-        kept = frame["metric_id"].isin(
-            {m for m in set(mart["metric_id"]) if not config.metrics[m].is_quantile}
-        )
-        frame = frame[kept].reset_index(drop=True)
+        quantile_metrics = [m for m in set(slices["metric_id"]) if config.metrics[m].is_quantile]
+        frame = frame[~frame["metric_id"].isin(quantile_metrics)].reset_index(drop=True)
     frame["family"] = frame["experiment_id"]
     for column in slice_columns:
         frame["family"] = frame["family"] + "\x1f" + frame[column].astype(str)

@@ -214,6 +214,42 @@ def test_a_config_changed_under_a_plain_dbt_build_rebuilds(
 
 
 @pytest.mark.slow
+def test_a_metric_edited_between_nights_restarts_only_its_results_over_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The scheduler's path on two nights, the revenue window edited in between.
+
+    The second night drops the snapshots of revenue and of the ratio that divides it
+    (their definitions changed) and keeps the other metrics' (docs/decisions/0015): the
+    results over time hold those metrics on the second day only, the others on both, and
+    the last day equals the latest results.
+    """
+    host = make_host_project(tmp_path)
+    first, second = ENROLLING[1], "2026-03-28T00:00"
+    xp(host, "run", "--analysis-at", first)
+    revenue_window(host, 3)
+    result = dbt(host, capsys, second)
+    assert result.success, result.exception
+    xp(host, "analyze", "--analysis-at", second)
+    over_time = query(
+        host,
+        f"""
+        select metric_id, count(distinct as_of_date) as n_days
+        from {OUR_SCHEMA}.experiment_results_over_time
+        where experiment_id = 'checkout_redesign' group by metric_id""",
+    ).set_index("metric_id")["n_days"]
+    assert over_time["revenue"] == over_time["average_order_value"] == 1
+    assert over_time["purchases"] == over_time["sessions"] == 2
+    last_day = query(
+        host,
+        f"""
+        select treatment_mean from {OUR_SCHEMA}.experiment_results_over_time
+        where experiment_id = 'checkout_redesign' and metric_id = 'revenue'""",
+    )
+    np.testing.assert_allclose(last_day.treatment_mean[0], revenue_means(host)[1], rtol=1e-12)
+
+
+@pytest.mark.slow
 def test_a_run_stopped_after_a_config_change_then_reverted_rebuilds(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
