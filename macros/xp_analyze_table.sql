@@ -20,7 +20,7 @@
 {%- endmacro %}
 
 {#- Pre-hook for the night's comparison of new day rows with the stored ones
-    (int_subject_metric_days): Postgres estimates the freshly aggregated rows at a handful
+    (int_subject_metric_recent_days): Postgres estimates the freshly aggregated rows at a handful
     and compares them by nested loop. `set local` holds for the model's transaction only. -#}
 {% macro xp_avoid_nested_loops() -%}
     {{ return(adapter.dispatch('xp_avoid_nested_loops', 'experiment_analysis')()) }}

@@ -1,7 +1,8 @@
-{#- Incremental nightly runs (docs/decisions/0005-incremental-nightly-runs.md): a night
-    re-reads only the events of its last xp_late_data_days days, and further back only for
-    the subjects first exposed since. That assumes rows are only appended, at most
-    xp_late_data_days late (edited rows need `--full-refresh`). -#}
+{#- Incremental nightly runs (docs/decisions/0005-incremental-nightly-runs.md and
+    0016-subject-sums-by-deltas.md): a night re-reads only the events of its last
+    xp_late_data_days days, and further back only for the subjects first exposed since. That
+    assumes rows are only appended, at most xp_late_data_days late (edited rows need
+    `--full-refresh`). -#}
 {% macro xp_incremental_materialization() -%}
     {{ return(adapter.dispatch('xp_incremental_materialization', 'experiment_analysis')()) }}
 {%- endmacro %}
@@ -38,34 +39,42 @@
     {{ return(modules.datetime.timedelta(days=var('xp_late_data_days') | int)) }}
 {%- endmacro %}
 
-{#- {'reprocess_from': 'YYYY-MM-DD', 'read_from': 'YYYY-MM-DD'} for an incremental run of the
-    day table, or none for a full build. `exposures` (int_exposures_deduplicated, built
-    earlier in the run) tells whether any subject was first exposed since reprocess_from:
-    only such subjects need events from before it. -#}
-{% macro xp_incremental_window(day_table, exposures) -%}
-    {%- set last_day = xp_latest_stored(day_table, 'event_on') -%}
-    {%- if last_day is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set last_day = modules.datetime.date.fromisoformat(last_day | string) -%}
-    {%- set lookbacks = [] -%}
-    {%- for experiment in xp_config()['experiments'] -%}
-        {%- do lookbacks.append(experiment['lookback_days'] | int) -%}
-    {%- endfor -%}
-    {%- set reprocess_from = last_day - xp_late_data_window() -%}
-    {%- set first_new_exposure = run_query(
-        'select cast(min(first_exposed_at) as date) from ' ~ exposures
-        ~ ' where first_exposed_at >= cast(' ~ xp_string_literal(reprocess_from.isoformat())
-        ~ ' as ' ~ dbt.type_timestamp() ~ ')').columns[0].values()[0] -%}
-    {%- if first_new_exposure is none -%}
-        {%- set read_from = reprocess_from -%}
+{#- The first day whose rows int_subject_metric_recent_days keeps, 'YYYY-MM-DD': the analysis
+    date less xp_late_data_days, so that an event at most that late lands on a kept day.
+    `of_stored_rows`: the day of the run that built the stored rows (its incremental-state
+    record), from which a night reads the events again; none on a full build. Otherwise this
+    run's, the first day it keeps. -#}
+{% macro xp_recent_days_from(of_stored_rows=false) -%}
+    {%- if of_stored_rows -%}
+        {%- set record = xp_stored_incremental_state(this).get(model.name)
+                         if execute and is_incremental() else none -%}
+        {%- if not record -%}
+            {{ return(none) }}
+        {%- endif -%}
+        {%- set analysis_at = record['analysis_at'] -%}
     {%- else -%}
-        {%- set first_new_exposure = modules.datetime.date.fromisoformat(
-            first_new_exposure | string) -%}
-        {%- set read_from = [reprocess_from, first_new_exposure
-                             - modules.datetime.timedelta(days=lookbacks | max)] | min -%}
+        {%- set analysis_at = xp_datetime(xp_analysis_at()
+                                          or run_started_at.strftime('%Y-%m-%d %H:%M:%S')) -%}
     {%- endif -%}
-    {{ return({'reprocess_from': reprocess_from.isoformat(), 'read_from': read_from.isoformat()}) }}
+    {{ return((analysis_at.date() - xp_late_data_window()).isoformat()) }}
+{%- endmacro %}
+
+{#- Post-hook of int_subject_metric_recent_days: forget the days before this run's first kept
+    day, except the rows this run wrote (int_subject_metric_values reads their changes). -#}
+{% macro xp_forget_settled_days() -%}
+    {%- if not execute or config.get('materialized') != 'incremental' -%}
+        {{ return('') }}
+    {%- endif -%}
+    delete from {{ this }}
+    where
+        event_on < cast({{ xp_string_literal(xp_recent_days_from()) }} as date)
+        and loaded_at <> {{ xp_run_started_at_sql() }}
+{%- endmacro %}
+
+{#- This run's start, the loaded_at of the rows it writes, as a SQL timestamp. -#}
+{% macro xp_run_started_at_sql() -%}
+    cast({{ xp_string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
+         as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
 {#- For an incremental run of a per-subject table: the time from which exposures count as

@@ -196,5 +196,5 @@
     out. When one of those macros changes, tests/integration/dbt/test_incremental_state.py fails and prints
     the new value. -#}
 {% macro xp_incremental_macros_version() -%}
-    {{ return('8784da8ebbc2c765') }}
+    {{ return('085602f51d3d55cd') }}
 {%- endmacro %}

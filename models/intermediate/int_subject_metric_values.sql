@@ -7,10 +7,15 @@
     post_hook="{{ xp_record_incremental_state() }}",
 ) }}
 {#- Sparse (a subject without events has no row), because most subject and metric pairs
-    have none. Subjects that are not analysed keep their rows, so that a subject who turns
-    multi-variant overnight has its earlier rows replaced rather than left behind. -#}
+    have none. A build sums each subject's events in one aggregation; a night adds to the
+    stored sums the changes of the recent days (int_subject_metric_recent_days), and sums
+    again the events of the subjects first exposed since the latest exposure it has seen,
+    less xp_late_data_days (docs/decisions/0016-subject-sums-by-deltas.md). -#}
+{#- A night's input, read only then: #}
+-- depends_on: {{ ref('int_subject_metric_recent_days') }}
 {%- do xp_rebuild_stale_state() %}
 {%- set new_exposures_from = xp_new_exposures_from(this) %}
+{%- set is_distinct_days_metric = xp_is_distinct_days_metric('metric_id') %}
 with
 
 exposures as (
@@ -21,21 +26,95 @@ experiment_metrics as (
     select * from {{ ref('stg_config__experiment_metrics') }}
 ),
 
-all_subject_metric_days as (
-    select * from {{ ref('int_subject_metric_days') }}
+metric_events as (
+    select * from {{ ref('int_metric_events_joined_to_exposures') }}
+    where
+        (is_in_window or is_in_lookback)
+        {%- if new_exposures_from %}
+        {%- set lookback_days = xp_config()['experiments'] | map(attribute='lookback_days')
+                                | map('int') | max %}
+        {%- set read_from = modules.datetime.datetime.fromisoformat(new_exposures_from)
+                            - modules.datetime.timedelta(days=lookback_days) %}
+        and first_exposed_at >= cast(
+            {{ xp_string_literal(new_exposures_from) }} as {{ dbt.type_timestamp() }}
+        )
+        and event_at >= cast(
+            {{ xp_string_literal(read_from.strftime('%Y-%m-%d %H:%M:%S')) }}
+            as {{ dbt.type_timestamp() }}
+        )
+        {%- endif %}
+),
+
+{# Each subject's events in one aggregation: the window's and the lookback's sums and
+    counts (and per day for distinct_days metrics, whose value counts the days), then the
+    values they give (macros/xp_metric_values.sql); the metric's definition is joined after
+    grouping, on fewer rows and keys. -#}
+event_sums as (
+    select
+        experiment_id,
+        subject_key,
+        metric_id,
+        {%- if is_distinct_days_metric %}
+        case when {{ is_distinct_days_metric }} then cast(event_at as date) end as event_on,
+        {%- endif %}
+        sum(case when is_in_window then value end) as window_sum_of_values,
+        count(case when is_in_window then 1 end) as n_window_events,
+        sum(case when is_in_lookback then value end) as lookback_sum_of_values,
+        count(case when is_in_lookback then 1 end) as n_lookback_events
+    from metric_events
+    group by
+        experiment_id,
+        subject_key,
+        metric_id
+        {%- if is_distinct_days_metric %},
+        case when {{ is_distinct_days_metric }} then cast(event_at as date) end
+        {%- endif %}
+),
+
+period_sums as (
+    select
+        event_sums.experiment_id,
+        event_sums.subject_key,
+        event_sums.metric_id,
+        {%- for period in ['window', 'lookback'] %}
+        {{ xp_day_value('experiment_metrics.aggregation', 'experiment_metrics.threshold_of',
+                        'event_sums.' ~ period ~ '_sum_of_values',
+                        'event_sums.n_' ~ period ~ '_events') }} as {{ period }}_sum,
+        {%- endfor %}
+        event_sums.n_lookback_events as n_pre_exposure_events
+    from event_sums
+    inner join experiment_metrics
+        on event_sums.experiment_id = experiment_metrics.experiment_id
+        and event_sums.metric_id = experiment_metrics.metric_id
+),
+
+summed_events as (
+    {%- if is_distinct_days_metric %}
+    select
+        experiment_id,
+        subject_key,
+        metric_id,
+        sum(window_sum) as window_sum,
+        sum(lookback_sum) as lookback_sum,
+        sum(n_pre_exposure_events) as n_pre_exposure_events
+    from period_sums
+    group by experiment_id, subject_key, metric_id
+    {%- else %}
+    select * from period_sums
+    {%- endif %}
 ),
 {%- if new_exposures_from %}
+
+changed_days as (
+    select * from {{ ref('int_subject_metric_recent_days') }}
+    where loaded_at = {{ xp_run_started_at_sql() }}
+),
 
 affected_subjects as (
     select
         experiment_id,
         subject_key
-    from all_subject_metric_days
-    where
-        loaded_at = cast(
-            {{ xp_string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
-            as {{ dbt.type_timestamp() }}
-        )
+    from changed_days
     union
     select
         experiment_id,
@@ -47,6 +126,9 @@ affected_subjects as (
         )
 ),
 
+{# Subjects who are not analysed keep their rows, so that a subject who turns multi-variant
+    overnight has its earlier rows replaced (by ones marked not analysed) rather than left
+    behind. -#}
 affected_exposures as (
     select exposures.*
     from exposures
@@ -55,12 +137,59 @@ affected_exposures as (
         and exposures.subject_key = affected_subjects.subject_key
 ),
 
-subject_metric_days as (
-    select all_subject_metric_days.*
-    from all_subject_metric_days
+{# The subjects first exposed earlier: their stored sums plus the changes of the recent
+    days (events are only appended, at most xp_late_data_days late). And those no longer
+    analysed, whose events are not read: their stored sums. -#}
+sums_and_changes as (
+    select
+        stored.experiment_id,
+        stored.subject_key,
+        stored.metric_id,
+        stored.window_sum,
+        stored.lookback_sum,
+        stored.n_pre_exposure_events
+    from {{ this }} as stored
     inner join affected_subjects
-        on all_subject_metric_days.experiment_id = affected_subjects.experiment_id
-        and all_subject_metric_days.subject_key = affected_subjects.subject_key
+        on stored.experiment_id = affected_subjects.experiment_id
+        and stored.subject_key = affected_subjects.subject_key
+    union all
+    select
+        experiment_id,
+        subject_key,
+        metric_id,
+        case when period = 'window' then day_value - previous_day_value else 0 end,
+        case when period = 'lookback' then day_value - previous_day_value else 0 end,
+        case when period = 'lookback' then n_events - previous_n_events else 0 end
+    from changed_days
+),
+
+continued_sums as (
+    select
+        sums_and_changes.experiment_id,
+        sums_and_changes.subject_key,
+        sums_and_changes.metric_id,
+        sum(sums_and_changes.window_sum) as window_sum,
+        sum(sums_and_changes.lookback_sum) as lookback_sum,
+        sum(sums_and_changes.n_pre_exposure_events) as n_pre_exposure_events
+    from sums_and_changes
+    inner join affected_exposures
+        on sums_and_changes.experiment_id = affected_exposures.experiment_id
+        and sums_and_changes.subject_key = affected_exposures.subject_key
+    where
+        affected_exposures.first_exposed_at < cast(
+            {{ xp_string_literal(new_exposures_from) }} as {{ dbt.type_timestamp() }}
+        )
+        or not affected_exposures.is_analysed
+    group by
+        sums_and_changes.experiment_id,
+        sums_and_changes.subject_key,
+        sums_and_changes.metric_id
+),
+
+subject_metric_sums as (
+    select * from summed_events
+    union all
+    select * from continued_sums
 ),
 {%- else %}
 
@@ -68,60 +197,41 @@ affected_exposures as (
     select * from exposures
 ),
 
-subject_metric_days as (
-    select * from all_subject_metric_days
+subject_metric_sums as (
+    select * from summed_events
 ),
 {%- endif %}
-
-{# The sums of the subject's window days and lookback days (the metric's definition is
-    joined after grouping, on fewer rows and keys), then the values they give
-    (macros/xp_metric_values.sql). -#}
-subject_metric_sums as (
-    select
-        experiment_id,
-        subject_key,
-        metric_id,
-        coalesce(sum(case when period = 'window' then day_value end), 0) as window_sum,
-        coalesce(sum(case when period = 'lookback' then day_value end), 0) as lookback_sum,
-        sum(case when period = 'lookback' then n_events else 0 end) as n_pre_exposure_events
-    from subject_metric_days
-    group by experiment_id, subject_key, metric_id
-),
-
-subject_metric_values as (
-    select
-        subject_metric_sums.experiment_id,
-        subject_metric_sums.subject_key,
-        subject_metric_sums.metric_id,
-        {%- for column, day_sum in [('metric_value', 'window_sum'),
-                                    ('covariate_value', 'lookback_sum')] %}
-        {{ xp_value_of_day_sum('experiment_metrics.aggregation',
-                               'subject_metric_sums.' ~ day_sum,
-                               'experiment_metrics.threshold_at_least') }} as {{ column }},
-        {%- endfor %}
-        subject_metric_sums.n_pre_exposure_events
-    from subject_metric_sums
-    inner join experiment_metrics
-        on subject_metric_sums.experiment_id = experiment_metrics.experiment_id
-        and subject_metric_sums.metric_id = experiment_metrics.metric_id
-),
 
 final as (
     select
         affected_exposures.experiment_id,
         affected_exposures.subject_key,
-        subject_metric_values.metric_id,
+        subject_metric_sums.metric_id,
         affected_exposures.variant_id,
         affected_exposures.first_exposed_at,
         affected_exposures.last_exposed_at,
         affected_exposures.is_analysed,
-        cast(subject_metric_values.metric_value as {{ xp_type_double() }}) as metric_value,
-        cast(subject_metric_values.covariate_value as {{ xp_type_double() }}) as covariate_value,
-        subject_metric_values.n_pre_exposure_events > 0 as has_pre_exposure_events
+        {%- for column, period_sum in [('metric_value', 'window_sum'),
+                                       ('covariate_value', 'lookback_sum')] %}
+        cast(
+            {{ xp_value_of_day_sum('experiment_metrics.aggregation',
+                                   'subject_metric_sums.' ~ period_sum,
+                                   'experiment_metrics.threshold_at_least') }}
+            as {{ xp_type_double() }}
+        ) as {{ column }},
+        {%- endfor %}
+        subject_metric_sums.n_pre_exposure_events > 0 as has_pre_exposure_events,
+        cast(subject_metric_sums.window_sum as {{ xp_type_double() }}) as window_sum,
+        cast(subject_metric_sums.lookback_sum as {{ xp_type_double() }}) as lookback_sum,
+        cast(subject_metric_sums.n_pre_exposure_events as {{ dbt.type_bigint() }})
+            as n_pre_exposure_events
     from affected_exposures
-    inner join subject_metric_values
-        on affected_exposures.experiment_id = subject_metric_values.experiment_id
-        and affected_exposures.subject_key = subject_metric_values.subject_key
+    inner join subject_metric_sums
+        on affected_exposures.experiment_id = subject_metric_sums.experiment_id
+        and affected_exposures.subject_key = subject_metric_sums.subject_key
+    inner join experiment_metrics
+        on subject_metric_sums.experiment_id = experiment_metrics.experiment_id
+        and subject_metric_sums.metric_id = experiment_metrics.metric_id
 )
 
 select * from final

@@ -96,7 +96,7 @@ events_joined as (
     {%- endfor %}
 ),
 
-{# The day sums, then the subject's value, as int_subject_metric_days and
+{# The day sums, then the subject's value, as int_subject_metric_recent_days and
     int_subject_metric_values build them (macros/xp_metric_values.sql). -#}
 day_sums as (
     select

@@ -11,7 +11,7 @@
 {{ config(enabled=xp_enabled(), materialized='table') }}
 {#- Both modes' inputs, so that the graph is the same whichever runs: #}
 -- depends_on: {{ ref('fct_variant_metric_statistics') }}
--- depends_on: {{ ref('int_subject_metric_days') }}
+-- depends_on: {{ ref('int_metric_events_joined_to_exposures') }}
 -- depends_on: {{ ref('int_weighted_subject_metrics') }}
 -- depends_on: {{ ref('int_metric_winsorization_caps') }}
 -- depends_on: {{ ref('stg_config__experiment_variants') }}
@@ -83,9 +83,34 @@ winsorization_caps as (
     select * from {{ ref('int_metric_winsorization_caps') }}
 ),
 
+{# Each subject's window days, from the events (the pipeline keeps only the recent ones,
+    int_subject_metric_recent_days). -#}
+window_day_sums as (
+    select
+        experiment_id,
+        subject_key,
+        metric_id,
+        cast(event_at as date) as event_on,
+        sum(value) as sum_of_values,
+        count(*) as n_events
+    from {{ ref('int_metric_events_joined_to_exposures') }}
+    where is_in_window
+    group by experiment_id, subject_key, metric_id, cast(event_at as date)
+),
+
 window_days as (
-    select * from {{ ref('int_subject_metric_days') }}
-    where period = 'window'
+    select
+        window_day_sums.experiment_id,
+        window_day_sums.subject_key,
+        window_day_sums.metric_id,
+        window_day_sums.event_on,
+        {{ xp_day_value('replayed_metrics.aggregation', 'replayed_metrics.threshold_of',
+                        'window_day_sums.sum_of_values', 'window_day_sums.n_events') }}
+            as day_value
+    from window_day_sums
+    inner join replayed_metrics
+        on window_day_sums.experiment_id = replayed_metrics.experiment_id
+        and window_day_sums.metric_id = replayed_metrics.metric_id
 ),
 
 {# Each window day's running sum of the day values, one window function: the value before

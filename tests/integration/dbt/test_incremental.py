@@ -112,7 +112,7 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
         "insert into raw.product_events select * from raw.late_events where event_at < '2026-04-01'"
     )
     connection.close()
-    recomputed_new_exposures_only, read_from = [], []
+    recomputed_new_exposures_only, continued_sums, read_from = [], [], []
     for night in NIGHTS[1:]:
         if night == NIGHTS[-1]:  # the late events of 04-01 and 04-02 land
             connection = duckdb.connect(str(database))
@@ -122,25 +122,40 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
             )
             connection.close()
         assert main(["run", "--project-dir", str(host), "--analysis-at", night]) == 0
-        compiled = next(
-            (host / "target" / "compiled").rglob("int_subject_metric_days.sql")
-        ).read_text()
-        read_from.append(compiled.split("event_at >= cast('")[1][:10])
-        compiled = next(
-            (host / "target" / "compiled").rglob("int_exposures_deduplicated.sql")
-        ).read_text()
-        recomputed_new_exposures_only.append("subjects_with_new_exposures" in compiled)
-    # Every night recomputed only the subjects with new exposures.
+        compiled = {
+            path.name: path.read_text()
+            for path in (host / "target" / "compiled").rglob("int_*.sql")
+        }
+        read_from.append(
+            compiled["int_subject_metric_recent_days.sql"].split("event_at >= cast('")[1][:10]
+        )
+        recomputed_new_exposures_only.append(
+            "subjects_with_new_exposures" in compiled["int_exposures_deduplicated.sql"]
+        )
+        continued_sums.append("continued_sums" in compiled["int_subject_metric_values.sql"])
+    # Every night recomputed only the subjects with new exposures, and continued the other
+    # subjects' sums from the recent days' changes.
     assert all(recomputed_new_exposures_only), recomputed_new_exposures_only
-    # The events each night read: on 03-27, from the lookback of the subjects first exposed
-    # since 03-17 (the last event day, 03-19, less 2 late-data days; some were exposed on
-    # 03-17, so from 03-03); once no subject was first exposed since, only the late-data
-    # days (03-26 and 04-02 less 2 days).
-    assert read_from == ["2026-03-03", "2026-03-24", "2026-03-31"], read_from
-    loaded = query(
-        host, f"select count(distinct loaded_at) as n from {OUR_SCHEMA}.int_subject_metric_days"
-    )
-    assert loaded.n[0] == 4  # rows written by each of the four nights: it was incremental
+    assert all(continued_sums), continued_sums
+    # The events each night read again: from the day the night before kept, its analysis
+    # date (03-20, 03-27, 04-03) less the 2 late-data days.
+    assert read_from == ["2026-03-18", "2026-03-25", "2026-04-01"], read_from
+    # The recent days kept, one row per key: from 04-08 on, and before it only the rows the
+    # last night wrote (the late events' days, 04-01 and 04-02, changed).
+    recent = query(
+        host,
+        f"""
+        select
+            count(*) as n_rows,
+            count(distinct (experiment_id, subject_key, metric_id, period, event_on)) as n_keys,
+            count(*) filter (where event_on < '2026-04-08' and loaded_at < last_night)
+                as n_settled_rows,
+            count(*) filter (where event_on in ('2026-04-01', '2026-04-02')) as n_late_rows
+        from (select *, max(loaded_at) over () as last_night
+              from {OUR_SCHEMA}.int_subject_metric_recent_days)""",
+    ).iloc[0]
+    assert recent.n_rows == recent.n_keys and recent.n_settled_rows == 0, recent
+    assert recent.n_late_rows > 100, recent
 
     tables = {
         table: query(host, f"select * from {OUR_SCHEMA}.{table}")
@@ -156,10 +171,6 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
         main(["run", "--project-dir", str(host), "--analysis-at", NIGHTS[-1], "--full-refresh"])
         == 0
     )
-    loaded = query(
-        host, f"select count(distinct loaded_at) as n from {OUR_SCHEMA}.int_subject_metric_days"
-    )
-    assert loaded.n[0] == 1
     keys = {
         "int_exposures_deduplicated": ["experiment_id", "subject_id"],
         "int_subject_metric_values": ["experiment_id", "subject_key", "metric_id"],
@@ -169,10 +180,11 @@ def test_incremental_nights_equal_a_full_refresh(tmp_path: Path, demo_run: DemoR
     for table, incremental in tables.items():
         full = query(host, f"select * from {OUR_SCHEMA}.{table}")
         if table == "int_subject_metric_values":
-            # A subject who turned multi-variant keeps its earlier day rows in the
-            # incremental run, so its (excluded) values differ; analysed subjects agree.
+            # A subject who turned multi-variant keeps its earlier rows in the incremental
+            # run, marked not analysed; a full refresh has none. Analysed subjects agree.
             assert not incremental[~incremental.is_analysed].empty
-            full, incremental = full[full.is_analysed], incremental[incremental.is_analysed]
+            assert full.is_analysed.all()
+            incremental = incremental[incremental.is_analysed]
         assert_tables_agree(full, incremental, keys[table], table)
     # And both equal the demo's own full run at the same analysis time.
     assert_tables_agree(
@@ -243,7 +255,6 @@ def test_a_changed_config_rebuilds_in_full(tmp_path: Path) -> None:
     config = host / "experiments.yml"
     config.write_text(config.read_text().replace("lookback_days: 14", "lookback_days: 7"))
     assert main(["run", "--project-dir", str(host), "--analysis-at", NIGHTS[0]]) == 0
-    loaded = query(
-        host, f"select count(distinct loaded_at) as n from {OUR_SCHEMA}.int_subject_metric_days"
-    )
+    recent_days = f"{OUR_SCHEMA}.int_subject_metric_recent_days"
+    loaded = query(host, f"select count(distinct loaded_at) as n from {recent_days}")
     assert loaded.n[0] == 1  # rebuilt, not appended to

@@ -30,7 +30,7 @@ from tests.tables import TABLE_KEYS, assert_tables_agree
 
 INCREMENTAL_MODELS = (
     "int_exposures_deduplicated",
-    "int_subject_metric_days",
+    "int_subject_metric_recent_days",
     "int_subject_metric_values",
 )
 #: Macro files that run around the models but do not shape their rows.
@@ -265,11 +265,11 @@ def test_a_run_stopped_after_a_config_change_then_reverted_rebuilds(
     xp(host, "run", "--analysis-at", ENROLLING[0])
     revenue_window(host, 3)
     result = dbt(
-        host, capsys, ENROLLING[1], "--full-refresh", "--select", "+int_subject_metric_days"
+        host, capsys, ENROLLING[1], "--full-refresh", "--select", "+int_subject_metric_recent_days"
     )
     assert result.success, result.exception
     assert (
-        state(host).config_hash["int_subject_metric_days"]
+        state(host).config_hash["int_subject_metric_recent_days"]
         != state(host).config_hash["int_subject_metric_values"]
     )
     revenue_window(host, 14)
@@ -340,7 +340,7 @@ def test_changed_code_or_no_record_rebuilds_from_that_model_down(
     rebuilt = second.rebuilt_at > first.rebuilt_at
     assert rebuilt.to_dict() == {
         "int_exposures_deduplicated": False,
-        "int_subject_metric_days": False,
+        "int_subject_metric_recent_days": False,
         "int_subject_metric_values": True,
     }
     assert (second.code_hash != "older").all()
@@ -353,7 +353,9 @@ def test_changed_code_or_no_record_rebuilds_from_that_model_down(
     assert (third.rebuilt_at > second.rebuilt_at).all()
     assert len(third) == len(INCREMENTAL_MODELS)
 
-    result = dbt(host, capsys, NIGHT, "--full-refresh", "--select", "int_subject_metric_days")
+    result = dbt(
+        host, capsys, NIGHT, "--full-refresh", "--select", "int_subject_metric_recent_days"
+    )
     assert result.success, result.exception
     result = dbt(host, capsys, NIGHT, "--select", "int_subject_metric_values+")
     assert result.success, result.exception

@@ -384,7 +384,6 @@ def test_analysis_time_cuts_the_data_and_judges_maturity(
     [
         ("fct_subject_metrics", "experiment_id, subject_id, metric_id"),
         ("int_subject_metric_values", "experiment_id, subject_key, metric_id"),
-        ("int_subject_metric_days", "experiment_id, subject_key, metric_id, period, event_on"),
     ],
 )
 def test_subject_grain_tables_are_unique_on_their_keys(

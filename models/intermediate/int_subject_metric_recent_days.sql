@@ -5,29 +5,23 @@
     unique_key=["experiment_id", "subject_key", "metric_id", "period", "event_on"],
     on_schema_change="fail",
     pre_hook="{{ xp_avoid_nested_loops() }}",
-    post_hook="{{ xp_record_incremental_state() }}",
+    post_hook=["{{ xp_forget_settled_days() }}", "{{ xp_record_incremental_state() }}"],
 ) }}
-{#- The only model that reads the events, so that a run scans them once. Incremental
-    (macros/xp_incremental.sql): a night rewrites only the day rows that are new or changed,
-    and loaded_at marks them for int_subject_metric_values. -#}
+{#- The subjects' day rows of the last days only, those late events can still change
+    (docs/decisions/0016-subject-sums-by-deltas.md): from the analysis date less
+    xp_late_data_days. A night reads the events again from the first day the stored rows
+    kept, and writes only the day rows that are new or changed, with the values they had
+    before: int_subject_metric_values adds the difference to each subject's sums. -#}
 {%- do xp_rebuild_stale_state() %}
-{%- set incremental_window = xp_incremental_window(this, ref('int_exposures_deduplicated')) %}
-{%- if incremental_window %}
-    {%- set reprocess_from = "cast(" ~ xp_string_literal(incremental_window['reprocess_from'])
-                             ~ " as " ~ dbt.type_timestamp() ~ ")" %}
-    {%- set read_from = "cast(" ~ xp_string_literal(incremental_window['read_from'])
-                        ~ " as " ~ dbt.type_timestamp() ~ ")" %}
-{%- endif %}
+{%- set stored_from = xp_recent_days_from(of_stored_rows=true) %}
+{%- set read_from = stored_from or xp_recent_days_from() %}
 with
 
 metric_events as (
     select * from {{ ref('int_metric_events_joined_to_exposures') }}
     where
-        (is_in_window or is_in_lookback){% if incremental_window %}
-        and event_at >= {{ read_from }}
-        and (
-            event_at >= {{ reprocess_from }} or first_exposed_at >= {{ reprocess_from }}
-        ){% endif %}
+        (is_in_window or is_in_lookback)
+        and event_at >= cast({{ xp_string_literal(read_from) }} as {{ dbt.type_timestamp() }})
 ),
 
 experiment_metrics as (
@@ -61,31 +55,33 @@ day_rows as (
         day_sums.metric_id,
         day_sums.period,
         day_sums.event_on,
-        {{ xp_day_value('experiment_metrics.aggregation', 'experiment_metrics.threshold_of',
-                        'day_sums.sum_of_values', 'day_sums.n_events') }} as day_value,
-        day_sums.n_events,
         cast(
-            {{ xp_string_literal(run_started_at.strftime('%Y-%m-%d %H:%M:%S')) }}
-            as {{ dbt.type_timestamp() }}
-        ) as loaded_at
+            {{ xp_day_value('experiment_metrics.aggregation', 'experiment_metrics.threshold_of',
+                            'day_sums.sum_of_values', 'day_sums.n_events') }}
+            as {{ xp_type_double() }}
+        ) as day_value,
+        cast(day_sums.n_events as {{ dbt.type_bigint() }}) as n_events
     from day_sums
     inner join experiment_metrics
         on day_sums.experiment_id = experiment_metrics.experiment_id
         and day_sums.metric_id = experiment_metrics.metric_id
 ),
-{%- if incremental_window %}
+{%- if stored_from %}
 
-{# A night re-reads the last days to catch late events, but writes only the day rows that
-    are new or changed: loaded_at then marks the subjects whose values can have changed,
-    and int_subject_metric_values recomputes those alone (a row with the same day value
-    and event count is left as it was). -#}
 previous_day_rows as (
     select * from {{ this }}
-    where event_on >= cast({{ read_from }} as date)
+    where event_on >= cast({{ xp_string_literal(stored_from) }} as date)
 ),
 
+{# A row with the same day value and event count is left as it was. -#}
 final as (
-    select day_rows.*
+    select
+        day_rows.*,
+        cast(coalesce(previous_day_rows.day_value, 0) as {{ xp_type_double() }})
+            as previous_day_value,
+        cast(coalesce(previous_day_rows.n_events, 0) as {{ dbt.type_bigint() }})
+            as previous_n_events,
+        {{ xp_run_started_at_sql() }} as loaded_at
     from day_rows
     left join previous_day_rows
         on day_rows.experiment_id = previous_day_rows.experiment_id
@@ -93,14 +89,20 @@ final as (
         and day_rows.metric_id = previous_day_rows.metric_id
         and day_rows.period = previous_day_rows.period
         and day_rows.event_on = previous_day_rows.event_on
-        and day_rows.day_value = previous_day_rows.day_value
-        and day_rows.n_events = previous_day_rows.n_events
-    where previous_day_rows.subject_key is null
+    where
+        previous_day_rows.subject_key is null
+        or day_rows.day_value <> previous_day_rows.day_value
+        or day_rows.n_events <> previous_day_rows.n_events
 )
 {%- else %}
 
 final as (
-    select * from day_rows
+    select
+        day_rows.*,
+        cast(0 as {{ xp_type_double() }}) as previous_day_value,
+        cast(0 as {{ dbt.type_bigint() }}) as previous_n_events,
+        {{ xp_run_started_at_sql() }} as loaded_at
+    from day_rows
 )
 {%- endif %}
 
