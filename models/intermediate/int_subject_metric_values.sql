@@ -15,6 +15,14 @@
 -- depends_on: {{ ref('int_subject_metric_recent_days') }}
 {%- do xp_rebuild_stale_state() %}
 {%- set new_exposures_from = xp_new_exposures_from(this) %}
+{%- if new_exposures_from %}
+{#- The events of the subjects first exposed since, from the longest lookback before. #}
+{%- set lookback_days = xp_config()['experiments'] | map(attribute='lookback_days')
+                        | map('int') | max %}
+{%- set events_read_from = (modules.datetime.datetime.fromisoformat(new_exposures_from)
+                            - modules.datetime.timedelta(days=lookback_days)
+                            ).strftime('%Y-%m-%d %H:%M:%S') %}
+{%- endif %}
 {%- set is_distinct_days_metric = xp_is_distinct_days_metric('metric_id') %}
 with
 
@@ -29,20 +37,13 @@ experiment_metrics as (
 metric_events as (
     select * from {{ ref('int_metric_events_joined_to_exposures') }}
     where
-        (is_in_window or is_in_lookback)
-        {%- if new_exposures_from %}
-        {%- set lookback_days = xp_config()['experiments'] | map(attribute='lookback_days')
-                                | map('int') | max %}
-        {%- set read_from = modules.datetime.datetime.fromisoformat(new_exposures_from)
-                            - modules.datetime.timedelta(days=lookback_days) %}
+        (is_in_window or is_in_lookback){% if new_exposures_from %}
         and first_exposed_at >= cast(
             {{ xp_string_literal(new_exposures_from) }} as {{ dbt.type_timestamp() }}
         )
         and event_at >= cast(
-            {{ xp_string_literal(read_from.strftime('%Y-%m-%d %H:%M:%S')) }}
-            as {{ dbt.type_timestamp() }}
-        )
-        {%- endif %}
+            {{ xp_string_literal(events_read_from) }} as {{ dbt.type_timestamp() }}
+        ){% endif %}
 ),
 
 {# Each subject's events in one aggregation: the window's and the lookback's sums and
@@ -65,10 +66,8 @@ event_sums as (
     group by
         experiment_id,
         subject_key,
-        metric_id
-        {%- if is_distinct_days_metric %},
-        case when {{ is_distinct_days_metric }} then cast(event_at as date) end
-        {%- endif %}
+        metric_id{% if is_distinct_days_metric %},
+        case when {{ is_distinct_days_metric }} then cast(event_at as date) end{% endif %}
 ),
 
 period_sums as (
