@@ -6,8 +6,14 @@
     from another config, code, sources or a later analysis time, or before an upstream
     incremental model was rebuilt, so that is_incremental() is false and the model builds in
     full. Stops with one line when an upstream incremental model holds stale rows and is not
-    part of the run. Only for run, build and retry: compiling must not drop tables. -#}
-{% macro xp_rebuild_stale_state() -%}
+    part of the run. Only for run, build and retry: compiling must not drop tables.
+    Changes handed from one incremental model to another (docs/decisions/0016): the two
+    continue only from runs they both ended. `read_by`, the model that reads this one's
+    changes (rows marked by loaded_at): rebuild, and so make the reader rebuild, when the
+    reader did not end the last run of this one (it failed, was stopped or not selected).
+    `reads_changes_of`, the model whose changes of this run this one reads: rebuild when
+    it did not run before this one in this run. -#}
+{% macro xp_rebuild_stale_state(read_by=none, reads_changes_of=none) -%}
     {%- if not execute or config.get('materialized') != 'incremental'
             or flags.WHICH not in ('run', 'build', 'retry') -%}
         {{ return(none) }}
@@ -26,7 +32,9 @@
     {%- endfor -%}
     {%- set relation = adapter.get_relation(this.database, this.schema, this.identifier) -%}
     {%- if relation is not none and not should_full_refresh() -%}
-        {%- set reason = xp_stale_reason(model.unique_id, stored) -%}
+        {%- set reason = xp_stale_reason(model.unique_id, stored)
+                         or xp_unread_changes_reason(relation, read_by, stored)
+                         or xp_unrun_changes_reason(reads_changes_of, stored) -%}
         {%- if not reason -%}
             {{ return(none) }}
         {%- endif -%}
@@ -38,6 +46,38 @@
         {%- do run_query("delete from " ~ xp_incremental_state_relation(this)
                          ~ " where model_name = " ~ xp_string_literal(model.name)) -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#- Why the changes of the table `relation` may not all have been read by the model
+    `read_by` (see xp_rebuild_stale_state), or none: its record is not of this model's last
+    run, or the table holds rows written after it. A reader without a record rebuilds by
+    itself. -#}
+{% macro xp_unread_changes_reason(relation, read_by, stored) -%}
+    {%- set reader = stored.get(read_by) if read_by else none -%}
+    {%- if not reader -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set own = stored.get(model.name) -%}
+    {%- set unread = run_query(
+        "select count(*) from " ~ relation ~ " where loaded_at > cast("
+        ~ xp_string_literal(reader['loaded_at'].isoformat(' ')) ~ " as "
+        ~ dbt.type_timestamp() ~ ")").columns[0].values()[0] -%}
+    {%- if (own and own['loaded_at'] != reader['loaded_at']) or unread | int > 0 -%}
+        {{ return("its last run's changes were not all read by " ~ read_by
+                  ~ " (which failed, was stopped or was not selected)") }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- Why this model cannot read this run's changes of `reads_changes_of` (see
+    xp_rebuild_stale_state), or none: that model did not run before it in this run. -#}
+{% macro xp_unrun_changes_reason(reads_changes_of, stored) -%}
+    {%- set writer = stored.get(reads_changes_of) if reads_changes_of else none -%}
+    {%- if reads_changes_of
+            and not (writer and writer['loaded_at'] == run_started_at.replace(tzinfo=none)) -%}
+        {{ return(reads_changes_of ~ " did not run before it in this run") }}
+    {%- endif -%}
+    {{ return(none) }}
 {%- endmacro %}
 
 {#- Post-hook of an incremental model: record what built its rows. rebuilt_at stays as it
@@ -92,14 +132,15 @@
         {{ return({}) }}
     {%- endif -%}
     {%- set rows = run_query("select model_name, config_hash, code_hash, source_hash,"
-                             ~ " analysis_at, rebuilt_at from " ~ state) -%}
+                             ~ " analysis_at, rebuilt_at, loaded_at from " ~ state) -%}
     {%- set stored = {} -%}
     {%- for row in rows -%}
         {%- do stored.update({row['model_name']: {
             'config_hash': row['config_hash'], 'code_hash': row['code_hash'],
             'source_hash': row['source_hash'],
             'analysis_at': xp_datetime(row['analysis_at']),
-            'rebuilt_at': xp_datetime(row['rebuilt_at'])}}) -%}
+            'rebuilt_at': xp_datetime(row['rebuilt_at']),
+            'loaded_at': xp_datetime(row['loaded_at'])}}) -%}
     {%- endfor -%}
     {{ return(stored) }}
 {%- endmacro %}
@@ -111,8 +152,9 @@
 
 {#- What this run would build the model (a graph node id) from. The analysis time is the
     run's (xp_analysis_at), or its start when it has none. The code is the model's file, the
-    files of the models it reads up to the nearest incremental ones (dbt's checksums), and
-    the macros that shape incremental rows (xp_incremental_macros_version). -#}
+    files of the models it reads up to the nearest incremental ones (dbt's checksums), the
+    macros that shape incremental rows (xp_incremental_macros_version), and the var
+    xp_late_data_days, which decides the days the stored rows keep. -#}
 {% macro xp_incremental_fingerprint(node_id) -%}
     {%- set sources = [] -%}
     {%- for source_id, source in graph.sources.items() -%}
@@ -126,7 +168,8 @@
     {%- endfor -%}
     {{ return({
         'config_hash': xp_config()['hash'] | string,
-        'code_hash': local_md5((code | sort | join(',')) ~ xp_incremental_macros_version())[:16],
+        'code_hash': local_md5((code | sort | join(',')) ~ xp_incremental_macros_version()
+                               ~ ',xp_late_data_days=' ~ var('xp_late_data_days'))[:16],
         'source_hash': local_md5(sources | sort | join(','))[:16],
         'analysis_at': xp_analysis_at() or run_started_at.strftime('%Y-%m-%d %H:%M:%S'),
     }) }}
@@ -144,7 +187,7 @@
         {{ return("built from experiment config " ~ record['config_hash'] ~ ", this run's is "
                   ~ current['config_hash']) }}
     {%- elif record['code_hash'] != current['code_hash'] -%}
-        {{ return("built by another version of its code") }}
+        {{ return("built by another version of its code or another xp_late_data_days") }}
     {%- elif record['source_hash'] != current['source_hash'] -%}
         {{ return("built from other source tables") }}
     {%- elif record['analysis_at'] > xp_datetime(current['analysis_at']) -%}

@@ -12,7 +12,7 @@
     xp_late_data_days. A night reads the events again from the first day the stored rows
     kept, and writes only the day rows that are new or changed, with the values they had
     before: int_subject_metric_values adds the difference to each subject's sums. -#}
-{%- do xp_rebuild_stale_state() %}
+{%- do xp_rebuild_stale_state(read_by='int_subject_metric_values') %}
 {%- set stored_from = xp_recent_days_from(of_stored_rows=true) %}
 {%- set read_from = stored_from or xp_recent_days_from() %}
 with

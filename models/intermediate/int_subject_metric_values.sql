@@ -13,7 +13,7 @@
     less xp_late_data_days (docs/decisions/0016-subject-sums-by-deltas.md). -#}
 {#- A night's input, read only then: #}
 -- depends_on: {{ ref('int_subject_metric_recent_days') }}
-{%- do xp_rebuild_stale_state() %}
+{%- do xp_rebuild_stale_state(reads_changes_of='int_subject_metric_recent_days') %}
 {%- set new_exposures_from = xp_new_exposures_from(this) %}
 {%- if new_exposures_from %}
 {#- The events of the subjects first exposed since, from the longest lookback before. #}

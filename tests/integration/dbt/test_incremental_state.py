@@ -379,6 +379,70 @@ def test_changed_code_or_no_record_rebuilds_from_that_model_down(
 
 
 @pytest.mark.slow
+def test_changes_the_subject_values_did_not_read_rebuild_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A night stopped after the recent days were written, before the subject values read them.
+
+    The subject values add the recent days' changes of their own run to the stored sums
+    (docs/decisions/0016); changes written by a run whose subject values then failed, were
+    stopped or were not selected would be lost. `dbt build --select
+    +int_subject_metric_recent_days` stands in for such a run. The next run rebuilds both
+    and ends equal to a full refresh; so does a run of the subject values alone.
+    """
+    host = make_host_project(tmp_path)
+    xp(host, "run", "--analysis-at", ENROLLING[0])
+    first = state(host)
+    result = dbt(host, capsys, ENROLLING[1], "--select", "+int_subject_metric_recent_days")
+    assert result.success, result.exception
+    unread = query(
+        host,
+        f"""
+        select count(*) as n from {OUR_SCHEMA}.int_subject_metric_recent_days
+        where loaded_at > (
+            select loaded_at from {STATE} where model_name = 'int_subject_metric_values')""",
+    )
+    assert unread.n[0] > 100
+    xp(host, "run", "--analysis-at", ENROLLING[1])
+    rebuilt = state(host).rebuilt_at > first.rebuilt_at
+    assert rebuilt.to_dict() == {
+        "int_exposures_deduplicated": False,
+        "int_subject_metric_recent_days": True,
+        "int_subject_metric_values": True,
+    }
+    assert_equals_a_full_refresh(host, ENROLLING[1])
+
+    # The subject values alone, then a night: each rebuilds what it cannot continue.
+    result = dbt(host, capsys, NIGHT, "--select", "int_subject_metric_values")
+    assert result.success, result.exception
+    xp(host, "run", "--analysis-at", NIGHT)
+    assert_equals_a_full_refresh(host, NIGHT)
+
+
+@pytest.mark.slow
+def test_a_longer_late_data_window_rebuilds(tmp_path: Path) -> None:
+    """xp_late_data_days raised between nights: the stored recent days are too few.
+
+    A night reads the events again from the previous analysis date less the late-data
+    window; with a longer window it would read days whose rows were forgotten and count
+    them twice. The window is part of what built the stored rows, so they are rebuilt.
+    """
+    host = make_host_project(tmp_path)
+    xp(host, "run", "--analysis-at", ENROLLING[0])
+    first = state(host)
+    project = host / "dbt_project.yml"
+    project.write_text(
+        project.read_text().replace(
+            "    xp_demo_data: false\n", "    xp_demo_data: false\n    xp_late_data_days: 5\n"
+        )
+    )
+    assert "xp_late_data_days: 5" in project.read_text()
+    xp(host, "run", "--analysis-at", ENROLLING[1])
+    assert (state(host).rebuilt_at > first.rebuilt_at).all()
+    assert_equals_a_full_refresh(host, ENROLLING[1])
+
+
+@pytest.mark.slow
 def test_postgres_rebuilds_for_a_past_time_and_continues(monkeypatch: pytest.MonkeyPatch) -> None:
     """On Postgres the state records move with the models' transactions.
 
