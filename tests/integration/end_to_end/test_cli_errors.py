@@ -369,8 +369,8 @@ def test_failing_dbt_nodes_name_their_cause(
     )
     assert small_project.run("--full-refresh") == 1
     assert one_line_error(capsys) == (
-        "xp: error: dbt build failed: int_subject_metric_recent_days (error): value 'abc' in "
-        "column value cannot be converted to DOUBLE"
+        "xp: error: dbt build failed: int_subject_metric_values (error): value 'abc' in column "
+        "value cannot be converted to DOUBLE"
     )
     assert_unchanged(before, case)
 
