@@ -96,8 +96,8 @@ events_joined as (
     {%- endfor %}
 ),
 
-{# The day sums, then the subject's value, as int_subject_metric_recent_days and
-    int_subject_metric_values build them (macros/xp_metric_values.sql). -#}
+{# The day sums, then the subject's value, with the macros int_subject_metric_recent_days
+    and int_subject_metric_values build theirs with (macros/xp_metric_values.sql). -#}
 day_sums as (
     select
         experiment_id,

@@ -28,7 +28,7 @@ NO_PRIMARY_KEY_TEST = {
     "stg_experimentation__assignments": "an exposure log: any number of rows per subject",
     "stg_experimentation__events": "an event log: identical events may repeat",
     "int_metric_events_joined_to_exposures": "one row per event and exposure: no natural key",
-    "int_subject_metric_recent_days": "a night's largest table; its grain is checked by "
+    "int_subject_metric_recent_days": "the nights' day rows; its grain is checked by "
     "tests/integration/dbt/test_incremental.py against full refreshes, not in every build",
     "int_subject_metric_values": "tested by tests/integration/dbt/test_statistics_mart.py, "
     "not in every build (its description says so)",
