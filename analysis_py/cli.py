@@ -56,6 +56,7 @@ from analysis_py.warehouse.dbt import (
     dbt_build,
     dbt_build_results,
     dbt_vars,
+    one_parse_per_command,
     utc_now,
 )
 from analysis_py.warehouse.errors import os_error_cause
@@ -526,7 +527,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command ``argv`` names; returns the exit status (see the module's doc)."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args.handler(args))
+        with one_parse_per_command():
+            return int(args.handler(args))
     except (Exception, KeyboardInterrupt) as error:
         if os.environ.get("XP_DEBUG") and not isinstance(error, EXPECTED):
             raise

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis_py import defaults
 from analysis_py.formats import texts_per_combination
 from analysis_py.pipeline.decisions import decision_estimate
+from analysis_py.stats.distributions import chi2_sf
 from analysis_py.stats.sufficient_statistics import SufficientStatistics
 from analysis_py.stats.ttest import welch_p_value
 
@@ -96,7 +96,7 @@ def sample_ratio(variants: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     n_variants = np.bincount(codes, minlength=n_groups)
     chi_square = np.bincount(codes, weights=terms, minlength=n_groups)
     has_data = total > 0
-    p_value = np.where(has_data, stats.chi2.sf(chi_square, n_variants - 1), np.nan)
+    p_value = np.where(has_data, chi2_sf(chi_square, n_variants - 1), np.nan)
     # Built at once: adding columns one by one to a frame costs more than the statistics.
     grouped = {name: variants[name].iloc[first_rows].reset_index(drop=True) for name in keys}
     grouped |= {

@@ -10,12 +10,11 @@ treatment risk).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from scipy import special, stats
+
+from analysis_py.stats.distributions import normal_cdf, normal_pdf, normal_ppf, normal_sf
 
 
 @dataclass(frozen=True)
@@ -72,54 +71,3 @@ def relative_effect_posterior(
         chance_to_win=np.where(increase_is_good, normal_sf(-ratio), below),
         expected_loss=np.where(increase_is_good, loss_if_increase, loss_if_decrease),
     )
-
-
-# The standard normal as scipy.stats.norm computes it, value for value: its functions on the
-# usual arguments straight (stats.norm's checks cost as much over 10,000s of comparisons),
-# stats.norm on the others (NaN, infinite, a level outside (0, 1)).
-
-
-def normal_pdf(x: np.ndarray) -> np.ndarray:
-    """``stats.norm.pdf(x)``: exp(-x²/2) / sqrt(2π)."""
-    x = np.asarray(x, dtype=float)
-    return _usual_or_scipy(x, np.isfinite(x), _norm_pdf, stats.norm.pdf)
-
-
-def normal_cdf(x: np.ndarray) -> np.ndarray:
-    """``stats.norm.cdf(x)``: ``scipy.special.ndtr``."""
-    x = np.asarray(x, dtype=float)
-    return _usual_or_scipy(x, np.isfinite(x), special.ndtr, stats.norm.cdf)
-
-
-def normal_sf(x: np.ndarray) -> np.ndarray:
-    """``stats.norm.sf(x)``: ``ndtr(-x)``."""
-    x = np.asarray(x, dtype=float)
-    return _usual_or_scipy(x, np.isfinite(x), lambda v: special.ndtr(-v), stats.norm.sf)
-
-
-def normal_ppf(q: np.ndarray) -> np.ndarray:
-    """``stats.norm.ppf(q)``: ``scipy.special.ndtri``, scaled as stats.norm scales it."""
-    q = np.asarray(q, dtype=float)
-    with np.errstate(invalid="ignore"):
-        usual = (q > 0) & (q < 1)
-    return _usual_or_scipy(q, usual, lambda v: special.ndtri(v) * 1.0 + 0.0, stats.norm.ppf)
-
-
-def _norm_pdf(x: np.ndarray) -> np.ndarray:
-    return np.exp(-(x**2) / 2.0) / _SQRT_2PI
-
-
-#: scipy's constant for the normal density, sqrt(2π), to the same double.
-_SQRT_2PI = np.sqrt(2 * np.pi)
-
-
-def _usual_or_scipy(
-    x: np.ndarray, usual: np.ndarray, fast: Callable[[np.ndarray], Any], scipy: Callable[..., Any]
-) -> np.ndarray:
-    """``fast`` where ``usual``, ``scipy`` elsewhere."""
-    if usual.all():
-        return np.asarray(fast(x), dtype=float)
-    out = np.empty(x.shape)
-    out[usual] = fast(x[usual])
-    out[~usual] = scipy(x[~usual])
-    return out

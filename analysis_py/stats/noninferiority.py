@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis_py.stats.ttest import t_sf
+from analysis_py.stats.distributions import t_sf
 
 
 def noninferiority_p_value(

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
+from analysis_py.stats.distributions import normal_cdf, normal_ppf
 from analysis_py.stats.sufficient_statistics import ArmSums
 
 Sides = Literal["two-sided", "one-sided"]
@@ -53,7 +53,7 @@ class Design:
 def critical_value(alpha: np.ndarray | float, sides: np.ndarray | str) -> np.ndarray:
     """z_{1-α/2} for a two-sided test, z_{1-α} for a one-sided one."""
     two_sided = np.asarray(sides) == "two-sided"
-    return np.asarray(stats.norm.ppf(1 - np.where(two_sided, np.asarray(alpha) / 2, alpha)))
+    return np.asarray(normal_ppf(1 - np.where(two_sided, np.asarray(alpha) / 2, alpha)))
 
 
 def absolute_subjects_needed(
@@ -72,7 +72,7 @@ def absolute_subjects_needed(
         >>> round(float(absolute_subjects_needed(np.array(1.0), np.array(0.1), design)), 1)
         3139.6
     """
-    z = critical_value(design.alpha, sides) + stats.norm.ppf(design.power)
+    z = critical_value(design.alpha, sides) + normal_ppf(design.power)
     arms = 1 / design.control_share + 1 / design.treatment_share
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(z**2 * variance * arms / np.asarray(absolute_effect) ** 2)
@@ -95,7 +95,7 @@ def subjects_needed(
         3171.1
     """
     r = np.asarray(relative_effect, dtype=float)
-    z = critical_value(design.alpha, sides) + stats.norm.ppf(design.power)
+    z = critical_value(design.alpha, sides) + normal_ppf(design.power)
     arms = 1 / design.control_share + (1 + r) ** 2 / design.treatment_share
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(z**2 * variance * arms / (np.asarray(mean) * r) ** 2)
@@ -117,7 +117,7 @@ def relative_power(
     arms = 1 / design.control_share + (1 + r) ** 2 / design.treatment_share
     std_error = np.sqrt(variance * arms / (np.asarray(subjects) * np.asarray(mean) ** 2))
     z = critical_value(design.alpha, "two-sided")
-    return np.asarray(1 - stats.norm.cdf(z - r / std_error) + stats.norm.cdf(-z - r / std_error))
+    return np.asarray(1 - normal_cdf(z - r / std_error) + normal_cdf(-z - r / std_error))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+from analysis_py.stats.distributions import normal_ppf
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def power_analysis(
         >>> float(result.subjects_needed), round(float(result.progress), 4)
         (78489.0, 0.1274)
     """
-    z = stats.norm.ppf((1 + np.asarray(confidence_level)) / 2) + stats.norm.ppf(power)
+    z = normal_ppf((1 + np.asarray(confidence_level)) / 2) + normal_ppf(power)
     with np.errstate(divide="ignore", invalid="ignore"):
         mde = z * absolute_std_error / np.abs(control_mean)
         needed = np.ceil(n_total * (mde / target_relative_effect) ** 2)

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from analysis_py.stats.distributions import normal_ppf
 from analysis_py.stats.ttest import EffectEstimate, interval, t_p_value
 
 #: The z of the order statistics' ranks (a 95% band). It sets the bandwidth of the density
@@ -178,7 +178,7 @@ def quantile_interval(
     arm: QuantileStatistics, confidence_level: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two-sided normal interval of one arm's quantile, Ŷ_ν ± z_{1-α/2}·se."""
-    half = stats.norm.ppf((1 + np.asarray(confidence_level, dtype=float)) / 2) * arm.std_error
+    half = normal_ppf((1 + np.asarray(confidence_level, dtype=float)) / 2) * arm.std_error
     return arm.quantile_value - half, arm.quantile_value + half
 
 

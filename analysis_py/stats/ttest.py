@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from scipy import special, stats
 
+from analysis_py.stats.distributions import t_ppf, t_sf
 from analysis_py.stats.sufficient_statistics import (
     ArmSums,
     ArrayLike,
@@ -100,51 +100,6 @@ class CupedEstimate(EffectEstimate):
 
     theta: np.ndarray = None  # type: ignore[assignment]
     variance_reduction: np.ndarray = None  # type: ignore[assignment]
-
-
-def t_sf(x: ArrayLike, degrees_of_freedom: ArrayLike) -> np.ndarray:
-    """``stats.t.sf(x, degrees_of_freedom)``, value for value, at a fraction of its cost.
-
-    The usual arguments (df > 0, x finite) go straight to ``scipy.special.stdtr``, which
-    ``stats.t.sf`` calls on them after checks that cost as much as the function over
-    10,000s of comparisons; the others (NaN, infinite, df <= 0) go through ``stats.t.sf``.
-
-    Example:
-        >>> [round(float(p), 4) for p in t_sf(np.array([2.0, np.inf]), 30.0)]
-        [0.0273, 0.0]
-    """
-    x, df = np.broadcast_arrays(
-        np.asarray(x, dtype=float), np.asarray(degrees_of_freedom, dtype=float)
-    )
-    usual = (df > 0) & np.isfinite(x)
-    if usual.all():
-        return np.asarray(special.stdtr(df, -x))
-    tail = np.empty(x.shape)
-    tail[usual] = special.stdtr(df[usual], -x[usual])
-    tail[~usual] = stats.t.sf(x[~usual], df[~usual])
-    return tail
-
-
-def t_ppf(q: ArrayLike, degrees_of_freedom: ArrayLike) -> np.ndarray:
-    """``stats.t.ppf(q, degrees_of_freedom)``, value for value (see :func:`t_sf`).
-
-    The usual arguments (0 < q < 1, df > 0) go to ``scipy.special.stdtrit``, scaled as
-    ``stats.t.ppf`` scales them (``* 1.0 + 0.0``: the same zero's sign).
-
-    Example:
-        >>> [round(float(t), 4) for t in t_ppf(np.array([0.975, 1.0]), 30.0)]
-        [2.0423, inf]
-    """
-    q, df = np.broadcast_arrays(
-        np.asarray(q, dtype=float), np.asarray(degrees_of_freedom, dtype=float)
-    )
-    usual = (df > 0) & (q > 0) & (q < 1)
-    if usual.all():
-        return np.asarray(special.stdtrit(df, q) * 1.0 + 0.0)
-    quantile = np.empty(q.shape)
-    quantile[usual] = special.stdtrit(df[usual], q[usual]) * 1.0 + 0.0
-    quantile[~usual] = stats.t.ppf(q[~usual], df[~usual])
-    return quantile
 
 
 def welch_test(

@@ -273,9 +273,10 @@ def check_reachable(target: DbtTarget) -> None:
 def open_warehouse(target: DbtTarget, config: ExperimentConfig | None) -> Iterator[Warehouse]:
     """Open the target's warehouse through dbt's adapter, in this process.
 
-    dbt parses the project first (with the run's vars, so that its partial parsing reuses
-    the last invocation's work): the write runs the project's macros, and the marts are read
-    where that parse puts them. The connection is closed on leaving.
+    The project's manifest comes first: within an `xp` command, the command's one parse
+    (:func:`~analysis_py.warehouse.dbt.one_parse_per_command`), else a parse with the run's
+    vars. The write runs the project's macros, and the marts are read where that manifest
+    puts them. The connection is closed on leaving.
 
     Args:
         target: The active dbt target.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -145,6 +146,29 @@ def parse_project(target: DbtTarget, config: ExperimentConfig | None) -> Any:
     return run_dbt("parse", target, config, ["--quiet", "--no-write-json"])
 
 
+#: The manifests parsed in the current `xp` command (see :func:`one_parse_per_command`),
+#: by project, profiles directory, target and vars; None outside a command.
+_command_manifests: dict[tuple[str, ...], Any] | None = None
+
+
+@contextmanager
+def one_parse_per_command() -> Iterator[None]:
+    """Within this block, dbt parses each project once; later dbt calls reuse the manifest.
+
+    An `xp run` calls dbt four times (the preflight's macro, the build, the analysis step's
+    connection, the result tables' build). Each call would read dbt's partial-parse cache,
+    check every file and write ``manifest.json`` again: about 0.4 s apiece at any data size.
+    Nothing edits the project during one command, so one parse serves them all. Outside
+    such a block (the library's callers, the tests' own dbt calls) every call parses.
+    """
+    global _command_manifests
+    previous, _command_manifests = _command_manifests, {}
+    try:
+        yield
+    finally:
+        _command_manifests = previous
+
+
 def run_dbt(
     command: str,
     target: DbtTarget,
@@ -156,6 +180,10 @@ def run_dbt(
     callbacks: list[Callable[[Any], None]] | None = None,
 ) -> Any:
     """Run a dbt command (build, parse, run-operation, ...) on the target's project.
+
+    Within :func:`one_parse_per_command`, the first call parses the project and later
+    calls with the same vars reuse that manifest (a parse then returns it without calling
+    dbt).
 
     Args:
         command: The dbt command.
@@ -173,12 +201,9 @@ def run_dbt(
         DbtBuildError: dbt failed; one line names the cause.
         KeyboardInterrupt: dbt was interrupted.
     """
-    from dbt.cli.main import dbtRunner
-
     # dbt's anonymous usage tracking tries the network at every call.
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    args = [
-        command,
+    location = [
         "--project-dir",
         str(target.project_dir),
         "--profiles-dir",
@@ -186,8 +211,16 @@ def run_dbt(
         "--target",
         target.target_name,
         *(["--vars", json.dumps(config.to_dbt_vars())] if config else []),
-        *(extra_args or []),
     ]
+    manifest = None
+    # A further --vars (the plan's) changes what dbt parses: such a call parses for itself.
+    if _command_manifests is not None and "--vars" not in (extra_args or []):
+        key = tuple(location)
+        if key not in _command_manifests:
+            _command_manifests[key] = _invoke(command, target, ["parse", *location, "--quiet"])
+        manifest = _command_manifests[key]
+        if command == "parse":
+            return manifest
     # The analysis time changes every night: as an environment variable it leaves the vars
     # unchanged, so dbt can parse partially (a change of vars re-parses everything).
     environment = {
@@ -196,21 +229,43 @@ def run_dbt(
     }
     previous = {name: os.environ.pop(name, None) for name in environment}
     os.environ.update({name: value for name, value in environment.items() if value})
+    try:
+        arguments = [command, *location, *(extra_args or [])]
+        return _invoke(command, target, arguments, callbacks, manifest)
+    finally:
+        for name, value in previous.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
+
+
+def _invoke(
+    command: str,
+    target: DbtTarget,
+    args: list[str],
+    callbacks: list[Callable[[Any], None]] | None = None,
+    manifest: Any = None,
+) -> Any:
+    """One dbt invocation, with ``manifest`` already parsed if given; what it returns.
+
+    Errors name ``command``: the one the caller asked for, also when this is its parse.
+
+    Raises:
+        DbtBuildError: dbt failed; one line names the cause.
+        KeyboardInterrupt: dbt was interrupted.
+    """
+    from dbt.cli.main import dbtRunner
+
     errors: list[str] = []  # dbt's error events: the cause when a result carries none
 
     def record_errors(event: Any) -> None:
         if event.info.level == "error" and event.info.name != "MainStackTrace":
             errors.append(str(getattr(event.data, "exc", "") or event.info.msg))
 
-    try:
-        result = dbtRunner(
-            callbacks=[_without_console_stack_traces, record_errors, *(callbacks or [])]
-        ).invoke(args)
-    finally:
-        for name, value in previous.items():
-            os.environ.pop(name, None)
-            if value is not None:
-                os.environ[name] = value
+    result = dbtRunner(
+        manifest=manifest,
+        callbacks=[_without_console_stack_traces, record_errors, *(callbacks or [])],
+    ).invoke(args)
     if result.success:
         return result.result
     if result.exception is not None:

@@ -315,6 +315,33 @@ def test_history_keeps_one_snapshot_per_date(
     assert len(database.query("select * from experiment_diagnostics_history")) == 6
 
 
+def test_one_command_parses_the_project_once(
+    demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One parse serves the dbt calls of one `xp analyze`; the next command parses again.
+
+    The calls: the preflight's macro, the connection (no call of its own) and the result
+    tables' build. Parsing again per command means an edit between commands is seen.
+    """
+    from dbt.cli.main import dbtRunner
+
+    copy = tmp_path / "parse-once.duckdb"
+    shutil.copy(demo_run.path, copy)
+    monkeypatch.setenv("XP_DUCKDB_PATH", str(copy))
+    calls: list[tuple[str, bool]] = []
+    invoke = dbtRunner.invoke
+
+    def recording(self: dbtRunner, args: list[str], **kwargs: object) -> object:
+        calls.append((args[0], self.manifest is not None))
+        return invoke(self, args, **kwargs)
+
+    monkeypatch.setattr(dbtRunner, "invoke", recording)
+    for _ in range(2):
+        calls.clear()
+        assert main(["analyze", "--project-dir", str(REPO), "--analysis-at", "2026-03-20"]) == 0
+        assert calls == [("parse", False), ("run-operation", True), ("build", True)]
+
+
 def test_history_written_by_an_earlier_version_gains_the_new_columns(
     demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

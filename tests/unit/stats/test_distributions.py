@@ -1,13 +1,23 @@
-"""The t and normal distributions' fast paths equal scipy.stats, value for value, edge cases too."""
+"""The t, normal and chi-square distributions equal scipy.stats bit for bit, edge cases too."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from analysis_py.stats.bayesian import normal_cdf, normal_pdf, normal_ppf, normal_sf
-from analysis_py.stats.ttest import t_ppf, t_sf
+from analysis_py.stats.distributions import (
+    chi2_sf,
+    normal_cdf,
+    normal_pdf,
+    normal_ppf,
+    normal_sf,
+    t_ppf,
+    t_sf,
+)
 
 DEGREES_OF_FREEDOM = np.array([np.nan, -1.0, 0.0, 1e-3, 0.5, 1.0, 2.5, 30.0, 1e5, 3e7, np.inf])
 STATISTICS = np.array([np.nan, -np.inf, np.inf, 0.0, -0.0, 1e-300, -1.96, 2.5, 40.0, -1e10])
@@ -67,3 +77,28 @@ def test_normal_functions_are_scipy_norm_bitwise(seed: int) -> None:
     q = np.concatenate([LEVELS, rng.uniform(0, 1, 1000)])
     assert bitwise_equal(normal_ppf(q), stats.norm.ppf(q))
     assert bitwise_equal(normal_ppf(q[(q > 0) & (q < 1)]), stats.norm.ppf(q[(q > 0) & (q < 1)]))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_chi2_sf_is_scipy_chi2_sf_bitwise(seed: int) -> None:
+    x, df = (grid.ravel() for grid in np.meshgrid(STATISTICS, DEGREES_OF_FREEDOM))
+    rng = np.random.default_rng(seed)  # and ordinary values: the sample-ratio check's
+    x = np.concatenate([x, rng.chisquare(3, 500)])
+    df = np.concatenate([df, rng.integers(1, 10, 500)])
+    assert bitwise_equal(chi2_sf(x, df), stats.chi2.sf(x, df))
+    usual = (x > 0) & np.isfinite(x) & (df > 0)
+    assert bitwise_equal(chi2_sf(x[usual], df[usual]), stats.chi2.sf(x[usual], df[usual]))
+    for x_value, df_value in ((3.84, 1), (0.0, 2), (np.nan, 1), (5.0, 0)):
+        assert bitwise_equal(chi2_sf(x_value, df_value), stats.chi2.sf(x_value, df_value))
+
+
+def test_the_analysis_imports_without_scipy_stats() -> None:
+    """scipy.stats costs about 0.5 s to import: only the unusual arguments may need it."""
+    code = (
+        "import sys; import analysis_py.run, analysis_py.presentation.summary; "
+        "print('scipy.stats' in sys.modules)"
+    )
+    imported = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert imported.strip() == "False"
