@@ -101,7 +101,7 @@ def chi2_sf(x: ArrayLike, degrees_of_freedom: ArrayLike) -> np.ndarray:
         np.asarray(x, dtype=float), np.asarray(degrees_of_freedom, dtype=float)
     )
     with np.errstate(invalid="ignore"):
-        usual = (df > 0) & (x > 0) & np.isfinite(x)
+        usual = (df > 0) & (x >= 0) & np.isfinite(x)
     return _usual_or_scipy(
         (x, df), usual, lambda x, df: special.chdtrc(df, x), lambda: _scipy_stats().chi2.sf
     )
@@ -124,10 +124,17 @@ def _usual_or_scipy(
     fast: Callable[..., Any],
     scipy: Callable[[], Callable[..., Any]],
 ) -> np.ndarray:
-    """``fast(*arguments)`` where ``usual``, scipy.stats' function (``scipy()``) elsewhere."""
+    """``fast(*arguments)`` where ``usual``, scipy.stats' function (``scipy()``) elsewhere.
+
+    A NaN argument gives NaN, as in scipy.stats, without importing it: a metric with no
+    variance has NaN statistics, and most nights have one.
+    """
     if usual.all():
         return np.asarray(fast(*arguments), dtype=float)
     out = np.empty(usual.shape)
     out[usual] = fast(*(a[usual] for a in arguments))
-    out[~usual] = scipy()(*(a[~usual] for a in arguments))
+    unusual = ~usual & ~np.isnan(arguments).any(axis=0)
+    out[~usual & ~unusual] = np.nan
+    if unusual.any():
+        out[unusual] = scipy()(*(a[unusual] for a in arguments))
     return out
