@@ -138,7 +138,8 @@ def parse_project(target: DbtTarget, config: ExperimentConfig | None) -> Any:
     """Dbt's manifest of the target's project, parsed as `dbt parse` does.
 
     With the vars every other dbt call of the run passes, so that dbt's partial parsing
-    reuses the last invocation's work.
+    reuses the last invocation's work; within :func:`one_parse_per_command`, the command's
+    manifest, without calling dbt.
 
     Raises:
         DbtBuildError: The project does not parse.
