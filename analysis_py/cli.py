@@ -13,7 +13,8 @@ exit status:
        table, column, value or experiment, the failing dbt model and why, the disk, memory);
        the previous results are intact unless the line says they were written
   2    command-line mistake (usage on stderr)
-  130  interrupted (Ctrl-C): "xp: interrupted; the previous results are intact"
+  130  interrupted (Ctrl-C): "xp: interrupted; the previous results are intact", or, once
+       the new results are written, "xp: interrupted after the new results were written"
 validate prints one line per problem it finds and exits 1 if any is an error.
 """
 
@@ -24,12 +25,15 @@ import atexit
 import importlib
 import json
 import os
+import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from analysis_py.config import ConfigError, ExperimentConfig, load_config
 from analysis_py.errors import AnalysisError, InterruptedAfterWrite
@@ -65,6 +69,8 @@ from analysis_py.warehouse.manifest import mart_schema
 if TYPE_CHECKING:
     import pandas as pd
 
+    from analysis_py.pipeline.comparisons import AnalysisResults
+
 #: What the analysis and its output need (pandas, scipy, the report's templates): imported
 #: while dbt builds, on a thread of its own, rather than before the build starts.
 ANALYSIS_STACK = (
@@ -88,6 +94,41 @@ USER_ERRORS = (
     OutputError,
 )
 INTERRUPTED = "xp: interrupted; the previous results are intact"
+
+
+class _Interrupts:
+    """Whether Ctrl-C (SIGINT) reached the running command.
+
+    Python turns SIGINT into a KeyboardInterrupt, but one that lands inside dbt's own code
+    (while it writes its artifacts, say) can come out of dbt as another error. The command
+    then reports the interruption, not that error.
+    """
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    @contextmanager
+    def noted(self) -> Iterator[None]:
+        """Note SIGINT within this block, where Python's default handler is installed."""
+        self.seen = False
+        if (
+            threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        ):
+            yield  # SIGINT ignored (a background job) or handled by the caller
+            return
+        signal.signal(signal.SIGINT, self._handle)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+interrupts = _Interrupts()
 DEFAULT_REPORT = "experiment_report.html"
 
 
@@ -175,12 +216,35 @@ def _analyze_and_report(
         dbt_build(target, config, flags, analysis_at, backfill=backfill)
         importing.join()
         print()
-    from analysis_py.presentation.summary import format_summary
     from analysis_py.run import run_analysis
 
     n_comparisons = sum(len(e.metrics) * len(e.treatments) for e in config.experiments)
     _progress(f"analysing {plural(n_comparisons, 'comparison')} and writing the result tables...")
     results = run_analysis(target, config, analysis_at, warn=_warn)
+    try:
+        _after_the_write(args, target, config, results, n_comparisons)
+    except KeyboardInterrupt:
+        raise InterruptedAfterWrite() from None
+    except Exception:
+        if interrupts.seen:  # Ctrl-C, come out of dbt as another error
+            raise InterruptedAfterWrite() from None
+        raise
+    return 0
+
+
+def _after_the_write(
+    args: argparse.Namespace,
+    target: DbtTarget,
+    config: ExperimentConfig,
+    results: AnalysisResults,
+    n_comparisons: int,
+) -> None:
+    """Test the result tables just written, build what reads them, print, render.
+
+    The new results are committed by now: an interruption here says so (the caller).
+    """
+    from analysis_py.presentation.summary import format_summary
+
     _progress("testing the result tables and building what reads them (dbt build)...")
     try:
         dbt_build_results(target, config, [] if colour_enabled(sys.stdout) else ["--no-use-colors"])
@@ -197,7 +261,6 @@ def _analyze_and_report(
                 f"{_report_path(args)}: {os_error_cause(error)}"
             ) from None
         print(f"Wrote the report to {path.resolve()}")
-    return 0
 
 
 def import_in_background(modules: tuple[str, ...]) -> threading.Thread:
@@ -527,11 +590,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command ``argv`` names; returns the exit status (see the module's doc)."""
     args = build_parser().parse_args(argv)
     try:
-        with one_parse_per_command():
+        with one_parse_per_command(), interrupts.noted():
             return int(args.handler(args))
     except (Exception, KeyboardInterrupt) as error:
         if os.environ.get("XP_DEBUG") and not isinstance(error, EXPECTED):
             raise
+        if interrupts.seen and not isinstance(error, KeyboardInterrupt):
+            # Ctrl-C landed inside dbt's own code, which turned it into another error.
+            error = KeyboardInterrupt()
         line, status = failure(error)
         print(line, file=sys.stderr)
         return status

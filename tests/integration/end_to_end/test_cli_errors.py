@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -535,6 +536,59 @@ def test_ctrl_c_is_one_line_and_exit_130(
     inject(monkeypatch, "checkpoint", KeyboardInterrupt())
     assert main(ANALYZE) == 130
     assert capsys.readouterr().err == "xp: interrupted after the new results were written\n"
+
+
+def test_ctrl_c_after_the_write_says_the_new_results_were_written(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Ctrl-C while the result tables just written are tested: they are the new ones."""
+    before = result_tables(demo_copy)
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "dbt_build_results", interrupted)
+    assert main(ANALYZE) == 130
+    assert capsys.readouterr().err == "xp: interrupted after the new results were written\n"
+    after = result_tables(demo_copy)
+    assert set(after["experiment_results"].run_id) != set(before["experiment_results"].run_id)
+
+
+def test_ctrl_c_that_dbt_turns_into_another_error_is_still_an_interruption(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Seen by a user: SIGINT landed as dbt ended, and dbt failed with a config error.
+
+    Simulated: a real SIGINT, whose KeyboardInterrupt dbt swallows.
+    """
+    before = result_tables(demo_copy)
+
+    def swallowed_interrupt(*args: object, **kwargs: object) -> None:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler raises in here
+        except KeyboardInterrupt:
+            pass
+        raise cli.DbtBuildError('dbt build failed: Field "config" of type TestConfig ...')
+
+    monkeypatch.setattr(cli, "dbt_build", swallowed_interrupt)
+    assert main(["run", "--project-dir", str(REPO)]) == 130
+    assert capsys.readouterr().err == "xp: interrupted; the previous results are intact\n"
+    assert_unchanged(before, demo_copy)
+
+    monkeypatch.setattr(cli, "dbt_build_results", swallowed_interrupt)
+    assert main(ANALYZE) == 130
+    assert capsys.readouterr().err == "xp: interrupted after the new results were written\n"
+
+    # Without an interrupt, the same error is the error.
+    def failing_test(*args: object, **kwargs: object) -> None:
+        raise cli.DbtBuildError("dbt build failed: a test failed")
+
+    monkeypatch.setattr(cli, "dbt_build_results", failing_test)
+    assert main(ANALYZE) == 1
+    assert capsys.readouterr().err.startswith(
+        "xp: error: the results were written, but dbt build failed: a test failed"
+    )
 
 
 def test_an_unwritable_report_path_fails_before_the_run(
