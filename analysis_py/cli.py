@@ -30,7 +30,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
@@ -94,6 +94,9 @@ USER_ERRORS = (
     OutputError,
 )
 INTERRUPTED = "xp: interrupted; the previous results are intact"
+#: How far ahead of now --analysis-at may be without a warning (a time later today, for a
+#: cut at the end of the day, is an ordinary choice; a date a year ahead, a typo).
+FUTURE_ANALYSIS_TIME = timedelta(days=1)
 
 
 class _Interrupts:
@@ -203,6 +206,12 @@ def _analyze_and_report(
     if args.report:
         _check_writable(_report_path(args))
     analysis_at = args.analysis_at or utc_now()
+    if analysis_at - utc_now() > FUTURE_ANALYSIS_TIME:
+        _warn(
+            f"--analysis-at {analysis_at:%Y-%m-%d %H:%M:%S} is more than a day ahead of now "
+            f"({utc_now():%Y-%m-%d %H:%M:%S} UTC): the results and their history snapshot "
+            "are dated then"
+        )
     if not build_first:
         check_reachable(target)
     _preflight(target, config, seeds_pending=build_first)

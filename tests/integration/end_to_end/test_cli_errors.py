@@ -19,6 +19,7 @@ import sys
 import textwrap
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -589,6 +590,21 @@ def test_ctrl_c_that_dbt_turns_into_another_error_is_still_an_interruption(
     assert capsys.readouterr().err.startswith(
         "xp: error: the results were written, but dbt build failed: a test failed"
     )
+
+
+def test_an_analysis_time_far_ahead_warns(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A year ahead is likely a typo: said, not refused. An hour ahead is an ordinary cut."""
+    monkeypatch.setattr(cli, "utc_now", lambda: datetime(2026, 3, 20, 6, 0))
+    assert main([*ANALYZE, "--analysis-at", "2027-03-20T06:00"]) == 0
+    warnings = [line for line in capsys.readouterr().out.splitlines() if "warning" in line]
+    assert warnings == [
+        "xp: warning: --analysis-at 2027-03-20 06:00:00 is more than a day ahead of now "
+        "(2026-03-20 06:00:00 UTC): the results and their history snapshot are dated then"
+    ]
+    assert main([*ANALYZE, "--analysis-at", "2026-03-20T07:00"]) == 0
+    assert "ahead of now" not in capsys.readouterr().out
 
 
 def test_an_unwritable_report_path_fails_before_the_run(
