@@ -205,11 +205,12 @@ def _analyze_and_report(
     target = load_target(args.project_dir, args.profiles_dir, args.target)
     if args.report:
         _check_writable(_report_path(args))
-    analysis_at = args.analysis_at or utc_now()
-    if analysis_at - utc_now() > FUTURE_ANALYSIS_TIME:
+    now = utc_now()
+    analysis_at = args.analysis_at or now
+    if analysis_at - now > FUTURE_ANALYSIS_TIME:
         _warn(
             f"--analysis-at {analysis_at:%Y-%m-%d %H:%M:%S} is more than a day ahead of now "
-            f"({utc_now():%Y-%m-%d %H:%M:%S} UTC): the results and their history snapshot "
+            f"({now:%Y-%m-%d %H:%M:%S} UTC): the results and their history snapshot "
             "are dated then"
         )
     if not build_first:

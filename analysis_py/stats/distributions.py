@@ -2,9 +2,9 @@
 
 On the usual arguments each function calls the ``scipy.special`` function that
 ``scipy.stats`` itself calls, without the argument checks that cost as much as the function
-over 10,000s of comparisons. The others (NaN, infinite, a level outside (0, 1), df <= 0) go
-through ``scipy.stats``, imported only then: importing it costs about 0.5 s, a sixth of a
-nightly run's start-up, and the usual arguments never need it.
+over 10,000s of comparisons. A NaN argument gives NaN, as in ``scipy.stats``. The others
+(infinite, a level outside (0, 1), df <= 0) go through ``scipy.stats``, imported only then:
+importing it costs about 0.5 s, a sixth of a nightly run's start-up.
 tests/unit/stats/test_distributions.py checks every function bit for bit against
 ``scipy.stats``, edge cases included.
 """
@@ -33,9 +33,7 @@ def t_sf(x: ArrayLike, degrees_of_freedom: ArrayLike) -> np.ndarray:
         np.asarray(x, dtype=float), np.asarray(degrees_of_freedom, dtype=float)
     )
     usual = (df > 0) & np.isfinite(x)
-    return _usual_or_scipy(
-        (x, df), usual, lambda x, df: special.stdtr(df, -x), lambda: _scipy_stats().t.sf
-    )
+    return _usual_or_scipy((x, df), usual, lambda x, df: special.stdtr(df, -x), "t.sf")
 
 
 def t_ppf(q: ArrayLike, degrees_of_freedom: ArrayLike) -> np.ndarray:
@@ -56,7 +54,7 @@ def t_ppf(q: ArrayLike, degrees_of_freedom: ArrayLike) -> np.ndarray:
         (q, df),
         usual,
         lambda q, df: special.stdtrit(df, q) * 1.0 + 0.0,
-        lambda: _scipy_stats().t.ppf,
+        "t.ppf",
     )
 
 
@@ -64,20 +62,20 @@ def normal_pdf(x: ArrayLike) -> np.ndarray:
     """``stats.norm.pdf(x)``: exp(-x²/2) / sqrt(2π)."""
     x = np.asarray(x, dtype=float)
     return _usual_or_scipy(
-        (x,), np.isfinite(x), lambda x: np.exp(-(x**2) / 2.0) / _SQRT_2PI, _scipy("norm", "pdf")
+        (x,), np.isfinite(x), lambda x: np.exp(-(x**2) / 2.0) / _SQRT_2PI, "norm.pdf"
     )
 
 
 def normal_cdf(x: ArrayLike) -> np.ndarray:
     """``stats.norm.cdf(x)``: ``scipy.special.ndtr``."""
     x = np.asarray(x, dtype=float)
-    return _usual_or_scipy((x,), np.isfinite(x), special.ndtr, _scipy("norm", "cdf"))
+    return _usual_or_scipy((x,), np.isfinite(x), special.ndtr, "norm.cdf")
 
 
 def normal_sf(x: ArrayLike) -> np.ndarray:
     """``stats.norm.sf(x)``: ``ndtr(-x)``."""
     x = np.asarray(x, dtype=float)
-    return _usual_or_scipy((x,), np.isfinite(x), lambda x: special.ndtr(-x), _scipy("norm", "sf"))
+    return _usual_or_scipy((x,), np.isfinite(x), lambda x: special.ndtr(-x), "norm.sf")
 
 
 def normal_ppf(q: ArrayLike) -> np.ndarray:
@@ -85,9 +83,7 @@ def normal_ppf(q: ArrayLike) -> np.ndarray:
     q = np.asarray(q, dtype=float)
     with np.errstate(invalid="ignore"):
         usual = (q > 0) & (q < 1)
-    return _usual_or_scipy(
-        (q,), usual, lambda q: special.ndtri(q) * 1.0 + 0.0, _scipy("norm", "ppf")
-    )
+    return _usual_or_scipy((q,), usual, lambda q: special.ndtri(q) * 1.0 + 0.0, "norm.ppf")
 
 
 def chi2_sf(x: ArrayLike, degrees_of_freedom: ArrayLike) -> np.ndarray:
@@ -102,29 +98,16 @@ def chi2_sf(x: ArrayLike, degrees_of_freedom: ArrayLike) -> np.ndarray:
     )
     with np.errstate(invalid="ignore"):
         usual = (df > 0) & (x >= 0) & np.isfinite(x)
-    return _usual_or_scipy(
-        (x, df), usual, lambda x, df: special.chdtrc(df, x), lambda: _scipy_stats().chi2.sf
-    )
-
-
-def _scipy_stats() -> Any:
-    from scipy import stats
-
-    return stats
-
-
-def _scipy(distribution: str, function: str) -> Callable[[], Callable[..., Any]]:
-    """``scipy.stats.<distribution>.<function>``, looked up (and imported) when called."""
-    return lambda: getattr(getattr(_scipy_stats(), distribution), function)
+    return _usual_or_scipy((x, df), usual, lambda x, df: special.chdtrc(df, x), "chi2.sf")
 
 
 def _usual_or_scipy(
     arguments: tuple[np.ndarray, ...],
     usual: np.ndarray,
     fast: Callable[..., Any],
-    scipy: Callable[[], Callable[..., Any]],
+    scipy: str,
 ) -> np.ndarray:
-    """``fast(*arguments)`` where ``usual``, scipy.stats' function (``scipy()``) elsewhere.
+    """``fast(*arguments)`` where ``usual``, ``scipy.stats.<scipy>`` elsewhere.
 
     A NaN argument gives NaN, as in scipy.stats, without importing it: a metric with no
     variance has NaN statistics, and most nights have one.
@@ -136,5 +119,10 @@ def _usual_or_scipy(
     unusual = ~usual & ~np.isnan(arguments).any(axis=0)
     out[~usual & ~unusual] = np.nan
     if unusual.any():
-        out[unusual] = scipy()(*(a[unusual] for a in arguments))
+        from scipy import stats
+
+        distribution, function = scipy.split(".")
+        out[unusual] = getattr(getattr(stats, distribution), function)(
+            *(a[unusual] for a in arguments)
+        )
     return out
