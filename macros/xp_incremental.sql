@@ -81,12 +81,16 @@
     new (the latest exposure the table has seen, less xp_late_data_days), as
     'YYYY-MM-DD HH:MM:SS'; none for a full build. -#}
 {% macro xp_new_exposures_from(subject_table) -%}
-    {%- set latest = xp_latest_stored(subject_table, 'last_exposed_at') -%}
+    {{ return(xp_late_data_start(xp_latest_stored(subject_table, 'last_exposed_at'))) }}
+{%- endmacro %}
+
+{#- `latest` (a time, as a datetime or text; none gives none) less xp_late_data_days, as
+    'YYYY-MM-DD HH:MM:SS'. -#}
+{% macro xp_late_data_start(latest) -%}
     {%- if latest is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set latest = modules.datetime.datetime.fromisoformat(latest | string) -%}
-    {%- set since = latest - xp_late_data_window() -%}
+    {%- set since = xp_datetime(latest) - xp_late_data_window() -%}
     {{ return(since.strftime('%Y-%m-%d %H:%M:%S')) }}
 {%- endmacro %}
 

@@ -12,8 +12,11 @@
     changes (rows marked by loaded_at): rebuild, and so make the reader rebuild, when the
     reader did not end the last run of this one (it failed, was stopped or not selected).
     `reads_changes_of`, the model whose changes of this run this one reads: rebuild when
-    it did not run before this one in this run. -#}
-{% macro xp_rebuild_stale_state(read_by=none, reads_changes_of=none) -%}
+    it did not run before this one in this run.
+    `settled_rows`, the kind of source rows ('events', 'assignments') the model's nights do
+    not read again before some time (macros/xp_settled_rows.sql): rebuild when those rows
+    changed since its last run. Pass the same kind to xp_record_incremental_state. -#}
+{% macro xp_rebuild_stale_state(read_by=none, reads_changes_of=none, settled_rows=none) -%}
     {%- if not execute or config.get('materialized') != 'incremental'
             or flags.WHICH not in ('run', 'build', 'retry') -%}
         {{ return(none) }}
@@ -34,7 +37,8 @@
     {%- if relation is not none and not should_full_refresh() -%}
         {%- set reason = xp_stale_reason(model.unique_id, stored)
                          or xp_unread_changes_reason(relation, read_by, stored)
-                         or xp_unrun_changes_reason(reads_changes_of, stored) -%}
+                         or xp_unrun_changes_reason(reads_changes_of, stored)
+                         or xp_changed_settled_rows_reason(settled_rows, stored) -%}
         {%- if not reason -%}
             {{ return(none) }}
         {%- endif -%}
@@ -81,8 +85,11 @@
 {%- endmacro %}
 
 {#- Post-hook of an incremental model: record what built its rows. rebuilt_at stays as it
-    was after an incremental run (xp_rebuild_stale_state deleted the record otherwise). -#}
-{% macro xp_record_incremental_state() -%}
+    was after an incremental run (xp_rebuild_stale_state deleted the record otherwise).
+    `settled_rows`: the kind of source rows its next night will not read again, whose
+    fingerprint is recorded (macros/xp_settled_rows.sql). It is taken after the model's rows
+    were written, inside its transaction: on DuckDB, the same snapshot of the sources. -#}
+{% macro xp_record_incremental_state(settled_rows=none) -%}
     {%- if not execute or config.get('materialized') != 'incremental' -%}
         {{ return('') }}
     {%- endif -%}
@@ -94,10 +101,17 @@
             ~ "model_name " ~ dbt.type_string() ~ ", config_hash " ~ dbt.type_string()
             ~ ", code_hash " ~ dbt.type_string() ~ ", source_hash " ~ dbt.type_string()
             ~ ", analysis_at " ~ timestamp ~ ", rebuilt_at " ~ timestamp
-            ~ ", loaded_at " ~ timestamp ~ ")") -%}
+            ~ ", loaded_at " ~ timestamp ~ ", settled_rows " ~ dbt.type_string() ~ ")") -%}
         {#- Made outside dbt's relation cache, which later models look it up in. -#}
         {%- do adapter.cache_added(state) -%}
+    {%- elif 'settled_rows' not in adapter.get_columns_in_relation(state)
+                                   | map(attribute='name') | map('lower') | list -%}
+        {#- A record table made before settled rows were recorded. -#}
+        {%- do run_query("alter table " ~ state ~ " add column settled_rows "
+                         ~ dbt.type_string()) -%}
     {%- endif -%}
+    {%- set settled = xp_settled_rows(settled_rows, xp_settled_rows_before(settled_rows))
+                      if settled_rows else none -%}
     {%- set previous = xp_stored_incremental_state(this).get(model.name) -%}
     {%- set now = run_started_at.replace(tzinfo=none) -%}
     {%- set rebuilt_at = previous['rebuilt_at'] if previous else now -%}
@@ -106,14 +120,15 @@
                      ~ xp_string_literal(model.name)) -%}
     {%- do run_query(
         "insert into " ~ state ~ " (model_name, config_hash, code_hash, source_hash,"
-        ~ " analysis_at, rebuilt_at, loaded_at) values ("
+        ~ " analysis_at, rebuilt_at, loaded_at, settled_rows) values ("
         ~ xp_string_literal(model.name) ~ ", "
         ~ xp_string_literal(fingerprint['config_hash']) ~ ", "
         ~ xp_string_literal(fingerprint['code_hash']) ~ ", "
         ~ xp_string_literal(fingerprint['source_hash']) ~ ", "
         ~ "cast(" ~ xp_string_literal(fingerprint['analysis_at']) ~ " as " ~ timestamp ~ "), "
         ~ "cast(" ~ xp_string_literal(rebuilt_at.isoformat(' ')) ~ " as " ~ timestamp ~ "), "
-        ~ "cast(" ~ xp_string_literal(now.isoformat(' ')) ~ " as " ~ timestamp ~ "))") -%}
+        ~ "cast(" ~ xp_string_literal(now.isoformat(' ')) ~ " as " ~ timestamp ~ "), "
+        ~ (xp_string_literal(tojson(settled)) if settled else "null") ~ ")") -%}
     {{ return('') }}
 {%- endmacro %}
 
@@ -131,8 +146,8 @@
     {%- if adapter.get_relation(state.database, state.schema, state.identifier) is none -%}
         {{ return({}) }}
     {%- endif -%}
-    {%- set rows = run_query("select model_name, config_hash, code_hash, source_hash,"
-                             ~ " analysis_at, rebuilt_at, loaded_at from " ~ state) -%}
+    {#- All columns: a table made before settled_rows has none until its next record. -#}
+    {%- set rows = run_query("select * from " ~ state) -%}
     {%- set stored = {} -%}
     {%- for row in rows -%}
         {%- do stored.update({row['model_name']: {
@@ -140,7 +155,9 @@
             'source_hash': row['source_hash'],
             'analysis_at': xp_datetime(row['analysis_at']),
             'rebuilt_at': xp_datetime(row['rebuilt_at']),
-            'loaded_at': xp_datetime(row['loaded_at'])}}) -%}
+            'loaded_at': xp_datetime(row['loaded_at']),
+            'settled_rows': row['settled_rows'] if 'settled_rows' in rows.column_names
+                            else none}}) -%}
     {%- endfor -%}
     {{ return(stored) }}
 {%- endmacro %}
@@ -239,5 +256,5 @@
     out. When one of those macros changes, tests/integration/dbt/test_incremental_state.py fails and prints
     the new value. -#}
 {% macro xp_incremental_macros_version() -%}
-    {{ return('085602f51d3d55cd') }}
+    {{ return('7e9ed782376101ac') }}
 {%- endmacro %}

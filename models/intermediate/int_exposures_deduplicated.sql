@@ -4,12 +4,13 @@
     incremental_strategy="replace_subjects",
     unique_key=["experiment_id", "subject_id"],
     on_schema_change="fail",
-    post_hook="{{ xp_record_incremental_state() }}",
+    post_hook="{{ xp_record_incremental_state(settled_rows='assignments') }}",
 ) }}
 {#- A table, not a view: two models read it, and Postgres plans a view of it badly.
     Incremental (macros/xp_incremental.sql): a night recomputes only the subjects exposed
-    since the latest exposure it has seen, less xp_late_data_days. -#}
-{%- do xp_rebuild_stale_state() %}
+    since the latest exposure it has seen, less xp_late_data_days, after checking that the
+    assignments before that did not change (macros/xp_settled_rows.sql). -#}
+{%- do xp_rebuild_stale_state(settled_rows='assignments') %}
 {%- set new_exposures_from = xp_new_exposures_from(this) %}
 with
 

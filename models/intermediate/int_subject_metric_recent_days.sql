@@ -5,14 +5,23 @@
     unique_key=["experiment_id", "subject_key", "metric_id", "period", "event_on"],
     on_schema_change="fail",
     pre_hook="{{ xp_avoid_nested_loops() }}",
-    post_hook=["{{ xp_forget_settled_days() }}", "{{ xp_record_incremental_state() }}"],
+    post_hook=[
+        "{{ xp_forget_settled_days() }}",
+        "{{ xp_record_incremental_state(settled_rows='events') }}",
+    ],
 ) }}
 {#- The subjects' day rows of the last days only, those late events can still change
     (docs/decisions/0016-subject-sums-by-deltas.md): from the analysis date less
     xp_late_data_days. A night reads the events again from the first day the stored rows
     kept, and writes only the day rows that are new or changed, with the values they had
     before: int_subject_metric_values adds the difference to each subject's sums. -#}
-{%- do xp_rebuild_stale_state(read_by='int_subject_metric_values') %}
+{#- A night checks that the events before the days it reads again did not change
+    (macros/xp_settled_rows.sql), reading the event sources themselves: #}
+-- depends_on: {{ ref('stg_experimentation__events') }}
+{%- for event_source in xp_event_sources_in_use() if event_source['id'] != 'events' %}
+-- depends_on: {{ source(event_source['source_name'], event_source['table_name']) }}
+{%- endfor %}
+{%- do xp_rebuild_stale_state(read_by='int_subject_metric_values', settled_rows='events') %}
 {%- set stored_from = xp_recent_days_from(of_stored_rows=true) %}
 {%- set read_from = stored_from or xp_recent_days_from() %}
 with

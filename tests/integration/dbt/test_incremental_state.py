@@ -34,7 +34,11 @@ INCREMENTAL_MODELS = (
     "int_subject_metric_values",
 )
 #: Macro files that run around the models but do not shape their rows.
-NOT_SHAPING_ROWS = {"macros/xp_incremental_state.sql", "macros/xp_analyze_table.sql"}
+NOT_SHAPING_ROWS = {
+    "macros/xp_incremental_state.sql",
+    "macros/xp_settled_rows.sql",
+    "macros/xp_analyze_table.sql",
+}
 PAST, NIGHT = "2026-03-17T00:00", "2026-04-10T00:00"
 #: Two nights while the demo's subjects are still being exposed.
 ENROLLING = ("2026-03-20T00:00", "2026-03-27T00:00")
@@ -476,6 +480,17 @@ def test_postgres_rebuilds_for_a_past_time_and_continues(monkeypatch: pytest.Mon
 
         xp(REPO, "run", "--analysis-at", NIGHT)
         night = read("xp_incremental_state").set_index("model_name")
+        # The settled events' fingerprint (dbt.datediff in seconds) against Postgres's epoch.
+        settled = json.loads(night.settled_rows["int_subject_metric_recent_days"])
+        epochs = (
+            read(
+                "stg_experimentation__events where event_at < "
+                f"cast('{settled['before']}' as timestamp)"
+            )
+            .event_at.astype("datetime64[s]")
+            .astype("int64")
+        )
+        assert settled["rows"]["events"] == [len(epochs), int(epochs.sum())] and len(epochs) > 1000
         xp(REPO, "run", "--analysis-at", PAST)
         past = read("xp_incremental_state").set_index("model_name")
         assert len(past) == len(INCREMENTAL_MODELS)
@@ -498,3 +513,82 @@ def test_postgres_rebuilds_for_a_past_time_and_continues(monkeypatch: pytest.Mon
         continued = read("xp_incremental_state").set_index("model_name")
         assert (continued.rebuilt_at == refreshed.rebuilt_at).all()
         assert (continued.loaded_at > refreshed.loaded_at).all()
+
+
+@pytest.mark.slow
+def test_rows_landing_later_than_the_late_data_window_rebuild(
+    tmp_path: Path, capfd: pytest.CaptureFixture
+) -> None:
+    """Events or assignments landing, or deleted, before the rows a night reads again.
+
+    A night reads the events again only from the previous analysis date less
+    xp_late_data_days, and the assignments only of the subjects exposed since the latest
+    exposure less that window (docs/decisions/0018). Rows landing later than that were
+    missed by a green night. Each run records a fingerprint of those settled rows; a night
+    that finds them changed rebuilds in full, says why in one line, and equals a full
+    refresh. A record table from before the fingerprints gains the column and rebuilds once.
+    """
+    host = make_host_project(tmp_path)
+    database = host / "warehouse.duckdb"
+    held_events = (
+        "event_at >= '2026-03-10' and event_at < '2026-03-12' and hash(subject_id) % 4 = 0"
+    )
+    held_assignments = (
+        "assigned_at >= '2026-03-05' and assigned_at < '2026-03-08' and hash(subject_id) % 4 = 0"
+    )
+    with duckdb.connect(str(database)) as connection:
+        for table, held in (("product_events", held_events), ("exposures", held_assignments)):
+            connection.execute(f"create table raw.held_{table} as from raw.{table} where {held}")
+            connection.execute(f"delete from raw.{table} where {held}")
+            assert connection.execute(f"select count(*) from raw.held_{table}").fetchone()[0] > 20
+
+    def night(analysis_at: str, landed: str) -> tuple[str, pd.Series]:
+        """A night after `landed` (SQL) ran: its output and which models it rebuilt."""
+        before = state(host).rebuilt_at
+        with duckdb.connect(str(database)) as connection:
+            connection.execute(landed)
+        capfd.readouterr()
+        xp(host, "run", "--analysis-at", analysis_at)
+        output = capfd.readouterr()
+        return output.out + output.err, state(host).rebuilt_at > before
+
+    xp(host, "run", "--analysis-at", ENROLLING[0])
+    # The events of 03-10 and 03-11 land a week late, before 03-18 = 03-20 less 2 days.
+    output, rebuilt = night(
+        ENROLLING[1], "insert into raw.product_events from raw.held_product_events"
+    )
+    assert (
+        "xp: rebuilding int_subject_metric_recent_days in full: the events of source 'events'"
+        " before 2026-03-18 00:00:00 changed since its last run" in output
+    ), output
+    assert rebuilt.to_dict() == {
+        "int_exposures_deduplicated": False,
+        "int_subject_metric_recent_days": True,
+        "int_subject_metric_values": True,
+    }
+    assert_equals_a_full_refresh(host, ENROLLING[1])
+
+    # Assignments of early March land after the last exposure less 2 days: all rebuild.
+    output, rebuilt = night(NIGHT, "insert into raw.exposures from raw.held_exposures")
+    assert "xp: rebuilding int_exposures_deduplicated in full: the assignments" in output, output
+    assert rebuilt.all()
+    assert_equals_a_full_refresh(host, NIGHT)
+
+    # Old events deleted: fewer rows than the record's.
+    output, rebuilt = night(
+        "2026-04-11T00:00", f"delete from raw.product_events where {held_events}"
+    )
+    assert re.search(
+        r"before 2026-04-08 00:00:00 changed since its last run \(\d+ rows then", output
+    )
+    assert rebuilt.to_dict()["int_subject_metric_recent_days"]
+    assert_equals_a_full_refresh(host, "2026-04-11T00:00")
+
+    # Nothing landed: continued. A record table from before settled_rows: rebuilt once.
+    output, rebuilt = night("2026-04-12T00:00", "select 1")
+    assert not rebuilt.any() and "rebuilding" not in output
+    output, rebuilt = night("2026-04-13T00:00", f"alter table {STATE} drop column settled_rows")
+    assert "xp: rebuilding int_exposures_deduplicated in full: no record of its settled" in output
+    assert rebuilt.all()
+    assert state(host).settled_rows.notna().sum() == 2
+    assert_equals_a_full_refresh(host, "2026-04-13T00:00")
