@@ -14,8 +14,11 @@ exposures as (
     where is_analysed
 ),
 
-experiment_metrics as (
+{#- One metric of each set that reads the same events (events_metric_id): each event is
+    joined once per set, not once per metric. #}
+events_metrics as (
     select * from {{ ref('stg_config__experiment_metrics') }}
+    where metric_id = events_metric_id
 ),
 {%- for event_source in event_sources %}
 {%- set suffix = event_source['id'] %}
@@ -43,7 +46,7 @@ joined_{{ suffix }} as (
     {{ xp_events_joined_to_exposures(
         event_source, 'events_' ~ suffix, 'exposures', 'first_exposed_at',
         ['experiment_id', 'subject_id', 'subject_key', 'first_exposed_at'],
-        'experiment_metrics') }}
+        'events_metrics') }}
 ),
 {%- endfor %}
 

@@ -56,12 +56,13 @@ day_sums as (
 ),
 
 {# The metric's definition is joined after grouping: fewer group keys, and the table keeps
-    only what varies by row. -#}
+    only what varies by row. Each metric of the set that reads the events takes its own
+    value from the set's sums (events_metric_id). -#}
 day_rows as (
     select
         day_sums.experiment_id,
         day_sums.subject_key,
-        day_sums.metric_id,
+        experiment_metrics.metric_id,
         day_sums.period,
         day_sums.event_on,
         cast(
@@ -73,7 +74,7 @@ day_rows as (
     from day_sums
     inner join experiment_metrics
         on day_sums.experiment_id = experiment_metrics.experiment_id
-        and day_sums.metric_id = experiment_metrics.metric_id
+        and day_sums.metric_id = experiment_metrics.events_metric_id
 ),
 {%- if stored_from %}
 

@@ -70,11 +70,12 @@ event_sums as (
         case when {{ is_distinct_days_metric }} then cast(event_at as date) end{% endif %}
 ),
 
+{# Each metric of the set that reads the events takes its own value from the set's sums. -#}
 period_sums as (
     select
         event_sums.experiment_id,
         event_sums.subject_key,
-        event_sums.metric_id,
+        experiment_metrics.metric_id,
         {%- for period in ['window', 'lookback'] %}
         {{ xp_day_value('experiment_metrics.aggregation', 'experiment_metrics.threshold_of',
                         'event_sums.' ~ period ~ '_sum_of_values',
@@ -84,7 +85,7 @@ period_sums as (
     from event_sums
     inner join experiment_metrics
         on event_sums.experiment_id = experiment_metrics.experiment_id
-        and event_sums.metric_id = experiment_metrics.metric_id
+        and event_sums.metric_id = experiment_metrics.events_metric_id
 ),
 
 summed_events as (

@@ -98,11 +98,13 @@ window_day_sums as (
     group by experiment_id, subject_key, metric_id, cast(event_at as date)
 ),
 
+{# Each metric of the set that reads the events takes its own value from the set's sums
+    (events_metric_id). -#}
 window_days as (
     select
         window_day_sums.experiment_id,
         window_day_sums.subject_key,
-        window_day_sums.metric_id,
+        replayed_metrics.metric_id,
         window_day_sums.event_on,
         {{ xp_day_value('replayed_metrics.aggregation', 'replayed_metrics.threshold_of',
                         'window_day_sums.sum_of_values', 'window_day_sums.n_events') }}
@@ -110,7 +112,7 @@ window_days as (
     from window_day_sums
     inner join replayed_metrics
         on window_day_sums.experiment_id = replayed_metrics.experiment_id
-        and window_day_sums.metric_id = replayed_metrics.metric_id
+        and window_day_sums.metric_id = replayed_metrics.events_metric_id
 ),
 
 {# Each window day's running sum of the day values, one window function: the value before

@@ -2,7 +2,10 @@
 {#- The metrics every configured experiment computes (its listed metrics, plus the
     numerators and denominators of its ratio metrics), with their definitions and the
     experiment's pre-exposure lookback, from the experiment config (var xp_config).
-    Ratio metrics have no event name or window: they divide two other rows' metrics. -#}
+    Ratio metrics have no event name or window: they divide two other rows' metrics.
+    events_metric_id: metrics of an experiment that read the same events (source, event
+    name, filters, window; distinct_days apart, as it sums by day) share one metric's event
+    rows, joined and summed once, and each takes its own value from those sums. -#}
 {%- set config = xp_config() %}
 {%- set metrics = {} %}
 {%- for metric in config['metrics'] %}
@@ -13,11 +16,21 @@ with
 experiment_metrics as (
     {%- for experiment in config['experiments'] %}
     {%- set outer_loop = loop %}
+    {%- set events_metric_ids = {} %}
     {%- for metric_id in experiment['metrics'] %}
     {%- set metric = metrics[metric_id] %}
+    {%- set events_read = tojson([metric.get('source', 'events'), metric.get('event_name'),
+                                  metric.get('filters', []), metric.get('window_start_seconds'),
+                                  metric.get('window_end_seconds'),
+                                  metric['aggregation'] == 'distinct_days']) %}
+    {%- if metric['aggregation'] != 'ratio' and events_read not in events_metric_ids %}
+    {%- do events_metric_ids.update({events_read: metric_id}) %}
+    {%- endif %}
     select
         {{ xp_config_literal(experiment['id'], dbt.type_string()) }} as experiment_id,
         {{ xp_config_literal(metric['id'], dbt.type_string()) }} as metric_id,
+        {{ xp_config_literal(events_metric_ids.get(events_read, metric['id']), dbt.type_string()) }}
+            as events_metric_id,
         {{ xp_config_literal(metric.get('source'), dbt.type_string()) }} as source_id,
         {{ xp_config_literal(metric.get('event_name') or none, dbt.type_string()) }}
             as event_name,
