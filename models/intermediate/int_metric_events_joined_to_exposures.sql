@@ -45,7 +45,8 @@ events_{{ suffix }} as (
 joined_{{ suffix }} as (
     {{ xp_events_joined_to_exposures(
         event_source, 'events_' ~ suffix, 'exposures', 'first_exposed_at',
-        ['experiment_id', 'subject_id', 'subject_key', 'first_exposed_at'],
+        ['experiment_id', 'subject_id', 'subject_key', 'variant_id', 'first_exposed_at',
+         'last_exposed_at'],
         'events_metrics') }}
 ),
 {%- endfor %}
@@ -64,7 +65,9 @@ final as (
         experiment_id,
         subject_id,
         subject_key,
+        variant_id,
         first_exposed_at,
+        last_exposed_at,
         metric_id,
         event_at,
         value,

@@ -13,6 +13,7 @@
     less xp_late_data_days (docs/decisions/0016-subject-sums-by-deltas.md). -#}
 {#- A night's input, read only then: #}
 -- depends_on: {{ ref('int_subject_metric_recent_days') }}
+-- depends_on: {{ ref('int_exposures_deduplicated') }}
 {%- do xp_rebuild_stale_state(reads_changes_of='int_subject_metric_recent_days') %}
 {%- set new_exposures_from = xp_new_exposures_from(this) %}
 {%- if new_exposures_from %}
@@ -25,10 +26,6 @@
 {%- endif %}
 {%- set is_distinct_days_metric = xp_is_distinct_days_metric('metric_id') %}
 with
-
-exposures as (
-    select * from {{ ref('int_exposures_deduplicated') }}
-),
 
 experiment_metrics as (
     select * from {{ ref('stg_config__experiment_metrics') }}
@@ -49,7 +46,8 @@ metric_events as (
 {# Each subject's events in one aggregation: the window's and the lookback's sums and
     counts (and per day for distinct_days metrics, whose value counts the days), then the
     values they give (macros/xp_metric_values.sql); the metric's definition is joined after
-    grouping, on fewer rows and keys. -#}
+    grouping, on fewer rows and keys. The subject's exposure comes with its events (one
+    value per subject: min), cheaper than joining the sums back to the exposures. -#}
 event_sums as (
     select
         experiment_id,
@@ -58,6 +56,9 @@ event_sums as (
         {%- if is_distinct_days_metric %}
         case when {{ is_distinct_days_metric }} then cast(event_at as date) end as event_on,
         {%- endif %}
+        min(variant_id) as variant_id,
+        min(first_exposed_at) as first_exposed_at,
+        min(last_exposed_at) as last_exposed_at,
         sum(case when is_in_window then value end) as window_sum_of_values,
         count(case when is_in_window then 1 end) as n_window_events,
         sum(case when is_in_lookback then value end) as lookback_sum_of_values,
@@ -76,6 +77,9 @@ period_sums as (
         event_sums.experiment_id,
         event_sums.subject_key,
         experiment_metrics.metric_id,
+        event_sums.variant_id,
+        event_sums.first_exposed_at,
+        event_sums.last_exposed_at,
         {%- for period in ['window', 'lookback'] %}
         {{ xp_day_value('experiment_metrics.aggregation', 'experiment_metrics.threshold_of',
                         'event_sums.' ~ period ~ '_sum_of_values',
@@ -94,16 +98,29 @@ summed_events as (
         experiment_id,
         subject_key,
         metric_id,
+        variant_id,
+        first_exposed_at,
+        last_exposed_at,
+        true as is_analysed,
         sum(window_sum) as window_sum,
         sum(lookback_sum) as lookback_sum,
         sum(n_pre_exposure_events) as n_pre_exposure_events
     from period_sums
-    group by experiment_id, subject_key, metric_id
+    group by
+        experiment_id, subject_key, metric_id, variant_id, first_exposed_at, last_exposed_at
     {%- else %}
-    select * from period_sums
+    {#- The events read are the analysed subjects' (int_metric_events_joined_to_exposures). #}
+    select
+        *,
+        true as is_analysed
+    from period_sums
     {%- endif %}
 ),
 {%- if new_exposures_from %}
+
+exposures as (
+    select * from {{ ref('int_exposures_deduplicated') }}
+),
 
 changed_days as (
     select * from {{ ref('int_subject_metric_recent_days') }}
@@ -168,6 +185,10 @@ continued_sums as (
         sums_and_changes.experiment_id,
         sums_and_changes.subject_key,
         sums_and_changes.metric_id,
+        affected_exposures.variant_id,
+        affected_exposures.first_exposed_at,
+        affected_exposures.last_exposed_at,
+        affected_exposures.is_analysed,
         sum(sums_and_changes.window_sum) as window_sum,
         sum(sums_and_changes.lookback_sum) as lookback_sum,
         sum(sums_and_changes.n_pre_exposure_events) as n_pre_exposure_events
@@ -183,7 +204,11 @@ continued_sums as (
     group by
         sums_and_changes.experiment_id,
         sums_and_changes.subject_key,
-        sums_and_changes.metric_id
+        sums_and_changes.metric_id,
+        affected_exposures.variant_id,
+        affected_exposures.first_exposed_at,
+        affected_exposures.last_exposed_at,
+        affected_exposures.is_analysed
 ),
 
 subject_metric_sums as (
@@ -193,10 +218,6 @@ subject_metric_sums as (
 ),
 {%- else %}
 
-affected_exposures as (
-    select * from exposures
-),
-
 subject_metric_sums as (
     select * from summed_events
 ),
@@ -204,13 +225,13 @@ subject_metric_sums as (
 
 final as (
     select
-        affected_exposures.experiment_id,
-        affected_exposures.subject_key,
+        subject_metric_sums.experiment_id,
+        subject_metric_sums.subject_key,
         subject_metric_sums.metric_id,
-        affected_exposures.variant_id,
-        affected_exposures.first_exposed_at,
-        affected_exposures.last_exposed_at,
-        affected_exposures.is_analysed,
+        subject_metric_sums.variant_id,
+        subject_metric_sums.first_exposed_at,
+        subject_metric_sums.last_exposed_at,
+        subject_metric_sums.is_analysed,
         {%- for column, period_sum in [('metric_value', 'window_sum'),
                                        ('covariate_value', 'lookback_sum')] %}
         cast(
@@ -225,10 +246,7 @@ final as (
         cast(subject_metric_sums.lookback_sum as {{ xp_type_double() }}) as lookback_sum,
         cast(subject_metric_sums.n_pre_exposure_events as {{ dbt.type_bigint() }})
             as n_pre_exposure_events
-    from affected_exposures
-    inner join subject_metric_sums
-        on affected_exposures.experiment_id = subject_metric_sums.experiment_id
-        and affected_exposures.subject_key = subject_metric_sums.subject_key
+    from subject_metric_sums
     inner join experiment_metrics
         on subject_metric_sums.experiment_id = experiment_metrics.experiment_id
         and subject_metric_sums.metric_id = experiment_metrics.metric_id
