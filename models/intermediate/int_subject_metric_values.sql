@@ -109,10 +109,19 @@ summed_events as (
     group by
         experiment_id, subject_key, metric_id, variant_id, first_exposed_at, last_exposed_at
     {%- else %}
-    {#- The events read are the analysed subjects' (int_metric_events_joined_to_exposures). #}
+    {#- The events read are the analysed subjects' (int_metric_events_joined_to_exposures).
+        The columns in the order of continued_sums, which a night appends by position. #}
     select
-        *,
-        true as is_analysed
+        experiment_id,
+        subject_key,
+        metric_id,
+        variant_id,
+        first_exposed_at,
+        last_exposed_at,
+        true as is_analysed,
+        window_sum,
+        lookback_sum,
+        n_pre_exposure_events
     from period_sums
     {%- endif %}
 ),

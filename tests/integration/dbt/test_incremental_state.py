@@ -592,3 +592,23 @@ def test_rows_landing_later_than_the_late_data_window_rebuild(
     assert rebuilt.all()
     assert state(host).settled_rows.notna().sum() == 2
     assert_equals_a_full_refresh(host, "2026-04-13T00:00")
+
+
+@pytest.mark.slow
+def test_nights_without_distinct_days_metrics_equal_a_full_refresh(tmp_path: Path) -> None:
+    """A config without distinct_days metrics sums the subjects without the day grain.
+
+    The subject sums then take another branch (no per-day aggregation); a night appends the
+    continued sums to the new subjects' by position, so both must keep one column order.
+    """
+    host = make_host_project(tmp_path)
+    config = host / "experiments.yml"
+    text = config.read_text()
+    start = text.index("  - id: active_days\n")
+    end = text.index("  - id: ", start + 1)
+    text = (text[:start] + text[end:]).replace("sessions_week_2, active_days,", "sessions_week_2,")
+    assert "active_days" not in text and "distinct_days\n" not in text
+    config.write_text(text)
+    xp(host, "run", "--analysis-at", ENROLLING[0])
+    xp(host, "run", "--analysis-at", ENROLLING[1])
+    assert_equals_a_full_refresh(host, ENROLLING[1])
