@@ -16,6 +16,7 @@ Every error names the file, the entry and the key at fault, e.g.::
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -355,14 +356,23 @@ def _metric_table(raw: Any) -> Table:
     return _EVENT_METRIC
 
 
+def _unknown_metric(metric_id: str, metrics: Mapping[str, Metric]) -> str:
+    """The error for a metric id the document does not define, with the closest id if any.
+
+    >>> _unknown_metric("sesions", {"sessions": None, "revenue": None})
+    "unknown metric 'sesions'; did you mean 'sessions'? (defined: sessions, revenue)"
+    """
+    close = difflib.get_close_matches(str(metric_id), list(metrics), n=1, cutoff=0.8)
+    suggestion = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown metric {metric_id!r}{suggestion} (defined: {', '.join(metrics)})"
+
+
 def _check_ratio(at: Location, metric: Metric, metrics: dict[str, Metric]) -> None:
     """A ratio divides two different event metrics of the document."""
     for key in ("numerator", "denominator"):
         component = metrics.get(getattr(metric, key))
         if component is None:
-            raise at.sub(key).error(
-                f"unknown metric {getattr(metric, key)!r} (defined: {', '.join(metrics)})"
-            )
+            raise at.sub(key).error(_unknown_metric(getattr(metric, key), metrics))
         if component.is_ratio:
             raise at.sub(key).error(
                 f"{component.id!r} is itself a ratio; numerator and denominator must be event "
@@ -421,7 +431,7 @@ def _metric_roles(at: Location, value: Any) -> dict[str, Any]:
     metrics = at.known["metrics"]
     for metric_id in metric_ids:
         if metric_id not in metrics:
-            raise at.error(f"unknown metric {metric_id!r} (defined: {', '.join(metrics)})")
+            raise at.error(_unknown_metric(metric_id, metrics))
     if len(set(metric_ids)) != len(metric_ids):
         raise at.error(f"duplicate metric in {list(metric_ids)}")
     return {"metrics": metric_ids, "roles": roles}

@@ -103,7 +103,13 @@ def _mutate(path: str, value: object) -> dict:
         (
             "experiments.0.metrics",
             ["revenue", "orders"],
-            "experiments[0] (id 'exp_a'): key 'metrics': unknown metric 'orders'",
+            "experiments[0] (id 'exp_a'): key 'metrics': unknown metric 'orders' (defined: ",
+        ),
+        (
+            "experiments.0.metrics",
+            ["revenu"],
+            "experiments[0] (id 'exp_a'): key 'metrics': unknown metric 'revenu'; "
+            "did you mean 'revenue'? (defined: ",
         ),
         (
             "experiments.0.control",
