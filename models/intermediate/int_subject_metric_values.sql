@@ -93,7 +93,9 @@ period_sums as (
 ),
 
 summed_events as (
-    {%- if is_distinct_days_metric %}
+    {#- The events read are the analysed subjects' (int_metric_events_joined_to_exposures).
+        The columns in the order of continued_sums, which a night appends by position; a
+        distinct_days metric's days are summed here. #}
     select
         experiment_id,
         subject_key,
@@ -101,28 +103,14 @@ summed_events as (
         variant_id,
         first_exposed_at,
         last_exposed_at,
-        true as is_analysed,
-        sum(window_sum) as window_sum,
-        sum(lookback_sum) as lookback_sum,
-        sum(n_pre_exposure_events) as n_pre_exposure_events
+        {%- for column in ['window_sum', 'lookback_sum', 'n_pre_exposure_events'] %}
+        {{ 'sum(' ~ column ~ ')' if is_distinct_days_metric else column }} as {{ column }},
+        {%- endfor %}
+        true as is_analysed
     from period_sums
+    {%- if is_distinct_days_metric %}
     group by
         experiment_id, subject_key, metric_id, variant_id, first_exposed_at, last_exposed_at
-    {%- else %}
-    {#- The events read are the analysed subjects' (int_metric_events_joined_to_exposures).
-        The columns in the order of continued_sums, which a night appends by position. #}
-    select
-        experiment_id,
-        subject_key,
-        metric_id,
-        variant_id,
-        first_exposed_at,
-        last_exposed_at,
-        true as is_analysed,
-        window_sum,
-        lookback_sum,
-        n_pre_exposure_events
-    from period_sums
     {%- endif %}
 ),
 {%- if new_exposures_from %}
@@ -197,10 +185,10 @@ continued_sums as (
         affected_exposures.variant_id,
         affected_exposures.first_exposed_at,
         affected_exposures.last_exposed_at,
-        affected_exposures.is_analysed,
         sum(sums_and_changes.window_sum) as window_sum,
         sum(sums_and_changes.lookback_sum) as lookback_sum,
-        sum(sums_and_changes.n_pre_exposure_events) as n_pre_exposure_events
+        sum(sums_and_changes.n_pre_exposure_events) as n_pre_exposure_events,
+        affected_exposures.is_analysed
     from sums_and_changes
     inner join affected_exposures
         on sums_and_changes.experiment_id = affected_exposures.experiment_id
