@@ -21,6 +21,10 @@ Prints, for one data set (5 experiments, 10 metrics = 5 event names × {sum, cou
   fraction of that full build, and the same ratio for dbt's own elapsed time (its models
   and tests, as dbt's "Finished running" line reports it: the part of a run that scales
   with the data);
+- the node floors: dbt's elapsed time for the pipeline on 10,000 events of the same shape
+  (a build, and the median of three nights after it), and for a project of as many models
+  and data tests as the models' build, each `select 1`: what a build or a night costs
+  before the data does, ours and dbt's own;
 - the start-up floor: the least any run through dbt costs here. A fresh process imports
   what `xp run` imports, and dbt runs one view of the host project with its parse cache
   warm: no data is read, no test or analysis runs;
@@ -34,8 +38,8 @@ Prints, for one data set (5 experiments, 10 metrics = 5 event names × {sum, cou
 With --json FILE it also writes the figures as one JSON object (seconds and GB): floor_s,
 startup_floor_s, pipeline_s, pipeline_dbt_s, analysis_s, night_after_s, night_after_dbt_s,
 build_after_s, night_during_s, night_during_dbt_s, build_during_s, python_10k_s,
-python_10k_first_s, floor_peak_gb, pipeline_peak_gb, events, subjects, floor_samples_s and
-machine.
+python_10k_first_s, floor_peak_gb, pipeline_peak_gb, events, subjects, floor_samples_s,
+node_floor_build_dbt_s, node_floor_night_dbt_s, dbt_trivial_dag_s, dbt_nodes and machine.
 """
 
 from __future__ import annotations
@@ -372,6 +376,98 @@ def analysis_step_seconds(host: Path, env: dict) -> float:
     return float(measured([sys.executable, "-c", ANALYSIS_STEP, str(host)], env)[2].split()[-1])
 
 
+# The node floors: what dbt's elapsed time costs before the data does. The pipeline itself
+# on a tiny data set of the same shape (NODE_FLOOR_EVENTS events, the same experiments,
+# metrics and days): a build, then nights. And dbt alone on a project of as many models and
+# data tests as the models' build, each model `select 1` and each test a not_null: dbt's
+# own cost per node, whatever the SQL.
+NODE_FLOOR_EVENTS, NODE_FLOOR_SUBJECTS = 10_000, 1_000
+NODE_FLOOR_NIGHTS = ("2026-02-21T00:00", "2026-02-22T00:00", "2026-02-23T00:00")
+# dbt's count of the nodes it ran: "Finished running 3 incremental models, 3 table models,
+# 24 data tests, 8 view models in ...".
+DBT_NODE_COUNT = re.compile(r"(\d+) (incremental|table|view) models?|(\d+) data tests?")
+
+
+def node_floors(work: Path, experiments: int, env: dict) -> dict:
+    """The dbt elapsed times of the pipeline on a tiny data set, and of a trivial project.
+
+    Returns node_floor_build_dbt_s (a build at 02-20 on a fresh warehouse),
+    node_floor_night_dbt_s (median of the three nights after it), dbt_trivial_dag_s (median
+    of three builds of a project with the models build's node counts; the first creates its
+    incremental tables) and dbt_nodes (those counts).
+    """
+    data = work / f"data-{NODE_FLOOR_EVENTS}-{NODE_FLOOR_SUBJECTS}"
+    if not (data / "counts.json").exists():
+        (data / "counts.json").write_text(
+            json.dumps(generate(data, NODE_FLOOR_EVENTS, NODE_FLOOR_SUBJECTS, experiments))
+        )
+    host = make_host_project(work / "node-floor", data, experiments)
+    subprocess.run(
+        [sys.executable, "-c", WARM_PARSE, str(host)], env=env, check=True, capture_output=True
+    )
+    xp = str(Path(sys.executable).parent / "xp")
+    _, _, output = measured(
+        [xp, "run", "--project-dir", str(host), "--analysis-at", NIGHTS["after enrollment"][0]],
+        env,
+    )
+    build_dbt = dbt_elapsed(output)
+    counts = node_counts(output)
+    nights = [
+        dbt_elapsed(measured([xp, "run", "--project-dir", str(host), "--analysis-at", at], env)[2])
+        for at in NODE_FLOOR_NIGHTS
+    ]
+    return {
+        "node_floor_build_dbt_s": build_dbt,
+        "node_floor_night_dbt_s": statistics.median(nights),
+        "dbt_trivial_dag_s": trivial_dag_seconds(counts, env),
+        "dbt_nodes": counts,
+    }
+
+
+def node_counts(output: str) -> dict[str, int]:
+    """The models (by materialization) and data tests of the first build in `xp run`'s output."""
+    line = DBT_FINISHED.search(output)
+    assert line is not None, "no dbt build in the output"
+    counts = {"incremental": 0, "table": 0, "view": 0, "test": 0}
+    for models, kind, tests in DBT_NODE_COUNT.findall(line.group(0)):
+        if tests:
+            counts["test"] = int(tests)
+        else:
+            counts[kind] = int(models)
+    return counts
+
+
+def trivial_dag_seconds(counts: dict[str, int], env: dict) -> float:
+    """The dbt elapsed time of a chain of `select 1` models and not_null tests, ``counts``."""
+    kinds = [kind for kind in ("view", "incremental", "table") for _ in range(counts[kind])]
+    with tempfile.TemporaryDirectory() as directory:
+        project = Path(directory)
+        (project / "models").mkdir()
+        (project / "dbt_project.yml").write_text(
+            'name: trivial\nversion: "1.0.0"\nconfig-version: 2\nprofile: trivial\n'
+        )
+        (project / "profiles.yml").write_text(
+            "trivial:\n  target: dev\n  outputs:\n    dev: {type: duckdb, threads: 2, "
+            f"path: '{project / 'warehouse.duckdb'}'}}\n"
+        )
+        schema = ["version: 2", "models:"]
+        for index, kind in enumerate(kinds):
+            parent = f"{{{{ ref('m{index - 1}') }}}}"
+            source = "select 1 as a" if index == 0 else f"select a from {parent}"
+            (project / "models" / f"m{index}.sql").write_text(
+                f"{{{{ config(materialized='{kind}') }}}}\n{source}\n"
+            )
+            tests = [t for t in range(counts["test"]) if t % len(kinds) == index]
+            schema.append(f"  - name: m{index}")
+            if tests:
+                schema.append("    columns:\n      - name: a\n        data_tests:")
+                schema.extend(f"          - not_null:\n              name: t{t}" for t in tests)
+        (project / "models" / "schema.yml").write_text("\n".join(schema) + "\n")
+        dbt = str(Path(sys.executable).parent / "dbt")
+        build = [dbt, "build", "--project-dir", str(project), "--profiles-dir", str(project)]
+        return statistics.median(dbt_elapsed(measured(build, env)[2]) for _ in range(3))
+
+
 def machine() -> str:
     cpu = next(
         (
@@ -466,6 +562,8 @@ def main() -> None:
             args.json.write_text(json.dumps(figures, indent=2) + "\n")
         print(json.dumps(figures, indent=2))
         return
+    # Before the peers, whose memory (pandas: 11 GB at 50M) evicts dbt's files from the cache.
+    figures.update(node_floors(args.work_dir, args.experiments, env))
     # After the last night, with its analysis time: dbt's parse cache is as that night left it.
     startup_wall, _, _ = measured(
         [sys.executable, "-c", STARTUP_FLOOR, str(host), list(NIGHTS.values())[-1][1]], env
@@ -550,6 +648,20 @@ def print_table(figures: dict, counts: dict, nights: dict, peers: dict) -> None:
             f"| {name}: night against the floor | {night_wall / floor_wall:.2f}× "
             f"(dbt's elapsed: {night_dbt / floor_wall:.2f}×) | |"
         )
+    print(
+        f"| node floor: `xp run` on {NODE_FLOOR_EVENTS:,} events, dbt's elapsed: build / "
+        f"median of 3 nights | {figures['node_floor_build_dbt_s']:.2f} s "
+        f"({figures['node_floor_build_dbt_s'] / floor_wall:.2f}× floor) / "
+        f"{figures['node_floor_night_dbt_s']:.2f} s "
+        f"({figures['node_floor_night_dbt_s'] / floor_wall:.2f}× floor) | |"
+    )
+    nodes = figures["dbt_nodes"]
+    print(
+        f"| dbt alone: {nodes['view']} views, {nodes['table']} tables, "
+        f"{nodes['incremental']} incremental models and {nodes['test']} not_null tests of "
+        f"`select 1`, dbt's elapsed (median of 3) | {figures['dbt_trivial_dag_s']:.2f} s "
+        f"({figures['dbt_trivial_dag_s'] / floor_wall:.2f}× floor) | |"
+    )
     for path, label in (
         ("tea-tasting", "tea-tasting on a per-subject table built in DuckDB"),
         ("pandas", "pandas merge/groupby + statsmodels OLS"),

@@ -40,6 +40,15 @@ def test_the_floor_sums_what_the_statistics_mart_holds(
     finished = benchmark.DBT_FINISHED.findall(output)
     assert len(finished) == 2
     assert benchmark.dbt_elapsed(output) == float(finished[0]) > 0
+    # The node floor's trivial project takes its node counts from that line: the nodes the
+    # models' build started, by kind.
+    models_build = output.split("Finished running", 1)[0]
+    started = {
+        kind: models_build.count(f"START sql {kind} model")
+        for kind in ("view", "table", "incremental")
+    } | {"test": models_build.count("START test")}
+    assert benchmark.node_counts(output) == started
+    assert started["view"] > 0 and started["incremental"] > 0 and started["test"] > 0
 
     connection = duckdb.connect(str(database))
     try:
