@@ -114,6 +114,15 @@ class _Interrupts:
         self.seen = True
         raise KeyboardInterrupt
 
+    def _unraisable(self, unraisable: Any) -> None:
+        """Python's hook for an exception it cannot raise (one in a finalizer, a callback).
+
+        A KeyboardInterrupt raised there is lost, and the command would go on to its end
+        and exit 0: :func:`main` reports it from ``seen`` instead, with no traceback.
+        """
+        if not (self.seen and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+            sys.__unraisablehook__(unraisable)
+
     @contextmanager
     def noted(self) -> Iterator[None]:
         """Note SIGINT within this block, where Python's default handler is installed."""
@@ -125,10 +134,12 @@ class _Interrupts:
             yield  # SIGINT ignored (a background job) or handled by the caller
             return
         signal.signal(signal.SIGINT, self._handle)
+        previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         try:
             yield
         finally:
             signal.signal(signal.SIGINT, signal.default_int_handler)
+            sys.unraisablehook = previous_hook
 
 
 interrupts = _Interrupts()
@@ -230,7 +241,9 @@ def _analyze_and_report(
 
     n_comparisons = sum(len(e.metrics) * len(e.treatments) for e in config.experiments)
     _progress(f"analysing {plural(n_comparisons, 'comparison')} and writing the result tables...")
-    results = run_analysis(target, config, analysis_at, warn=_warn)
+    # Without a build, the statistics mart says what time it was built for (run.py).
+    requested = analysis_at if build_first else args.analysis_at
+    results = run_analysis(target, config, requested, warn=_warn)
     try:
         _after_the_write(args, target, config, results, n_comparisons)
     except KeyboardInterrupt:
@@ -444,7 +457,8 @@ def _utc_timestamp(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"not an ISO time: {text!r}") from None
     if stamp.tzinfo is not None:
         stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
-    return stamp
+    # To the second, as dbt cuts the data (analysis_time_text) and the tables store it.
+    return stamp.replace(microsecond=0)
 
 
 def _version() -> str:
@@ -546,10 +560,12 @@ def _add_options(name: str, command: argparse.ArgumentParser) -> None:
             "--analysis-at",
             type=_utc_timestamp,
             metavar="TIME",
-            help="UTC analysis time, e.g. 2026-03-20T06:00 (default: now). run and "
-            "dbt-vars cut the data there (exposures and events before it; maturity "
-            "judged at it), so a rerun for a past time is reproducible; every run is "
-            "stamped with it, and the history keeps one snapshot per date",
+            help="UTC analysis time to the second, e.g. 2026-03-20T06:00 (default: now; "
+            "for analyze, the time the statistics mart was built for, and another time "
+            "is refused). run and dbt-vars cut the data there (exposures and events "
+            "before it; maturity judged at it), so a rerun for a past time is "
+            "reproducible; every run is stamped with it, and the history keeps one "
+            "snapshot per date",
         )
 
 
@@ -594,6 +610,8 @@ def failure(error: BaseException) -> tuple[str, int]:
 
 
 EXPECTED = (*USER_ERRORS, KeyboardInterrupt, MemoryError, OSError)
+#: The commands that replace result tables: at their end, the new results are written.
+WRITING_COMMANDS = ("run", "backfill", "analyze", "plan")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -601,7 +619,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with one_parse_per_command(), interrupts.noted():
-            return int(args.handler(args))
+            status = int(args.handler(args))
+        if interrupts.seen:
+            # Ctrl-C where Python could not raise it (in a finalizer): the command went on
+            # to its end, and wrote its results if it writes any.
+            if args.command in WRITING_COMMANDS:
+                raise InterruptedAfterWrite()
+            raise KeyboardInterrupt()
+        return status
     except (Exception, KeyboardInterrupt) as error:
         if os.environ.get("XP_DEBUG") and not isinstance(error, EXPECTED):
             raise

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from analysis_py.config import ExperimentConfig
-from analysis_py.errors import InterruptedAfterWrite
+from analysis_py.errors import AnalysisError, InterruptedAfterWrite
 from analysis_py.marts import CROSS_PRODUCTS, DAILY_MART, DIMENSION_MART, MART, QUANTILE_MART
 from analysis_py.pipeline.comparisons import (
     AnalysisResults,
@@ -36,12 +36,23 @@ def run_analysis(
 ) -> AnalysisResults:
     """Read the marts, analyse them, and write the result tables (latest and history).
 
-    ``analysis_at`` (UTC, default now) stamps the run; the history keeps one snapshot per
-    UTC date of it.
+    The run is stamped with the analysis time the statistics mart was built for (see
+    :func:`analysis_time`); the history keeps one snapshot per UTC date of it.
+
+    Args:
+        target: The dbt target whose warehouse holds the marts.
+        config: The experiment config the marts were built from.
+        analysis_at: The analysis time (UTC) the caller built the marts for, or asks for;
+            None takes the mart's.
+        warn: Receives the write's warnings, a line each.
+
+    Raises:
+        AnalysisError: ``analysis_at`` is not the time the mart was built for, or the mart
+            cannot be analysed.
     """
     with open_warehouse(target, config) as warehouse:
         try:
-            tables, results = _analyze_tables(warehouse, config, analysis_at or utc_now())
+            tables, results = _analyze_tables(warehouse, config, analysis_at)
             for warning in warehouse.write_results(tables):
                 warn(warning)
         except KeyboardInterrupt:
@@ -51,11 +62,53 @@ def run_analysis(
     return replace(results, over_time=tables["experiment_results_over_time"])
 
 
+def analysis_time(mart: pd.DataFrame, requested: datetime | None) -> datetime:
+    """The time to stamp the results with: the one the statistics mart was built for.
+
+    The mart's figures are those of its build's analysis time (the data before it, maturity
+    at it): results stamped with another time would put them under the wrong date, and in
+    the wrong history snapshot. A mart without rows (no experiment) takes ``requested``, or
+    now.
+
+    Example:
+        >>> built = pd.DataFrame({"analysis_at": [pd.Timestamp("2026-03-20 06:00:00.25")]})
+        >>> analysis_time(built, None)
+        datetime.datetime(2026, 3, 20, 6, 0)
+
+    Raises:
+        AnalysisError: The mart was built for another time than ``requested``, or by a
+            release that did not record it.
+    """
+    if "analysis_at" not in mart.columns:
+        raise AnalysisError(
+            f"{MART} lacks the column analysis_at: rebuild it with `dbt build` from this release"
+        )
+    built_for = {
+        stamp.to_pydatetime().replace(microsecond=0)
+        for stamp in pd.to_datetime(mart["analysis_at"]).dropna().unique()
+    }
+    if not built_for:
+        return requested or utc_now()
+    if len(built_for) > 1:
+        raise AnalysisError(f"{MART} holds rows of several analysis times: rebuild it")
+    (built,) = built_for
+    if requested is not None and requested != built:
+        raise AnalysisError(
+            f"{MART} was built for the analysis time {built:%Y-%m-%d %H:%M:%S}, not "
+            f"{requested:%Y-%m-%d %H:%M:%S}: build it for that time first (`xp run "
+            f'--analysis-at {requested:%Y-%m-%dT%H:%M:%S}`, or `dbt build --vars "$(xp dbt-vars '
+            f'--analysis-at {requested:%Y-%m-%dT%H:%M:%S})"`), or leave out --analysis-at to '
+            f"analyse it as of {built:%Y-%m-%d %H:%M:%S}"
+        )
+    return built
+
+
 def _analyze_tables(
-    warehouse: Warehouse, config: ExperimentConfig, stamp: datetime
+    warehouse: Warehouse, config: ExperimentConfig, requested: datetime | None
 ) -> tuple[dict[str, pd.DataFrame], AnalysisResults]:
     """Read the marts and analyse them: the result tables to write, and the results."""
     mart = warehouse.read_table(MART)
+    stamp = analysis_time(mart, requested)
     cross_products = warehouse.read_table(CROSS_PRODUCTS) if needs_cross_products(config) else None
     quantiles = warehouse.read_table(QUANTILE_MART) if config.has_quantile_metrics else None
     run_id = uuid.uuid4().hex

@@ -83,6 +83,21 @@ class DemoRun:
         finally:
             connection.close()
 
+    def built_for(self, analysis_at: str) -> None:
+        """Date the statistics mart as if dbt had built it for ``analysis_at``.
+
+        `xp analyze` stamps its results with the mart's time and refuses another (run.py):
+        tests of what it writes under a date use this instead of a dbt build per date.
+        """
+        connection = duckdb.connect(str(self.path))
+        try:
+            connection.execute(
+                "update fct_variant_metric_statistics set analysis_at = cast(? as timestamp)",
+                [analysis_at.replace("T", " ")],
+            )
+        finally:
+            connection.close()
+
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:

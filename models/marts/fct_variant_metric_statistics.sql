@@ -62,7 +62,8 @@ final as (
         cast(coalesce(excluded_subjects.n_unknown_variant_subjects, 0) as {{ dbt.type_bigint() }})
             as n_unknown_variant_subjects,
         cast({{ xp_string_literal(xp_config()['hash']) }} as {{ dbt.type_string() }})
-            as config_hash
+            as config_hash,
+        cast({{ xp_analysis_at_sql() }} as {{ dbt.type_timestamp() }}) as analysis_at
     from experiment_variants
     inner join experiment_metrics
         on experiment_variants.experiment_id = experiment_metrics.experiment_id

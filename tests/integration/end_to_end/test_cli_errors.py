@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -593,18 +594,83 @@ def test_ctrl_c_that_dbt_turns_into_another_error_is_still_an_interruption(
 
 
 def test_an_analysis_time_far_ahead_warns(
-    demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    demo_copy: Path,
+    demo_run: DemoRun,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
 ) -> None:
     """A year ahead is likely a typo: said, not refused. An hour ahead is an ordinary cut."""
     monkeypatch.setattr(cli, "utc_now", lambda: datetime(2026, 3, 20, 6, 0))
+    database = DemoRun(demo_copy, demo_run.config)
+    database.built_for("2027-03-20T06:00")
     assert main([*ANALYZE, "--analysis-at", "2027-03-20T06:00"]) == 0
     warnings = [line for line in capsys.readouterr().out.splitlines() if "warning" in line]
     assert warnings == [
         "xp: warning: --analysis-at 2027-03-20 06:00:00 is more than a day ahead of now "
         "(2026-03-20 06:00:00 UTC): the results and their history snapshot are dated then"
     ]
+    database.built_for("2026-03-20T07:00")
     assert main([*ANALYZE, "--analysis-at", "2026-03-20T07:00"]) == 0
     assert "ahead of now" not in capsys.readouterr().out
+
+
+def test_analyze_takes_the_marts_analysis_time_and_refuses_another(
+    demo_copy: Path, demo_run: DemoRun, capsys: pytest.CaptureFixture
+) -> None:
+    """Results take the analysis time the statistics mart was built for.
+
+    Seen by a user: `xp analyze --analysis-at` a day after the build dated the build's
+    figures that day, and replaced that day's history snapshot; exit 0.
+    """
+    before = result_tables(demo_copy)
+    database = DemoRun(demo_copy, demo_run.config)
+    history_dates = "select distinct analysis_date from experiment_results_history"
+    dates_before = set(database.query(history_dates).analysis_date)
+    built = DEMO_ANALYSIS_AT.strftime("%Y-%m-%d %H:%M:%S")
+    assert main([*ANALYZE, "--analysis-at", "2026-04-11T06:00"]) == 1
+    assert one_line_error(capsys) == (
+        f"xp: error: fct_variant_metric_statistics was built for the analysis time {built}, "
+        "not 2026-04-11 06:00:00: build it for that time first (`xp run --analysis-at "
+        '2026-04-11T06:00:00`, or `dbt build --vars "$(xp dbt-vars --analysis-at '
+        '2026-04-11T06:00:00)"`), or leave out --analysis-at to analyse it as of '
+        f"{built}"
+    )
+    assert_unchanged(before, demo_copy)
+
+    # Without --analysis-at: the build's time, not now. A fraction of a second is dropped,
+    # as dbt drops it when it cuts the data.
+    for extra in ([], ["--analysis-at", DEMO_ANALYSIS_AT.isoformat() + ".750"]):
+        assert main([*ANALYZE, *extra]) == 0
+        latest = result_tables(demo_copy)["experiment_results"]
+        assert set(latest.analysis_at) == {DEMO_ANALYSIS_AT}
+        assert set(database.query(history_dates).analysis_date) == dates_before
+
+
+def test_ctrl_c_that_python_cannot_raise_still_exits_130(
+    demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A Ctrl-C lost in a finalizer still ends the command with 130 and one line.
+
+    Seen by a user: SIGINT landed while Python ran a finalizer, which cannot raise; the run
+    went on, wrote its results and exited 0, with a traceback on stderr. Simulated: a real
+    SIGINT inside a finalizer, during the analysis.
+    """
+    analyze = run.analyze
+
+    def interrupted_in_a_finalizer(*args: object, **kwargs: object) -> object:
+        class Held:
+            pass
+
+        held = Held()
+        weakref.finalize(held, lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(1)))
+        del held  # the finalizer runs here, and the handler raises inside it
+        return analyze(*args, **kwargs)
+
+    monkeypatch.setattr(run, "analyze", interrupted_in_a_finalizer)
+    assert main(ANALYZE) == 130
+    captured = capsys.readouterr()
+    assert captured.err == "xp: interrupted after the new results were written\n"
+    assert "Exception ignored" not in captured.out + captured.err
 
 
 def test_an_unwritable_report_path_fails_before_the_run(
