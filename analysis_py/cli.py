@@ -166,6 +166,24 @@ def colour_enabled(stream: TextIO) -> bool:
     )
 
 
+@contextmanager
+def dbt_colours_as_ours() -> Iterator[None]:
+    """Within this block, dbt colours its output only where xp would (:func:`colour_enabled`).
+
+    Through DBT_USE_COLORS, so that every dbt call of a command agrees: its parse, the
+    preflight's macro and the builds, an interrupted one's last lines included. A value
+    the caller set stays.
+    """
+    if "DBT_USE_COLORS" in os.environ or colour_enabled(sys.stdout):
+        yield
+        return
+    os.environ["DBT_USE_COLORS"] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop("DBT_USE_COLORS", None)
+
+
 def _warn(message: str) -> None:
     print(f"xp: warning: {message}")
 
@@ -230,8 +248,6 @@ def _analyze_and_report(
     if build_first:
         _progress("building the models (dbt build)...")
         flags = ["--full-refresh"] if args.full_refresh else []
-        if not colour_enabled(sys.stdout):
-            flags.append("--no-use-colors")
         importing = import_in_background(ANALYSIS_STACK)
         # Stale incremental state rebuilds by itself inside dbt (docs/decisions/0009).
         dbt_build(target, config, flags, analysis_at, backfill=backfill)
@@ -270,7 +286,7 @@ def _after_the_write(
 
     _progress("testing the result tables and building what reads them (dbt build)...")
     try:
-        dbt_build_results(target, config, [] if colour_enabled(sys.stdout) else ["--no-use-colors"])
+        dbt_build_results(target, config)
     except DbtBuildError as error:
         raise DbtBuildError(f"the results were written, but {error}") from None
     print(format_summary(results.results, results.diagnostics, colour_enabled(sys.stdout)))
@@ -442,7 +458,6 @@ def _command_plan(args: argparse.Namespace) -> int:
         experiments,
         history_end=args.history_end or utc_now(),
         analysis_at=utc_now(),
-        dbt_args=[] if colour_enabled(sys.stdout) else ["--no-use-colors"],
     )
     print()
     print(format_plan(rows))
@@ -618,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command ``argv`` names; returns the exit status (see the module's doc)."""
     args = build_parser().parse_args(argv)
     try:
-        with one_parse_per_command(), interrupts.noted():
+        with one_parse_per_command(), interrupts.noted(), dbt_colours_as_ours():
             status = int(args.handler(args))
         if interrupts.seen:
             # Ctrl-C where Python could not raise it (in a finalizer): the command went on

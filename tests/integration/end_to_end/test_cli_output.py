@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import re
 import shutil
 import textwrap
@@ -82,18 +83,30 @@ def test_a_log_gets_no_colour_codes_and_says_where_the_results_went(
 ) -> None:
     """Under pytest stdout and stderr are not terminals: no colours, nothing on stderr.
 
-    Progress goes to stdout, and dbt is told not to colour its log either.
+    Progress goes to stdout, and dbt is told not to colour its log either, in every call
+    (seen by a user: an interrupted run's last dbt line was coloured in a log file).
     """
-    passed: list[list[str]] = []
-    monkeypatch.setattr(
-        cli, "dbt_build", lambda target, config, flags, at, backfill: passed.append(flags)
-    )
-    monkeypatch.setattr(
-        cli, "dbt_build_results", lambda target, config, flags: passed.append(flags)
-    )
+    from dbt.cli.main import dbtRunner
+
+    invoke = dbtRunner.invoke
+    colours: list[tuple[str, str | None]] = []
+
+    def recording(self: dbtRunner, args: list[str], **kwargs: object) -> object:
+        colours.append((args[0], os.environ.get("DBT_USE_COLORS")))
+        return invoke(self, args, **kwargs)
+
+    def build(*args: object, **kwargs: object) -> None:
+        colours.append(("build", os.environ.get("DBT_USE_COLORS")))
+
+    monkeypatch.setattr(dbtRunner, "invoke", recording)
+    monkeypatch.setattr(cli, "dbt_build", build)
+    monkeypatch.setattr(cli, "dbt_build_results", build)
+    monkeypatch.delenv("DBT_USE_COLORS", raising=False)
     assert main(["run", "--project-dir", str(REPO), "--analysis-at", "2026-04-10T00:00"]) == 0
     captured = capsys.readouterr()
-    assert passed == [["--no-use-colors"], ["--no-use-colors"]]
+    assert ("parse", "false") in colours and ("build", "false") in colours
+    assert {colour for _, colour in colours} == {"false"}
+    assert "DBT_USE_COLORS" not in os.environ
     assert captured.err == "" and not ANSI.search(captured.out)
     lines = captured.out.splitlines()
     assert lines[0] == "xp: building the models (dbt build)..."
