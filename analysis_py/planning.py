@@ -104,7 +104,6 @@ def run_plan(
     *,
     history_end: datetime,
     analysis_at: datetime,
-    dbt_args: list[str] | None = None,
 ) -> pd.DataFrame:
     """Build the plan mart, read it, and write experiment_plan; its rows.
 
@@ -126,7 +125,6 @@ def run_plan(
             "unit_test",
             "--vars",
             json.dumps(variables),
-            *(dbt_args or []),
         ],
     )
     with open_warehouse(target, config) as warehouse:

@@ -25,7 +25,7 @@ from analysis_py.pipeline.comparisons import (
 from analysis_py.pipeline.scorecard import scorecards
 from analysis_py.result_tables import column_names
 from analysis_py.warehouse.bridge import DbtTarget, Warehouse, open_warehouse
-from analysis_py.warehouse.dbt import utc_now
+from analysis_py.warehouse.dbt import analysis_time_text, utc_now
 
 
 def run_analysis(
@@ -93,12 +93,13 @@ def analysis_time(mart: pd.DataFrame, requested: datetime | None) -> datetime:
         raise AnalysisError(f"{MART} holds rows of several analysis times: rebuild it")
     (built,) = built_for
     if requested is not None and requested != built:
+        built_text, requested_text = analysis_time_text(built), analysis_time_text(requested)
+        option = f"--analysis-at {requested:%Y-%m-%dT%H:%M:%S}"
         raise AnalysisError(
-            f"{MART} was built for the analysis time {built:%Y-%m-%d %H:%M:%S}, not "
-            f"{requested:%Y-%m-%d %H:%M:%S}: build it for that time first (`xp run "
-            f'--analysis-at {requested:%Y-%m-%dT%H:%M:%S}`, or `dbt build --vars "$(xp dbt-vars '
-            f'--analysis-at {requested:%Y-%m-%dT%H:%M:%S})"`), or leave out --analysis-at to '
-            f"analyse it as of {built:%Y-%m-%d %H:%M:%S}"
+            f"{MART} was built for the analysis time {built_text}, not {requested_text}: "
+            f"build it for that time first (`xp run {option}`, or `dbt build --vars "
+            f'"$(xp dbt-vars {option})"`), or leave out --analysis-at to analyse it as of '
+            f"{built_text}"
         )
     return built
 
