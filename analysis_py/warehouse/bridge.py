@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from analysis_py.config import ExperimentConfig
 from analysis_py.marts import MART
 from analysis_py.result_tables import TABLES, Column
@@ -76,6 +78,20 @@ class DbtTarget:
     schema: str
     connection: dict[str, Any]
     config: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def target_path(self) -> Path:
+        """Dbt's target directory of the project (see :func:`target_path`)."""
+        return target_path(self.project_dir)
+
+
+def target_path(project_dir: str | Path) -> Path:
+    """Dbt's target directory of a project: $DBT_TARGET_PATH, else its target-path."""
+    project_dir = Path(project_dir)
+    if os.environ.get("DBT_TARGET_PATH"):
+        return Path(os.environ["DBT_TARGET_PATH"])
+    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
+    return project_dir / str(project.get("target-path", "target"))
 
 
 def resolve_profiles_dir(project_dir: Path, profiles_dir: str | Path | None) -> Path:

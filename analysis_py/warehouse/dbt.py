@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis_py.config import ExperimentConfig
 from analysis_py.warehouse.errors import error_cause, os_error_cause
+from analysis_py.warehouse.jinja_cache import compiled_templates_kept
 
 if TYPE_CHECKING:  # bridge.py imports this module: the target's class is for types only
     from analysis_py.warehouse.bridge import DbtTarget
@@ -263,10 +264,11 @@ def _invoke(
         if event.info.level == "error" and event.info.name != "MainStackTrace":
             errors.append(str(getattr(event.data, "exc", "") or event.info.msg))
 
-    result = dbtRunner(
-        manifest=manifest,
-        callbacks=[_without_console_stack_traces, record_errors, *(callbacks or [])],
-    ).invoke(args)
+    with compiled_templates_kept(target.target_path):
+        result = dbtRunner(
+            manifest=manifest,
+            callbacks=[_without_console_stack_traces, record_errors, *(callbacks or [])],
+        ).invoke(args)
     if result.success:
         return result.result
     if result.exception is not None:

@@ -8,22 +8,15 @@ assuming the target's schema. The result tables are written next to the mart.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-import yaml
-
 from analysis_py.marts import MART
-from analysis_py.warehouse.bridge import PACKAGE, DbtTarget
+from analysis_py.warehouse.bridge import PACKAGE, DbtTarget, target_path
 
 
 def manifest_path(project_dir: str | Path) -> Path:
     """Dbt's manifest.json of the project (honours target-path and DBT_TARGET_PATH)."""
-    project_dir = Path(project_dir)
-    if os.environ.get("DBT_TARGET_PATH"):
-        return Path(os.environ["DBT_TARGET_PATH"]) / "manifest.json"
-    project = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
-    return project_dir / str(project.get("target-path", "target")) / "manifest.json"
+    return target_path(project_dir) / "manifest.json"
 
 
 def mart_schema(target: DbtTarget) -> str:
