@@ -42,7 +42,7 @@
 {% macro xp_counts_at_analysis(first_exposed_at, metric) -%}
     (
         not {{ metric }}.is_matured_subjects_only
-        or {{ dbt.datediff(first_exposed_at, xp_analysis_at_sql(), 'second') }}
+        or {{ xp_seconds_between(first_exposed_at, xp_analysis_at_sql()) }}
             >= {{ metric }}.window_end_seconds
     )
 {%- endmacro %}

@@ -256,5 +256,5 @@
     out. When one of those macros changes, tests/integration/dbt/test_incremental_state.py fails and prints
     the new value. -#}
 {% macro xp_incremental_macros_version() -%}
-    {{ return('7e9ed782376101ac') }}
+    {{ return('a6e5dbbff8bc3c54') }}
 {%- endmacro %}

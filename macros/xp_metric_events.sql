@@ -40,8 +40,8 @@
 {#- One event source's events (the relation `events`, shaped by xp_event_source_rows)
     joined to the exposures of the metrics that read them: each event to its subject's
     exposures, then to each metric of the exposure's experiment that reads this source (and
-    the event's name) and whose filters the event passes, with the seconds from
-    `exposures`.`exposed_at` to the event. The exposure's `exposure_columns` come first. -#}
+    the event's name) and whose filters the event passes, with the whole seconds from
+    `exposures`.`exposed_at` to the event (macros/xp_seconds_between.sql). The exposure's `exposure_columns` come first. -#}
 {% macro xp_events_joined_to_exposures(
         event_source, events, exposures, exposed_at, exposure_columns, metrics) -%}
     select
@@ -54,7 +54,7 @@
         {{ metrics }}.lookback_days,
         events.event_at,
         events.value,
-        {{ dbt.datediff(exposures ~ '.' ~ exposed_at, 'events.event_at', 'second') }}
+        {{ xp_seconds_between(exposures ~ '.' ~ exposed_at, 'events.event_at') }}
             as seconds_since_exposure
     from {{ events }} as events
     inner join {{ exposures }}

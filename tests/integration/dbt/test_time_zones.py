@@ -47,6 +47,8 @@ ASSIGNMENTS = [
     ("t2", "treatment", "2026-03-08 03:30:00-07:00"),  # 03-08 10:30 UTC, Los Angeles summer
     ("t3", "treatment", "2026-03-09 23:45:00+00:00"),
     ("t4", "treatment", "2026-03-10 12:30:00+00:00"),  # after the analysis time: left out
+    ("c5", "control", "2026-03-08 12:00:00.500+00:00"),  # a fraction of a second
+    ("t5", "treatment", "2026-03-09 12:00:00.900+00:00"),  # window ends 0.9 s after analysis
     ("m1", "control", "2026-03-08 00:00:00+00:00"),  # both variants: left out
     ("m1", "treatment", "2026-03-10 11:00:00+00:00"),
 ]
@@ -67,6 +69,12 @@ EVENTS = [
     ("t3", "purchase", "2026-03-09T11:59:00-12:00", 9.0),  # 03-09 23:59: exposure + 0:14
     ("t4", "purchase", "2026-03-10T12:40:00Z", 40.0),
     ("m1", "purchase", "2026-03-08T01:00:00Z", 50.0),
+    # Within a second of an edge: counting the second marks crossed (dbt.datediff) put
+    # each of these on the wrong side of it.
+    ("c5", "purchase", "2026-03-08T12:00:00.200Z", 100.0),  # exposure - 0.3 s: lookback
+    ("c5", "purchase", "2026-03-09T12:00:00.400Z", 50.0),  # exposure + 23:59:59.9: window
+    ("t5", "purchase", "2026-03-09T12:00:00.100Z", 12.0),  # exposure - 0.8 s: lookback
+    ("t5", "purchase", "2026-03-09T12:00:00.950Z", 11.0),  # exposure + 0.05 s: window
 ]
 # (user_id, opened_at): a further event source, stored time-zone aware.
 TICKETS = [
@@ -81,7 +89,7 @@ TICKETS = [
 
 # Per analysed subject and metric: (first exposure in UTC, metric value, covariate value),
 # worked out by hand from the rows above. ordered_matured counts only subjects whose 24-hour
-# window has ended by the analysis time (not c4, not t3).
+# window has ended by the analysis time (not c4, not t3, not t5: 0.9 s short).
 FIRST_EXPOSED = {
     "c1": "2026-03-07 23:30:00",
     "c2": "2026-03-08 09:00:00",
@@ -90,6 +98,8 @@ FIRST_EXPOSED = {
     "t1": "2026-03-07 22:00:00",
     "t2": "2026-03-08 10:30:00",
     "t3": "2026-03-09 23:45:00",
+    "c5": "2026-03-08 12:00:00.5",
+    "t5": "2026-03-09 12:00:00.9",
 }
 EXPECTED = {
     "revenue": {
@@ -100,6 +110,8 @@ EXPECTED = {
         "t1": (31, 0),
         "t2": (8, 2),
         "t3": (9, 0),
+        "c5": (50, 100),
+        "t5": (11, 12),
     },
     "orders": {
         "c1": (1, 1),
@@ -109,8 +121,17 @@ EXPECTED = {
         "t1": (2, 0),
         "t2": (1, 1),
         "t3": (1, 0),
+        "c5": (1, 1),
+        "t5": (1, 1),
     },
-    "ordered_matured": {"c1": (1, 1), "c2": (1, 0), "c3": (1, 1), "t1": (1, 0), "t2": (1, 1)},
+    "ordered_matured": {
+        "c1": (1, 1),
+        "c2": (1, 0),
+        "c3": (1, 1),
+        "t1": (1, 0),
+        "t2": (1, 1),
+        "c5": (1, 1),
+    },
     "tickets": {
         "c1": (2, 0),
         "c2": (0, 1),
@@ -119,6 +140,8 @@ EXPECTED = {
         "t1": (2, 0),
         "t2": (0, 0),
         "t3": (1, 0),
+        "c5": (0, 0),
+        "t5": (0, 0),
     },
     "ticket_days": {
         "c1": (2, 0),
@@ -128,6 +151,8 @@ EXPECTED = {
         "t1": (2, 0),
         "t2": (0, 0),
         "t3": (1, 0),
+        "c5": (0, 0),
+        "t5": (0, 0),
     },
 }
 
@@ -303,10 +328,13 @@ def assert_figures_agree(
 
 
 def _text(value: object) -> str | None:
-    """Time stamps as 'YYYY-MM-DD HH:MM:SS' whichever way an engine prints them."""
+    """Time stamps as 'YYYY-MM-DD HH:MM:SS[.f]' whichever way an engine prints them."""
     if value is None:
         return None
-    return str(value).replace("T", " ").removesuffix(".000000").removesuffix(".0")
+    text = str(value).replace("T", " ")
+    if re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+", text):
+        text = text.rstrip("0").removesuffix(".")  # '12:00:00.500000' is '12:00:00.5'
+    return text
 
 
 def assert_hand_known(figures: dict[str, list], label: str, with_stamps: bool = True) -> None:
