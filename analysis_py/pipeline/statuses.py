@@ -80,6 +80,16 @@ def comparison_status(frame: pd.DataFrame, is_ratio: np.ndarray) -> tuple[np.nda
         "are needed"
         for n in smallest_arm[too_few]
     ]
+    # Every subject at 0 is most often a metric that matches no event (a misspelt event
+    # name or filter value): say so, rather than only that the values do not vary.
+    zero_variance_reason = np.where(
+        ~is_ratio
+        & (frame["control_sum_y_squares"].to_numpy() == 0)
+        & (frame["treatment_sum_y_squares"].to_numpy() == 0),
+        "every subject of both arms has the value 0: no event of this metric fell in a "
+        "window; check its event name, filters and source against the events",
+        "the metric has the same value for every subject of both arms",
+    )
     conditions = [non_finite.rows, negative.rows, too_few, zero_variance, zero_control]
     status = _STATUSES[np.select(conditions, list(range(len(conditions))), len(conditions))]
     reason = np.select(
@@ -88,7 +98,7 @@ def comparison_status(frame: pd.DataFrame, is_ratio: np.ndarray) -> tuple[np.nda
             non_finite.text,
             negative.text,
             too_few_reason,
-            "the metric has the same value for every subject of both arms",
+            zero_variance_reason,
             "the control mean is 0, so the relative effect is undefined",
         ],
         "",

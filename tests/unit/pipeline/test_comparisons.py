@@ -119,8 +119,22 @@ def test_data_problems_become_statuses_not_exceptions() -> None:
     constant = mart_rows(
         config, {v: (10, 10.0, 10.0, 0.0, 0.0, 0.0) for v in ("control", "b", "c")}
     )
-    statuses = analyze(constant, config, "r", AT).results["status"]
-    assert (statuses == "zero_variance").all()
+    constant_results = analyze(constant, config, "r", AT).results
+    assert (constant_results["status"] == "zero_variance").all()
+    assert (
+        constant_results["status_reason"]
+        == "the metric has the same value for every subject of both arms"
+    ).all()
+
+    # Every subject at 0: most often a metric that matches no event (a misspelt event name).
+    nothing = mart_rows(config, {v: (10, 0.0, 0.0, 0.0, 0.0, 0.0) for v in ("control", "b", "c")})
+    nothing_results = analyze(nothing, config, "r", AT).results
+    assert (nothing_results["status"] == "zero_variance").all()
+    assert (
+        nothing_results["status_reason"]
+        .str.contains("no event of this metric fell in a window; check its event name")
+        .all()
+    )
 
 
 def test_empty_experiment_has_no_srm_p_value() -> None:
