@@ -7,12 +7,14 @@ compiled code depends only on the source and on the environment that compiles it
 keeps it in dbt's target directory, as Python keeps ``.pyc`` files beside its sources, and
 reuses it while both are the same.
 
-The cache is keyed by a digest of the source, the template's name and file, Jinja's and
-dbt's versions, and every setting of the environment that the compiler reads: its class,
-delimiters, whitespace options, extensions, finalize, autoescape, and the filters and tests
-it knows (the compiler checks their names and how each takes its context). Anything else
-compiles as before. The file is Python's ``marshal`` format with the interpreter's magic
-number; a file of another Python, or one that does not read, is ignored and rewritten.
+Only sources with Jinja in them are kept: plain text (a profile's password written in
+clear) compiles in no time and is never copied. The cache is keyed by a digest of the
+source, the template's name and file, Jinja's and dbt's versions, and every setting of the
+environment that the compiler reads: its class, delimiters, whitespace options, extensions,
+finalize, autoescape, and the filters and tests it knows (the compiler checks their names
+and how each takes its context). Anything else compiles as before. The file is Python's
+``marshal`` format with the interpreter's magic number; a file of another Python, or one
+that does not read, is ignored and rewritten.
 Entries unused in :data:`KEEP_COMMANDS` commands are dropped.
 """
 
@@ -180,6 +182,24 @@ def _described(value: Any) -> str:
     return repr(value)
 
 
+def _has_tags(environment: Any, source: str) -> bool:
+    """Whether the source has Jinja in it.
+
+    Plain text compiles in no time, and is left out of the file: dbt renders every string
+    of a profile as a template, and a password written there in clear must not be copied.
+    """
+    return any(
+        start and start in source
+        for start in (
+            environment.variable_start_string,
+            environment.block_start_string,
+            environment.comment_start_string,
+            environment.line_statement_prefix,
+            environment.line_comment_prefix,
+        )
+    )
+
+
 _active: _Cache | None = None
 
 
@@ -211,7 +231,7 @@ def compiled_templates_kept(target_path: Path) -> Iterator[_Cache | None]:
         raw: bool = False,
         defer_init: bool = False,
     ) -> Any:
-        if raw or not isinstance(source, str):
+        if raw or not isinstance(source, str) or not _has_tags(self, source):
             return original(self, source, name, filename, raw, defer_init)
         key = cache.key(self, source, name, filename, defer_init)
         entry = cache.entries.get(key)

@@ -142,3 +142,12 @@ def test_jinja_compiles_as_before_after_the_block(tmp_path: Path) -> None:
         raise RuntimeError("a dbt call that fails")
     assert jinja2.Environment.compile is compile_before
     assert (tmp_path / CACHE_FILE).exists() is False  # nothing was compiled in it
+
+
+def test_text_without_jinja_is_not_kept(tmp_path: Path) -> None:
+    # dbt renders every string of a profile as a template: a password written in clear.
+    with compiled_templates_kept(tmp_path) as cache:
+        assert _rendered("hunter2-in-clear") == "hunter2-in-clear"
+        assert _rendered("{{ n }}", n=1) == "1"
+    assert cache is not None and (cache.hits, cache.misses) == (0, 1)
+    assert b"hunter2-in-clear" not in (tmp_path / CACHE_FILE).read_bytes()
