@@ -67,7 +67,6 @@ class _Cache:
         self.generation = 0
         self.entries: dict[bytes, tuple[int, bytes]] = {}
         self.used: set[bytes] = set()
-        self.added = False
         self.hits = 0
         self.misses = 0
         self._environments: dict[Any, str] = {}
@@ -86,7 +85,7 @@ class _Cache:
 
     def save(self) -> None:
         """Write the entries back, without those unused in :data:`KEEP_COMMANDS` commands."""
-        if not self.added and not self.used:
+        if not self.used:  # every entry added or hit is in it
             return
         kept = {
             key: (self.generation if key in self.used else generation, code)
@@ -247,7 +246,6 @@ def compiled_templates_kept(target_path: Path) -> Iterator[_Cache | None]:
         code = original(self, source, name, filename, raw, defer_init)
         cache.entries[key] = (cache.generation, marshal.dumps(code))
         cache.used.add(key)
-        cache.added = True
         cache.misses += 1
         return code
 
