@@ -19,9 +19,10 @@
 {% macro redshift__xp_analyze_table() -%}
 {%- endmacro %}
 
-{#- Pre-hook for the night's comparison of new day rows with the stored ones
-    (int_subject_metric_recent_days): Postgres estimates the freshly aggregated rows at a handful
-    and compares them by nested loop. `set local` holds for the model's transaction only. -#}
+{#- Pre-hook for the models where Postgres estimates freshly aggregated rows at a handful and
+    joins them by nested loop: the night's comparison of new day rows with the stored ones
+    (int_subject_metric_recent_days) and the replay of results over time
+    (fct_variant_metric_daily_statistics). `set local` holds for the model's transaction only. -#}
 {% macro xp_avoid_nested_loops() -%}
     {{ return(adapter.dispatch('xp_avoid_nested_loops', 'experiment_analysis')()) }}
 {%- endmacro %}
