@@ -473,6 +473,12 @@ def _utc_timestamp(text: str) -> datetime:
     if stamp.tzinfo is not None:
         stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
     # To the second, as dbt cuts the data (analysis_time_text) and the tables store it.
+    if stamp.microsecond:
+        print(
+            f"xp: --analysis-at {text} is taken to the second, {stamp:%Y-%m-%d %H:%M:%S} UTC: "
+            "the data is cut and the results dated at whole seconds",
+            file=sys.stderr,
+        )
     return stamp.replace(microsecond=0)
 
 

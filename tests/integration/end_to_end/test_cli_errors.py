@@ -638,9 +638,22 @@ def test_analyze_takes_the_marts_analysis_time_and_refuses_another(
     assert_unchanged(before, demo_copy)
 
     # Without --analysis-at: the build's time, not now. A fraction of a second is dropped,
-    # as dbt drops it when it cuts the data.
-    for extra in ([], ["--analysis-at", DEMO_ANALYSIS_AT.isoformat() + ".750"]):
+    # as dbt drops it when it cuts the data, with a line that says so.
+    fraction = DEMO_ANALYSIS_AT.isoformat() + ".750"
+    for extra in ([], ["--analysis-at", fraction]):
+        capsys.readouterr()
         assert main([*ANALYZE, *extra]) == 0
+        cut_lines = [
+            line for line in capsys.readouterr().err.splitlines() if "taken to the second" in line
+        ]
+        assert cut_lines == (
+            [
+                f"xp: --analysis-at {fraction} is taken to the second, {built} UTC: the data "
+                "is cut and the results dated at whole seconds"
+            ]
+            if extra
+            else []
+        )
         latest = result_tables(demo_copy)["experiment_results"]
         assert set(latest.analysis_at) == {DEMO_ANALYSIS_AT}
         assert set(database.query(history_dates).analysis_date) == dates_before
