@@ -19,6 +19,7 @@ import sys
 import textwrap
 import time
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -556,6 +557,22 @@ def test_ctrl_c_after_the_write_says_the_new_results_were_written(
     assert set(after["experiment_results"].run_id) != set(before["experiment_results"].run_id)
 
 
+@pytest.fixture
+def python_handles_sigint() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt in this process, as in a terminal.
+
+    The tests below send a real SIGINT to the test process itself. A runner started as a
+    background job inherits SIGINT ignored (xp then leaves it alone, `_Interrupts.noted`),
+    and the signal would be lost: Python's default handler is put in for the test.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("python_handles_sigint")
 def test_ctrl_c_that_dbt_turns_into_another_error_is_still_an_interruption(
     demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
@@ -659,6 +676,7 @@ def test_analyze_takes_the_marts_analysis_time_and_refuses_another(
         assert set(database.query(history_dates).analysis_date) == dates_before
 
 
+@pytest.mark.usefixtures("python_handles_sigint")
 def test_ctrl_c_that_python_cannot_raise_still_exits_130(
     demo_copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
