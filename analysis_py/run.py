@@ -112,6 +112,18 @@ def _analyze_tables(
     stamp = analysis_time(mart, requested)
     cross_products = warehouse.read_table(CROSS_PRODUCTS) if needs_cross_products(config) else None
     quantiles = warehouse.read_table(QUANTILE_MART) if config.has_quantile_metrics else None
+    daily = warehouse.read_table(DAILY_MART)
+    has_dimensions = any(e.dimensions for e in config.experiments)
+    dimensions = warehouse.read_table(DIMENSION_MART) if has_dimensions else None
+    check_one_build(
+        mart,
+        {
+            CROSS_PRODUCTS: cross_products,
+            QUANTILE_MART: quantiles,
+            DAILY_MART: daily,
+            DIMENSION_MART: dimensions,
+        },
+    )
     run_id = uuid.uuid4().hex
     results = analyze(
         mart,
@@ -125,7 +137,7 @@ def _analyze_tables(
         "experiment_results": results.results,
         "experiment_diagnostics": results.diagnostics,
         "experiment_results_over_time": analyze_slices(
-            days_until(warehouse.read_table(DAILY_MART), stamp),
+            days_until(daily, stamp),
             config,
             run_id,
             stamp,
@@ -137,20 +149,64 @@ def _analyze_tables(
     # breakdowns stay behind next to this run's results.
     tables["experiment_dimension_results"] = (
         analyze_slices(
-            warehouse.read_table(DIMENSION_MART),
+            dimensions,
             config,
             run_id,
             stamp,
             slice_columns=("dimension_name", "dimension_value"),
             table="experiment_dimension_results",
         )
-        if any(e.dimensions for e in config.experiments)
+        if dimensions is not None
         else pd.DataFrame(
             {name: pd.Series(dtype=object) for name in column_names("experiment_dimension_results")}
         )
     )
     tables.update(scorecards(tables, config))
     return tables, results
+
+
+def check_one_build(mart: pd.DataFrame, others: dict[str, pd.DataFrame | None]) -> None:
+    """Check that the dbt invocation that built the statistics mart built the other marts read.
+
+    A build stopped part-way (Ctrl-C, a failed model) or one that selected some models only
+    leaves the other marts as an earlier build wrote them, for another analysis time, config
+    or data. Analysed together, they would give results that mix two builds under one date
+    (CUPED++ from the earlier cross products, results over time ending on the earlier day).
+    A mart without rows has nothing to mix.
+
+    Args:
+        mart: The statistics mart's rows.
+        others: The other marts read, by name; None for one this config does not read.
+
+    Raises:
+        AnalysisError: A mart lacks the column ``invocation_id`` (built by an older release),
+            or was built by another invocation than the statistics mart.
+
+    Example:
+        >>> built = pd.DataFrame({"invocation_id": ["a1"]})
+        >>> check_one_build(built, {"fct_variant_metric_daily_statistics": built, "x": None})
+    """
+    invocations = {}
+    for name, frame in {MART: mart, **others}.items():
+        if frame is None:
+            continue
+        if "invocation_id" not in frame.columns:
+            raise AnalysisError(
+                f"{name} lacks the column invocation_id: rebuild it with `dbt build` from "
+                "this release"
+            )
+        invocations[name] = set(frame["invocation_id"].dropna().unique())
+    built_by = invocations.pop(MART)
+    if len(built_by) > 1:
+        raise AnalysisError(f"{MART} holds rows of several dbt invocations: rebuild it")
+    for name, built in invocations.items():
+        if built_by and built and built != built_by:
+            raise AnalysisError(
+                f"{name} was not built by the dbt invocation that built {MART} "
+                f"({', '.join(sorted(built))}, not {', '.join(sorted(built_by))}): the last "
+                "build of the models stopped part-way or selected some of them only. Build "
+                'them together (`xp run`, or `dbt build --vars "$(xp dbt-vars)"`), then analyse'
+            )
 
 
 def days_until(daily: pd.DataFrame, analysis_at: datetime) -> pd.DataFrame:

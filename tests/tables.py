@@ -44,7 +44,7 @@ TABLE_KEYS = {
     "experiment_diagnostics_history": ["experiment_id"],
 }
 # Differ by design between two runs.
-RUN_COLUMNS = {"run_id", "analysis_at", "analysis_date"}
+RUN_COLUMNS = {"run_id", "analysis_at", "analysis_date", "invocation_id"}
 
 
 def assert_tables_agree(

@@ -36,7 +36,8 @@ final as (
         cast(
             sum(subject_metrics.covariate_value * covariates.covariate_value)
             as {{ xp_type_double() }}
-        ) as sum_x_covariate
+        ) as sum_x_covariate,
+        {{ xp_invocation_id_sql() }} as invocation_id
     from subject_metrics
     inner join covariates
         on subject_metrics.experiment_id = covariates.experiment_id

@@ -395,7 +395,10 @@ replayed_days as (
 ),
 
 final as (
-    select * from replayed_days
+    select
+        replayed_days.*,
+        {{ xp_invocation_id_sql() }} as invocation_id
+    from replayed_days
 )
 {%- else %}
 
@@ -453,7 +456,8 @@ final as (
         ) as day_number,
         snapshots.as_of_date
         {%- for column in snapshot_columns %},
-        snapshots.{{ column }}{% endfor %}
+        snapshots.{{ column }}{% endfor %},
+        {{ xp_invocation_id_sql() }} as invocation_id
     from snapshots
     inner join experiment_starts
         on snapshots.experiment_id = experiment_starts.experiment_id

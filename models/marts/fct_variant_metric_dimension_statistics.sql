@@ -63,7 +63,8 @@ final as (
         experiment_variants.expected_share,
         {{ xp_sufficient_statistics_or_zero('slice_sums') }},
         {{ xp_ratio_statistics_or_zero('slice_sums',
-                                       "experiment_metrics.aggregation = 'ratio'") }}
+                                       "experiment_metrics.aggregation = 'ratio'") }},
+        {{ xp_invocation_id_sql() }} as invocation_id
     from slice_values
     inner join experiment_variants
         on slice_values.experiment_id = experiment_variants.experiment_id

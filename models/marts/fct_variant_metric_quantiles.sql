@@ -162,7 +162,8 @@ final as (
         cast(order_statistics.value_upper as {{ xp_type_double() }}) as value_upper,
         cast({{ rank_z }} as {{ xp_type_double() }}) as rank_z,
         cast({{ xp_string_literal(xp_config()['hash']) }} as {{ dbt.type_string() }})
-            as config_hash
+            as config_hash,
+        {{ xp_invocation_id_sql() }} as invocation_id
     from experiment_variants
     inner join quantile_metrics
         on experiment_variants.experiment_id = quantile_metrics.experiment_id

@@ -63,7 +63,8 @@ final as (
             as n_unknown_variant_subjects,
         cast({{ xp_string_literal(xp_config()['hash']) }} as {{ dbt.type_string() }})
             as config_hash,
-        cast({{ xp_analysis_at_sql() }} as {{ dbt.type_timestamp() }}) as analysis_at
+        cast({{ xp_analysis_at_sql() }} as {{ dbt.type_timestamp() }}) as analysis_at,
+        {{ xp_invocation_id_sql() }} as invocation_id
     from experiment_variants
     inner join experiment_metrics
         on experiment_variants.experiment_id = experiment_metrics.experiment_id

@@ -32,7 +32,7 @@ from analysis_py import cli, run
 from analysis_py.cli import main
 from analysis_py.presentation import report
 from analysis_py.warehouse.bridge import ProfileError, load_target
-from analysis_py.warehouse.dbt import _node_failures
+from analysis_py.warehouse.dbt import _node_failures, run_dbt
 from analysis_py.warehouse.errors import error_cause
 from tests.conftest import DEMO_ANALYSIS_AT, REPO, SEEDS, DemoRun
 from tests.integration.engines.faults import fail_statement, inserts_into
@@ -674,6 +674,37 @@ def test_analyze_takes_the_marts_analysis_time_and_refuses_another(
         latest = result_tables(demo_copy)["experiment_results"]
         assert set(latest.analysis_at) == {DEMO_ANALYSIS_AT}
         assert set(database.query(history_dates).analysis_date) == dates_before
+
+
+def test_analyze_refuses_marts_of_two_builds(
+    demo_copy: Path, demo_run: DemoRun, capsys: pytest.CaptureFixture
+) -> None:
+    """Every mart the analysis reads must come from the build of the statistics mart.
+
+    Seen by a user: Ctrl-C in `dbt build` after the statistics mart, then `xp analyze`:
+    exit 0, CUPED++ from the earlier build's cross products and the results over time ending
+    on the earlier day, under the new date. Reproduced by a build of the statistics mart
+    alone, for the same analysis time: the time alone cannot tell the two builds apart.
+    """
+    before = result_tables(demo_copy)
+    run_dbt(
+        "build",
+        load_target(REPO),
+        demo_run.config,
+        ["--select", "fct_variant_metric_statistics", "--quiet"],
+        DEMO_ANALYSIS_AT,
+    )
+    assert main(ANALYZE) == 1
+    error = one_line_error(capsys)
+    assert error.startswith(
+        "xp: error: fct_variant_covariate_cross_products was not built by the dbt invocation "
+        "that built fct_variant_metric_statistics ("
+    ), error
+    assert error.endswith(
+        "): the last build of the models stopped part-way or selected some of them only. "
+        'Build them together (`xp run`, or `dbt build --vars "$(xp dbt-vars)"`), then analyse'
+    )
+    assert_unchanged(before, demo_copy)
 
 
 @pytest.mark.usefixtures("python_handles_sigint")
