@@ -311,6 +311,10 @@ def _comparisons(
         frame.loc[ratio_multi, "cuped_mode"] = "single"
     frame, is_quantile = _with_statistic(frame, config)
     frame = _with_arm_sums(frame, mart, slice_columns)
+    # The subjects the covariate sums are over: a quantile metric's arm n becomes the
+    # quantile's count below (its nonzero values with ignore_zeros), its sum_x stays the mart's.
+    for arm in ("control", "treatment"):
+        frame[f"{arm}_covariate_n"] = frame[f"{arm}_n"].to_numpy(dtype=float)
     # The estimates are collected as arrays and joined to the frame once: adding ~100
     # columns one by one costs more than computing them.
     estimates = _single_covariate_estimates(frame, is_ratio)

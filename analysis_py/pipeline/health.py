@@ -13,7 +13,7 @@ more than the statistics themselves.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -261,11 +261,17 @@ def _named_comparisons(inputs: HealthInputs, rows: np.ndarray) -> tuple[np.ndarr
 def pre_exposure_balance_check(inputs: HealthInputs) -> CheckResult:
     """Pre-exposure balance: the covariates should not differ between arms (fail).
 
-    A Welch test per comparison on the pre-exposure covariate, Bonferroni over the
-    experiment's comparisons.
+    A Welch test per comparison on the pre-exposure covariate, over the subjects its sums
+    are over (``*_covariate_n``: a quantile row's n counts only the quantile's values),
+    Bonferroni over the experiment's comparisons.
     """
-    control = SufficientStatistics.from_columns(inputs.results, "control_")
-    treatment = SufficientStatistics.from_columns(inputs.results, "treatment_")
+    control, treatment = (
+        replace(
+            SufficientStatistics.from_columns(inputs.results, f"{arm}_"),
+            n=inputs.results[f"{arm}_covariate_n"].to_numpy(dtype=float),
+        )
+        for arm in ("control", "treatment")
+    )
     balance = welch_p_value(
         control.mean_x,
         control.variance_x,
