@@ -186,20 +186,11 @@ def check_one_build(mart: pd.DataFrame, others: dict[str, pd.DataFrame | None]) 
         >>> built = pd.DataFrame({"invocation_id": ["a1"]})
         >>> check_one_build(built, {"fct_variant_metric_daily_statistics": built, "x": None})
     """
-    invocations = {}
-    for name, frame in {MART: mart, **others}.items():
-        if frame is None:
-            continue
-        if "invocation_id" not in frame.columns:
-            raise AnalysisError(
-                f"{name} lacks the column invocation_id: rebuild it with `dbt build` from "
-                "this release"
-            )
-        invocations[name] = set(frame["invocation_id"].dropna().unique())
-    built_by = invocations.pop(MART)
+    built_by = _invocations(MART, mart)
     if len(built_by) > 1:
         raise AnalysisError(f"{MART} holds rows of several dbt invocations: rebuild it")
-    for name, built in invocations.items():
+    for name, frame in others.items():
+        built = set() if frame is None else _invocations(name, frame)
         if built_by and built and built != built_by:
             raise AnalysisError(
                 f"{name} was not built by the dbt invocation that built {MART} "
@@ -207,6 +198,15 @@ def check_one_build(mart: pd.DataFrame, others: dict[str, pd.DataFrame | None]) 
                 "build of the models stopped part-way or selected some of them only. Build "
                 'them together (`xp run`, or `dbt build --vars "$(xp dbt-vars)"`), then analyse'
             )
+
+
+def _invocations(name: str, frame: pd.DataFrame) -> set[str]:
+    """The dbt invocations that wrote the mart's rows (its column ``invocation_id``)."""
+    if "invocation_id" not in frame.columns:
+        raise AnalysisError(
+            f"{name} lacks the column invocation_id: rebuild it with `dbt build` from this release"
+        )
+    return set(frame["invocation_id"].dropna().unique())
 
 
 def days_until(daily: pd.DataFrame, analysis_at: datetime) -> pd.DataFrame:
